@@ -107,11 +107,11 @@ fn parse(text: &str, source: &str) -> Result<ClusterConfig, ConfigError> {
                 error: message,
             }
         } else {
-            // The YAML reader already prefixes some messages with the path; say it once.
-            let message = message
-                .strip_prefix(&format!("{path}: "))
-                .unwrap_or(&message)
-                .to_owned();
+            // The YAML reader prefixes some messages with (a prefix of) the path; say it once.
+            let message = match message.split_once(": ") {
+                Some((head, rest)) if path.starts_with(head) => rest.to_owned(),
+                _ => message,
+            };
             ConfigError::Invalid {
                 source_name: source.to_owned(),
                 errors: vec![FieldError { path, message }],

@@ -14,6 +14,7 @@ use crate::error::{PkiError, Result};
 use crate::files::{self, PUBLIC_MODE, SECRET_MODE};
 use crate::material::{self, CertFile, Pair};
 use crate::names::{LeafSpec, San, Subject, Usage};
+use crate::subject;
 
 /// Lifetime of a new certificate authority.
 const CA_VALIDITY: Duration = Duration::from_hours(10 * 365 * 24);
@@ -174,13 +175,24 @@ impl Authority {
         };
         params.use_authority_key_identifier_extension = true;
         params.subject_alt_names = spec.sans.iter().map(san_type).collect::<Result<_>>()?;
+        let what = || format!("{} certificate", spec.file);
         let cert = params
             .signed_by(key, &self.issuer)
             .map_err(|source| PkiError::Generate {
-                what: format!("{} certificate", spec.file),
+                what: what(),
                 source,
             })?;
-        Ok(cert.pem())
+        if spec.subject.organizations.len() <= 1 {
+            return Ok(cert.pem());
+        }
+        let der =
+            subject::replace(cert.der(), &spec.subject, self.issuer.key()).map_err(|reason| {
+                PkiError::Subject {
+                    what: what(),
+                    reason,
+                }
+            })?;
+        Ok(pem_certificate(&der))
     }
 
     /// Issues a client certificate with a fresh key that is not written anywhere (for kubeconfigs
@@ -274,4 +286,16 @@ fn san_type(san: &San) -> Result<SanType> {
             )
         }
     })
+}
+
+fn pem_certificate(der: &[u8]) -> String {
+    use base64::Engine as _;
+    let body = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
+    for line in body.as_bytes().chunks(64) {
+        pem.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
+        pem.push('\n');
+    }
+    pem.push_str("-----END CERTIFICATE-----\n");
+    pem
 }

@@ -33,6 +33,8 @@ pub enum PkiError {
         #[source]
         source: rcgen::Error,
     },
+    #[error("cannot write the subject of {what}: {reason}")]
+    Subject { what: String, reason: String },
     #[error("cannot read host {what}: {source}")]
     Host {
         what: &'static str,

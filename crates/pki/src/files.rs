@@ -1,9 +1,9 @@
 //! Writing PKI material safely: atomically, fsynced, with private permissions, and only when the
 //! content really changes (so a rerun on an initialised host touches no file).
 
-use std::fs::{self, OpenOptions};
+use std::fs::{self, DirBuilder, OpenOptions};
 use std::io::{ErrorKind, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::error::{PkiError, Result};
@@ -24,9 +24,17 @@ fn io(path: &Path, action: &'static str) -> impl FnOnce(std::io::Error) -> PkiEr
     }
 }
 
-/// Creates `dir` (and parents) and makes sure it is private.
+/// Creates `dir` (and its parents) and makes sure it is private.
 pub fn ensure_private_dir(dir: &Path) -> Result<()> {
-    fs::create_dir_all(dir).map_err(io(dir, "cannot create directory"))?;
+    if !dir.exists() {
+        if let Some(parent) = dir.parent() {
+            fs::create_dir_all(parent).map_err(io(parent, "cannot create directory"))?;
+        }
+        return DirBuilder::new()
+            .mode(DIR_MODE)
+            .create(dir)
+            .map_err(io(dir, "cannot create directory"));
+    }
     let meta = fs::metadata(dir).map_err(io(dir, "cannot stat directory"))?;
     if meta.permissions().mode() & 0o777 != DIR_MODE {
         tracing::info!(component = "pki", dir = %dir.display(), "restricting directory to mode 0700");

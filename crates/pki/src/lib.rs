@@ -17,6 +17,7 @@ mod material;
 mod names;
 mod sans;
 mod service_account;
+mod subject;
 
 pub use authority::Authority;
 pub use cluster::{

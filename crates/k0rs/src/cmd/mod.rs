@@ -1,0 +1,65 @@
+//! One module per subcommand. A subcommand that is not built yet says so and exits with status 2;
+//! it never pretends to succeed.
+
+pub mod airgap;
+pub mod backup;
+pub mod bench;
+pub mod config;
+pub mod controller;
+pub mod ctr;
+pub mod etcd;
+pub mod install;
+pub mod kubeconfig;
+pub mod kubectl;
+pub mod reset;
+pub mod restore;
+pub mod status;
+pub mod sysinfo;
+pub mod token;
+pub mod version;
+pub mod worker;
+
+use std::fmt;
+
+use crate::cli::{Cli, Command};
+
+/// The error of a subcommand that is not built yet; `main` turns it into exit status 2.
+#[derive(Debug)]
+pub struct NotImplemented(pub &'static str);
+
+impl fmt::Display for NotImplemented {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "k0rs {}: not implemented yet", self.0)
+    }
+}
+
+impl std::error::Error for NotImplemented {}
+
+pub fn not_implemented(command: &'static str) -> anyhow::Result<()> {
+    Err(NotImplemented(command).into())
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let paths = cli.paths;
+    match cli.command {
+        Command::Controller(args) => controller::run(args, paths).await,
+        Command::Worker(args) => worker::run(&args),
+        Command::Install(command) => install::run(&command),
+        Command::Start => not_implemented("start"),
+        Command::Stop => not_implemented("stop"),
+        Command::Status(args) => status::run(&args),
+        Command::Reset(args) => reset::run(&args),
+        Command::Token(command) => token::run(&command),
+        Command::Kubeconfig(command) => kubeconfig::run(&command, &paths),
+        Command::Kubectl(args) => kubectl::run(&args, &paths),
+        Command::Ctr(args) => ctr::run(&args),
+        Command::Sysinfo(args) => sysinfo::run(&args),
+        Command::Config(command) => config::run(&command),
+        Command::Etcd(command) => etcd::run(&command),
+        Command::Backup(args) => backup::run(&args),
+        Command::Restore(args) => restore::run(&args),
+        Command::Airgap(command) => airgap::run(&command),
+        Command::Version(args) => version::run(&args),
+        Command::Bench(args) => bench::run(&args),
+    }
+}

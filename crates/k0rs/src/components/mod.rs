@@ -1,0 +1,4 @@
+//! Adapters that make the library crates' pieces into lifecycle components of a node.
+
+pub mod pid_file;
+pub mod pki;

@@ -1,0 +1,57 @@
+//! Composition root of a controller node: the list of its components, in start order.
+
+use k0rs_component::{Manager, ReadinessPolicy};
+use k0rs_config::ClusterConfig;
+
+use crate::components;
+use crate::paths::HostPaths;
+use crate::signals::shutdown_signal;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Controller,
+    ControllerAndWorker,
+    Single,
+}
+
+#[derive(Debug)]
+pub struct ControllerOptions {
+    pub config: ClusterConfig,
+    pub paths: HostPaths,
+    pub role: Role,
+    pub init_only: bool,
+    pub disabled: Vec<String>,
+}
+
+pub async fn run(options: ControllerOptions) -> anyhow::Result<()> {
+    let ControllerOptions {
+        config,
+        paths,
+        role,
+        init_only,
+        disabled,
+    } = options;
+    tracing::info!(component = "controller", version = %crate::version::K0RS, ?role, data_dir = %paths.data_dir.display(), ?disabled, "starting");
+    if role != Role::Controller {
+        tracing::warn!(
+            component = "controller",
+            "worker components are not built yet: this node runs the control plane only"
+        );
+    }
+
+    let mut manager = Manager::new(ReadinessPolicy::default());
+    manager.add(components::pid_file::PidFile::new(paths.run_dir()));
+    manager.add(components::pki::Pki::new(&config, &paths)?);
+
+    if init_only {
+        manager.init().await?;
+        tracing::info!(
+            component = "controller",
+            "initialised; exiting (--init-only)"
+        );
+        return Ok(());
+    }
+    manager.run_until(shutdown_signal()).await?;
+    tracing::info!(component = "controller", "stopped");
+    Ok(())
+}

@@ -1,0 +1,40 @@
+//! `k0rs`: one executable for every role and tool of a k0s-compatible Kubernetes node.
+
+mod cli;
+mod cmd;
+mod components;
+mod controller;
+mod logging;
+mod paths;
+mod signals;
+mod version;
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    logging::init(cli.debug);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("k0rs: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(cmd::run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is::<cmd::NotImplemented>() => {
+            eprintln!("{e}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("k0rs: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! The command set: every k0s command is present, the built ones work, the others say they are not
+//! built and exit with status 2.
+
+mod common;
+
+use common::{k0rs, stderr, stdout};
+
+#[test]
+fn help_lists_the_whole_k0s_command_set() {
+    let output = k0rs(&["--help"]).output().unwrap();
+    assert!(output.status.success());
+    let help = stdout(&output);
+    for command in [
+        "controller",
+        "worker",
+        "install",
+        "start",
+        "stop",
+        "status",
+        "reset",
+        "token",
+        "kubeconfig",
+        "kubectl",
+        "ctr",
+        "sysinfo",
+        "config",
+        "etcd",
+        "backup",
+        "restore",
+        "airgap",
+        "version",
+        "bench",
+    ] {
+        assert!(
+            help.lines()
+                .any(|l| l.trim_start().starts_with(&format!("{command} "))),
+            "{command} missing from --help:\n{help}"
+        );
+    }
+}
+
+#[test]
+fn controller_and_worker_have_k0s_flags() {
+    let controller = stdout(&k0rs(&["controller", "--help"]).output().unwrap());
+    for flag in [
+        "--single",
+        "--enable-worker",
+        "--no-taints",
+        "--disable-components",
+        "--data-dir",
+        "--run-dir",
+        "--config",
+        "--init-only",
+        "--token-file",
+        "--labels",
+        "--taints",
+    ] {
+        assert!(controller.contains(flag), "controller lacks {flag}");
+    }
+    let worker = stdout(&k0rs(&["worker", "--help"]).output().unwrap());
+    for flag in [
+        "--token-file",
+        "--labels",
+        "--taints",
+        "--data-dir",
+        "--run-dir",
+        "--kubelet-extra-args",
+    ] {
+        assert!(worker.contains(flag), "worker lacks {flag}");
+    }
+}
+
+#[test]
+fn version_names_kubernetes_and_k0rs_build() {
+    let output = k0rs(&["version"]).output().unwrap();
+    assert!(output.status.success());
+    let version = stdout(&output);
+    let version = version.trim();
+    let (kubernetes, build) = version.split_once("+k0rs.").expect("v1.28.x+k0rs.N");
+    assert!(kubernetes.starts_with("v1.28."), "{version}");
+    assert!(build.parse::<u32>().is_ok(), "{version}");
+    let all = stdout(&k0rs(&["version", "--all"]).output().unwrap());
+    assert!(all.contains(&format!("kubernetes : {kubernetes}")), "{all}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&k0rs(&["version", "--json"]).output().unwrap().stdout).unwrap();
+    assert_eq!(json["k0rs"], version);
+}
+
+#[test]
+fn unbuilt_commands_exit_2_and_say_so() {
+    for args in [
+        &["worker"][..],
+        &["start"],
+        &["stop"],
+        &["status"],
+        &["reset"],
+        &["token", "create"],
+        &["token", "list"],
+        &["token", "invalidate", "abc"],
+        &["ctr", "images", "ls"],
+        &["sysinfo"],
+        &["etcd", "member-list"],
+        &["backup", "--save-path", "/nonexistent"],
+        &["restore", "/nonexistent"],
+        &["airgap", "list-images"],
+        &["install", "controller"],
+        &["bench"],
+    ] {
+        let output = k0rs(args).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "k0rs {args:?}");
+        let name = if args[0] == "token"
+            || args[0] == "etcd"
+            || args[0] == "airgap"
+            || args[0] == "install"
+        {
+            format!("{} {}", args[0], args[1])
+        } else {
+            args[0].to_owned()
+        };
+        assert_eq!(
+            stderr(&output).trim(),
+            format!("k0rs {name}: not implemented yet"),
+            "k0rs {args:?}"
+        );
+        assert!(output.stdout.is_empty(), "k0rs {args:?} printed to stdout");
+    }
+}
+
+#[test]
+fn bad_flag_values_are_usage_errors() {
+    let output = k0rs(&["controller", "--disable-components", "kube-bogus"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("kube-bogus"),
+        "{}",
+        stderr(&output)
+    );
+    let output = k0rs(&["worker", "--taints", "key=value:Sometimes"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("NoSchedule"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -1,0 +1,92 @@
+//! Helpers for tests that drive the real `k0rs` binary on private data and run directories.
+
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A node's private directories under a temporary root, removed when dropped.
+pub struct Node {
+    pub root: tempfile::TempDir,
+}
+
+impl Node {
+    pub fn new() -> Self {
+        Self {
+            root: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.root.path().join("data")
+    }
+
+    pub fn run_dir(&self) -> PathBuf {
+        self.root.path().join("run")
+    }
+
+    pub fn pki(&self, file: &str) -> PathBuf {
+        self.data_dir().join("pki").join(file)
+    }
+
+    /// Writes a config file and returns its path.
+    pub fn config(&self, name: &str, yaml: &str) -> PathBuf {
+        let path = self.root.path().join(name);
+        std::fs::write(&path, yaml).unwrap();
+        path
+    }
+
+    /// `k0rs --data-dir … --run-dir … <args>` (global flags first, so `kubectl` passes the rest on).
+    pub fn k0rs(&self, args: &[&str]) -> Command {
+        let mut cmd = k0rs(&[]);
+        cmd.arg("--data-dir")
+            .arg(self.data_dir())
+            .arg("--run-dir")
+            .arg(self.run_dir())
+            .args(args);
+        cmd
+    }
+}
+
+/// The real binary with `args`, never reading the host's /etc/k0rs.
+pub fn k0rs(args: &[&str]) -> Command {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("k0rs"));
+    cmd.args(args)
+        .env_remove("RUST_LOG")
+        .env_remove("KUBECONFIG");
+    cmd
+}
+
+/// Runs `cmd` with `stdin` as its standard input.
+pub fn run_with_stdin(cmd: &mut Command, stdin: &[u8]) -> Output {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Runs a host tool (openssl, hostname, kubectl) and returns its output; panics if it cannot start.
+pub fn tool(program: &str, args: &[&str]) -> Output {
+    Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"))
+}
+
+pub fn path_str(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
