@@ -336,6 +336,12 @@ fn kubectl_field(kubeconfig: &str, dir: &Path, jsonpath: &str) -> String {
     stdout(&out)
 }
 
+/// The client certificate embedded in a kubeconfig, written to `dir/name`.
+fn client_certificate(kubeconfig: &str, dir: &Path, name: &str) -> PathBuf {
+    let data = kubectl_field(kubeconfig, dir, ".users[0].user.client-certificate-data");
+    decode_to_file(&data, &dir.join(name))
+}
+
 fn decode_to_file(b64: &str, path: &Path) -> PathBuf {
     fs::write(
         path,
@@ -369,18 +375,8 @@ fn kubeconfigs_carry_certificates_signed_by_the_cluster_ca() {
         kubectl_field(&admin, dir, ".clusters[0].cluster.server"),
         "https://127.0.0.2:6443"
     );
-    let cert = decode_to_file(
-        &kubectl_field(&admin, dir, ".users[0].user.client-certificate-data"),
-        &dir.join("a.crt"),
-    );
-    assert!(
-        tool(
-            "openssl",
-            &["verify", "-CAfile", path_str(&ca), path_str(&cert)]
-        )
-        .status
-        .success()
-    );
+    let cert = client_certificate(&admin, dir, "admin.crt");
+    openssl_verify(&ca, "sslclient", &cert);
     assert!(openssl_subject(&cert).contains("O=system:masters"));
 
     let user = node
@@ -398,18 +394,8 @@ fn kubeconfigs_carry_certificates_signed_by_the_cluster_ca() {
     assert!(user.status.success(), "{}", stderr(&user));
     let user = stdout(&user);
     assert_eq!(kubectl_field(&user, dir, ".users[0].name"), "alice");
-    let cert = decode_to_file(
-        &kubectl_field(&user, dir, ".users[0].user.client-certificate-data"),
-        &dir.join("u.crt"),
-    );
-    assert!(
-        tool(
-            "openssl",
-            &["verify", "-CAfile", path_str(&ca), path_str(&cert)]
-        )
-        .status
-        .success()
-    );
+    let cert = client_certificate(&user, dir, "alice.crt");
+    openssl_verify(&ca, "sslclient", &cert);
     let subject = openssl_subject(&cert);
     assert!(
         subject.contains("CN=alice") && subject.contains("O=dev") && subject.contains("O=ops"),
