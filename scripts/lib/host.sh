@@ -4,11 +4,11 @@
 # issue that needs it (containerd, runc, CNI plugins, etcd, iptables, ipset …).
 
 # To build k0rs: a C compiler for ring, protoc for the CRI/etcd client code generation (later).
-BUILD_PACKAGES=(gcc libc6-dev)
+BUILD_PACKAGES=(gcc libc6-dev protobuf-compiler libprotobuf-dev)
 # To run a controller and show it working.
 RUN_PACKAGES=(openssl ca-certificates)
 # Used by the tests as independent judges of k0rs's output.
-TEST_PACKAGES=(openssl hostname)
+TEST_PACKAGES=(openssl hostname etcd-server)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

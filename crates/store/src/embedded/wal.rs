@@ -1,0 +1,201 @@
+//! The write-ahead log file: `<dir>/store.wal`. A header, then framed records
+//! (`u32 length, u32 crc32, payload`), appended in batches and fsynced before any write is
+//! acknowledged. A torn final batch (crash mid-write) is cut off at start; damage anywhere else is an
+//! error naming the file, and nothing is overwritten.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::{Flock, FlockArg};
+
+use super::codec::{self, Record};
+use crate::error::{Result, StoreError};
+
+const MAGIC: &[u8; 8] = b"K0RSWAL1";
+const FRAME_HEADER: usize = 8;
+pub const FILE_NAME: &str = "store.wal";
+
+pub struct Wal {
+    path: PathBuf,
+    file: Flock<File>,
+    size: u64,
+}
+
+fn io(path: &Path, action: &'static str) -> impl FnOnce(std::io::Error) -> StoreError {
+    let path = path.to_path_buf();
+    move |source| StoreError::Io {
+        path,
+        action,
+        source,
+    }
+}
+
+impl Wal {
+    /// Opens (or creates) the log in `dir` and returns it with every record it holds.
+    pub fn open(dir: &Path) -> Result<(Self, Vec<Record>)> {
+        fs::create_dir_all(dir).map_err(io(dir, "cannot create directory"))?;
+        let path = dir.join(FILE_NAME);
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io(&path, "cannot open"))?;
+        let mut file = lock(file, &path)?;
+        let mut data = Vec::new();
+        file.read_to_end(&mut data)
+            .map_err(io(&path, "cannot read"))?;
+        if data.is_empty() {
+            file.write_all(MAGIC)
+                .map_err(io(&path, "cannot write header"))?;
+            file.sync_all().map_err(io(&path, "cannot fsync"))?;
+            sync_dir(dir)?;
+            return Ok((
+                Self {
+                    path,
+                    file,
+                    size: MAGIC.len() as u64,
+                },
+                Vec::new(),
+            ));
+        }
+        if !data.starts_with(MAGIC) {
+            return Err(StoreError::Corrupt {
+                path,
+                reason: "not a k0rs store (unknown header); refusing to touch it".into(),
+            });
+        }
+        let (records, good) = read_records(&path, &data)?;
+        if good < data.len() {
+            tracing::warn!(component = "store", file = %path.display(), bytes = data.len() - good, "cutting off a torn final write");
+            file.set_len(good as u64)
+                .map_err(io(&path, "cannot truncate torn tail"))?;
+            file.sync_all().map_err(io(&path, "cannot fsync"))?;
+        }
+        Ok((
+            Self {
+                path,
+                file,
+                size: good as u64,
+            },
+            records,
+        ))
+    }
+
+    /// Appends framed records and waits until they are on disk.
+    pub fn append(&mut self, framed: &[u8]) -> Result<()> {
+        self.file
+            .write_all(framed)
+            .map_err(io(&self.path, "cannot append"))?;
+        self.file
+            .sync_data()
+            .map_err(io(&self.path, "cannot fsync"))?;
+        self.size += framed.len() as u64;
+        Ok(())
+    }
+
+    /// Replaces the whole log with `records`, atomically (write a new file, fsync, rename).
+    pub fn rewrite(&mut self, records: &[Record]) -> Result<()> {
+        let tmp = self.path.with_extension("wal.rewrite");
+        let mut data = MAGIC.to_vec();
+        for record in records {
+            frame(record, &mut data);
+        }
+        // Written from the start; later appends continue at the cursor, which stays at the end.
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)
+            .map_err(io(&tmp, "cannot create"))?;
+        file.write_all(&data).map_err(io(&tmp, "cannot write"))?;
+        file.sync_all().map_err(io(&tmp, "cannot fsync"))?;
+        let file = lock(file, &tmp)?;
+        fs::rename(&tmp, &self.path)
+            .map_err(io(&self.path, "cannot replace with rewritten log"))?;
+        sync_dir(self.path.parent().unwrap_or(Path::new(".")))?;
+        self.file = file;
+        self.size = data.len() as u64;
+        Ok(())
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+}
+
+/// Appends `record` to `out` with its frame header.
+pub fn frame(record: &Record, out: &mut Vec<u8>) {
+    let start = out.len();
+    out.extend_from_slice(&[0; FRAME_HEADER]);
+    codec::encode(record, out);
+    let payload = &out[start + FRAME_HEADER..];
+    let len = u32::try_from(payload.len()).expect("records are bounded by the request size limit");
+    let crc = crc32fast::hash(payload);
+    out[start..start + 4].copy_from_slice(&len.to_le_bytes());
+    out[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
+}
+
+/// Decodes every record; returns them and the length of the intact prefix of `data`.
+fn read_records(path: &Path, data: &[u8]) -> Result<(Vec<Record>, usize)> {
+    let mut records = Vec::new();
+    let mut at = MAGIC.len();
+    while at < data.len() {
+        match read_frame(&data[at..]) {
+            Ok((record, len)) => {
+                records.push(record);
+                at += len;
+            }
+            Err(reason) if is_torn_tail(&data[at..]) => {
+                tracing::debug!(component = "store", %reason, "torn tail");
+                break;
+            }
+            Err(reason) => {
+                return Err(StoreError::Corrupt {
+                    path: path.to_path_buf(),
+                    reason: format!("damaged record at byte {at}: {reason}; refusing to start"),
+                });
+            }
+        }
+    }
+    Ok((records, at))
+}
+
+fn read_frame(data: &[u8]) -> Result<(Record, usize), String> {
+    if data.len() < FRAME_HEADER {
+        return Err("truncated frame header".into());
+    }
+    let len = u32::from_le_bytes(data[0..4].try_into().expect("4 bytes")) as usize;
+    let crc = u32::from_le_bytes(data[4..8].try_into().expect("4 bytes"));
+    let payload = data
+        .get(FRAME_HEADER..FRAME_HEADER + len)
+        .ok_or("truncated record")?;
+    if len == 0 || crc32fast::hash(payload) != crc {
+        return Err("checksum mismatch".into());
+    }
+    Ok((codec::decode(payload)?, FRAME_HEADER + len))
+}
+
+/// A crash mid-append leaves a prefix of the last batch: damage with no intact frame after it.
+/// Damage followed by intact frames (a flipped bit, a corrupt length) is corruption instead.
+fn is_torn_tail(rest: &[u8]) -> bool {
+    rest.iter().all(|&b| b == 0)
+        || !(1..rest.len()).any(|offset| read_frame(&rest[offset..]).is_ok())
+}
+
+fn lock(file: File, path: &Path) -> Result<Flock<File>> {
+    Flock::lock(file, FlockArg::LockExclusiveNonblock).map_err(|(_, errno)| StoreError::Io {
+        path: path.to_path_buf(),
+        action: "is in use by another process",
+        source: std::io::Error::from(errno),
+    })
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io(dir, "cannot fsync directory"))
+}

@@ -1,0 +1,20 @@
+//! The key-value store under the control plane, with etcd v3's semantics.
+//!
+//! One interface, [`Store`]: ranges (at past revisions too), transactions (compare, then success or
+//! failure ops), watches that deliver every change in revision order, compaction, leases whose expiry
+//! deletes their keys, size and defragmentation. Two backends implement it: [`Embedded`], the default
+//! — the key space in memory and every change in a group-committed write-ahead log under
+//! `<data-dir>/db` — and [`EtcdStore`], a real etcd cluster over its gRPC API. Nothing here knows
+//! about Kubernetes.
+
+mod embedded;
+mod error;
+pub mod etcd;
+mod store;
+mod types;
+
+pub use embedded::{Embedded, EmbeddedOptions, WAL_FILE_NAME};
+pub use error::{Result, StoreError};
+pub use etcd::{EtcdOptions, EtcdStore};
+pub use store::{Store, WatchStream};
+pub use types::*;
