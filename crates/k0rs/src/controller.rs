@@ -42,6 +42,10 @@ pub async fn run(options: ControllerOptions) -> anyhow::Result<()> {
     let mut manager = Manager::new(ReadinessPolicy::default());
     manager.add(components::pid_file::PidFile::new(paths.run_dir()));
     manager.add(components::pki::Pki::new(&config, &paths)?);
+    manager.add(components::store::Store::new(
+        &config.spec.storage,
+        &paths.data_dir,
+    ));
 
     if init_only {
         manager.init().await?;

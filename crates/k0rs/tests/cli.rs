@@ -104,7 +104,6 @@ fn unbuilt_commands_exit_2_and_say_so() {
         &["restore", "/nonexistent"],
         &["airgap", "list-images"],
         &["install", "controller"],
-        &["bench"],
     ] {
         let output = k0rs(args).output().unwrap();
         assert_eq!(output.status.code(), Some(2), "k0rs {args:?}");

@@ -311,6 +311,10 @@ fn runs_until_sigterm_then_stops_cleanly() {
         assert!(output.status.success(), "{signal}: {}", stderr(&output));
         let log = stderr(&output);
         assert!(log.contains("all components ready"), "{log}");
+        assert!(
+            node.data_dir().join("db/store.wal").is_file(),
+            "the embedded store has no log"
+        );
         assert!(log.contains("shutdown requested"), "{log}");
         assert!(!pid_file.exists(), "pid file left behind after {signal}");
     }
@@ -445,4 +449,16 @@ fn kubectl_uses_the_admin_kubeconfig() {
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "https://localhost:7443");
+}
+
+#[test]
+fn managed_etcd_is_refused_with_a_clear_message() {
+    let node = Node::new();
+    let config = node.config("k0s.yaml", "spec:\n  storage:\n    type: etcd\n");
+    let out = node
+        .k0rs(&["controller", "--config", path_str(&config)])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("externalCluster"), "{}", stderr(&out));
 }

@@ -7,6 +7,7 @@
 //! `<data-dir>/db` — and [`EtcdStore`], a real etcd cluster over its gRPC API. Nothing here knows
 //! about Kubernetes.
 
+pub mod bench;
 mod embedded;
 mod error;
 pub mod etcd;

@@ -1,13 +1,233 @@
-//! `k0rs bench`: benchmarks that print figures. The first arrives with the store.
+//! `k0rs bench store`: the embedded store against etcd, same workloads, one run, side by side.
 
-use clap::Args as ClapArgs;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Args as ClapArgs, Subcommand};
+use k0rs_store::bench::{BenchOptions, resident_bytes};
+use k0rs_store::etcd::EtcdServer;
+use k0rs_store::{Embedded, EmbeddedOptions, EtcdOptions, EtcdStore, Store};
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
-    /// Benchmark to run
-    pub name: Option<String>,
+    #[command(subcommand)]
+    pub bench: Bench,
 }
 
-pub fn run(_args: &Args) -> anyhow::Result<()> {
-    super::not_implemented("bench")
+#[derive(Debug, Subcommand)]
+pub enum Bench {
+    /// The embedded store against etcd: put throughput and latency (1, 16, 64 clients, 1 KiB values,
+    /// durable), range of 1,000 keys, watch delivery to many watchers, get latency at 10 k and
+    /// 1 M keys, memory overhead at 100 k keys
+    Store(StoreArgs),
+    /// Open an embedded store, idle, print the resident memory in bytes (used by `bench store`)
+    #[command(hide = true)]
+    IdleRss {
+        #[arg(long)]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct StoreArgs {
+    /// Print one JSON object: {"embedded": {...}, "etcd": {...}, "ratio": {...}}
+    #[arg(long)]
+    pub json: bool,
+    /// Use this etcd instead of starting a throwaway one on loopback (comma-separated URLs)
+    #[arg(long, value_delimiter = ',')]
+    pub etcd_endpoints: Vec<String>,
+    /// Seconds each put-throughput run lasts
+    #[arg(long, default_value_t = 3.0)]
+    pub seconds: f64,
+    /// Keys stored for the large get-latency figure
+    #[arg(long, default_value_t = 1_000_000)]
+    pub keys: usize,
+    /// Number of watchers for the watch-delivery figure
+    #[arg(long, default_value_t = 1000)]
+    pub watchers: usize,
+    /// Directory for both stores' data (default: a new directory under the system temp dir)
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    match args.bench {
+        Bench::Store(args) => store(args).await,
+        Bench::IdleRss { dir } => {
+            let store = Embedded::open(EmbeddedOptions::new(dir)).await?;
+            tokio::time::sleep(IDLE).await;
+            println!(
+                "{}",
+                resident_bytes("self").context("cannot read /proc/self/status")?
+            );
+            store.close().await;
+            Ok(())
+        }
+    }
+}
+
+async fn store(args: StoreArgs) -> anyhow::Result<()> {
+    let options = BenchOptions {
+        put_duration: Duration::from_secs_f64(args.seconds),
+        keys: args.keys,
+        watchers: args.watchers,
+        ..BenchOptions::default()
+    };
+    let owned_dir = args.dir.is_none();
+    let dir = args
+        .dir
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("k0rs-bench-{}", std::process::id())));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+
+    let memory_keys = options.memory_keys.min(options.keys);
+    eprintln!("[embedded] idle memory with {memory_keys} keys");
+    let embedded_memory = embedded_idle_overhead(&dir, memory_keys).await?;
+    let mut embedded_options = EmbeddedOptions::new(dir.join("embedded"));
+    embedded_options.auto_compaction = None;
+    let embedded = Arc::new(Embedded::open(embedded_options).await?);
+    let mut embedded_figures = k0rs_store::bench::run(embedded.clone(), &options, &|what| {
+        eprintln!("[embedded] {what}");
+    })
+    .await?;
+    drop(embedded);
+
+    let (etcd, server) = if args.etcd_endpoints.is_empty() {
+        eprintln!("[etcd] idle memory with {memory_keys} keys");
+        let etcd_memory = etcd_idle_overhead(&dir, memory_keys).await?;
+        eprintln!("[etcd] starting a throwaway etcd on loopback");
+        let server = EtcdServer::start(&dir.join("etcd"), &[]).await?;
+        let store = EtcdStore::connect(&EtcdOptions {
+            endpoints: vec![server.endpoint.clone()],
+            tls: None,
+        })
+        .await?;
+        (store, Some((server, etcd_memory)))
+    } else {
+        (
+            EtcdStore::connect(&EtcdOptions {
+                endpoints: args.etcd_endpoints.clone(),
+                tls: None,
+            })
+            .await?,
+            None,
+        )
+    };
+    let mut etcd_figures =
+        k0rs_store::bench::run(Arc::new(etcd) as Arc<dyn Store>, &options, &|what| {
+            eprintln!("[etcd] {what}");
+        })
+        .await?;
+    let memory_metric = format!("memory_overhead_mb_{memory_keys}_keys");
+    if let Some((_, etcd_memory)) = &server {
+        etcd_figures.insert(memory_metric.clone(), *etcd_memory);
+    }
+    embedded_figures.insert(memory_metric, embedded_memory);
+    drop(server);
+    if owned_dir {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    report(&embedded_figures, &etcd_figures, args.json)
+}
+
+/// How long a freshly started store idles before its memory is read.
+const IDLE: Duration = Duration::from_secs(1);
+
+/// Resident memory of a fresh process holding `keys` keys in an embedded store, beyond a fresh
+/// process holding an empty one, beyond the data itself; in MB.
+async fn embedded_idle_overhead(dir: &std::path::Path, keys: usize) -> anyhow::Result<f64> {
+    let full = dir.join("memory-embedded");
+    let store: Arc<dyn Store> = Arc::new(Embedded::open(EmbeddedOptions::new(&full)).await?);
+    k0rs_store::bench::load_for_memory(&store, keys).await?;
+    drop(store);
+    // The writer thread lets go of the log once the last handle is gone.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let idle_rss = |store_dir: PathBuf| async move {
+        let exe = std::env::current_exe().context("cannot find the k0rs executable")?;
+        let output = tokio::process::Command::new(exe)
+            .args(["bench", "idle-rss", "--dir"])
+            .arg(&store_dir)
+            .output()
+            .await
+            .context("cannot run k0rs bench idle-rss")?;
+        anyhow::ensure!(
+            output.status.success(),
+            "idle-rss: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout)
+            .trim()
+            .parse::<u64>()
+            .context("idle-rss printed no number")
+    };
+    let empty = idle_rss(dir.join("memory-empty")).await?;
+    let loaded = idle_rss(full).await?;
+    Ok(overhead_mb(empty, loaded, keys))
+}
+
+/// The same for etcd: a fresh etcd on an empty data dir, then restarted holding `keys` keys.
+async fn etcd_idle_overhead(dir: &std::path::Path, keys: usize) -> anyhow::Result<f64> {
+    let data = dir.join("memory-etcd");
+    let server = EtcdServer::start(&data, &[]).await?;
+    tokio::time::sleep(IDLE).await;
+    let empty = resident_bytes(&server.pid().to_string()).context("cannot read etcd's memory")?;
+    let store: Arc<dyn Store> = Arc::new(
+        EtcdStore::connect(&EtcdOptions {
+            endpoints: vec![server.endpoint.clone()],
+            tls: None,
+        })
+        .await?,
+    );
+    k0rs_store::bench::load_for_memory(&store, keys).await?;
+    store.defragment().await?;
+    drop(store);
+    drop(server);
+    let server = EtcdServer::start(&data, &[]).await?;
+    tokio::time::sleep(IDLE).await;
+    let loaded = resident_bytes(&server.pid().to_string()).context("cannot read etcd's memory")?;
+    Ok(overhead_mb(empty, loaded, keys))
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn overhead_mb(empty: u64, loaded: u64, keys: usize) -> f64 {
+    (loaded.saturating_sub(empty) as f64 - k0rs_store::bench::data_bytes(keys) as f64) / 1e6
+}
+
+fn report(
+    embedded: &BTreeMap<String, f64>,
+    etcd: &BTreeMap<String, f64>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let ratio: BTreeMap<&String, f64> = embedded
+        .iter()
+        .filter_map(|(metric, e)| {
+            etcd.get(metric)
+                .filter(|x| **x != 0.0)
+                .map(|x| (metric, e / x))
+        })
+        .collect();
+    if json {
+        let object = serde_json::json!({ "embedded": embedded, "etcd": etcd, "ratio": ratio });
+        println!("{}", serde_json::to_string_pretty(&object)?);
+        return Ok(());
+    }
+    println!(
+        "{:<36} {:>14} {:>14} {:>9}",
+        "metric", "embedded", "etcd", "ratio"
+    );
+    for (metric, e) in embedded {
+        let x = etcd
+            .get(metric)
+            .map_or_else(|| "-".to_owned(), |x| format!("{x:.1}"));
+        let r = ratio
+            .get(metric)
+            .map_or_else(|| "-".to_owned(), |r| format!("{r:.2}"));
+        println!("{metric:<36} {e:>14.1} {x:>14} {r:>9}");
+    }
+    println!(
+        "(ratio = embedded / etcd: above 1 is better for ops_per_sec, below 1 for latency and memory)"
+    );
+    Ok(())
 }

@@ -60,6 +60,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Restore(args) => restore::run(&args),
         Command::Airgap(command) => airgap::run(&command),
         Command::Version(args) => version::run(&args),
-        Command::Bench(args) => bench::run(&args),
+        Command::Bench(args) => bench::run(args).await,
     }
 }

@@ -2,3 +2,4 @@
 
 pub mod pid_file;
 pub mod pki;
+pub mod store;

@@ -74,8 +74,8 @@ impl Embedded {
     pub async fn open(options: EmbeddedOptions) -> Result<Self> {
         let dir = options.dir.clone();
         let (wal, state) = tokio::task::spawn_blocking(move || -> Result<_> {
-            let (wal, records) = wal::Wal::open(&dir)?;
-            let state = replay(&dir, records)?;
+            let mut state = Mvcc::default();
+            let wal = wal::Wal::open(&dir, |record| replay(&dir, &mut state, record))?;
             Ok((wal, state))
         })
         .await
@@ -405,48 +405,45 @@ async fn auto_compact(
     }
 }
 
-/// Rebuilds the state from the log, checking that revisions follow each other.
-fn replay(dir: &Path, records: Vec<Record>) -> Result<Mvcc> {
+/// Applies one record of the log, checking that revisions follow each other.
+fn replay(dir: &Path, state: &mut Mvcc, record: Record) -> Result<()> {
     let corrupt = |reason: String| StoreError::Corrupt {
         path: dir.join(wal::FILE_NAME),
         reason,
     };
-    let mut state = Mvcc::default();
-    for record in records {
-        match record {
-            Record::Txn { revision, ops } => {
-                if revision != state.current + 1 {
-                    return Err(corrupt(format!(
-                        "revision {revision} follows {}",
-                        state.current
-                    )));
-                }
-                for op in &ops {
-                    state.apply_op(revision, op);
-                }
-                state.finish_revision(revision);
+    match record {
+        Record::Txn { revision, ops } => {
+            if revision != state.current + 1 {
+                return Err(corrupt(format!(
+                    "revision {revision} follows {}",
+                    state.current
+                )));
             }
-            Record::LeaseGrant { id, ttl } => state.grant_lease(id, ttl),
-            Record::LeaseRevoke { id } => {
-                state.leases.remove(&id);
+            for op in &ops {
+                state.apply_op(revision, op);
             }
-            Record::Compact { revision } => {
-                if revision > state.current {
-                    return Err(corrupt(format!(
-                        "compaction to {revision} beyond revision {}",
-                        state.current
-                    )));
-                }
-                state.compact(revision);
+            state.finish_revision(revision);
+        }
+        Record::LeaseGrant { id, ttl } => state.grant_lease(id, ttl),
+        Record::LeaseRevoke { id } => {
+            state.leases.remove(&id);
+        }
+        Record::Compact { revision } => {
+            if revision > state.current {
+                return Err(corrupt(format!(
+                    "compaction to {revision} beyond revision {}",
+                    state.current
+                )));
             }
-            Record::Snapshot { compacted, kvs } => {
-                state.compacted = compacted;
-                state.current = compacted.max(1);
-                for kv in kvs {
-                    state.restore(kv);
-                }
+            state.compact(revision);
+        }
+        Record::Snapshot { compacted, kvs } => {
+            state.compacted = compacted;
+            state.current = compacted.max(1);
+            for kv in kvs {
+                state.restore(kv);
             }
         }
     }
-    Ok(state)
+    Ok(())
 }

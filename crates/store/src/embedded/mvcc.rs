@@ -1,10 +1,16 @@
 //! The in-memory multi-version state: every key's versions since the last compaction, the events
 //! of every revision since then, and the leases. Pure data: the WAL and the writer thread feed it.
+//!
+//! Memory matters here (the whole key space lives in it): each key is stored once, as an
+//! `Arc<[u8]>` shared by the index, the history and the leases; values carry no copy of their key;
+//! a key with one version (the common case) needs no separate allocation for its version list.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::ops::Bound;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use smallvec::SmallVec;
 
 use crate::error::{Result, StoreError};
 use crate::types::{
@@ -26,31 +32,80 @@ pub enum WalOp {
     },
 }
 
-/// One change as kept in the history, shared with the index.
+/// A key's value at one revision (the key itself is held by the index).
+#[derive(Debug)]
+pub struct Stored {
+    pub create_revision: Revision,
+    pub mod_revision: Revision,
+    pub version: i64,
+    pub lease: LeaseId,
+    pub value: Box<[u8]>,
+}
+
+impl Stored {
+    pub fn to_kv(&self, key: &[u8]) -> KeyValue {
+        KeyValue {
+            key: key.to_vec(),
+            value: self.value.to_vec(),
+            create_revision: self.create_revision,
+            mod_revision: self.mod_revision,
+            version: self.version,
+            lease: self.lease,
+        }
+    }
+}
+
+/// One change as kept in the history.
 #[derive(Debug)]
 pub struct StoredEvent {
     pub kind: EventKind,
-    pub kv: Arc<KeyValue>,
-    pub prev: Option<Arc<KeyValue>>,
+    pub key: Arc<[u8]>,
+    pub mod_revision: Revision,
+    /// The new value of a put.
+    pub value: Option<Arc<Stored>>,
+    pub prev: Option<Arc<Stored>>,
+}
+
+impl StoredEvent {
+    /// The event's key-value as etcd reports it (for a delete: the key and the deleting revision).
+    pub fn kv(&self) -> KeyValue {
+        match &self.value {
+            Some(value) => value.to_kv(&self.key),
+            None => KeyValue {
+                key: self.key.to_vec(),
+                mod_revision: self.mod_revision,
+                ..KeyValue::default()
+            },
+        }
+    }
+
+    pub fn prev_kv(&self) -> Option<KeyValue> {
+        self.prev.as_ref().map(|p| p.to_kv(&self.key))
+    }
 }
 
 #[derive(Debug, Clone)]
 struct Version {
     mod_revision: Revision,
     /// `None`: the key was deleted at `mod_revision`.
-    kv: Option<Arc<KeyValue>>,
+    value: Option<Arc<Stored>>,
 }
+
+type Versions = SmallVec<[Version; 1]>;
+
+/// Index bounds of a key range.
+type KeyBounds<'a> = (Bound<&'a [u8]>, Bound<&'a [u8]>);
 
 #[derive(Debug)]
 pub struct LeaseState {
     pub ttl: i64,
     pub deadline: Instant,
-    pub keys: BTreeSet<Vec<u8>>,
+    pub keys: BTreeSet<Arc<[u8]>>,
 }
 
 #[derive(Debug)]
 pub struct Mvcc {
-    index: BTreeMap<Vec<u8>, Vec<Version>>,
+    index: BTreeMap<Arc<[u8]>, Versions>,
     /// The events of every revision in `(compacted, current]`, in order.
     history: VecDeque<(Revision, Vec<StoredEvent>)>,
     /// Last applied revision (the published one may lag until the WAL is synced).
@@ -58,8 +113,6 @@ pub struct Mvcc {
     /// Reads below this revision fail; watches must start after it.
     pub compacted: Revision,
     pub leases: BTreeMap<LeaseId, LeaseState>,
-    /// Bytes of keys and values currently visible (for size estimates).
-    pub live_bytes: u64,
 }
 
 impl Default for Mvcc {
@@ -71,7 +124,6 @@ impl Default for Mvcc {
             current: 1,
             compacted: 0,
             leases: BTreeMap::new(),
-            live_bytes: 0,
         }
     }
 }
@@ -106,14 +158,14 @@ impl Mvcc {
             revision: published,
             ..RangeResponse::default()
         };
-        for kv in self.visible_in(&request.range, revision) {
+        for (key, stored) in self.visible_in(&request.range, revision) {
             response.count += 1;
             if request.count_only || (limit > 0 && response.kvs.len() >= limit) {
                 continue;
             }
-            let mut kv = kv.as_ref().clone();
+            let mut kv = stored.to_kv(key);
             if request.keys_only {
-                kv.value.clear();
+                kv.value = Vec::new();
             }
             response.kvs.push(kv);
         }
@@ -125,46 +177,40 @@ impl Mvcc {
         &'a self,
         range: &KeyRange,
         revision: Revision,
-    ) -> impl Iterator<Item = &'a Arc<KeyValue>> + 'a {
-        let bounds: (Bound<&[u8]>, Bound<&[u8]>) = match range.range_end.as_deref() {
-            None => (
-                Bound::Included(range.key.as_slice()),
-                Bound::Included(range.key.as_slice()),
-            ),
-            Some([0]) => (Bound::Included(range.key.as_slice()), Bound::Unbounded),
-            Some(end) if end <= range.key.as_slice() => {
-                (Bound::Excluded(end), Bound::Excluded(end))
-            }
-            Some(end) => (Bound::Included(range.key.as_slice()), Bound::Excluded(end)),
+    ) -> impl Iterator<Item = (&'a Arc<[u8]>, &'a Arc<Stored>)> + 'a {
+        let key = range.key.as_slice();
+        let bounds: Option<KeyBounds<'_>> = match range.range_end.as_deref() {
+            None => Some((Bound::Included(key), Bound::Included(key))),
+            Some([0]) => Some((Bound::Included(key), Bound::Unbounded)),
+            Some(end) if end <= key => None,
+            Some(end) => Some((Bound::Included(key), Bound::Excluded(end))),
         };
-        let empty = matches!(bounds, (Bound::Excluded(_), Bound::Excluded(_)));
-        let iter = if empty {
-            None
-        } else {
-            Some(self.index.range::<[u8], _>(bounds))
-        };
-        iter.into_iter()
+        bounds
+            .map(|b| self.index.range::<[u8], _>(b))
+            .into_iter()
             .flatten()
-            .filter_map(move |(_, versions)| visible(versions, revision))
+            .filter_map(move |(key, versions)| visible(versions, revision).map(|s| (key, s)))
     }
 
-    fn latest(&self, key: &[u8]) -> Option<&Arc<KeyValue>> {
-        self.latest_at(key, self.current)
+    fn latest_at(&self, key: &[u8], revision: Revision) -> Option<&Arc<Stored>> {
+        self.index
+            .get(key)
+            .and_then(|versions| visible(versions, revision))
     }
 
     /// Whether `compare` holds at `revision`.
     pub fn holds_at(&self, compare: &Compare, revision: Revision) -> bool {
-        let kv = self.latest_at(&compare.key, revision);
-        let ordering = match (&compare.target, kv) {
+        let stored = self.latest_at(&compare.key, revision);
+        let ordering = match (&compare.target, stored) {
             // A value compare on a missing key is false, as in etcd.
             (CompareTarget::Value(_), None) => return false,
-            (CompareTarget::Value(want), Some(kv)) => kv.value.as_slice().cmp(want.as_slice()),
-            (CompareTarget::Version(want), kv) => kv.map_or(0, |kv| kv.version).cmp(want),
-            (CompareTarget::CreateRevision(want), kv) => {
-                kv.map_or(0, |kv| kv.create_revision).cmp(want)
+            (CompareTarget::Value(want), Some(s)) => s.value.as_ref().cmp(want.as_slice()),
+            (CompareTarget::Version(want), s) => s.map_or(0, |s| s.version).cmp(want),
+            (CompareTarget::CreateRevision(want), s) => {
+                s.map_or(0, |s| s.create_revision).cmp(want)
             }
-            (CompareTarget::ModRevision(want), kv) => kv.map_or(0, |kv| kv.mod_revision).cmp(want),
-            (CompareTarget::Lease(want), kv) => kv.map_or(0, |kv| kv.lease).cmp(want),
+            (CompareTarget::ModRevision(want), s) => s.map_or(0, |s| s.mod_revision).cmp(want),
+            (CompareTarget::Lease(want), s) => s.map_or(0, |s| s.lease).cmp(want),
         };
         match compare.op {
             CompareOp::Equal => ordering.is_eq(),
@@ -204,7 +250,7 @@ impl Mvcc {
                     lease,
                     prev_kv,
                 } => {
-                    let prev = self.latest(key).cloned();
+                    let prev = self.latest_at(key, revision).map(|p| p.to_kv(key));
                     let put = WalOp::Put {
                         key: key.clone(),
                         value: value.clone(),
@@ -213,12 +259,14 @@ impl Mvcc {
                     self.apply_op(revision, &put);
                     wal.push(put);
                     OpResponse::Put {
-                        prev_kv: prev.filter(|_| *prev_kv).map(|kv| kv.as_ref().clone()),
+                        prev_kv: prev.filter(|_| *prev_kv),
                     }
                 }
                 Op::Delete { range, prev_kv } => {
-                    let doomed: Vec<Arc<KeyValue>> =
-                        self.visible_in(range, revision).cloned().collect();
+                    let doomed: Vec<KeyValue> = self
+                        .visible_in(range, revision)
+                        .map(|(k, s)| s.to_kv(k))
+                        .collect();
                     for kv in &doomed {
                         let delete = WalOp::Delete {
                             key: kv.key.clone(),
@@ -227,23 +275,19 @@ impl Mvcc {
                         wal.push(delete);
                     }
                     let deleted = i64::try_from(doomed.len()).unwrap_or(i64::MAX);
-                    let prev_kvs = if *prev_kv {
-                        doomed.iter().map(|kv| kv.as_ref().clone()).collect()
-                    } else {
-                        vec![]
-                    };
-                    OpResponse::Delete { deleted, prev_kvs }
+                    OpResponse::Delete {
+                        deleted,
+                        prev_kvs: if *prev_kv { doomed } else { Vec::new() },
+                    }
                 }
             });
         }
-        let revision = if wal.is_empty() {
-            self.current
-        } else {
-            self.finish_revision(revision)
-        };
+        if !wal.is_empty() {
+            self.current = revision;
+        }
         Ok((
             TxnResponse {
-                revision,
+                revision: self.current,
                 succeeded,
                 responses,
             },
@@ -277,39 +321,40 @@ impl Mvcc {
         Ok(())
     }
 
-    /// Applies one recorded write at `revision` (live or from the WAL); the caller finishes the
-    /// revision once all its ops are applied.
+    /// Applies one recorded write at `revision` (live or from the WAL). The revision becomes
+    /// current with [`Mvcc::finish_revision`] once all its ops are applied.
     pub fn apply_op(&mut self, revision: Revision, op: &WalOp) {
         let event = match op {
             WalOp::Put { key, value, lease } => {
-                let prev = self.latest_at(key, revision).cloned();
-                let kv = Arc::new(KeyValue {
-                    key: key.clone(),
-                    value: value.clone(),
+                let key = self.shared_key(key);
+                let prev = self.latest_at(&key, revision).cloned();
+                let stored = Arc::new(Stored {
                     create_revision: prev.as_ref().map_or(revision, |p| p.create_revision),
                     mod_revision: revision,
                     version: prev.as_ref().map_or(1, |p| p.version + 1),
                     lease: *lease,
+                    value: value.clone().into_boxed_slice(),
                 });
                 if let Some(p) = &prev {
-                    self.detach(p);
+                    self.detach(&key, p);
                 }
                 if *lease != 0
                     && let Some(state) = self.leases.get_mut(lease)
                 {
                     state.keys.insert(key.clone());
                 }
-                self.live_bytes += (key.len() + value.len()) as u64;
                 self.push_version(
-                    key,
+                    &key,
                     Version {
                         mod_revision: revision,
-                        kv: Some(kv.clone()),
+                        value: Some(stored.clone()),
                     },
                 );
                 StoredEvent {
                     kind: EventKind::Put,
-                    kv,
+                    key,
+                    mod_revision: revision,
+                    value: Some(stored),
                     prev,
                 }
             }
@@ -317,22 +362,20 @@ impl Mvcc {
                 let Some(prev) = self.latest_at(key, revision).cloned() else {
                     return;
                 };
-                self.detach(&prev);
+                let key = self.shared_key(key);
+                self.detach(&key, &prev);
                 self.push_version(
-                    key,
+                    &key,
                     Version {
                         mod_revision: revision,
-                        kv: None,
+                        value: None,
                     },
                 );
-                let kv = Arc::new(KeyValue {
-                    key: key.clone(),
-                    mod_revision: revision,
-                    ..KeyValue::default()
-                });
                 StoredEvent {
                     kind: EventKind::Delete,
-                    kv,
+                    key,
+                    mod_revision: revision,
+                    value: None,
                     prev: Some(prev),
                 }
             }
@@ -343,20 +386,20 @@ impl Mvcc {
         }
     }
 
-    /// Makes `revision` the current one after its ops were applied.
-    pub fn finish_revision(&mut self, revision: Revision) -> Revision {
+    /// Makes `revision` current after its ops were applied from the WAL.
+    pub fn finish_revision(&mut self, revision: Revision) {
         self.current = revision;
-        revision
     }
 
-    fn latest_at(&self, key: &[u8], revision: Revision) -> Option<&Arc<KeyValue>> {
+    /// The index's copy of `key`, so that every holder shares one allocation.
+    fn shared_key(&self, key: &[u8]) -> Arc<[u8]> {
         self.index
-            .get(key)
-            .and_then(|versions| visible(versions, revision))
+            .get_key_value(key)
+            .map_or_else(|| Arc::from(key), |(k, _)| k.clone())
     }
 
-    fn push_version(&mut self, key: &[u8], version: Version) {
-        let versions = self.index.entry(key.to_vec()).or_default();
+    fn push_version(&mut self, key: &Arc<[u8]>, version: Version) {
+        let versions = self.index.entry(key.clone()).or_default();
         // Within one revision a later op on the same key replaces the earlier one.
         if versions
             .last()
@@ -367,31 +410,34 @@ impl Mvcc {
         versions.push(version);
     }
 
-    fn detach(&mut self, kv: &KeyValue) {
-        self.live_bytes = self
-            .live_bytes
-            .saturating_sub((kv.key.len() + kv.value.len()) as u64);
-        if kv.lease != 0
-            && let Some(state) = self.leases.get_mut(&kv.lease)
+    fn detach(&mut self, key: &Arc<[u8]>, prev: &Stored) {
+        if prev.lease != 0
+            && let Some(state) = self.leases.get_mut(&prev.lease)
         {
-            state.keys.remove(&kv.key);
+            state.keys.remove(key);
         }
     }
 
     /// Installs a key as a snapshot holds it (used when loading a rewritten WAL).
     pub fn restore(&mut self, kv: KeyValue) {
+        let key: Arc<[u8]> = Arc::from(kv.key.as_slice());
         if kv.lease != 0
             && let Some(state) = self.leases.get_mut(&kv.lease)
         {
-            state.keys.insert(kv.key.clone());
+            state.keys.insert(key.clone());
         }
-        self.live_bytes += (kv.key.len() + kv.value.len()) as u64;
-        let key = kv.key.clone();
+        let stored = Stored {
+            create_revision: kv.create_revision,
+            mod_revision: kv.mod_revision,
+            version: kv.version,
+            lease: kv.lease,
+            value: kv.value.into_boxed_slice(),
+        };
         self.push_version(
             &key,
             Version {
                 mod_revision: kv.mod_revision,
-                kv: Some(Arc::new(kv)),
+                value: Some(Arc::new(stored)),
             },
         );
     }
@@ -402,7 +448,7 @@ impl Mvcc {
         let mut touched = BTreeSet::new();
         while self.history.front().is_some_and(|(r, _)| *r <= revision) {
             let (_, events) = self.history.pop_front().expect("checked non-empty");
-            touched.extend(events.into_iter().map(|e| e.kv.key.clone()));
+            touched.extend(events.into_iter().map(|e| e.key));
         }
         for key in touched {
             let Some(versions) = self.index.get_mut(&key) else {
@@ -414,14 +460,17 @@ impl Mvcc {
             versions.drain(..keep_from);
             if versions
                 .first()
-                .is_some_and(|v| v.mod_revision <= revision && v.kv.is_none())
+                .is_some_and(|v| v.mod_revision <= revision && v.value.is_none())
             {
                 versions.remove(0);
             }
             if versions.is_empty() {
                 self.index.remove(&key);
+            } else {
+                versions.shrink_to_fit();
             }
         }
+        self.history.shrink_to_fit();
         self.compacted = revision;
     }
 
@@ -432,17 +481,16 @@ impl Mvcc {
             .range(start..)
             .take_while(|(r, _)| *r <= to)
             .flat_map(|(_, events)| events.iter())
-            .filter(|e| range.contains(&e.kv.key))
+            .filter(|e| range.contains(&e.key))
             .collect()
     }
 
     /// Every key visible at `compacted` (for a snapshot), and the WAL ops of each later revision.
     pub fn snapshot(&self) -> (Vec<KeyValue>, Vec<(Revision, Vec<WalOp>)>) {
-        let base: Vec<KeyValue> = self
+        let base = self
             .index
-            .values()
-            .filter_map(|versions| visible(versions, self.compacted))
-            .map(|kv| kv.as_ref().clone())
+            .iter()
+            .filter_map(|(key, versions)| visible(versions, self.compacted).map(|s| s.to_kv(key)))
             .collect();
         let later = self
             .history
@@ -450,14 +498,14 @@ impl Mvcc {
             .map(|(revision, events)| {
                 let ops = events
                     .iter()
-                    .map(|e| match e.kind {
-                        EventKind::Put => WalOp::Put {
-                            key: e.kv.key.clone(),
-                            value: e.kv.value.clone(),
-                            lease: e.kv.lease,
+                    .map(|e| match &e.value {
+                        Some(v) => WalOp::Put {
+                            key: e.key.to_vec(),
+                            value: v.value.to_vec(),
+                            lease: v.lease,
                         },
-                        EventKind::Delete => WalOp::Delete {
-                            key: e.kv.key.clone(),
+                        None => WalOp::Delete {
+                            key: e.key.to_vec(),
                         },
                     })
                     .collect();
@@ -483,7 +531,7 @@ impl Mvcc {
     pub fn lease_keys(&self, id: LeaseId) -> Result<Vec<Vec<u8>>> {
         self.leases
             .get(&id)
-            .map(|l| l.keys.iter().cloned().collect())
+            .map(|l| l.keys.iter().map(|k| k.to_vec()).collect())
             .ok_or(StoreError::LeaseNotFound(id))
     }
 
@@ -492,7 +540,7 @@ impl Mvcc {
     }
 }
 
-fn visible(versions: &[Version], revision: Revision) -> Option<&Arc<KeyValue>> {
+fn visible(versions: &[Version], revision: Revision) -> Option<&Arc<Stored>> {
     let at = versions.partition_point(|v| v.mod_revision <= revision);
-    at.checked_sub(1).and_then(|i| versions[i].kv.as_ref())
+    at.checked_sub(1).and_then(|i| versions[i].value.as_ref())
 }

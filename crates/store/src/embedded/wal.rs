@@ -32,8 +32,8 @@ fn io(path: &Path, action: &'static str) -> impl FnOnce(std::io::Error) -> Store
 }
 
 impl Wal {
-    /// Opens (or creates) the log in `dir` and returns it with every record it holds.
-    pub fn open(dir: &Path) -> Result<(Self, Vec<Record>)> {
+    /// Opens (or creates) the log in `dir`, handing every record it holds to `apply`, in order.
+    pub fn open(dir: &Path, apply: impl FnMut(Record) -> Result<()>) -> Result<Self> {
         fs::create_dir_all(dir).map_err(io(dir, "cannot create directory"))?;
         let path = dir.join(FILE_NAME);
         let file = OpenOptions::new()
@@ -52,14 +52,11 @@ impl Wal {
                 .map_err(io(&path, "cannot write header"))?;
             file.sync_all().map_err(io(&path, "cannot fsync"))?;
             sync_dir(dir)?;
-            return Ok((
-                Self {
-                    path,
-                    file,
-                    size: MAGIC.len() as u64,
-                },
-                Vec::new(),
-            ));
+            return Ok(Self {
+                path,
+                file,
+                size: MAGIC.len() as u64,
+            });
         }
         if !data.starts_with(MAGIC) {
             return Err(StoreError::Corrupt {
@@ -67,21 +64,18 @@ impl Wal {
                 reason: "not a k0rs store (unknown header); refusing to touch it".into(),
             });
         }
-        let (records, good) = read_records(&path, &data)?;
+        let good = read_records(&path, &data, apply)?;
         if good < data.len() {
             tracing::warn!(component = "store", file = %path.display(), bytes = data.len() - good, "cutting off a torn final write");
             file.set_len(good as u64)
                 .map_err(io(&path, "cannot truncate torn tail"))?;
             file.sync_all().map_err(io(&path, "cannot fsync"))?;
         }
-        Ok((
-            Self {
-                path,
-                file,
-                size: good as u64,
-            },
-            records,
-        ))
+        Ok(Self {
+            path,
+            file,
+            size: good as u64,
+        })
     }
 
     /// Appends framed records and waits until they are on disk.
@@ -139,14 +133,17 @@ pub fn frame(record: &Record, out: &mut Vec<u8>) {
     out[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
 }
 
-/// Decodes every record; returns them and the length of the intact prefix of `data`.
-fn read_records(path: &Path, data: &[u8]) -> Result<(Vec<Record>, usize)> {
-    let mut records = Vec::new();
+/// Decodes every record and applies it; returns the length of the intact prefix of `data`.
+fn read_records(
+    path: &Path,
+    data: &[u8],
+    mut apply: impl FnMut(Record) -> Result<()>,
+) -> Result<usize> {
     let mut at = MAGIC.len();
     while at < data.len() {
         match read_frame(&data[at..]) {
             Ok((record, len)) => {
-                records.push(record);
+                apply(record)?;
                 at += len;
             }
             Err(reason) if is_torn_tail(&data[at..]) => {
@@ -161,7 +158,7 @@ fn read_records(path: &Path, data: &[u8]) -> Result<(Vec<Record>, usize)> {
             }
         }
     }
-    Ok((records, at))
+    Ok(at)
 }
 
 fn read_frame(data: &[u8]) -> Result<(Record, usize), String> {

@@ -10,7 +10,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::mvcc::Mvcc;
 use crate::error::{Result, StoreError};
-use crate::types::{Event, KeyValue, Revision, WatchRequest, WatchResponse};
+use crate::types::{Event, Revision, WatchRequest, WatchResponse};
 
 /// At most this many revisions go into one response, so a watcher far behind catches up in steps.
 const MAX_REVISIONS_PER_RESPONSE: i64 = 1000;
@@ -83,18 +83,13 @@ fn collect(
             compact_revision: state.compacted,
         });
     }
-    let copy = |kv: &Arc<KeyValue>| kv.as_ref().clone();
     Ok(state
         .events(&request.range, from, to)
         .into_iter()
         .map(|e| Event {
             kind: e.kind,
-            kv: copy(&e.kv),
-            prev_kv: if request.prev_kv {
-                e.prev.as_ref().map(copy)
-            } else {
-                None
-            },
+            kv: e.kv(),
+            prev_kv: if request.prev_kv { e.prev_kv() } else { None },
         })
         .collect())
 }

@@ -1,0 +1,104 @@
+//! The controller's store: the embedded store under `<data-dir>/db` (k0s's `kine`), or an external
+//! etcd cluster (`spec.storage.etcd.externalCluster`).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use k0rs_component::Component;
+use k0rs_config::{ExternalCluster, StorageSpec, StorageType};
+use k0rs_store::etcd::EtcdTls;
+use k0rs_store::{Embedded, EmbeddedOptions, EtcdOptions, EtcdStore, Store as _};
+
+enum Backend {
+    Embedded(Arc<Embedded>),
+    Etcd(Box<EtcdStore>),
+}
+
+pub struct Store {
+    spec: StorageSpec,
+    dir: PathBuf,
+    backend: Option<Backend>,
+}
+
+impl Store {
+    pub fn new(spec: &StorageSpec, data_dir: &std::path::Path) -> Self {
+        Self {
+            spec: spec.clone(),
+            dir: data_dir.join("db"),
+            backend: None,
+        }
+    }
+}
+
+#[async_trait]
+impl Component for Store {
+    fn name(&self) -> &'static str {
+        "store"
+    }
+
+    async fn init(&mut self) -> anyhow::Result<()> {
+        if self.spec.kind == StorageType::Etcd && self.spec.etcd.external_cluster.is_none() {
+            anyhow::bail!(
+                "spec.storage.type etcd: a k0rs-managed etcd is not built yet; use spec.storage.etcd.externalCluster, or type kine for the embedded store"
+            );
+        }
+        Ok(())
+    }
+
+    async fn start(&mut self) -> anyhow::Result<()> {
+        let backend = match &self.spec.etcd.external_cluster {
+            Some(external) if self.spec.kind == StorageType::Etcd => Backend::Etcd(Box::new(
+                EtcdStore::connect(&etcd_options(external)?).await?,
+            )),
+            _ => Backend::Embedded(Arc::new(
+                Embedded::open(EmbeddedOptions::new(&self.dir)).await?,
+            )),
+        };
+        self.backend = Some(backend);
+        Ok(())
+    }
+
+    async fn ready(&self) -> anyhow::Result<()> {
+        match &self.backend {
+            Some(Backend::Embedded(store)) => store.current_revision().await?,
+            Some(Backend::Etcd(store)) => store.current_revision().await?,
+            None => anyhow::bail!("not started"),
+        };
+        Ok(())
+    }
+
+    async fn stop(&mut self) -> anyhow::Result<()> {
+        if let Some(Backend::Embedded(store)) = self.backend.take() {
+            if let Ok(store) = Arc::try_unwrap(store) {
+                store.close().await;
+            } else {
+                tracing::warn!(component = "store", "store still in use at shutdown");
+            }
+        }
+        Ok(())
+    }
+}
+
+fn etcd_options(external: &ExternalCluster) -> anyhow::Result<EtcdOptions> {
+    let read = |path: &String| {
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))
+    };
+    let tls = match (
+        &external.ca_file,
+        &external.client_cert_file,
+        &external.client_key_file,
+    ) {
+        (Some(ca), Some(cert), Some(key)) => Some(EtcdTls {
+            ca: read(ca)?,
+            cert: read(cert)?,
+            key: read(key)?,
+        }),
+        _ => None,
+    };
+    Ok(EtcdOptions {
+        endpoints: external.endpoints.clone(),
+        tls,
+    })
+}

@@ -1,0 +1,59 @@
+//! `k0rs bench store --json` end to end, at a small scale: it starts its own etcd, runs every
+//! workload on both stores and prints one JSON object. Only the shape is asserted: timings belong in
+//! BENCHMARKS.md, not in tests.
+
+mod common;
+
+use common::{Node, k0rs, path_str, stderr};
+
+#[test]
+fn bench_store_json_reports_every_figure_for_both_stores() {
+    let node = Node::new();
+    let output = k0rs(&[
+        "bench",
+        "store",
+        "--json",
+        "--keys",
+        "3000",
+        "--seconds",
+        "0.2",
+        "--watchers",
+        "20",
+        "--dir",
+        path_str(node.root.path()),
+    ])
+    .output()
+    .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("one JSON object");
+    let metrics = [
+        "get_p50_us_3000_keys",
+        "get_p99_us_3000_keys",
+        "memory_overhead_mb_3000_keys",
+        "range_1000_keys_p99_ms",
+        "watch_delivery_p99_ms_20_watchers",
+        "put_ops_per_sec_1_clients",
+        "put_ops_per_sec_16_clients",
+        "put_ops_per_sec_64_clients",
+        "put_p99_ms_64_clients",
+    ];
+    for backend in ["embedded", "etcd", "ratio"] {
+        let figures = report[backend]
+            .as_object()
+            .unwrap_or_else(|| panic!("no {backend} object"));
+        for metric in metrics {
+            let value = figures.get(metric).and_then(serde_json::Value::as_f64);
+            assert!(
+                value.is_some_and(f64::is_finite),
+                "{backend}.{metric} missing: {figures:?}"
+            );
+        }
+        if backend != "ratio" {
+            assert!(figures["put_ops_per_sec_64_clients"].as_f64().unwrap() > 0.0);
+            assert!(figures["get_p99_us_3000_keys"].as_f64().unwrap() > 0.0);
+        }
+    }
+    // The stores' data went into the directory given, not elsewhere.
+    assert!(node.root.path().join("embedded").join("store.wal").exists());
+}
