@@ -121,21 +121,46 @@ async fn guarded<S: Store + ?Sized>(
     }
 }
 
+/// Where a watch's responses come from: a backend-specific source, pulled by [`WatchStream`].
+#[async_trait]
+pub(crate) trait WatchSource: Send {
+    async fn next(&mut self) -> Option<Result<WatchResponse>>;
+}
+
+#[async_trait]
+impl WatchSource for mpsc::Receiver<Result<WatchResponse>> {
+    async fn next(&mut self) -> Option<Result<WatchResponse>> {
+        self.recv().await
+    }
+}
+
 /// The events of one watch. Dropping it cancels the watch.
-#[derive(Debug)]
 pub struct WatchStream {
-    receiver: mpsc::Receiver<Result<WatchResponse>>,
+    source: Box<dyn WatchSource>,
+}
+
+impl std::fmt::Debug for WatchStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WatchStream").finish_non_exhaustive()
+    }
 }
 
 impl WatchStream {
-    /// A stream fed through `sender`; the feeder stops when the stream is dropped.
+    pub(crate) fn new(source: impl WatchSource + 'static) -> Self {
+        Self {
+            source: Box::new(source),
+        }
+    }
+
+    /// A stream fed through `sender` by a task; the task sees the channel close when the stream is
+    /// dropped.
     pub(crate) fn channel(capacity: usize) -> (mpsc::Sender<Result<WatchResponse>>, Self) {
         let (sender, receiver) = mpsc::channel(capacity);
-        (sender, Self { receiver })
+        (sender, Self::new(receiver))
     }
 
     /// The next batch of events; `None` once the watch has ended.
     pub async fn next(&mut self) -> Option<Result<WatchResponse>> {
-        self.receiver.recv().await
+        self.source.next().await
     }
 }

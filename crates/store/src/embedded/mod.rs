@@ -214,17 +214,14 @@ impl Store for Embedded {
     }
 
     async fn watch(&self, request: WatchRequest) -> Result<WatchStream> {
-        let (sender, stream) = WatchStream::channel(64);
-        let state = self.state.clone();
         let published = self.published.clone();
-        tokio::spawn(watch::run(
-            state,
+        let interval = self.options.progress_interval;
+        Ok(WatchStream::new(watch::Watch::new(
+            self.state.clone(),
             published,
             request,
-            self.options.progress_interval,
-            sender,
-        ));
-        Ok(stream)
+            interval,
+        )))
     }
 
     async fn compact(&self, revision: Revision) -> Result<()> {
