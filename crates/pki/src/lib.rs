@@ -10,6 +10,7 @@
 mod authority;
 mod cluster;
 mod error;
+mod etcd;
 mod files;
 mod host;
 mod kubeconfig;
@@ -25,6 +26,7 @@ pub use cluster::{
     files_of,
 };
 pub use error::PkiError;
+pub use etcd::{ETCD_CLIENT, ETCD_SERVER, ensure_etcd_certificates};
 pub use kubeconfig::{Kubeconfig, KubeconfigNames};
 pub use names::{LeafSpec, San, Subject, Usage};
 pub use sans::api_server_sans;

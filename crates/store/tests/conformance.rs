@@ -36,7 +36,7 @@ macro_rules! suite {
             kv::transactions, kv::request_size_limit, kv::size_and_defragment,
             watch::replays_history_then_streams, watch::from_compacted_revision_fails,
             watch::progress_notifications, watch::lease_expiry_deletes_keys,
-            watch::lease_keep_alive_and_revoke, watch::cancellation
+            watch::lease_keep_alive_and_revoke, watch::cancellation, watch::slow_watcher_catches_up
             ; shared: kv::conflicts_under_concurrent_writers, watch::ordered_and_complete_under_concurrent_writers
         );
     };

@@ -11,7 +11,7 @@ use etcd_client::{
 };
 
 use self::convert::{kv, map_error, op_responses, txn};
-pub use self::server::EtcdServer;
+pub use self::server::{EtcdServer, ServerTls};
 use crate::error::{Result, StoreError};
 use crate::store::{Store, WatchStream};
 use crate::types::{

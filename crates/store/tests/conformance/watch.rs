@@ -255,3 +255,32 @@ pub async fn cancellation(store: &dyn Store) {
     store.put(b"/x/1", b"1").await.unwrap();
     assert_eq!(next_events(&mut other).await[0].kv.key, b"/x/1");
 }
+
+/// A watcher that reads nothing while thousands of writes land neither slows the writers nor
+/// loses anything: it catches up in order when it reads.
+pub async fn slow_watcher_catches_up(store: &dyn Store) {
+    const WRITES: usize = 3000;
+    let mut stream = store.watch(watch_prefix("/slow/", 0)).await.unwrap();
+    for chunk in 0..WRITES / 100 {
+        let success = (0..100)
+            .map(|i| Op::put(format!("/slow/{}", chunk * 100 + i), b"v".to_vec()))
+            .collect();
+        store
+            .txn(TxnRequest {
+                success,
+                ..TxnRequest::default()
+            })
+            .await
+            .unwrap();
+    }
+    let mut seen = Vec::new();
+    while seen.len() < WRITES {
+        seen.extend(next_events(&mut stream).await);
+    }
+    let keys: Vec<String> = seen
+        .iter()
+        .map(|e| String::from_utf8(e.kv.key.clone()).unwrap())
+        .collect();
+    let expected: Vec<String> = (0..WRITES).map(|i| format!("/slow/{i}")).collect();
+    assert_eq!(keys, expected);
+}
