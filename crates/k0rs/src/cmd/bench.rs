@@ -139,11 +139,10 @@ const IDLE: Duration = Duration::from_secs(1);
 /// process holding an empty one, beyond the data itself; in MB.
 async fn embedded_idle_overhead(dir: &std::path::Path, keys: usize) -> anyhow::Result<f64> {
     let full = dir.join("memory-embedded");
-    let store: Arc<dyn Store> = Arc::new(Embedded::open(EmbeddedOptions::new(&full)).await?);
-    k0rs_store::bench::load_for_memory(&store, keys).await?;
-    drop(store);
-    // The writer thread lets go of the log once the last handle is gone.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let store = Arc::new(Embedded::open(EmbeddedOptions::new(&full)).await?);
+    k0rs_store::bench::load_for_memory(&(store.clone() as Arc<dyn Store>), keys).await?;
+    // Closing waits for the writer, which lets go of the log for the process that reopens it.
+    Arc::into_inner(store).context("the store is still shared")?.close().await;
     let idle_rss = |store_dir: PathBuf| async move {
         let exe = std::env::current_exe().context("cannot find the k0rs executable")?;
         let output = tokio::process::Command::new(exe)
