@@ -52,12 +52,7 @@ pub trait Store: Send + Sync {
 
     /// Creates `key` if it does not exist: `Ok(Some(revision))`, or `Ok(None)` if it exists.
     async fn create(&self, key: &[u8], value: &[u8], lease: LeaseId) -> Result<Option<Revision>> {
-        let put = Op::Put {
-            key: key.to_vec(),
-            value: value.to_vec(),
-            lease,
-            prev_kv: false,
-        };
+        let put = Op::put_leased(key, value, lease);
         let response = self
             .txn(TxnRequest {
                 compares: vec![Compare::new(

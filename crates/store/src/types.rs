@@ -172,6 +172,16 @@ impl Op {
         }
     }
 
+    /// A put attached to a lease: the key is deleted when the lease ends.
+    pub fn put_leased(key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>, lease: LeaseId) -> Self {
+        Op::Put {
+            key: key.into(),
+            value: value.into(),
+            lease,
+            prev_kv: false,
+        }
+    }
+
     pub fn delete(key: impl Into<Vec<u8>>) -> Self {
         Op::Delete {
             range: KeyRange::key(key),
@@ -212,7 +222,19 @@ impl TxnRequest {
         !self.success.iter().chain(&self.failure).any(Op::is_write)
     }
 
-    pub(crate) fn size(&self) -> usize {
+    /// Fails with `RequestTooLarge` above etcd's request limit, on every backend alike.
+    pub(crate) fn check_size(&self) -> crate::Result<()> {
+        let size = self.size();
+        if size > MAX_REQUEST_BYTES {
+            return Err(crate::StoreError::RequestTooLarge {
+                size,
+                limit: MAX_REQUEST_BYTES,
+            });
+        }
+        Ok(())
+    }
+
+    fn size(&self) -> usize {
         let compares: usize = self
             .compares
             .iter()

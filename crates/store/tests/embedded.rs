@@ -28,12 +28,7 @@ async fn state_history_and_leases_survive_reopen() {
         let r1 = store.put(b"/a", b"1").await.unwrap();
         let r2 = store.put(b"/a", b"2").await.unwrap();
         let lease = store.lease_grant(60).await.unwrap();
-        let put = Op::Put {
-            key: b"/leased".to_vec(),
-            value: b"x".to_vec(),
-            lease: lease.id,
-            prev_kv: false,
-        };
+        let put = Op::put_leased(b"/leased".to_vec(), b"x".to_vec(), lease.id);
         store
             .txn(TxnRequest {
                 success: vec![put],

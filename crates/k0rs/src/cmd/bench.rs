@@ -142,7 +142,10 @@ async fn embedded_idle_overhead(dir: &std::path::Path, keys: usize) -> anyhow::R
     let store = Arc::new(Embedded::open(EmbeddedOptions::new(&full)).await?);
     k0rs_store::bench::load_for_memory(&(store.clone() as Arc<dyn Store>), keys).await?;
     // Closing waits for the writer, which lets go of the log for the process that reopens it.
-    Arc::into_inner(store).context("the store is still shared")?.close().await;
+    Arc::into_inner(store)
+        .context("the store is still shared")?
+        .close()
+        .await;
     let idle_rss = |store_dir: PathBuf| async move {
         let exe = std::env::current_exe().context("cannot find the k0rs executable")?;
         let output = tokio::process::Command::new(exe)

@@ -23,8 +23,8 @@ use self::writer::{Job, Message, Writer};
 use crate::error::{Result, StoreError};
 use crate::store::{Store, WatchStream};
 use crate::types::{
-    Lease, LeaseId, MAX_REQUEST_BYTES, Op, RangeRequest, RangeResponse, Revision, TxnRequest,
-    TxnResponse, WatchRequest,
+    Lease, LeaseId, Op, RangeRequest, RangeResponse, Revision, TxnRequest, TxnResponse,
+    WatchRequest,
 };
 
 pub use self::wal::FILE_NAME as WAL_FILE_NAME;
@@ -187,13 +187,7 @@ impl Store for Embedded {
     }
 
     async fn txn(&self, request: TxnRequest) -> Result<TxnResponse> {
-        let size = request.size();
-        if size > MAX_REQUEST_BYTES {
-            return Err(StoreError::RequestTooLarge {
-                size,
-                limit: MAX_REQUEST_BYTES,
-            });
-        }
+        request.check_size()?;
         if request.is_read_only() {
             return read_only_txn(&self.state.read(), &request, self.published());
         }
@@ -227,18 +221,7 @@ impl Store for Embedded {
     async fn compact(&self, revision: Revision) -> Result<()> {
         let published = self.published();
         self.submit(move |state, records| {
-            if revision <= state.compacted {
-                return Err(StoreError::Compacted {
-                    requested: revision,
-                    compact_revision: state.compacted,
-                });
-            }
-            if revision > published {
-                return Err(StoreError::FutureRevision {
-                    requested: revision,
-                    current: published,
-                });
-            }
+            state.check_compaction(revision, published)?;
             state.compact(revision);
             writer::record(records, &Record::Compact { revision });
             Ok(())

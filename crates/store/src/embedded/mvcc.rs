@@ -150,6 +150,23 @@ impl Mvcc {
         Ok(revision)
     }
 
+    /// Checks a compaction target: after the last compaction, not beyond the published revision.
+    pub fn check_compaction(&self, revision: Revision, published: Revision) -> Result<()> {
+        if revision <= self.compacted {
+            return Err(StoreError::Compacted {
+                requested: revision,
+                compact_revision: self.compacted,
+            });
+        }
+        if revision > published {
+            return Err(StoreError::FutureRevision {
+                requested: revision,
+                current: published,
+            });
+        }
+        Ok(())
+    }
+
     /// Serves a range read at `published` or the revision asked for.
     pub fn range(&self, request: &RangeRequest, published: Revision) -> Result<RangeResponse> {
         let revision = self.check_read_revision(request.revision, published)?;

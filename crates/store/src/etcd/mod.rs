@@ -15,8 +15,8 @@ pub use self::server::{EtcdServer, ServerTls};
 use crate::error::{Result, StoreError};
 use crate::store::{Store, WatchStream};
 use crate::types::{
-    Event, EventKind, Lease, LeaseId, MAX_REQUEST_BYTES, RangeRequest, RangeResponse, Revision,
-    TxnRequest, TxnResponse, WatchRequest, WatchResponse,
+    Event, EventKind, Lease, LeaseId, RangeRequest, RangeResponse, Revision, TxnRequest,
+    TxnResponse, WatchRequest, WatchResponse,
 };
 
 /// TLS material for etcd client authentication, as PEM.
@@ -113,13 +113,7 @@ impl Store for EtcdStore {
     }
 
     async fn txn(&self, request: TxnRequest) -> Result<TxnResponse> {
-        let size = request.size();
-        if size > MAX_REQUEST_BYTES {
-            return Err(StoreError::RequestTooLarge {
-                size,
-                limit: MAX_REQUEST_BYTES,
-            });
-        }
+        request.check_size()?;
         let mut client = self.client.clone();
         match client.txn(txn(&request)).await {
             Ok(response) => Ok(TxnResponse {

@@ -166,12 +166,7 @@ pub async fn progress_notifications(store: &dyn Store) {
 pub async fn lease_expiry_deletes_keys(store: &dyn Store) {
     let lease = store.lease_grant(2).await.unwrap();
     assert!(lease.ttl >= 2);
-    let put = Op::Put {
-        key: b"/l/ephemeral".to_vec(),
-        value: b"x".to_vec(),
-        lease: lease.id,
-        prev_kv: false,
-    };
+    let put = Op::put_leased(b"/l/ephemeral".to_vec(), b"x".to_vec(), lease.id);
     let revision = store
         .txn(TxnRequest {
             success: vec![put],
@@ -204,12 +199,7 @@ pub async fn lease_expiry_deletes_keys(store: &dyn Store) {
 pub async fn lease_keep_alive_and_revoke(store: &dyn Store) {
     let lease = store.lease_grant(30).await.unwrap();
     for key in ["/k/a", "/k/b"] {
-        let put = Op::Put {
-            key: key.as_bytes().to_vec(),
-            value: b"x".to_vec(),
-            lease: lease.id,
-            prev_kv: false,
-        };
+        let put = Op::put_leased(key.as_bytes().to_vec(), b"x".to_vec(), lease.id);
         store
             .txn(TxnRequest {
                 success: vec![put],
@@ -229,12 +219,7 @@ pub async fn lease_keep_alive_and_revoke(store: &dyn Store) {
         store.lease_revoke(lease.id).await,
         Err(StoreError::LeaseNotFound(_))
     ));
-    let orphan = Op::Put {
-        key: b"/k/c".to_vec(),
-        value: b"x".to_vec(),
-        lease: lease.id,
-        prev_kv: false,
-    };
+    let orphan = Op::put_leased(b"/k/c".to_vec(), b"x".to_vec(), lease.id);
     let result = store
         .txn(TxnRequest {
             success: vec![orphan],
