@@ -1,6 +1,6 @@
 //! The binary encoding of WAL records: a tag byte, then varints and length-prefixed bytes.
 
-use super::mvcc::WalOp;
+use super::stored::WalOp;
 use crate::types::{KeyValue, LeaseId, Revision};
 
 /// One durable change of the store.

@@ -3,6 +3,8 @@
 
 mod codec;
 mod mvcc;
+mod stored;
+mod txn;
 mod wal;
 mod watch;
 mod writer;
@@ -18,7 +20,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use self::codec::Record;
-use self::mvcc::{Mvcc, WalOp};
+use self::mvcc::Mvcc;
+use self::stored::WalOp;
 use self::writer::{Job, Message, Writer};
 use crate::error::{Result, StoreError};
 use crate::store::{Store, WatchStream};

@@ -12,77 +12,12 @@ use std::time::{Duration, Instant};
 
 use smallvec::SmallVec;
 
+use super::stored::{Stored, StoredEvent, WalOp};
 use crate::error::{Result, StoreError};
 use crate::types::{
-    Compare, CompareOp, CompareTarget, EventKind, KeyRange, KeyValue, LeaseId, Op, OpResponse,
-    RangeRequest, RangeResponse, Revision, TxnRequest, TxnResponse,
+    Compare, CompareOp, CompareTarget, EventKind, KeyRange, KeyValue, LeaseId, RangeRequest,
+    RangeResponse, Revision,
 };
-
-/// A write as the WAL records it: deletes are already expanded to single keys, so replaying a
-/// record reproduces exactly the original revision.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WalOp {
-    Put {
-        key: Vec<u8>,
-        value: Vec<u8>,
-        lease: LeaseId,
-    },
-    Delete {
-        key: Vec<u8>,
-    },
-}
-
-/// A key's value at one revision (the key itself is held by the index).
-#[derive(Debug)]
-pub struct Stored {
-    pub create_revision: Revision,
-    pub mod_revision: Revision,
-    pub version: i64,
-    pub lease: LeaseId,
-    pub value: Box<[u8]>,
-}
-
-impl Stored {
-    pub fn to_kv(&self, key: &[u8]) -> KeyValue {
-        KeyValue {
-            key: key.to_vec(),
-            value: self.value.to_vec(),
-            create_revision: self.create_revision,
-            mod_revision: self.mod_revision,
-            version: self.version,
-            lease: self.lease,
-        }
-    }
-}
-
-/// One change as kept in the history.
-#[derive(Debug)]
-pub struct StoredEvent {
-    pub kind: EventKind,
-    pub key: Arc<[u8]>,
-    pub mod_revision: Revision,
-    /// The new value of a put.
-    pub value: Option<Arc<Stored>>,
-    pub prev: Option<Arc<Stored>>,
-}
-
-impl StoredEvent {
-    /// The event's key-value as etcd reports it (for a delete: the key and the deleting revision).
-    pub fn kv(&self) -> KeyValue {
-        match &self.value {
-            Some(value) => value.to_kv(&self.key),
-            None => KeyValue {
-                key: self.key.to_vec(),
-                mod_revision: self.mod_revision,
-                ..KeyValue::default()
-            },
-        }
-    }
-
-    pub fn prev_kv(&self) -> Option<KeyValue> {
-        self.prev.as_ref().map(|p| p.to_kv(&self.key))
-    }
-}
 
 #[derive(Debug, Clone)]
 struct Version {
@@ -190,7 +125,7 @@ impl Mvcc {
         Ok(response)
     }
 
-    fn visible_in<'a>(
+    pub(super) fn visible_in<'a>(
         &'a self,
         range: &KeyRange,
         revision: Revision,
@@ -209,7 +144,7 @@ impl Mvcc {
             .filter_map(move |(key, versions)| visible(versions, revision).map(|s| (key, s)))
     }
 
-    fn latest_at(&self, key: &[u8], revision: Revision) -> Option<&Arc<Stored>> {
+    pub(super) fn latest_at(&self, key: &[u8], revision: Revision) -> Option<&Arc<Stored>> {
         self.index
             .get(key)
             .and_then(|versions| visible(versions, revision))
@@ -235,107 +170,6 @@ impl Mvcc {
             CompareOp::Less => ordering.is_lt(),
             CompareOp::Greater => ordering.is_gt(),
         }
-    }
-
-    /// Applies a write transaction. Returns the response and, when it changed anything, the WAL ops
-    /// of its new revision.
-    pub fn apply_txn(&mut self, request: &TxnRequest) -> Result<(TxnResponse, Vec<WalOp>)> {
-        let succeeded = request
-            .compares
-            .iter()
-            .all(|c| self.holds_at(c, self.current));
-        let ops = if succeeded {
-            &request.success
-        } else {
-            &request.failure
-        };
-        self.validate(ops)?;
-        let revision = self.current + 1;
-        let mut wal = Vec::new();
-        let mut responses = Vec::with_capacity(ops.len());
-        for op in ops {
-            responses.push(match op {
-                Op::Range(read) => {
-                    // Reads inside a transaction see its earlier writes.
-                    let mut response = self.range(read, revision)?;
-                    response.revision = self.current;
-                    OpResponse::Range(response)
-                }
-                Op::Put {
-                    key,
-                    value,
-                    lease,
-                    prev_kv,
-                } => {
-                    let prev = self.latest_at(key, revision).map(|p| p.to_kv(key));
-                    let put = WalOp::Put {
-                        key: key.clone(),
-                        value: value.clone(),
-                        lease: *lease,
-                    };
-                    self.apply_op(revision, &put);
-                    wal.push(put);
-                    OpResponse::Put {
-                        prev_kv: prev.filter(|_| *prev_kv),
-                    }
-                }
-                Op::Delete { range, prev_kv } => {
-                    let doomed: Vec<KeyValue> = self
-                        .visible_in(range, revision)
-                        .map(|(k, s)| s.to_kv(k))
-                        .collect();
-                    for kv in &doomed {
-                        let delete = WalOp::Delete {
-                            key: kv.key.clone(),
-                        };
-                        self.apply_op(revision, &delete);
-                        wal.push(delete);
-                    }
-                    let deleted = i64::try_from(doomed.len()).unwrap_or(i64::MAX);
-                    OpResponse::Delete {
-                        deleted,
-                        prev_kvs: if *prev_kv { doomed } else { Vec::new() },
-                    }
-                }
-            });
-        }
-        if !wal.is_empty() {
-            self.current = revision;
-        }
-        Ok((
-            TxnResponse {
-                revision: self.current,
-                succeeded,
-                responses,
-            },
-            wal,
-        ))
-    }
-
-    /// Checks everything that could make the transaction fail half-way, before it changes anything.
-    fn validate(&self, ops: &[Op]) -> Result<()> {
-        let mut written = BTreeSet::new();
-        for op in ops {
-            match op {
-                Op::Range(read) => {
-                    self.check_read_revision(read.revision, self.current)?;
-                }
-                Op::Put { key, lease, .. } => {
-                    if *lease != 0 && !self.leases.contains_key(lease) {
-                        return Err(StoreError::LeaseNotFound(*lease));
-                    }
-                    if !written.insert(key.clone()) {
-                        return Err(StoreError::DuplicateKey(key.clone()));
-                    }
-                }
-                Op::Delete { range, .. } => {
-                    if let Some(key) = written.iter().find(|k| range.contains(k)) {
-                        return Err(StoreError::DuplicateKey(key.clone()));
-                    }
-                }
-            }
-        }
-        Ok(())
     }
 
     /// Applies one recorded write at `revision` (live or from the WAL). The revision becomes
