@@ -8,7 +8,7 @@ BUILD_PACKAGES=(gcc libc6-dev protobuf-compiler libprotobuf-dev)
 # To run a controller and show it working.
 RUN_PACKAGES=(openssl ca-certificates)
 # Used by the tests as independent judges of k0rs's output.
-TEST_PACKAGES=(openssl hostname etcd-server)
+TEST_PACKAGES=(openssl hostname etcd-server curl)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

@@ -163,9 +163,9 @@ impl Manager {
     ) -> Result<(), ManagerError> {
         self.init().await?;
         self.start().await?;
-        tracing::info!(components = ?self.names(), "all components ready");
+        tracing::info!(component = "manager", components = ?self.names(), "all components ready");
         shutdown.await;
-        tracing::info!("shutting down");
+        tracing::info!(component = "manager", "shutting down");
         match self.stop().await.into_iter().next() {
             Some(first) => Err(first),
             None => Ok(()),

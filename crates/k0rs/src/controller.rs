@@ -46,6 +46,10 @@ pub async fn run(options: ControllerOptions) -> anyhow::Result<()> {
         &config.spec.storage,
         &paths.data_dir,
     ));
+    manager.add(components::apiserver::ApiServerComponent::new(
+        &config.spec.api,
+        paths.pki_dir(),
+    )?);
 
     if init_only {
         manager.init().await?;

@@ -14,6 +14,8 @@ use std::process::ExitCode;
 use clap::Parser as _;
 
 fn main() -> ExitCode {
+    // One crypto provider for every TLS user in the process (the API server, the etcd client).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = cli::Cli::parse();
     logging::init(cli.debug);
     let runtime = match tokio::runtime::Builder::new_multi_thread()

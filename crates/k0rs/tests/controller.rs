@@ -280,7 +280,17 @@ fn runs_until_sigterm_then_stops_cleanly() {
 
     for signal in [Signal::SIGTERM, Signal::SIGINT] {
         let node = Node::new();
-        let config = node.config("k0s.yaml", "");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let config = node.config(
+            "k0s.yaml",
+            &format!(
+                "spec:\n  api:\n    port: {port}\n    extraArgs:\n      bind-address: 127.0.0.1\n"
+            ),
+        );
         let mut child = node
             .k0rs(&["controller", "--config", path_str(&config)])
             .stderr(std::process::Stdio::piped())

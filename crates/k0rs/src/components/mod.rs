@@ -1,5 +1,6 @@
 //! Adapters that make the library crates' pieces into lifecycle components of a node.
 
+pub mod apiserver;
 pub mod pid_file;
 pub mod pki;
 pub mod store;

@@ -1,0 +1,9 @@
+//! Kubernetes API machinery, independent of HTTP and storage.
+//!
+//! For now: [`Status`], the `metav1.Status` body every failed request answers with, and its
+//! reasons and codes. Object metadata, selectors, resourceVersion handling and patches join it as
+//! the API server grows.
+
+mod status;
+
+pub use status::{Status, StatusCause, StatusDetails, StatusReason};

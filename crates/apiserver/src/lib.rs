@@ -1,0 +1,15 @@
+//! The k0rs API server: Kubernetes' HTTPS API on `spec.api.port`.
+//!
+//! Every request passes TLS, then authentication (x509 client certificates: common name = user,
+//! organizations = groups), then authorization (in this first step `system:masters` may do
+//! everything; anyone else is refused with a 403 `Status`). The health endpoints and `/version` are
+//! open to everyone, as in Kubernetes. Resources are served as the registry is built.
+
+mod authn;
+mod routes;
+mod server;
+mod tls;
+
+pub use authn::UserInfo;
+pub use server::{ApiServer, ServerOptions, VersionInfo};
+pub use tls::TlsMaterial;

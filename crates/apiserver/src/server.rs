@@ -1,0 +1,138 @@
+//! Accepting connections: TLS handshake, the caller from the client certificate, then HTTP/1.1 or
+//! HTTP/2 on the router.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Extension;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
+use serde::Serialize;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
+use tower::Layer as _;
+
+use crate::authn::UserInfo;
+use crate::routes::{self, Caller};
+use crate::tls::{self, TlsMaterial};
+
+/// The body of `/version` (Kubernetes' `version.Info`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VersionInfo {
+    pub major: String,
+    pub minor: String,
+    pub git_version: String,
+    pub git_commit: String,
+    pub git_tree_state: String,
+    pub build_date: String,
+    pub go_version: String,
+    pub compiler: String,
+    pub platform: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    pub bind: SocketAddr,
+    pub tls: TlsMaterial,
+    pub version: VersionInfo,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A running API server; [`ApiServer::stop`] stops accepting connections.
+#[derive(Debug)]
+pub struct ApiServer {
+    local_addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl ApiServer {
+    /// Binds and starts serving; returns once the port is bound.
+    pub async fn start(options: ServerOptions) -> Result<Self, ServerError> {
+        let acceptor = TlsAcceptor::from(Arc::new(tls::server_config(&options.tls)?));
+        let listener =
+            TcpListener::bind(options.bind)
+                .await
+                .map_err(|source| ServerError::Bind {
+                    addr: options.bind,
+                    source,
+                })?;
+        let local_addr = listener.local_addr().map_err(|source| ServerError::Bind {
+            addr: options.bind,
+            source,
+        })?;
+        let router = routes::router(Arc::new(options.version));
+        let (shutdown, mut stopped) = watch::channel(false);
+        let task = tokio::spawn(async move {
+            loop {
+                let (tcp, peer) = tokio::select! {
+                    accepted = listener.accept() => match accepted {
+                        Ok(accepted) => accepted,
+                        Err(e) => {
+                            tracing::warn!(component = "apiserver", error = %e, "accept failed");
+                            continue;
+                        }
+                    },
+                    _ = stopped.changed() => return,
+                };
+                let (acceptor, router) = (acceptor.clone(), router.clone());
+                tokio::spawn(async move {
+                    let tls = match acceptor.accept(tcp).await {
+                        Ok(tls) => tls,
+                        Err(e) => {
+                            tracing::debug!(component = "apiserver", %peer, error = %e, "TLS handshake failed");
+                            return;
+                        }
+                    };
+                    let user = tls
+                        .get_ref()
+                        .1
+                        .peer_certificates()
+                        .and_then(|chain| chain.first())
+                        .and_then(UserInfo::from_certificate);
+                    let service = Extension(Caller(user)).layer(router);
+                    let served = auto::Builder::new(TokioExecutor::new())
+                        .serve_connection_with_upgrades(
+                            TokioIo::new(tls),
+                            TowerToHyperService::new(service),
+                        )
+                        .await;
+                    if let Err(e) = served {
+                        tracing::debug!(component = "apiserver", %peer, error = %e, "connection ended");
+                    }
+                });
+            }
+        });
+        tracing::info!(component = "apiserver", address = %local_addr, "serving");
+        Ok(Self {
+            local_addr,
+            shutdown,
+            task,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Stops accepting connections.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.task.await;
+    }
+}

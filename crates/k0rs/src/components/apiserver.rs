@@ -1,0 +1,106 @@
+//! The API server as a controller component: serves `spec.api.port` with the PKI's serving
+//! certificate, authenticating client certificates against the cluster CA.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use k0rs_apiserver::{ApiServer, ServerOptions, TlsMaterial, VersionInfo};
+use k0rs_component::Component;
+use k0rs_config::ApiSpec;
+
+use crate::version;
+
+pub struct ApiServerComponent {
+    bind: SocketAddr,
+    pki: PathBuf,
+    server: Option<ApiServer>,
+}
+
+impl ApiServerComponent {
+    /// Listens on `spec.api.port`, on every address unless `spec.api.extraArgs.bind-address` (the
+    /// kube-apiserver flag k0s passes through) names one.
+    pub fn new(api: &ApiSpec, pki: PathBuf) -> anyhow::Result<Self> {
+        let ip: IpAddr = match api.extra_args.get("bind-address") {
+            Some(address) => address.parse().with_context(|| {
+                format!("spec.api.extraArgs.bind-address: {address:?} is not an IP address")
+            })?,
+            None => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        };
+        Ok(Self {
+            bind: SocketAddr::new(ip, api.port),
+            pki,
+            server: None,
+        })
+    }
+
+    fn read(&self, file: &str) -> anyhow::Result<String> {
+        let path = self.pki.join(file);
+        std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))
+    }
+}
+
+#[async_trait]
+impl Component for ApiServerComponent {
+    fn name(&self) -> &'static str {
+        "apiserver"
+    }
+
+    async fn init(&mut self) -> anyhow::Result<()> {
+        Ok(())
+    }
+
+    async fn start(&mut self) -> anyhow::Result<()> {
+        let tls = TlsMaterial {
+            cert_pem: self.read("server.crt")?,
+            key_pem: self.read("server.key")?,
+            client_ca_pem: self.read("ca.crt")?,
+        };
+        let server = ApiServer::start(ServerOptions {
+            bind: self.bind,
+            tls,
+            version: version_info(),
+        })
+        .await?;
+        self.server = Some(server);
+        Ok(())
+    }
+
+    async fn ready(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(self.server.is_some(), "not started");
+        Ok(())
+    }
+
+    async fn stop(&mut self) -> anyhow::Result<()> {
+        if let Some(server) = self.server.take() {
+            server.stop().await;
+        }
+        Ok(())
+    }
+}
+
+fn version_info() -> VersionInfo {
+    let kubernetes = version::kubernetes();
+    let mut parts = kubernetes.trim_start_matches('v').split('.');
+    VersionInfo {
+        major: parts.next().unwrap_or_default().to_owned(),
+        minor: parts.next().unwrap_or_default().to_owned(),
+        git_version: version::K0RS.to_owned(),
+        git_commit: String::new(),
+        git_tree_state: "clean".into(),
+        build_date: String::new(),
+        go_version: String::new(),
+        compiler: "rustc".into(),
+        platform: format!("{}/{}", std::env::consts::OS, go_arch()),
+    }
+}
+
+/// Kubernetes names architectures as Go does.
+fn go_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    }
+}

@@ -1,0 +1,209 @@
+//! The API server of `k0rs controller`, judged by the real kubectl and curl: TLS with the PKI,
+//! client-certificate authentication, `system:masters` authorization, Status errors.
+
+mod common;
+
+use std::net::TcpListener;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Node, k0rs, path_str, stderr, stdout, tool};
+
+/// A running controller on a free loopback port; killed when dropped.
+struct Controller {
+    node: Node,
+    child: Child,
+    port: u16,
+    config: std::path::PathBuf,
+}
+
+impl Controller {
+    fn start() -> Self {
+        let node = Node::new();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let config = node.config(
+            "k0s.yaml",
+            &format!(
+                "spec:\n  api:\n    address: 127.0.0.1\n    port: {port}\n    extraArgs:\n      bind-address: 127.0.0.1\n"
+            ),
+        );
+        let child = node
+            .k0rs(&["controller", "--config", path_str(&config)])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let controller = Self {
+            node,
+            child,
+            port,
+            config,
+        };
+        controller.wait_ready();
+        controller
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !self.curl(&["/readyz"]).status.success() {
+            assert!(Instant::now() < deadline, "API server not ready");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("https://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// curl trusting the cluster CA, without client certificate unless `args` gives one.
+    fn curl(&self, args: &[&str]) -> std::process::Output {
+        let (path, rest) = args.split_first().unwrap();
+        let ca = self.node.pki("ca.crt");
+        let mut all = vec!["-sS", "--fail-with-body", "--cacert", path_str(&ca)];
+        all.extend_from_slice(rest);
+        let url = self.url(path);
+        all.push(&url);
+        tool("curl", &all)
+    }
+}
+
+/// kubectl with `kubeconfig`, never waiting for input.
+fn kubectl(kubeconfig: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let mut cmd = std::process::Command::new("kubectl");
+    cmd.arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(args)
+        .stdin(Stdio::null());
+    cmd.output().unwrap()
+}
+
+impl Drop for Controller {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn kubectl_version_reports_the_served_kubernetes_version() {
+    let controller = Controller::start();
+    let out = kubectl(
+        &controller.node.pki("admin.conf"),
+        &["version", "-o", "json"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let version: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let expected = stdout(&k0rs(&["version"]).output().unwrap())
+        .trim()
+        .to_owned();
+    assert_eq!(version["serverVersion"]["gitVersion"], expected.as_str());
+    assert_eq!(version["serverVersion"]["major"], "1");
+    assert_eq!(version["serverVersion"]["minor"], "28");
+}
+
+#[test]
+fn health_and_version_are_open_to_everyone() {
+    let controller = Controller::start();
+    for path in ["/healthz", "/livez", "/readyz"] {
+        let out = controller.curl(&[path]);
+        assert!(out.status.success(), "{path}: {}", stderr(&out));
+        assert_eq!(stdout(&out), "ok");
+    }
+    let verbose = stdout(&controller.curl(&["/readyz?verbose"]));
+    assert!(
+        verbose.contains("[+]ping ok") && verbose.ends_with("readyz check passed\n"),
+        "{verbose}"
+    );
+    assert!(controller.curl(&["/version"]).status.success());
+}
+
+#[test]
+fn no_credentials_is_401_with_a_status() {
+    let controller = Controller::start();
+    let out = controller.curl(&["/api"]);
+    assert!(!out.status.success());
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["kind"], "Status");
+    assert_eq!(status["code"], 401);
+    assert_eq!(status["reason"], "Unauthorized");
+    // kubectl with a token the server does not accept sees the same.
+    let out = std::process::Command::new("kubectl")
+        .args(["--server", &controller.url(""), "--certificate-authority"])
+        .arg(controller.node.pki("ca.crt"))
+        .args(["--token", "not-a-token", "get", "--raw", "/api"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("Unauthorized"), "{}", stderr(&out));
+}
+
+#[test]
+fn users_outside_system_masters_are_forbidden_with_a_status() {
+    let controller = Controller::start();
+    let out = controller
+        .node
+        .k0rs(&[
+            "kubeconfig",
+            "create",
+            "alice",
+            "--groups",
+            "dev",
+            "--config",
+            path_str(&controller.config),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let kubeconfig = controller.node.root.path().join("alice.conf");
+    std::fs::write(&kubeconfig, &out.stdout).unwrap();
+    let out = kubectl(&kubeconfig, &["get", "--raw", "/api"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains(r#"forbidden: User "alice" cannot get path "/api""#),
+        "{}",
+        stderr(&out)
+    );
+    // The admin is authenticated and authorized: what is not served yet is a 404 Status.
+    let out = kubectl(
+        &controller.node.pki("admin.conf"),
+        &["get", "--raw", "/apis/nothing"],
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("NotFound") || stderr(&out).contains("could not find"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn client_certificate_from_another_ca_is_not_accepted() {
+    let controller = Controller::start();
+    let other = Node::new();
+    let init = other
+        .k0rs(&[
+            "controller",
+            "--init-only",
+            "--config",
+            path_str(&controller.config),
+        ])
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{}", stderr(&init));
+    let out = controller.curl(&[
+        "/api",
+        "--cert",
+        path_str(&other.pki("admin.crt")),
+        "--key",
+        path_str(&other.pki("admin.key")),
+    ]);
+    assert!(
+        !out.status.success(),
+        "a foreign client certificate was accepted: {}",
+        stdout(&out)
+    );
+}
