@@ -5,8 +5,8 @@
 
 # To build k0rs: a C compiler for ring, protoc for the CRI/etcd client code generation (later).
 BUILD_PACKAGES=(gcc libc6-dev protobuf-compiler libprotobuf-dev)
-# To run a controller and show it working.
-RUN_PACKAGES=(openssl ca-certificates)
+# To run a controller and show it working; etcd for `k0rs bench store`.
+RUN_PACKAGES=(openssl ca-certificates etcd-server)
 # Used by the tests as independent judges of k0rs's output.
 TEST_PACKAGES=(openssl hostname etcd-server curl)
 
