@@ -166,6 +166,19 @@ async fn torn_final_write_is_cut_off() {
 }
 
 #[tokio::test]
+async fn files_are_private() {
+    use std::os::unix::fs::MetadataExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("db");
+    open(&dir).await.close().await;
+    assert_eq!(fs::metadata(&dir).unwrap().mode() & 0o777, 0o700);
+    assert_eq!(
+        fs::metadata(dir.join(WAL_FILE_NAME)).unwrap().mode() & 0o777,
+        0o600
+    );
+}
+
+#[tokio::test]
 async fn one_process_at_a_time() {
     let tmp = tempfile::tempdir().unwrap();
     let store = open(tmp.path()).await;

@@ -3,8 +3,9 @@
 //! acknowledged. A torn final batch (crash mid-write) is cut off at start; damage anywhere else is an
 //! error naming the file, and nothing is overwritten.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::{Read, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use nix::fcntl::{Flock, FlockArg};
@@ -34,13 +35,19 @@ fn io(path: &Path, action: &'static str) -> impl FnOnce(std::io::Error) -> Store
 impl Wal {
     /// Opens (or creates) the log in `dir`, handing every record it holds to `apply`, in order.
     pub fn open(dir: &Path, apply: impl FnMut(Record) -> Result<()>) -> Result<Self> {
-        fs::create_dir_all(dir).map_err(io(dir, "cannot create directory"))?;
+        // The store will hold Secrets: the directory and the log are private.
+        DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(io(dir, "cannot create directory"))?;
         let path = dir.join(FILE_NAME);
         let file = OpenOptions::new()
             .read(true)
             .append(true)
             .create(true)
             .truncate(false)
+            .mode(0o600)
             .open(&path)
             .map_err(io(&path, "cannot open"))?;
         let mut file = lock(file, &path)?;
@@ -103,6 +110,7 @@ impl Wal {
             .write(true)
             .create(true)
             .truncate(true)
+            .mode(0o600)
             .open(&tmp)
             .map_err(io(&tmp, "cannot create"))?;
         file.write_all(&data).map_err(io(&tmp, "cannot write"))?;
