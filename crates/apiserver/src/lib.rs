@@ -6,6 +6,7 @@
 //! open to everyone, as in Kubernetes. Resources are served as the registry is built.
 
 mod authn;
+mod discovery;
 mod routes;
 mod server;
 mod tls;

@@ -37,6 +37,8 @@ pub struct VersionInfo {
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
     pub bind: SocketAddr,
+    /// `host:port` clients are told to use (discovery's `serverAddressByClientCIDRs`).
+    pub advertise_address: String,
     pub tls: TlsMaterial,
     pub version: VersionInfo,
 }
@@ -76,7 +78,7 @@ impl ApiServer {
             addr: options.bind,
             source,
         })?;
-        let router = routes::router(Arc::new(options.version));
+        let router = routes::router(Arc::new(options.version), options.advertise_address.into());
         let (shutdown, mut stopped) = watch::channel(false);
         let task = tokio::spawn(async move {
             loop {

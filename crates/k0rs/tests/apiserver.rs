@@ -207,3 +207,58 @@ fn client_certificate_from_another_ca_is_not_accepted() {
         stdout(&out)
     );
 }
+
+#[test]
+fn discovery_serves_the_resource_table_to_kubectl() {
+    let controller = Controller::start();
+    let admin = controller.node.pki("admin.conf");
+    let out = kubectl(&admin, &["api-versions"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let versions = stdout(&out);
+    for gv in [
+        "v1",
+        "apps/v1",
+        "batch/v1",
+        "autoscaling/v2",
+        "rbac.authorization.k8s.io/v1",
+        "discovery.k8s.io/v1",
+    ] {
+        assert!(
+            versions.lines().any(|l| l == gv),
+            "{gv} missing from api-versions:\n{versions}"
+        );
+    }
+    let out = kubectl(&admin, &["api-resources", "-o", "wide"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let resources = stdout(&out);
+    for (name, short, group_version) in [
+        ("pods", "po", "v1"),
+        ("deployments", "deploy", "apps/v1"),
+        ("cronjobs", "cj", "batch/v1"),
+    ] {
+        assert!(
+            resources.lines().any(|l| {
+                let cols: Vec<&str> = l.split_whitespace().collect();
+                cols.first() == Some(&name)
+                    && cols.contains(&short)
+                    && cols.contains(&group_version)
+            }),
+            "{name} ({short}, {group_version}) missing:\n{resources}"
+        );
+    }
+    // The raw documents are Kubernetes' discovery types.
+    let out = kubectl(&admin, &["get", "--raw", "/apis/apps"]);
+    let group: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (
+            group["kind"].as_str(),
+            group["preferredVersion"]["groupVersion"].as_str()
+        ),
+        (Some("APIGroup"), Some("apps/v1"))
+    );
+    let out = kubectl(&admin, &["get", "--raw", "/apis/apps/v9"]);
+    assert!(
+        !out.status.success(),
+        "a group version that does not exist was served"
+    );
+}

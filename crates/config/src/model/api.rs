@@ -41,18 +41,23 @@ impl Default for ApiSpec {
 }
 
 impl ApiSpec {
-    /// The URL clients outside the cluster use: the external address if set, else the address
-    /// (loopback when neither is known), on `port`.
+    /// The URL clients outside the cluster use: `https://` + [`ApiSpec::host_port`].
     pub fn url(&self) -> String {
+        format!("https://{}", self.host_port())
+    }
+
+    /// `host:port` of the API as clients outside the cluster reach it: the external address if
+    /// set, else the address (loopback when neither is known); IPv6 in brackets.
+    pub fn host_port(&self) -> String {
         let host = match (&self.external_address, self.address) {
             (Some(external), _) => external.clone(),
             (None, Some(address)) => address.to_string(),
             (None, None) => "localhost".to_owned(),
         };
         if host.contains(':') {
-            format!("https://[{host}]:{}", self.port)
+            format!("[{host}]:{}", self.port)
         } else {
-            format!("https://{host}:{}", self.port)
+            format!("{host}:{}", self.port)
         }
     }
 

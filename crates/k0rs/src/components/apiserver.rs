@@ -14,6 +14,7 @@ use crate::version;
 
 pub struct ApiServerComponent {
     bind: SocketAddr,
+    advertise_address: String,
     pki: PathBuf,
     server: Option<ApiServer>,
 }
@@ -30,6 +31,7 @@ impl ApiServerComponent {
         };
         Ok(Self {
             bind: SocketAddr::new(ip, api.port),
+            advertise_address: api.host_port(),
             pki,
             server: None,
         })
@@ -59,6 +61,7 @@ impl Component for ApiServerComponent {
         };
         let server = ApiServer::start(ServerOptions {
             bind: self.bind,
+            advertise_address: self.advertise_address.clone(),
             tls,
             version: version_info(),
         })

@@ -1,0 +1,77 @@
+//! The resources of the Kubernetes 1.28 API that k0rs knows, declared once.
+//!
+//! [`RESOURCES`] is the single source of truth for group, version, kind, names, scope, verbs and
+//! subresources: discovery is generated from it, and the generic registry will serve every entry
+//! through one code path (a new built-in kind is one entry here, plus a strategy where it has rules).
+
+mod table;
+
+pub use table::{RESOURCES, Resource, Subresource};
+
+/// The group versions of the table, in the order discovery lists them (core `v1` first).
+pub fn group_versions() -> Vec<(&'static str, &'static str)> {
+    let mut seen = Vec::new();
+    for r in RESOURCES {
+        if !seen.contains(&(r.group, r.version)) {
+            seen.push((r.group, r.version));
+        }
+    }
+    seen
+}
+
+/// The resources of one group version, in table order.
+pub fn resources_of(group: &str, version: &str) -> impl Iterator<Item = &'static Resource> {
+    let (group, version) = (group.to_owned(), version.to_owned());
+    RESOURCES
+        .iter()
+        .filter(move |r| r.group == group && r.version == version)
+}
+
+/// The resource a group, version and plural name designate.
+pub fn find(group: &str, version: &str, plural: &str) -> Option<&'static Resource> {
+    RESOURCES
+        .iter()
+        .find(|r| r.group == group && r.version == version && r.plural == plural)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_is_consistent() {
+        for (i, r) in RESOURCES.iter().enumerate() {
+            assert!(
+                !r.plural.is_empty() && r.plural.chars().all(|c| c.is_ascii_lowercase()),
+                "{}",
+                r.plural
+            );
+            assert!(
+                r.kind.starts_with(|c: char| c.is_ascii_uppercase()),
+                "{}",
+                r.kind
+            );
+            assert!(!r.verbs.is_empty(), "{} has no verbs", r.plural);
+            let twin = RESOURCES[..i]
+                .iter()
+                .find(|o| o.group == r.group && o.version == r.version && o.plural == r.plural);
+            assert!(
+                twin.is_none(),
+                "{}/{} {} declared twice",
+                r.group,
+                r.version,
+                r.plural
+            );
+        }
+        let short: Vec<_> = RESOURCES
+            .iter()
+            .flat_map(|r| r.short_names.iter().map(move |s| (r.group, *s)))
+            .collect();
+        assert!(short.iter().any(|(g, s)| g.is_empty() && *s == "po"));
+        assert_eq!(group_versions()[0], ("", "v1"));
+        assert!(
+            find("apps", "v1", "deployments")
+                .is_some_and(|d| d.subresources.iter().any(|s| s.name == "scale"))
+        );
+    }
+}

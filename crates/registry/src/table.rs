@@ -1,0 +1,191 @@
+//! The declarations: Kubernetes 1.28's built-in resources as the issue lists them.
+
+/// A subresource (`pods/status`, `deployments/scale`, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Subresource {
+    pub name: &'static str,
+    /// Kind of the object the subresource takes and returns (`Scale`, `Binding`, …).
+    pub kind: &'static str,
+    /// Group and version of that kind when it differs from the resource's (`autoscaling/v1` for
+    /// `Scale`, `policy/v1` for `Eviction`).
+    pub group_version: Option<&'static str>,
+    pub verbs: &'static [&'static str],
+}
+
+/// One resource of one group version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resource {
+    pub group: &'static str,
+    pub version: &'static str,
+    pub kind: &'static str,
+    pub plural: &'static str,
+    pub singular: &'static str,
+    pub short_names: &'static [&'static str],
+    pub categories: &'static [&'static str],
+    pub namespaced: bool,
+    pub verbs: &'static [&'static str],
+    pub subresources: &'static [Subresource],
+}
+
+const CRUD: &[&str] = &[
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
+const CREATE: &[&str] = &["create"];
+const GET_PATCH_UPDATE: &[&str] = &["get", "patch", "update"];
+const ALL: &[&str] = &["all"];
+
+const fn status(kind: &'static str) -> Subresource {
+    Subresource {
+        name: "status",
+        kind,
+        group_version: None,
+        verbs: GET_PATCH_UPDATE,
+    }
+}
+
+const SCALE: Subresource = Subresource {
+    name: "scale",
+    kind: "Scale",
+    group_version: Some("autoscaling/v1"),
+    verbs: GET_PATCH_UPDATE,
+};
+
+/// A resource with the full set of verbs and the given subresources.
+#[allow(clippy::too_many_arguments)] // one table row; struct literals would triple the table
+const fn crud(
+    group: &'static str,
+    version: &'static str,
+    kind: &'static str,
+    plural: &'static str,
+    singular: &'static str,
+    namespaced: bool,
+    short_names: &'static [&'static str],
+    categories: &'static [&'static str],
+    subresources: &'static [Subresource],
+) -> Resource {
+    Resource {
+        group,
+        version,
+        kind,
+        plural,
+        singular,
+        short_names,
+        categories,
+        namespaced,
+        verbs: CRUD,
+        subresources,
+    }
+}
+
+/// A create-only resource (reviews, bindings).
+const fn review(
+    group: &'static str,
+    version: &'static str,
+    kind: &'static str,
+    plural: &'static str,
+    namespaced: bool,
+) -> Resource {
+    Resource {
+        group,
+        version,
+        kind,
+        plural,
+        singular: "",
+        short_names: &[],
+        categories: &[],
+        namespaced,
+        verbs: CREATE,
+        subresources: &[],
+    }
+}
+
+#[rustfmt::skip]
+pub const RESOURCES: &[Resource] = &[
+    // core/v1
+    review("", "v1", "Binding", "bindings", true),
+    crud("", "v1", "ConfigMap", "configmaps", "configmap", true, &["cm"], &[], &[]),
+    crud("", "v1", "Endpoints", "endpoints", "endpoints", true, &["ep"], &[], &[]),
+    crud("", "v1", "Event", "events", "event", true, &["ev"], &[], &[]),
+    crud("", "v1", "LimitRange", "limitranges", "limitrange", true, &["limits"], &[], &[]),
+    crud("", "v1", "Namespace", "namespaces", "namespace", false, &["ns"], &[],
+        &[status("Namespace"), Subresource { name: "finalize", kind: "Namespace", group_version: None, verbs: &["update"] }]),
+    crud("", "v1", "Node", "nodes", "node", false, &["no"], &[], &[status("Node")]),
+    crud("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", "persistentvolumeclaim", true, &["pvc"], &[],
+        &[status("PersistentVolumeClaim")]),
+    crud("", "v1", "PersistentVolume", "persistentvolumes", "persistentvolume", false, &["pv"], &[],
+        &[status("PersistentVolume")]),
+    crud("", "v1", "Pod", "pods", "pod", true, &["po"], ALL, &[
+        Subresource { name: "attach", kind: "PodAttachOptions", group_version: None, verbs: &["create", "get"] },
+        Subresource { name: "binding", kind: "Binding", group_version: None, verbs: CREATE },
+        Subresource { name: "eviction", kind: "Eviction", group_version: Some("policy/v1"), verbs: CREATE },
+        Subresource { name: "exec", kind: "PodExecOptions", group_version: None, verbs: &["create", "get"] },
+        Subresource { name: "log", kind: "Pod", group_version: None, verbs: &["get"] },
+        Subresource { name: "portforward", kind: "PodPortForwardOptions", group_version: None, verbs: &["create", "get"] },
+        status("Pod"),
+    ]),
+    crud("", "v1", "PodTemplate", "podtemplates", "podtemplate", true, &[], &[], &[]),
+    crud("", "v1", "ReplicationController", "replicationcontrollers", "replicationcontroller", true, &["rc"], ALL,
+        &[SCALE, status("ReplicationController")]),
+    crud("", "v1", "ResourceQuota", "resourcequotas", "resourcequota", true, &["quota"], &[], &[status("ResourceQuota")]),
+    crud("", "v1", "Secret", "secrets", "secret", true, &[], &[], &[]),
+    crud("", "v1", "ServiceAccount", "serviceaccounts", "serviceaccount", true, &["sa"], &[], &[
+        Subresource { name: "token", kind: "TokenRequest", group_version: Some("authentication.k8s.io/v1"), verbs: CREATE },
+    ]),
+    crud("", "v1", "Service", "services", "service", true, &["svc"], ALL, &[status("Service")]),
+    // apps/v1
+    crud("apps", "v1", "ControllerRevision", "controllerrevisions", "controllerrevision", true, &[], &[], &[]),
+    crud("apps", "v1", "DaemonSet", "daemonsets", "daemonset", true, &["ds"], ALL, &[status("DaemonSet")]),
+    crud("apps", "v1", "Deployment", "deployments", "deployment", true, &["deploy"], ALL, &[SCALE, status("Deployment")]),
+    crud("apps", "v1", "ReplicaSet", "replicasets", "replicaset", true, &["rs"], ALL, &[SCALE, status("ReplicaSet")]),
+    crud("apps", "v1", "StatefulSet", "statefulsets", "statefulset", true, &["sts"], ALL, &[SCALE, status("StatefulSet")]),
+    // batch/v1
+    crud("batch", "v1", "CronJob", "cronjobs", "cronjob", true, &["cj"], ALL, &[status("CronJob")]),
+    crud("batch", "v1", "Job", "jobs", "job", true, &[], ALL, &[status("Job")]),
+    // autoscaling
+    crud("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", "horizontalpodautoscaler", true,
+        &["hpa"], ALL, &[status("HorizontalPodAutoscaler")]),
+    crud("autoscaling", "v1", "HorizontalPodAutoscaler", "horizontalpodautoscalers", "horizontalpodautoscaler", true,
+        &["hpa"], ALL, &[status("HorizontalPodAutoscaler")]),
+    // discovery, coordination, events
+    crud("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", "endpointslice", true, &[], &[], &[]),
+    crud("coordination.k8s.io", "v1", "Lease", "leases", "lease", true, &[], &[], &[]),
+    crud("events.k8s.io", "v1", "Event", "events", "event", true, &["ev"], &[], &[]),
+    // rbac.authorization.k8s.io/v1
+    crud("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", "clusterrolebinding", false, &[], &[], &[]),
+    crud("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", "clusterrole", false, &[], &[], &[]),
+    crud("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", "rolebinding", true, &[], &[], &[]),
+    crud("rbac.authorization.k8s.io", "v1", "Role", "roles", "role", true, &[], &[], &[]),
+    // networking.k8s.io/v1
+    crud("networking.k8s.io", "v1", "IngressClass", "ingressclasses", "ingressclass", false, &[], &[], &[]),
+    crud("networking.k8s.io", "v1", "Ingress", "ingresses", "ingress", true, &["ing"], &[], &[status("Ingress")]),
+    crud("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", "networkpolicy", true, &["netpol"], &[], &[]),
+    // policy, scheduling, storage, node
+    crud("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", "poddisruptionbudget", true, &["pdb"], &[],
+        &[status("PodDisruptionBudget")]),
+    crud("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", "priorityclass", false, &["pc"], &[], &[]),
+    crud("storage.k8s.io", "v1", "CSIDriver", "csidrivers", "csidriver", false, &[], &[], &[]),
+    crud("storage.k8s.io", "v1", "CSINode", "csinodes", "csinode", false, &[], &[], &[]),
+    crud("storage.k8s.io", "v1", "StorageClass", "storageclasses", "storageclass", false, &["sc"], &[], &[]),
+    crud("storage.k8s.io", "v1", "VolumeAttachment", "volumeattachments", "volumeattachment", false, &[], &[],
+        &[status("VolumeAttachment")]),
+    crud("node.k8s.io", "v1", "RuntimeClass", "runtimeclasses", "runtimeclass", false, &[], &[], &[]),
+    // certificates, authentication, authorization
+    crud("certificates.k8s.io", "v1", "CertificateSigningRequest", "certificatesigningrequests", "certificatesigningrequest",
+        false, &["csr"], &[], &[
+            Subresource { name: "approval", kind: "CertificateSigningRequest", group_version: None, verbs: GET_PATCH_UPDATE },
+            status("CertificateSigningRequest"),
+        ]),
+    review("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", false),
+    review("authentication.k8s.io", "v1", "TokenReview", "tokenreviews", false),
+    review("authorization.k8s.io", "v1", "LocalSubjectAccessReview", "localsubjectaccessreviews", true),
+    review("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", false),
+    review("authorization.k8s.io", "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", false),
+    review("authorization.k8s.io", "v1", "SubjectAccessReview", "subjectaccessreviews", false),
+];
