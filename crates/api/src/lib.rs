@@ -5,5 +5,6 @@
 //! the API server grows.
 
 mod status;
+pub mod time;
 
 pub use status::{Status, StatusCause, StatusDetails, StatusReason};

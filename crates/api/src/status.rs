@@ -64,32 +64,52 @@ pub struct StatusDetails {
     pub causes: Vec<StatusCause>,
 }
 
-/// A `Status` object (`kind: Status, apiVersion: v1`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// A failure `Status` object (`kind: Status, apiVersion: v1`). Small, since every handler returns
+/// it as its error: the constant fields are written when it is serialised.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Status {
-    pub kind: String,
-    pub api_version: String,
-    pub metadata: serde_json::Map<String, serde_json::Value>,
-    pub status: String,
     pub message: String,
     pub reason: StatusReason,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub details: Option<StatusDetails>,
     pub code: u16,
+    pub details: Option<Box<StatusDetails>>,
+}
+
+impl Serialize for Status {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Wire<'a> {
+            kind: &'static str,
+            api_version: &'static str,
+            metadata: serde_json::Map<String, serde_json::Value>,
+            status: &'static str,
+            message: &'a str,
+            reason: StatusReason,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            details: Option<&'a StatusDetails>,
+            code: u16,
+        }
+        Wire {
+            kind: "Status",
+            api_version: "v1",
+            metadata: serde_json::Map::new(),
+            status: "Failure",
+            message: &self.message,
+            reason: self.reason,
+            details: self.details.as_deref(),
+            code: self.code,
+        }
+        .serialize(serializer)
+    }
 }
 
 impl Status {
     pub fn failure(reason: StatusReason, message: impl Into<String>) -> Self {
         Self {
-            kind: "Status".into(),
-            api_version: "v1".into(),
-            metadata: serde_json::Map::new(),
-            status: "Failure".into(),
             message: message.into(),
             reason,
-            details: None,
             code: reason.code(),
+            details: None,
         }
     }
 
@@ -104,8 +124,44 @@ impl Status {
             StatusReason::Forbidden,
             format!("forbidden: User \"{user}\" cannot {verb} path \"{path}\""),
         );
-        status.details = Some(StatusDetails::default());
+        status.details = Some(Box::default());
         status
+    }
+
+    /// `user` may not `verb` `resource` (Kubernetes' wording, naming group, namespace and name).
+    pub fn forbidden(
+        user: &str,
+        verb: &str,
+        group: &str,
+        resource: &str,
+        namespace: Option<&str>,
+        name: Option<&str>,
+    ) -> Self {
+        let mut message = match name {
+            Some(name) => format!(
+                "{} \"{name}\" is forbidden: User \"{user}\" cannot {verb} resource \"{resource}\" in API group \"{group}\"",
+                qualified(group, resource)
+            ),
+            None => format!(
+                "{} is forbidden: User \"{user}\" cannot {verb} resource \"{resource}\" in API group \"{group}\"",
+                qualified(group, resource)
+            ),
+        };
+        match namespace {
+            Some(ns) => {
+                message += " in the namespace \"";
+                message += ns;
+                message += "\"";
+            }
+            None => message += " at the cluster scope",
+        }
+        let details = StatusDetails {
+            name: name.map(str::to_owned),
+            group: (!group.is_empty()).then(|| group.to_owned()),
+            kind: Some(resource.to_owned()),
+            causes: Vec::new(),
+        };
+        Self::failure(StatusReason::Forbidden, message).with_details(details)
     }
 
     /// Nothing is served at `path`.
@@ -114,12 +170,99 @@ impl Status {
             StatusReason::NotFound,
             format!("the server could not find the requested resource ({path})"),
         );
-        status.details = Some(StatusDetails::default());
+        status.details = Some(Box::default());
         status
+    }
+
+    fn with_details(mut self, details: StatusDetails) -> Self {
+        self.details = Some(Box::new(details));
+        self
+    }
+
+    fn object_details(group: &str, resource: &str, name: &str) -> StatusDetails {
+        StatusDetails {
+            name: Some(name.to_owned()),
+            group: (!group.is_empty()).then(|| group.to_owned()),
+            kind: Some(resource.to_owned()),
+            causes: Vec::new(),
+        }
+    }
+
+    /// `<resource> "<name>" not found`.
+    pub fn not_found(group: &str, resource: &str, name: &str) -> Self {
+        Self::failure(
+            StatusReason::NotFound,
+            format!("{} \"{name}\" not found", qualified(group, resource)),
+        )
+        .with_details(Self::object_details(group, resource, name))
+    }
+
+    /// `<resource> "<name>" already exists`.
+    pub fn already_exists(group: &str, resource: &str, name: &str) -> Self {
+        Self::failure(
+            StatusReason::AlreadyExists,
+            format!("{} \"{name}\" already exists", qualified(group, resource)),
+        )
+        .with_details(Self::object_details(group, resource, name))
+    }
+
+    /// A write based on a stale resourceVersion.
+    pub fn conflict(group: &str, resource: &str, name: &str) -> Self {
+        Self::failure(
+            StatusReason::Conflict,
+            format!(
+                "Operation cannot be fulfilled on {} \"{name}\": the object has been modified; please apply your changes to the latest version and try again",
+                qualified(group, resource)
+            ),
+        )
+        .with_details(Self::object_details(group, resource, name))
+    }
+
+    /// `<Kind> "<name>" is invalid: <field>: <message>` with one cause per problem.
+    pub fn invalid(group: &str, kind: &str, name: &str, causes: Vec<StatusCause>) -> Self {
+        let summary: Vec<String> = causes
+            .iter()
+            .map(|c| match &c.field {
+                Some(field) => format!("{field}: {}", c.message),
+                None => c.message.clone(),
+            })
+            .collect();
+        let mut details = Self::object_details(group, kind, name);
+        details.causes = causes;
+        Self::failure(
+            StatusReason::Invalid,
+            format!("{kind} \"{name}\" is invalid: {}", summary.join(", ")),
+        )
+        .with_details(details)
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::failure(StatusReason::BadRequest, message)
+    }
+
+    pub fn method_not_allowed() -> Self {
+        Self::failure(
+            StatusReason::MethodNotAllowed,
+            "the server does not allow this method on the requested resource",
+        )
+        .with_details(StatusDetails::default())
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::failure(StatusReason::InternalError, message)
     }
 
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("a Status always serialises")
+    }
+}
+
+/// `configmaps` or `deployments.apps`, as Kubernetes names resources in messages.
+fn qualified(group: &str, resource: &str) -> String {
+    if group.is_empty() {
+        resource.to_owned()
+    } else {
+        format!("{resource}.{group}")
     }
 }
 

@@ -7,6 +7,8 @@
 
 mod authn;
 mod discovery;
+mod request_info;
+mod resources;
 mod routes;
 mod server;
 mod tls;

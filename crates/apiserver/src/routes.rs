@@ -1,31 +1,47 @@
-//! What the server answers: health and version for everyone; everything else only for an
+//! What the server answers: health and version for everyone; discovery and resources only for an
 //! authenticated, authorized caller.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::{Extension, Path, Query, Request};
+use axum::extract::{Extension, Query, Request};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 use axum::{Json, Router};
 use k0rs_api::Status;
+use k0rs_registry::Registry;
 
 use crate::authn::UserInfo;
-use crate::discovery;
 use crate::server::VersionInfo;
+use crate::{discovery, resources};
 
 /// The caller of a connection (`None`: no client certificate).
 #[derive(Debug, Clone)]
 pub struct Caller(pub Option<UserInfo>);
 
-pub fn router(version: Arc<VersionInfo>, advertise_address: Arc<str>) -> Router {
+/// What the handlers share.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub registry: Registry,
+    pub advertise_address: Arc<str>,
+}
+
+pub fn router(version: Arc<VersionInfo>, context: Context) -> Router {
+    let core_versions = context.advertise_address.clone();
     Router::new()
+        .route("/healthz", get(|q| async { health("healthz", q) }))
+        .route("/livez", get(|q| async { health("livez", q) }))
+        .route("/readyz", get(|q| async { health("readyz", q) }))
+        .route(
+            "/version",
+            get(move || async move { Json(version.as_ref().clone()) }),
+        )
         .route(
             "/api",
             get(move |caller| async move {
                 authorized(caller, "/api", || {
-                    Some(discovery::core_versions(&advertise_address))
+                    Some(discovery::core_versions(&core_versions))
                 })
             }),
         )
@@ -39,32 +55,10 @@ pub fn router(version: Arc<VersionInfo>, advertise_address: Arc<str>) -> Router 
             "/apis",
             get(|caller| async move { authorized(caller, "/apis", || Some(discovery::groups())) }),
         )
-        .route(
-            "/apis/{group}",
-            get(|caller, Path(group): Path<String>| async move {
-                authorized(caller, &format!("/apis/{group}"), || {
-                    discovery::named_group(&group)
-                })
-            }),
-        )
-        .route(
-            "/apis/{group}/{version}",
-            get(
-                |caller, Path((group, version)): Path<(String, String)>| async move {
-                    authorized(caller, &format!("/apis/{group}/{version}"), || {
-                        discovery::resource_list(&group, &version)
-                    })
-                },
-            ),
-        )
-        .route("/healthz", get(|q| async { health("healthz", q) }))
-        .route("/livez", get(|q| async { health("livez", q) }))
-        .route("/readyz", get(|q| async { health("readyz", q) }))
-        .route(
-            "/version",
-            get(move || async move { Json(version.as_ref().clone()) }),
-        )
+        .route("/api/{*rest}", any(resources::handle))
+        .route("/apis/{*rest}", any(resources::handle))
         .fallback(fallback)
+        .layer(Extension(context))
 }
 
 /// `ok`, or with `?verbose` the checks one by one, as kube-apiserver prints them.
@@ -76,23 +70,28 @@ fn health(endpoint: &'static str, Query(query): Query<HashMap<String, String>>) 
     }
 }
 
-/// The refusal for a caller who may not `verb` `path`: 401 without credentials, 403 for users
-/// outside `system:masters` (the only authorization there is before RBAC).
-fn refusal(caller: &Caller, verb: &str, path: &str) -> Option<Status> {
+/// The user of an authenticated caller who may do everything; the refusal otherwise: 401 without
+/// credentials, 403 outside `system:masters` (the only authorization there is before RBAC).
+pub fn authorize(
+    caller: &Caller,
+    forbidden: impl FnOnce(&UserInfo) -> Status,
+) -> Result<&UserInfo, Status> {
     match &caller.0 {
-        None => Some(Status::unauthorized()),
-        Some(user) if !user.is_master() => Some(Status::forbidden_path(&user.name, verb, path)),
-        Some(_) => None,
+        None => Err(Status::unauthorized()),
+        Some(user) if !user.is_master() => Err(forbidden(user)),
+        Some(user) => Ok(user),
     }
 }
 
 /// Serves a GET of a discovery document to an authorized caller; 404 if there is no document.
-fn authorized(
+pub fn authorized(
     Extension(caller): Extension<Caller>,
     path: &str,
     document: impl FnOnce() -> Option<serde_json::Value>,
 ) -> Response {
-    if let Some(status) = refusal(&caller, "get", path) {
+    if let Err(status) = authorize(&caller, |user| {
+        Status::forbidden_path(&user.name, "get", path)
+    }) {
         return status_response(&status);
     }
     match document() {
@@ -105,7 +104,12 @@ fn authorized(
 async fn fallback(Extension(caller): Extension<Caller>, request: Request) -> Response {
     let path = request.uri().path().to_owned();
     let verb = request.method().as_str().to_lowercase();
-    let status = refusal(&caller, &verb, &path).unwrap_or_else(|| Status::not_found_path(&path));
+    let status = match authorize(&caller, |user| {
+        Status::forbidden_path(&user.name, &verb, &path)
+    }) {
+        Err(status) => status,
+        Ok(_) => Status::not_found_path(&path),
+    };
     status_response(&status)
 }
 

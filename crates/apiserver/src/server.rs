@@ -15,6 +15,9 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use tower::Layer as _;
 
+use k0rs_registry::Registry;
+use k0rs_store::Store;
+
 use crate::authn::UserInfo;
 use crate::routes::{self, Caller};
 use crate::tls::{self, TlsMaterial};
@@ -34,19 +37,22 @@ pub struct VersionInfo {
     pub platform: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ServerOptions {
     pub bind: SocketAddr,
     /// `host:port` clients are told to use (discovery's `serverAddressByClientCIDRs`).
     pub advertise_address: String,
     pub tls: TlsMaterial,
     pub version: VersionInfo,
+    pub store: Arc<dyn Store>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
+    #[error("cannot create the initial objects: {0}")]
+    Bootstrap(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -78,9 +84,20 @@ impl ApiServer {
             addr: options.bind,
             source,
         })?;
-        let router = routes::router(Arc::new(options.version), options.advertise_address.into());
+        let registry = Registry::new(options.store);
+        registry
+            .bootstrap()
+            .await
+            .map_err(|status| ServerError::Bootstrap(status.message))?;
+        let context = routes::Context {
+            registry,
+            advertise_address: options.advertise_address.into(),
+        };
+        let router = routes::router(Arc::new(options.version), context);
         let (shutdown, mut stopped) = watch::channel(false);
         let task = tokio::spawn(async move {
+            // Connections live in a set, so that stopping the server ends them too.
+            let mut connections = tokio::task::JoinSet::new();
             loop {
                 let (tcp, peer) = tokio::select! {
                     accepted = listener.accept() => match accepted {
@@ -90,34 +107,18 @@ impl ApiServer {
                             continue;
                         }
                     },
-                    _ = stopped.changed() => return,
-                };
-                let (acceptor, router) = (acceptor.clone(), router.clone());
-                tokio::spawn(async move {
-                    let tls = match acceptor.accept(tcp).await {
-                        Ok(tls) => tls,
-                        Err(e) => {
-                            tracing::debug!(component = "apiserver", %peer, error = %e, "TLS handshake failed");
-                            return;
-                        }
-                    };
-                    let user = tls
-                        .get_ref()
-                        .1
-                        .peer_certificates()
-                        .and_then(|chain| chain.first())
-                        .and_then(UserInfo::from_certificate);
-                    let service = Extension(Caller(user)).layer(router);
-                    let served = auto::Builder::new(TokioExecutor::new())
-                        .serve_connection_with_upgrades(
-                            TokioIo::new(tls),
-                            TowerToHyperService::new(service),
-                        )
-                        .await;
-                    if let Err(e) = served {
-                        tracing::debug!(component = "apiserver", %peer, error = %e, "connection ended");
+                    Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+                    _ = stopped.changed() => {
+                        connections.shutdown().await;
+                        return;
                     }
-                });
+                };
+                connections.spawn(serve_connection(
+                    acceptor.clone(),
+                    router.clone(),
+                    tcp,
+                    peer,
+                ));
             }
         });
         tracing::info!(component = "apiserver", address = %local_addr, "serving");
@@ -136,5 +137,34 @@ impl ApiServer {
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
         let _ = self.task.await;
+    }
+}
+
+/// TLS handshake, the caller from the client certificate, then HTTP on the router.
+async fn serve_connection(
+    acceptor: TlsAcceptor,
+    router: axum::Router,
+    tcp: tokio::net::TcpStream,
+    peer: SocketAddr,
+) {
+    let tls = match acceptor.accept(tcp).await {
+        Ok(tls) => tls,
+        Err(e) => {
+            tracing::debug!(component = "apiserver", %peer, error = %e, "TLS handshake failed");
+            return;
+        }
+    };
+    let user = tls
+        .get_ref()
+        .1
+        .peer_certificates()
+        .and_then(|chain| chain.first())
+        .and_then(UserInfo::from_certificate);
+    let service = Extension(Caller(user)).layer(router);
+    let served = auto::Builder::new(TokioExecutor::new())
+        .serve_connection_with_upgrades(TokioIo::new(tls), TowerToHyperService::new(service))
+        .await;
+    if let Err(e) = served {
+        tracing::debug!(component = "apiserver", %peer, error = %e, "connection ended");
     }
 }

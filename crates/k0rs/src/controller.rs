@@ -42,14 +42,16 @@ pub async fn run(options: ControllerOptions) -> anyhow::Result<()> {
     let mut manager = Manager::new(ReadinessPolicy::default());
     manager.add(components::pid_file::PidFile::new(paths.run_dir()));
     manager.add(components::pki::Pki::new(&config, &paths)?);
+    let store = components::store::SharedStore::default();
+    let storage = &config.spec.storage;
     manager.add(components::store::Store::new(
-        &config.spec.storage,
+        storage,
         &paths.data_dir,
+        store.clone(),
     ));
-    manager.add(components::apiserver::ApiServerComponent::new(
-        &config.spec.api,
-        paths.pki_dir(),
-    )?);
+    let apiserver =
+        components::apiserver::ApiServerComponent::new(&config.spec.api, paths.pki_dir(), store)?;
+    manager.add(apiserver);
 
     if init_only {
         manager.init().await?;

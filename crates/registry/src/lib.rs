@@ -4,8 +4,12 @@
 //! subresources: discovery is generated from it, and the generic registry will serve every entry
 //! through one code path (a new built-in kind is one entry here, plus a strategy where it has rules).
 
+mod generic;
+mod meta;
+mod strategy;
 mod table;
 
+pub use generic::Registry;
 pub use table::{RESOURCES, Resource, Subresource};
 
 /// The group versions of the table, in the order discovery lists them (core `v1` first).

@@ -10,9 +10,11 @@ use k0rs_apiserver::{ApiServer, ServerOptions, TlsMaterial, VersionInfo};
 use k0rs_component::Component;
 use k0rs_config::ApiSpec;
 
+use super::store::SharedStore;
 use crate::version;
 
 pub struct ApiServerComponent {
+    store: SharedStore,
     bind: SocketAddr,
     advertise_address: String,
     pki: PathBuf,
@@ -22,7 +24,7 @@ pub struct ApiServerComponent {
 impl ApiServerComponent {
     /// Listens on `spec.api.port`, on every address unless `spec.api.extraArgs.bind-address` (the
     /// kube-apiserver flag k0s passes through) names one.
-    pub fn new(api: &ApiSpec, pki: PathBuf) -> anyhow::Result<Self> {
+    pub fn new(api: &ApiSpec, pki: PathBuf, store: SharedStore) -> anyhow::Result<Self> {
         let ip: IpAddr = match api.extra_args.get("bind-address") {
             Some(address) => address.parse().with_context(|| {
                 format!("spec.api.extraArgs.bind-address: {address:?} is not an IP address")
@@ -30,6 +32,7 @@ impl ApiServerComponent {
             None => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         };
         Ok(Self {
+            store,
             bind: SocketAddr::new(ip, api.port),
             advertise_address: api.host_port(),
             pki,
@@ -59,11 +62,14 @@ impl Component for ApiServerComponent {
             key_pem: self.read("server.key")?,
             client_ca_pem: self.read("ca.crt")?,
         };
+        let store = self.store.lock().expect("store handle poisoned").clone();
+        let store = store.context("the store is not running")?;
         let server = ApiServer::start(ServerOptions {
             bind: self.bind,
             advertise_address: self.advertise_address.clone(),
             tls,
             version: version_info(),
+            store,
         })
         .await?;
         self.server = Some(server);

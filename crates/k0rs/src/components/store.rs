@@ -11,6 +11,10 @@ use k0rs_config::{ExternalCluster, StorageSpec, StorageType};
 use k0rs_store::etcd::EtcdTls;
 use k0rs_store::{Embedded, EmbeddedOptions, EtcdOptions, EtcdStore, Store as _};
 
+/// The opened store, handed from the store component to the components that use it (the API
+/// server). Empty until the store has started, and again after it stopped.
+pub type SharedStore = Arc<std::sync::Mutex<Option<Arc<dyn k0rs_store::Store>>>>;
+
 enum Backend {
     Embedded(Arc<Embedded>),
     Etcd(Box<EtcdStore>),
@@ -20,14 +24,16 @@ pub struct Store {
     spec: StorageSpec,
     dir: PathBuf,
     backend: Option<Backend>,
+    shared: SharedStore,
 }
 
 impl Store {
-    pub fn new(spec: &StorageSpec, data_dir: &std::path::Path) -> Self {
+    pub fn new(spec: &StorageSpec, data_dir: &std::path::Path, shared: SharedStore) -> Self {
         Self {
             spec: spec.clone(),
             dir: data_dir.join("db"),
             backend: None,
+            shared,
         }
     }
 }
@@ -56,6 +62,11 @@ impl Component for Store {
                 Embedded::open(EmbeddedOptions::new(&self.dir)).await?,
             )),
         };
+        let store: Arc<dyn k0rs_store::Store> = match &backend {
+            Backend::Embedded(store) => store.clone(),
+            Backend::Etcd(store) => Arc::new(store.as_ref().clone()),
+        };
+        *self.shared.lock().expect("store handle poisoned") = Some(store);
         self.backend = Some(backend);
         Ok(())
     }
@@ -70,6 +81,7 @@ impl Component for Store {
     }
 
     async fn stop(&mut self) -> anyhow::Result<()> {
+        self.shared.lock().expect("store handle poisoned").take();
         if let Some(Backend::Embedded(store)) = self.backend.take() {
             if let Ok(store) = Arc::try_unwrap(store) {
                 store.close().await;

@@ -1,0 +1,154 @@
+//! Requests for resources: resolve the path against the resource table, authorize, decode, and
+//! hand over to the generic registry. Every failure is a `Status`.
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{Extension, Request};
+use axum::http::{Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use k0rs_api::{Status, StatusReason};
+use k0rs_registry::Resource;
+use serde_json::Value;
+
+use crate::discovery;
+use crate::request_info::{self, RequestInfo};
+use crate::routes::{Caller, Context, authorize, status_response};
+
+/// Kubernetes' limit on a request body.
+const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
+
+pub async fn handle(
+    Extension(caller): Extension<Caller>,
+    Extension(context): Extension<Context>,
+    request: Request,
+) -> Response {
+    match serve(&caller, &context, request).await {
+        Ok(response) => response,
+        Err(status) => status_response(&status),
+    }
+}
+
+async fn serve(caller: &Caller, context: &Context, request: Request) -> Result<Response, Status> {
+    let path = request.uri().path().to_owned();
+    let (core, rest) = match path.strip_prefix("/api/") {
+        Some(rest) => (true, rest),
+        None => (false, path.strip_prefix("/apis/").unwrap_or_default()),
+    };
+    let info = request_info::parse(core, rest).ok_or_else(|| Status::not_found_path(&path))?;
+    let Some(resource_name) = info.resource.clone() else {
+        // `/apis/<group>` and `/apis/<group>/<version>`: discovery.
+        authorize(caller, |user| {
+            Status::forbidden_path(&user.name, "get", &path)
+        })?;
+        let document = if info.version.is_empty() {
+            discovery::named_group(&info.group)
+        } else {
+            discovery::resource_list(&info.group, &info.version)
+        };
+        return document
+            .map(|d| axum::Json(d).into_response())
+            .ok_or_else(|| Status::not_found_path(&path));
+    };
+    let resource = k0rs_registry::find(&info.group, &info.version, &resource_name)
+        .ok_or_else(|| Status::not_found_path(&path))?;
+    let watch = request
+        .uri()
+        .query()
+        .is_some_and(|q| q.split('&').any(|p| p == "watch=1" || p == "watch=true"));
+    let verb = verb(request.method(), info.name.is_some(), watch);
+    authorize(caller, |user| {
+        Status::forbidden(
+            &user.name,
+            verb,
+            resource.group,
+            resource.plural,
+            info.namespace.as_deref(),
+            info.name.as_deref(),
+        )
+    })?;
+    if info.subresource.is_some()
+        || !resource.verbs.contains(&verb)
+        || matches!(verb, "watch" | "patch" | "deletecollection")
+    {
+        // Subresources, watch, patch and collection deletes arrive with the next steps of the API server.
+        return Err(Status::method_not_allowed());
+    }
+    dispatch(context, resource, &info, verb, request.into_body()).await
+}
+
+async fn dispatch(
+    context: &Context,
+    resource: &Resource,
+    info: &RequestInfo,
+    verb: &str,
+    body: Body,
+) -> Result<Response, Status> {
+    let registry = &context.registry;
+    let namespace = info.namespace.as_deref();
+    let name = info.name.as_deref().unwrap_or_default();
+    let (code, object) = match verb {
+        "get" => (
+            StatusCode::OK,
+            registry.get(resource, namespace, name).await?,
+        ),
+        "list" => (StatusCode::OK, registry.list(resource, namespace).await?),
+        "create" => (
+            StatusCode::CREATED,
+            registry
+                .create(resource, namespace, read_object(body).await?)
+                .await?,
+        ),
+        "update" => (
+            StatusCode::OK,
+            registry
+                .update(resource, namespace, name, read_object(body).await?)
+                .await?,
+        ),
+        "delete" => (
+            StatusCode::OK,
+            registry.delete(resource, namespace, name).await?,
+        ),
+        _ => return Err(Status::method_not_allowed()),
+    };
+    Ok((
+        code,
+        [(header::CONTENT_TYPE, "application/json")],
+        object.to_string(),
+    )
+        .into_response())
+}
+
+/// Kubernetes' verb for a request.
+fn verb(method: &Method, named: bool, watch: bool) -> &'static str {
+    match (method.as_str(), named) {
+        ("GET", _) if watch => "watch",
+        ("GET", true) => "get",
+        ("GET", false) => "list",
+        ("POST", _) => "create",
+        ("PUT", _) => "update",
+        ("PATCH", _) => "patch",
+        ("DELETE", true) => "delete",
+        ("DELETE", false) => "deletecollection",
+        _ => "unknown",
+    }
+}
+
+/// The request body as a JSON object; never anything half-parsed.
+async fn read_object(body: Body) -> Result<Value, Status> {
+    let bytes = to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| {
+        Status::failure(
+            StatusReason::RequestEntityTooLarge,
+            "the request body is larger than 3 MiB",
+        )
+    })?;
+    let object: Value = serde_json::from_slice(&bytes).map_err(|e| {
+        Status::bad_request(format!(
+            "the body of the request could not be decoded as JSON: {e}"
+        ))
+    })?;
+    if !object.is_object() {
+        return Err(Status::bad_request(
+            "the body of the request must be a JSON object",
+        ));
+    }
+    Ok(object)
+}

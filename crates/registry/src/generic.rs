@@ -1,0 +1,255 @@
+//! The one registry that stores every resource of the table: objects as JSON under
+//! `/registry/[<group>/]<resource>/[<namespace>/]<name>`, resourceVersion = the store's revision.
+
+use std::sync::Arc;
+
+use k0rs_api::Status;
+use k0rs_store::{KeyRange, RangeRequest, Revision, Store, StoreError};
+use serde_json::{Value, json};
+
+use crate::meta;
+use crate::strategy;
+use crate::table::Resource;
+
+/// Serves create, get, list, update and delete of any resource of the table.
+#[derive(Clone)]
+pub struct Registry {
+    store: Arc<dyn Store>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry").finish_non_exhaustive()
+    }
+}
+
+fn prefix(resource: &Resource) -> String {
+    if resource.group.is_empty() {
+        format!("/registry/{}/", resource.plural)
+    } else {
+        format!("/registry/{}/{}/", resource.group, resource.plural)
+    }
+}
+
+fn key(resource: &Resource, namespace: Option<&str>, name: &str) -> Vec<u8> {
+    match namespace {
+        Some(ns) => format!("{}{ns}/{name}", prefix(resource)),
+        None => format!("{}{name}", prefix(resource)),
+    }
+    .into_bytes()
+}
+
+fn store_error(error: &StoreError) -> Status {
+    match error {
+        StoreError::Compacted { .. } => {
+            Status::failure(k0rs_api::StatusReason::Gone, "too old resource version")
+        }
+        StoreError::RequestTooLarge { .. } => Status::failure(
+            k0rs_api::StatusReason::RequestEntityTooLarge,
+            error.to_string(),
+        ),
+        other => Status::internal(format!("storage: {other}")),
+    }
+}
+
+/// The stored bytes as an object carrying its resourceVersion.
+fn decode(bytes: &[u8], revision: Revision) -> Result<Value, Status> {
+    let mut object: Value = serde_json::from_slice(bytes)
+        .map_err(|e| Status::internal(format!("stored object is not JSON: {e}")))?;
+    object["metadata"]["resourceVersion"] = json!(revision.to_string());
+    Ok(object)
+}
+
+fn encode(object: &Value) -> Vec<u8> {
+    serde_json::to_vec(object).expect("JSON values always serialise")
+}
+
+impl Registry {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self { store }
+    }
+
+    fn scope<'a>(resource: &Resource, namespace: Option<&'a str>) -> Option<&'a str> {
+        if resource.namespaced { namespace } else { None }
+    }
+
+    pub async fn create(
+        &self,
+        resource: &Resource,
+        namespace: Option<&str>,
+        mut object: Value,
+    ) -> Result<Value, Status> {
+        let namespace = Self::scope(resource, namespace);
+        if resource.namespaced && namespace.is_none() {
+            return Err(Status::bad_request(format!(
+                "{} must be created in a namespace",
+                resource.plural
+            )));
+        }
+        let name = meta::prepare_create(resource, namespace, &mut object)?;
+        strategy::prepare_for_create(resource, &mut object);
+        if let Some(ns) = namespace {
+            self.require_namespace(ns).await?;
+        }
+        let key = key(resource, namespace, &name);
+        match self
+            .store
+            .create(&key, &encode(&object), 0)
+            .await
+            .map_err(|e| store_error(&e))?
+        {
+            Some(revision) => {
+                object["metadata"]["resourceVersion"] = json!(revision.to_string());
+                Ok(object)
+            }
+            None => Err(Status::already_exists(
+                resource.group,
+                resource.plural,
+                &name,
+            )),
+        }
+    }
+
+    async fn require_namespace(&self, namespace: &str) -> Result<(), Status> {
+        let key = format!("/registry/namespaces/{namespace}");
+        match self
+            .store
+            .get(key.as_bytes())
+            .await
+            .map_err(|e| store_error(&e))?
+        {
+            Some(_) => Ok(()),
+            None => Err(Status::not_found("", "namespaces", namespace)),
+        }
+    }
+
+    pub async fn get(
+        &self,
+        resource: &Resource,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<Value, Status> {
+        let key = key(resource, Self::scope(resource, namespace), name);
+        match self.store.get(&key).await.map_err(|e| store_error(&e))? {
+            Some(kv) => decode(&kv.value, kv.mod_revision),
+            None => Err(Status::not_found(resource.group, resource.plural, name)),
+        }
+    }
+
+    /// Every object of `resource` in `namespace` (all namespaces when `None`).
+    pub async fn list(
+        &self,
+        resource: &Resource,
+        namespace: Option<&str>,
+    ) -> Result<Value, Status> {
+        let prefix = match Self::scope(resource, namespace) {
+            Some(ns) => format!("{}{ns}/", prefix(resource)),
+            None => prefix(resource),
+        };
+        let response = self
+            .store
+            .range(RangeRequest::new(KeyRange::prefix(prefix.into_bytes())))
+            .await
+            .map_err(|e| store_error(&e))?;
+        let items = response
+            .kvs
+            .iter()
+            .map(|kv| decode(&kv.value, kv.mod_revision))
+            .collect::<Result<Vec<_>, _>>()?;
+        let api_version = if resource.group.is_empty() {
+            resource.version.to_owned()
+        } else {
+            format!("{}/{}", resource.group, resource.version)
+        };
+        Ok(json!({
+            "kind": format!("{}List", resource.kind),
+            "apiVersion": api_version,
+            "metadata": { "resourceVersion": response.revision.to_string() },
+            "items": items,
+        }))
+    }
+
+    /// Replaces an object. With a resourceVersion in the body, only if it is still current (else
+    /// 409 Conflict); without one, unconditionally.
+    pub async fn update(
+        &self,
+        resource: &Resource,
+        namespace: Option<&str>,
+        name: &str,
+        mut object: Value,
+    ) -> Result<Value, Status> {
+        let namespace = Self::scope(resource, namespace);
+        let key = key(resource, namespace, name);
+        let Some(current) = self.store.get(&key).await.map_err(|e| store_error(&e))? else {
+            return Err(Status::not_found(resource.group, resource.plural, name));
+        };
+        let stored = decode(&current.value, current.mod_revision)?;
+        if object["metadata"]["name"]
+            .as_str()
+            .is_some_and(|n| n != name)
+        {
+            return Err(Status::bad_request(format!(
+                "the name of the object does not match the name on the URL ({name})"
+            )));
+        }
+        let based_on = meta::prepare_update(resource, &stored, &mut object)?;
+        let expected = match based_on {
+            Some(rv) => rv
+                .parse::<Revision>()
+                .map_err(|_| Status::bad_request(format!("invalid resourceVersion {rv:?}")))?,
+            None => current.mod_revision,
+        };
+        match self
+            .store
+            .update(&key, &encode(&object), expected)
+            .await
+            .map_err(|e| store_error(&e))?
+        {
+            Ok(revision) => {
+                object["metadata"]["resourceVersion"] = json!(revision.to_string());
+                Ok(object)
+            }
+            Err(None) => Err(Status::not_found(resource.group, resource.plural, name)),
+            Err(Some(_)) => Err(Status::conflict(resource.group, resource.plural, name)),
+        }
+    }
+
+    /// Deletes an object; returns it as it was.
+    pub async fn delete(
+        &self,
+        resource: &Resource,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<Value, Status> {
+        let key = key(resource, Self::scope(resource, namespace), name);
+        let Some(current) = self.store.get(&key).await.map_err(|e| store_error(&e))? else {
+            return Err(Status::not_found(resource.group, resource.plural, name));
+        };
+        match self
+            .store
+            .delete(&key, current.mod_revision)
+            .await
+            .map_err(|e| store_error(&e))?
+        {
+            Ok(_) => decode(&current.value, current.mod_revision),
+            Err(None) => Err(Status::not_found(resource.group, resource.plural, name)),
+            Err(Some(_)) => Err(Status::conflict(resource.group, resource.plural, name)),
+        }
+    }
+
+    /// Creates the namespaces every cluster has, if they are missing.
+    pub async fn bootstrap(&self) -> Result<(), Status> {
+        let namespaces = crate::find("", "v1", "namespaces").expect("namespaces are in the table");
+        for name in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+            match self
+                .create(namespaces, None, json!({ "metadata": { "name": name } }))
+                .await
+            {
+                Ok(_) => {}
+                Err(status) if status.code == 409 => {}
+                Err(status) => return Err(status),
+            }
+        }
+        Ok(())
+    }
+}
