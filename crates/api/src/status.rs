@@ -12,6 +12,8 @@ pub enum StatusReason {
     AlreadyExists,
     Conflict,
     Gone,
+    /// A watch or list from a resourceVersion that was compacted away.
+    Expired,
     Invalid,
     BadRequest,
     MethodNotAllowed,
@@ -29,7 +31,7 @@ impl StatusReason {
             StatusReason::Forbidden => 403,
             StatusReason::NotFound => 404,
             StatusReason::AlreadyExists | StatusReason::Conflict => 409,
-            StatusReason::Gone => 410,
+            StatusReason::Gone | StatusReason::Expired => 410,
             StatusReason::Invalid => 422,
             StatusReason::BadRequest => 400,
             StatusReason::MethodNotAllowed => 405,

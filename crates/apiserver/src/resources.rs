@@ -67,10 +67,14 @@ async fn serve(caller: &Caller, context: &Context, request: Request) -> Result<R
     })?;
     if info.subresource.is_some()
         || !resource.verbs.contains(&verb)
-        || matches!(verb, "watch" | "patch" | "deletecollection")
+        || matches!(verb, "patch" | "deletecollection")
     {
-        // Subresources, watch, patch and collection deletes arrive with the next steps of the API server.
+        // Subresources, patch and collection deletes arrive with the next steps of the API server.
         return Err(Status::method_not_allowed());
+    }
+    if verb == "watch" {
+        let query = query_params(request.uri().query());
+        return serve_watch(context, resource, info.namespace.as_deref(), &query).await;
     }
     dispatch(context, resource, &info, verb, request.into_body()).await
 }
@@ -115,6 +119,65 @@ async fn dispatch(
         object.to_string(),
     )
         .into_response())
+}
+
+/// The query parameters of a request (values used here need no percent-decoding).
+fn query_params(query: Option<&str>) -> std::collections::HashMap<String, String> {
+    query
+        .unwrap_or_default()
+        .split('&')
+        .filter_map(|pair| pair.split_once('=').or(Some((pair, ""))))
+        .filter(|(k, _)| !k.is_empty())
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+/// How long a watch lasts unless `timeoutSeconds` says otherwise (Kubernetes picks 30–60 min).
+const DEFAULT_WATCH_TIMEOUT: std::time::Duration = std::time::Duration::from_mins(30);
+
+/// A watch: one JSON event per line, streamed until the timeout or until the client goes away.
+async fn serve_watch(
+    context: &Context,
+    resource: &Resource,
+    namespace: Option<&str>,
+    query: &std::collections::HashMap<String, String>,
+) -> Result<Response, Status> {
+    let timeout = match query.get("timeoutSeconds") {
+        Some(secs) => std::time::Duration::from_secs(
+            secs.parse()
+                .map_err(|_| Status::bad_request(format!("invalid timeoutSeconds {secs:?}")))?,
+        ),
+        None => DEFAULT_WATCH_TIMEOUT,
+    };
+    let mut events = context
+        .registry
+        .watch(
+            resource,
+            namespace,
+            query.get("resourceVersion").map(String::as_str),
+        )
+        .await?;
+    let (sender, receiver) =
+        tokio::sync::mpsc::channel::<Result<axum::body::Bytes, std::convert::Infallible>>(16);
+    tokio::spawn(async move {
+        let deadline = tokio::time::sleep(timeout);
+        tokio::pin!(deadline);
+        loop {
+            let event = tokio::select! {
+                event = events.next() => event,
+                () = &mut deadline => None,
+                () = sender.closed() => None,
+            };
+            let Some(event) = event else { return };
+            let mut line = event.to_string();
+            line.push('\n');
+            if sender.send(Ok(line.into())).await.is_err() {
+                return;
+            }
+        }
+    });
+    let body = Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(receiver));
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// Kubernetes' verb for a request.

@@ -366,3 +366,65 @@ fn users_outside_system_masters_cannot_touch_resources() {
         stderr(&out)
     );
 }
+
+#[test]
+fn watch_streams_added_modified_deleted() {
+    let controller = Controller::start();
+    let admin = controller.node.pki("admin.conf");
+    let out = kubectl(&admin, &["create", "configmap", "before"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let watcher = std::process::Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(&admin)
+        .args([
+            "get",
+            "--raw",
+            "/api/v1/namespaces/default/configmaps?watch=1&timeoutSeconds=3",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        kubectl(
+            &admin,
+            &["create", "configmap", "during", "--from-literal=a=1"]
+        )
+        .status
+        .success()
+    );
+    assert!(
+        kubectl(&admin, &["delete", "configmap", "during"])
+            .status
+            .success()
+    );
+    let output = watcher.wait_with_output().unwrap();
+    let events: Vec<(String, String)> = stdout(&output)
+        .lines()
+        .map(|line| {
+            let event: serde_json::Value = serde_json::from_str(line).unwrap();
+            (
+                event["type"].as_str().unwrap().to_owned(),
+                event["object"]["metadata"]["name"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        events.first(),
+        Some(&("ADDED".to_owned(), "before".to_owned())),
+        "{events:?}"
+    );
+    assert!(
+        events.contains(&("ADDED".to_owned(), "during".to_owned())),
+        "{events:?}"
+    );
+    assert_eq!(
+        events.last(),
+        Some(&("DELETED".to_owned(), "during".to_owned())),
+        "{events:?}"
+    );
+}

@@ -31,6 +31,14 @@ fn prefix(resource: &Resource) -> String {
     }
 }
 
+/// The key prefix of a resource's objects in `namespace` (all namespaces when `None`).
+pub(crate) fn prefix_of(resource: &Resource, namespace: Option<&str>) -> String {
+    match namespace {
+        Some(ns) => format!("{}{ns}/", prefix(resource)),
+        None => prefix(resource),
+    }
+}
+
 fn key(resource: &Resource, namespace: Option<&str>, name: &str) -> Vec<u8> {
     match namespace {
         Some(ns) => format!("{}{ns}/{name}", prefix(resource)),
@@ -39,7 +47,7 @@ fn key(resource: &Resource, namespace: Option<&str>, name: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-fn store_error(error: &StoreError) -> Status {
+pub(crate) fn store_error(error: &StoreError) -> Status {
     match error {
         StoreError::Compacted { .. } => {
             Status::failure(k0rs_api::StatusReason::Gone, "too old resource version")
@@ -53,7 +61,7 @@ fn store_error(error: &StoreError) -> Status {
 }
 
 /// The stored bytes as an object carrying its resourceVersion.
-fn decode(bytes: &[u8], revision: Revision) -> Result<Value, Status> {
+pub(crate) fn decode(bytes: &[u8], revision: Revision) -> Result<Value, Status> {
     let mut object: Value = serde_json::from_slice(bytes)
         .map_err(|e| Status::internal(format!("stored object is not JSON: {e}")))?;
     object["metadata"]["resourceVersion"] = json!(revision.to_string());
@@ -67,6 +75,10 @@ fn encode(object: &Value) -> Vec<u8> {
 impl Registry {
     pub fn new(store: Arc<dyn Store>) -> Self {
         Self { store }
+    }
+
+    pub(crate) fn store(&self) -> &Arc<dyn Store> {
+        &self.store
     }
 
     fn scope<'a>(resource: &Resource, namespace: Option<&'a str>) -> Option<&'a str> {

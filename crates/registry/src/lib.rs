@@ -8,9 +8,11 @@ mod generic;
 mod meta;
 mod strategy;
 mod table;
+mod watch;
 
 pub use generic::Registry;
 pub use table::{RESOURCES, Resource, Subresource};
+pub use watch::ResourceWatch;
 
 /// The group versions of the table, in the order discovery lists them (core `v1` first).
 pub fn group_versions() -> Vec<(&'static str, &'static str)> {

@@ -197,3 +197,66 @@ async fn generate_name_and_generation() {
     );
     assert_eq!(namespaces["items"][0]["status"]["phase"], "Active");
 }
+
+#[tokio::test]
+async fn watch_sends_current_objects_then_changes_and_410_when_too_old() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(
+        Embedded::open(EmbeddedOptions::new(dir.path()))
+            .await
+            .unwrap(),
+    );
+    let registry = Registry::new(store.clone());
+    registry.bootstrap().await.unwrap();
+    let cm = find("", "v1", "configmaps").unwrap();
+    let first = registry
+        .create(cm, Some("default"), json!({"metadata": {"name": "first"}}))
+        .await
+        .unwrap();
+
+    let mut watch = registry.watch(cm, Some("default"), None).await.unwrap();
+    let added = watch.next().await.unwrap();
+    assert_eq!(
+        (
+            added["type"].as_str(),
+            added["object"]["metadata"]["name"].as_str()
+        ),
+        (Some("ADDED"), Some("first"))
+    );
+    let mut changed = first.clone();
+    changed["data"] = json!({"k": "v"});
+    registry
+        .update(cm, Some("default"), "first", changed)
+        .await
+        .unwrap();
+    registry.delete(cm, Some("default"), "first").await.unwrap();
+    let kinds: Vec<String> = [watch.next().await.unwrap(), watch.next().await.unwrap()]
+        .iter()
+        .map(|e| e["type"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(kinds, ["MODIFIED", "DELETED"]);
+
+    // From a resourceVersion that compaction removed: one ERROR event with a 410 Status.
+    let rv = first["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    store
+        .compact(store.current_revision().await.unwrap())
+        .await
+        .unwrap();
+    let mut old = registry
+        .watch(cm, Some("default"), Some(&rv))
+        .await
+        .unwrap();
+    let error = old.next().await.unwrap();
+    assert_eq!(error["type"], "ERROR");
+    assert_eq!(
+        (
+            error["object"]["code"].as_u64(),
+            error["object"]["reason"].as_str()
+        ),
+        (Some(410), Some("Expired"))
+    );
+    assert!(old.next().await.is_none());
+}
