@@ -4,6 +4,7 @@
 //! reasons and codes. Object metadata, selectors, resourceVersion handling and patches join it as
 //! the API server grows.
 
+pub mod patch;
 mod status;
 pub mod time;
 

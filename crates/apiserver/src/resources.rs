@@ -5,6 +5,7 @@ use axum::body::{Body, to_bytes};
 use axum::extract::{Extension, Request};
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use k0rs_api::patch::PatchType;
 use k0rs_api::{Status, StatusReason};
 use k0rs_registry::Resource;
 use serde_json::Value;
@@ -65,16 +66,32 @@ async fn serve(caller: &Caller, context: &Context, request: Request) -> Result<R
             info.name.as_deref(),
         )
     })?;
-    if info.subresource.is_some()
-        || !resource.verbs.contains(&verb)
-        || matches!(verb, "patch" | "deletecollection")
-    {
-        // Subresources, patch and collection deletes arrive with the next steps of the API server.
+    if info.subresource.is_some() || !resource.verbs.contains(&verb) || verb == "deletecollection" {
+        // Subresources and collection deletes arrive with the next steps of the API server.
         return Err(Status::method_not_allowed());
     }
     if verb == "watch" {
         let query = query_params(request.uri().query());
         return serve_watch(context, resource, info.namespace.as_deref(), &query).await;
+    }
+    if verb == "patch" {
+        let content_type = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let kind = PatchType::from_content_type(content_type)?;
+        let body = read_body(request.into_body()).await?;
+        let name = info.name.as_deref().unwrap_or_default();
+        let patched = context
+            .registry
+            .patch(resource, info.namespace.as_deref(), name, &body, kind)
+            .await?;
+        return Ok((
+            [(header::CONTENT_TYPE, "application/json")],
+            patched.to_string(),
+        )
+            .into_response());
     }
     dispatch(context, resource, &info, verb, request.into_body()).await
 }
@@ -195,14 +212,19 @@ fn verb(method: &Method, named: bool, watch: bool) -> &'static str {
     }
 }
 
-/// The request body as a JSON object; never anything half-parsed.
-async fn read_object(body: Body) -> Result<Value, Status> {
-    let bytes = to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| {
+/// The request body, at most 3 MiB.
+async fn read_body(body: Body) -> Result<axum::body::Bytes, Status> {
+    to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| {
         Status::failure(
             StatusReason::RequestEntityTooLarge,
             "the request body is larger than 3 MiB",
         )
-    })?;
+    })
+}
+
+/// The request body as a JSON object; never anything half-parsed.
+async fn read_object(body: Body) -> Result<Value, Status> {
+    let bytes = read_body(body).await?;
     let object: Value = serde_json::from_slice(&bytes).map_err(|e| {
         Status::bad_request(format!(
             "the body of the request could not be decoded as JSON: {e}"

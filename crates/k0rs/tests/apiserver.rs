@@ -428,3 +428,64 @@ fn watch_streams_added_modified_deleted() {
         "{events:?}"
     );
 }
+
+#[test]
+fn label_annotate_and_the_three_patch_types() {
+    let controller = Controller::start();
+    let admin = controller.node.pki("admin.conf");
+    let run = |args: &[&str]| {
+        let out = kubectl(&admin, args);
+        assert!(out.status.success(), "kubectl {args:?}: {}", stderr(&out));
+        stdout(&out)
+    };
+    run(&["create", "configmap", "p", "--from-literal=a=1"]);
+    run(&["label", "configmap", "p", "team=web"]);
+    run(&["annotate", "configmap", "p", "note=hi"]);
+    run(&[
+        "patch",
+        "configmap",
+        "p",
+        "--type=merge",
+        "-p",
+        r#"{"data":{"b":"2"}}"#,
+    ]);
+    run(&[
+        "patch",
+        "configmap",
+        "p",
+        "--type=json",
+        "-p",
+        r#"[{"op":"remove","path":"/data/a"}]"#,
+    ]);
+    run(&["patch", "configmap", "p", "-p", r#"{"data":{"c":"3"}}"#]);
+    let object: serde_json::Value =
+        serde_json::from_str(&run(&["get", "configmap", "p", "-o", "json"])).unwrap();
+    assert_eq!(
+        object["metadata"]["labels"],
+        serde_json::json!({"team": "web"})
+    );
+    assert_eq!(
+        object["metadata"]["annotations"],
+        serde_json::json!({"note": "hi"})
+    );
+    assert_eq!(object["data"], serde_json::json!({"b": "2", "c": "3"}));
+    // A patch that does not apply is an error and changes nothing.
+    let out = kubectl(
+        &admin,
+        &[
+            "patch",
+            "configmap",
+            "p",
+            "--type=json",
+            "-p",
+            r#"[{"op":"remove","path":"/nope"}]"#,
+        ],
+    );
+    assert!(!out.status.success());
+    let after: serde_json::Value =
+        serde_json::from_str(&run(&["get", "configmap", "p", "-o", "json"])).unwrap();
+    assert_eq!(
+        after["metadata"]["resourceVersion"],
+        object["metadata"]["resourceVersion"]
+    );
+}

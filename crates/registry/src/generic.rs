@@ -265,3 +265,31 @@ impl Registry {
         Ok(())
     }
 }
+
+impl Registry {
+    /// Patches an object. A patch that sets `metadata.resourceVersion` is conditional on it;
+    /// otherwise the patch is re-applied to the newest object when a concurrent write wins, as
+    /// Kubernetes does.
+    pub async fn patch(
+        &self,
+        resource: &Resource,
+        namespace: Option<&str>,
+        name: &str,
+        patch: &[u8],
+        kind: k0rs_api::patch::PatchType,
+    ) -> Result<Value, Status> {
+        const ATTEMPTS: usize = 5;
+        let mut last = None;
+        for _ in 0..ATTEMPTS {
+            let current = self.get(resource, namespace, name).await?;
+            let patched = k0rs_api::patch::apply(&current, patch, kind)?;
+            let conditional =
+                patched["metadata"]["resourceVersion"] != current["metadata"]["resourceVersion"];
+            match self.update(resource, namespace, name, patched).await {
+                Err(status) if status.code == 409 && !conditional => last = Some(status),
+                result => return result,
+            }
+        }
+        Err(last.unwrap_or_else(|| Status::conflict(resource.group, resource.plural, name)))
+    }
+}
