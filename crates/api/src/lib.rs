@@ -5,7 +5,9 @@
 //! the API server grows.
 
 pub mod patch;
+mod selector;
 mod status;
 pub mod time;
 
+pub use selector::{FieldSelector, LabelSelector};
 pub use status::{Status, StatusCause, StatusDetails, StatusReason};

@@ -7,7 +7,7 @@ use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use k0rs_api::patch::PatchType;
 use k0rs_api::{Status, StatusReason};
-use k0rs_registry::Resource;
+use k0rs_registry::{Filter, Resource};
 use serde_json::Value;
 
 use crate::discovery;
@@ -70,8 +70,8 @@ async fn serve(caller: &Caller, context: &Context, request: Request) -> Result<R
         // Subresources and collection deletes arrive with the next steps of the API server.
         return Err(Status::method_not_allowed());
     }
+    let query = query_params(request.uri())?;
     if verb == "watch" {
-        let query = query_params(request.uri().query());
         return serve_watch(context, resource, info.namespace.as_deref(), &query).await;
     }
     if verb == "patch" {
@@ -93,7 +93,7 @@ async fn serve(caller: &Caller, context: &Context, request: Request) -> Result<R
         )
             .into_response());
     }
-    dispatch(context, resource, &info, verb, request.into_body()).await
+    dispatch(context, resource, &info, verb, &query, request.into_body()).await
 }
 
 async fn dispatch(
@@ -101,6 +101,7 @@ async fn dispatch(
     resource: &Resource,
     info: &RequestInfo,
     verb: &str,
+    query: &Query,
     body: Body,
 ) -> Result<Response, Status> {
     let registry = &context.registry;
@@ -111,7 +112,12 @@ async fn dispatch(
             StatusCode::OK,
             registry.get(resource, namespace, name).await?,
         ),
-        "list" => (StatusCode::OK, registry.list(resource, namespace).await?),
+        "list" => (
+            StatusCode::OK,
+            registry
+                .list(resource, namespace, &filter(resource, query)?)
+                .await?,
+        ),
         "create" => (
             StatusCode::CREATED,
             registry
@@ -138,15 +144,22 @@ async fn dispatch(
         .into_response())
 }
 
-/// The query parameters of a request (values used here need no percent-decoding).
-fn query_params(query: Option<&str>) -> std::collections::HashMap<String, String> {
-    query
-        .unwrap_or_default()
-        .split('&')
-        .filter_map(|pair| pair.split_once('=').or(Some((pair, ""))))
-        .filter(|(k, _)| !k.is_empty())
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect()
+/// The decoded query parameters of a request.
+type Query = std::collections::HashMap<String, String>;
+
+fn query_params(uri: &axum::http::Uri) -> Result<Query, Status> {
+    axum::extract::Query::<Query>::try_from_uri(uri)
+        .map(|q| q.0)
+        .map_err(|e| Status::bad_request(format!("invalid query: {e}")))
+}
+
+/// The `labelSelector` and `fieldSelector` of a list or watch.
+fn filter(resource: &Resource, query: &Query) -> Result<Filter, Status> {
+    Filter::parse(
+        resource,
+        query.get("labelSelector").map(String::as_str),
+        query.get("fieldSelector").map(String::as_str),
+    )
 }
 
 /// How long a watch lasts unless `timeoutSeconds` says otherwise (Kubernetes picks 30–60 min).
@@ -157,7 +170,7 @@ async fn serve_watch(
     context: &Context,
     resource: &Resource,
     namespace: Option<&str>,
-    query: &std::collections::HashMap<String, String>,
+    query: &Query,
 ) -> Result<Response, Status> {
     let timeout = match query.get("timeoutSeconds") {
         Some(secs) => std::time::Duration::from_secs(
@@ -172,6 +185,7 @@ async fn serve_watch(
             resource,
             namespace,
             query.get("resourceVersion").map(String::as_str),
+            filter(resource, query)?,
         )
         .await?;
     let (sender, receiver) =

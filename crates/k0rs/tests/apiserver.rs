@@ -469,6 +469,37 @@ fn label_annotate_and_the_three_patch_types() {
         serde_json::json!({"note": "hi"})
     );
     assert_eq!(object["data"], serde_json::json!({"b": "2", "c": "3"}));
+    // Selectors: labels and the fields Kubernetes supports; other fields are a 400.
+    run(&["create", "configmap", "other"]);
+    assert_eq!(
+        run(&["get", "configmaps", "-l", "team=web", "-o", "name"]).trim(),
+        "configmap/p"
+    );
+    assert_eq!(
+        run(&["get", "configmaps", "-l", "team notin (web)", "-o", "name"]).trim(),
+        "configmap/other"
+    );
+    assert_eq!(
+        run(&[
+            "get",
+            "configmaps",
+            "--field-selector",
+            "metadata.name=other",
+            "-o",
+            "name"
+        ])
+        .trim(),
+        "configmap/other"
+    );
+    let out = kubectl(
+        &admin,
+        &["get", "configmaps", "--field-selector", "data.b=2"],
+    );
+    assert!(
+        stderr(&out).contains("field label not supported: data.b"),
+        "{}",
+        stderr(&out)
+    );
     // A patch that does not apply is an error and changes nothing.
     let out = kubectl(
         &admin,

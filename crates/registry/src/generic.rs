@@ -11,6 +11,34 @@ use crate::meta;
 use crate::strategy;
 use crate::table::Resource;
 
+/// Which objects a list or watch selects.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub labels: k0rs_api::LabelSelector,
+    pub fields: k0rs_api::FieldSelector,
+}
+
+impl Filter {
+    /// Parses `labelSelector` and `fieldSelector` query values for `resource`.
+    pub fn parse(
+        resource: &Resource,
+        labels: Option<&str>,
+        fields: Option<&str>,
+    ) -> Result<Self, Status> {
+        Ok(Self {
+            labels: k0rs_api::LabelSelector::parse(labels.unwrap_or_default())?,
+            fields: k0rs_api::FieldSelector::parse(
+                fields.unwrap_or_default(),
+                &strategy::selectable_fields(resource),
+            )?,
+        })
+    }
+
+    pub fn matches(&self, object: &Value) -> bool {
+        self.labels.matches(object) && self.fields.matches(object)
+    }
+}
+
 /// Serves create, get, list, update and delete of any resource of the table.
 #[derive(Clone)]
 pub struct Registry {
@@ -148,26 +176,26 @@ impl Registry {
         }
     }
 
-    /// Every object of `resource` in `namespace` (all namespaces when `None`).
+    /// Every object of `resource` in `namespace` (all namespaces when `None`) that `filter` selects.
     pub async fn list(
         &self,
         resource: &Resource,
         namespace: Option<&str>,
+        filter: &Filter,
     ) -> Result<Value, Status> {
-        let prefix = match Self::scope(resource, namespace) {
-            Some(ns) => format!("{}{ns}/", prefix(resource)),
-            None => prefix(resource),
-        };
+        let prefix = prefix_of(resource, Self::scope(resource, namespace));
         let response = self
             .store
             .range(RangeRequest::new(KeyRange::prefix(prefix.into_bytes())))
             .await
             .map_err(|e| store_error(&e))?;
-        let items = response
-            .kvs
-            .iter()
-            .map(|kv| decode(&kv.value, kv.mod_revision))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut items = Vec::with_capacity(response.kvs.len());
+        for kv in &response.kvs {
+            let object = decode(&kv.value, kv.mod_revision)?;
+            if filter.matches(&object) {
+                items.push(object);
+            }
+        }
         let api_version = if resource.group.is_empty() {
             resource.version.to_owned()
         } else {

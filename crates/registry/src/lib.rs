@@ -10,7 +10,7 @@ mod strategy;
 mod table;
 mod watch;
 
-pub use generic::Registry;
+pub use generic::{Filter, Registry};
 pub use table::{RESOURCES, Resource, Subresource};
 pub use watch::ResourceWatch;
 

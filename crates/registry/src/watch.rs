@@ -6,11 +6,12 @@ use k0rs_api::{Status, StatusReason};
 use k0rs_store::{EventKind, KeyRange, Revision, StoreError, WatchRequest, WatchStream};
 use serde_json::Value;
 
-use crate::generic::{Registry, decode, prefix_of, store_error};
+use crate::generic::{Filter, Registry, decode, prefix_of, store_error};
 use crate::table::Resource;
 
 /// A stream of watch events for one resource (and namespace).
 pub struct ResourceWatch {
+    filter: Filter,
     /// Events to send before the store's (the current objects, for a watch without resourceVersion).
     initial: std::vec::IntoIter<Value>,
     stream: WatchStream,
@@ -47,25 +48,11 @@ impl ResourceWatch {
             match self.stream.next().await? {
                 Ok(response) => {
                     for e in response.events {
-                        let converted = match e.kind {
-                            EventKind::Put => decode(&e.kv.value, e.kv.mod_revision).map(|o| {
-                                event(
-                                    if e.kv.version == 1 {
-                                        "ADDED"
-                                    } else {
-                                        "MODIFIED"
-                                    },
-                                    o,
-                                )
-                            }),
-                            EventKind::Delete => match &e.prev_kv {
-                                Some(prev) => decode(&prev.value, e.kv.mod_revision)
-                                    .map(|o| event("DELETED", o)),
-                                None => continue,
-                            },
-                        };
-                        self.pending
-                            .push_back(converted.unwrap_or_else(|status| error(&status)));
+                        match self.convert(&e) {
+                            Ok(Some(event)) => self.pending.push_back(event),
+                            Ok(None) => {}
+                            Err(status) => self.pending.push_back(error(&status)),
+                        }
                     }
                 }
                 Err(StoreError::Compacted {
@@ -91,6 +78,33 @@ impl ResourceWatch {
     }
 }
 
+impl ResourceWatch {
+    /// The watch event of a store event, as the filter sees it: an object that stops matching is
+    /// `DELETED` for this watch, one that starts matching is `ADDED`.
+    fn convert(&self, e: &k0rs_store::Event) -> Result<Option<Value>, Status> {
+        let before = match &e.prev_kv {
+            Some(prev) => {
+                Some(decode(&prev.value, prev.mod_revision)?).filter(|o| self.filter.matches(o))
+            }
+            None => None,
+        };
+        if e.kind == EventKind::Delete {
+            return Ok(before.map(|mut o| {
+                o["metadata"]["resourceVersion"] = Value::from(e.kv.mod_revision.to_string());
+                event("DELETED", o)
+            }));
+        }
+        let after = decode(&e.kv.value, e.kv.mod_revision)?;
+        Ok(match (before.is_some(), self.filter.matches(&after)) {
+            (_, true) if e.kv.version == 1 => Some(event("ADDED", after)),
+            (true, true) => Some(event("MODIFIED", after)),
+            (false, true) => Some(event("ADDED", after)),
+            (true, false) => Some(event("DELETED", after)),
+            (false, false) => None,
+        })
+    }
+}
+
 fn error(status: &Status) -> Value {
     event(
         "ERROR",
@@ -106,6 +120,7 @@ impl Registry {
         resource: &Resource,
         namespace: Option<&str>,
         resource_version: Option<&str>,
+        filter: Filter,
     ) -> Result<ResourceWatch, Status> {
         let namespace = if resource.namespaced { namespace } else { None };
         let from: Option<Revision> = match resource_version
@@ -120,7 +135,7 @@ impl Registry {
         let (initial, start) = if let Some(revision) = from {
             (Vec::new(), revision + 1)
         } else {
-            let list = self.list(resource, namespace).await?;
+            let list = self.list(resource, namespace, &filter).await?;
             let revision: Revision = list["metadata"]["resourceVersion"]
                 .as_str()
                 .and_then(|r| r.parse().ok())
@@ -143,6 +158,7 @@ impl Registry {
             .await
             .map_err(|e| store_error(&e))?;
         Ok(ResourceWatch {
+            filter,
             initial: initial.into_iter(),
             stream,
             pending: std::collections::VecDeque::new(),

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use k0rs_registry::{Registry, find};
+use k0rs_registry::{Filter, Registry, find};
 use k0rs_store::{Embedded, EmbeddedOptions, Store};
 use serde_json::json;
 
@@ -58,7 +58,10 @@ async fn create_get_list_update_delete() {
 
     let got = registry.get(cm, Some("default"), "a").await.unwrap();
     assert_eq!(got, created);
-    let list = registry.list(cm, Some("default")).await.unwrap();
+    let list = registry
+        .list(cm, Some("default"), &Filter::default())
+        .await
+        .unwrap();
     assert_eq!(
         (
             list["kind"].as_str(),
@@ -67,7 +70,10 @@ async fn create_get_list_update_delete() {
         (Some("ConfigMapList"), 1)
     );
     assert!(
-        registry.list(cm, Some("kube-system")).await.unwrap()["items"]
+        registry
+            .list(cm, Some("kube-system"), &Filter::default())
+            .await
+            .unwrap()["items"]
             .as_array()
             .unwrap()
             .is_empty()
@@ -132,7 +138,7 @@ async fn bad_input_is_refused_and_writes_nothing() {
         (404, "namespaces \"nope\" not found")
     );
     assert!(
-        registry.list(cm, None).await.unwrap()["items"]
+        registry.list(cm, None, &Filter::default()).await.unwrap()["items"]
             .as_array()
             .unwrap()
             .is_empty()
@@ -177,7 +183,11 @@ async fn generate_name_and_generation() {
         "a metadata change bumped the generation"
     );
     let namespaces = registry
-        .list(find("", "v1", "namespaces").unwrap(), None)
+        .list(
+            find("", "v1", "namespaces").unwrap(),
+            None,
+            &Filter::default(),
+        )
         .await
         .unwrap();
     let names: Vec<_> = namespaces["items"]
@@ -214,7 +224,10 @@ async fn watch_sends_current_objects_then_changes_and_410_when_too_old() {
         .await
         .unwrap();
 
-    let mut watch = registry.watch(cm, Some("default"), None).await.unwrap();
+    let mut watch = registry
+        .watch(cm, Some("default"), None, Filter::default())
+        .await
+        .unwrap();
     let added = watch.next().await.unwrap();
     assert_eq!(
         (
@@ -246,7 +259,7 @@ async fn watch_sends_current_objects_then_changes_and_410_when_too_old() {
         .await
         .unwrap();
     let mut old = registry
-        .watch(cm, Some("default"), Some(&rv))
+        .watch(cm, Some("default"), Some(&rv), Filter::default())
         .await
         .unwrap();
     let error = old.next().await.unwrap();
