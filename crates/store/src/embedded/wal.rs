@@ -51,6 +51,8 @@ impl Wal {
             .open(&path)
             .map_err(io(&path, "cannot open"))?;
         let mut file = lock(file, &path)?;
+        restrict(dir, 0o700)?;
+        restrict(&path, 0o600)?;
         let mut data = Vec::new();
         file.read_to_end(&mut data)
             .map_err(io(&path, "cannot read"))?;
@@ -189,6 +191,22 @@ fn read_frame(data: &[u8]) -> Result<(Record, usize), String> {
 fn is_torn_tail(rest: &[u8]) -> bool {
     rest.iter().all(|&b| b == 0)
         || !(1..rest.len()).any(|offset| read_frame(&rest[offset..]).is_ok())
+}
+
+/// Brings an existing directory or file (made by an older k0rs) down to `mode`.
+fn restrict(path: &Path, mode: u32) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let current = fs::metadata(path)
+        .map_err(io(path, "cannot stat"))?
+        .permissions()
+        .mode()
+        & 0o777;
+    if current != mode {
+        tracing::info!(component = "store", path = %path.display(), mode = format!("{mode:o}"), "restricting permissions");
+        fs::set_permissions(path, fs::Permissions::from_mode(mode))
+            .map_err(io(path, "cannot set permissions"))?;
+    }
+    Ok(())
 }
 
 fn lock(file: File, path: &Path) -> Result<Flock<File>> {
