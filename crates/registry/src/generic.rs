@@ -105,6 +105,20 @@ impl Registry {
         Self { store }
     }
 
+    /// The stored object at `key`, or 404.
+    async fn current(
+        &self,
+        resource: &Resource,
+        key: &[u8],
+        name: &str,
+    ) -> Result<k0rs_store::KeyValue, Status> {
+        self.store
+            .get(key)
+            .await
+            .map_err(|e| store_error(&e))?
+            .ok_or_else(|| Status::not_found(resource.group, resource.plural, name))
+    }
+
     pub(crate) fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }
@@ -170,10 +184,8 @@ impl Registry {
         name: &str,
     ) -> Result<Value, Status> {
         let key = key(resource, Self::scope(resource, namespace), name);
-        match self.store.get(&key).await.map_err(|e| store_error(&e))? {
-            Some(kv) => decode(&kv.value, kv.mod_revision),
-            None => Err(Status::not_found(resource.group, resource.plural, name)),
-        }
+        let kv = self.current(resource, &key, name).await?;
+        decode(&kv.value, kv.mod_revision)
     }
 
     /// Every object of `resource` in `namespace` (all namespaces when `None`) that `filter` selects.
@@ -196,11 +208,7 @@ impl Registry {
                 items.push(object);
             }
         }
-        let api_version = if resource.group.is_empty() {
-            resource.version.to_owned()
-        } else {
-            format!("{}/{}", resource.group, resource.version)
-        };
+        let api_version = resource.api_version();
         Ok(json!({
             "kind": format!("{}List", resource.kind),
             "apiVersion": api_version,
@@ -220,9 +228,7 @@ impl Registry {
     ) -> Result<Value, Status> {
         let namespace = Self::scope(resource, namespace);
         let key = key(resource, namespace, name);
-        let Some(current) = self.store.get(&key).await.map_err(|e| store_error(&e))? else {
-            return Err(Status::not_found(resource.group, resource.plural, name));
-        };
+        let current = self.current(resource, &key, name).await?;
         let stored = decode(&current.value, current.mod_revision)?;
         if object["metadata"]["name"]
             .as_str()
@@ -262,9 +268,7 @@ impl Registry {
         name: &str,
     ) -> Result<Value, Status> {
         let key = key(resource, Self::scope(resource, namespace), name);
-        let Some(current) = self.store.get(&key).await.map_err(|e| store_error(&e))? else {
-            return Err(Status::not_found(resource.group, resource.plural, name));
-        };
+        let current = self.current(resource, &key, name).await?;
         match self
             .store
             .delete(&key, current.mod_revision)

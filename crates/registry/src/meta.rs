@@ -27,11 +27,7 @@ pub fn check_type<'a>(
     resource: &Resource,
     object: &'a mut Value,
 ) -> Result<&'a mut Map<String, Value>, Status> {
-    let api_version = if resource.group.is_empty() {
-        resource.version.to_owned()
-    } else {
-        format!("{}/{}", resource.group, resource.version)
-    };
+    let api_version = resource.api_version();
     let Some(map) = object.as_object_mut() else {
         return Err(Status::bad_request(format!(
             "the body of a {} must be a JSON object",

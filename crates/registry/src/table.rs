@@ -27,6 +27,17 @@ pub struct Resource {
     pub subresources: &'static [Subresource],
 }
 
+impl Resource {
+    /// `v1` for the core group, `<group>/<version>` otherwise.
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.to_owned()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+}
+
 const CRUD: &[&str] = &[
     "create",
     "delete",
