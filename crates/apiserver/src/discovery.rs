@@ -1,7 +1,7 @@
 //! Discovery documents (`/api`, `/api/v1`, `/apis`, `/apis/<group>`, `/apis/<group>/<version>`),
 //! generated from the resource table.
 
-use k0rs_registry::{Resource, group_versions, resources_of};
+use k0rs_registry::{Resource, group_version, group_versions, resources_of};
 use serde_json::{Value, json};
 
 /// `/api`: the core group's versions and where clients reach the server.
@@ -11,14 +11,6 @@ pub fn core_versions(server_address: &str) -> Value {
         "versions": ["v1"],
         "serverAddressByClientCIDRs": [{ "clientCIDR": "0.0.0.0/0", "serverAddress": server_address }],
     })
-}
-
-fn group_version(group: &str, version: &str) -> String {
-    if group.is_empty() {
-        version.to_owned()
-    } else {
-        format!("{group}/{version}")
-    }
 }
 
 /// One named group with its versions, the first being the preferred one.

@@ -14,6 +14,15 @@ pub use generic::{Filter, Registry};
 pub use table::{RESOURCES, Resource, Subresource};
 pub use watch::ResourceWatch;
 
+/// `v1` for the core group, `<group>/<version>` otherwise (an object's `apiVersion`).
+pub fn group_version(group: &str, version: &str) -> String {
+    if group.is_empty() {
+        version.to_owned()
+    } else {
+        format!("{group}/{version}")
+    }
+}
+
 /// The group versions of the table, in the order discovery lists them (core `v1` first).
 pub fn group_versions() -> Vec<(&'static str, &'static str)> {
     let mut seen = Vec::new();

@@ -30,11 +30,7 @@ pub struct Resource {
 impl Resource {
     /// `v1` for the core group, `<group>/<version>` otherwise.
     pub fn api_version(&self) -> String {
-        if self.group.is_empty() {
-            self.version.to_owned()
-        } else {
-            format!("{}/{}", self.group, self.version)
-        }
+        crate::group_version(self.group, self.version)
     }
 }
 
