@@ -66,8 +66,8 @@ async fn serve(caller: &Caller, context: &Context, request: Request) -> Result<R
             info.name.as_deref(),
         )
     })?;
-    if info.subresource.is_some() || !resource.verbs.contains(&verb) || verb == "deletecollection" {
-        // Subresources and collection deletes arrive with the next steps of the API server.
+    if info.subresource.is_some() || !resource.verbs.contains(&verb) {
+        // Subresources arrive with the next steps of the API server.
         return Err(Status::method_not_allowed());
     }
     let query = query_params(request.uri())?;
@@ -116,6 +116,12 @@ async fn dispatch(
             StatusCode::OK,
             registry
                 .list(resource, namespace, &filter(resource, query)?)
+                .await?,
+        ),
+        "deletecollection" => (
+            StatusCode::OK,
+            registry
+                .delete_collection(resource, namespace, &filter(resource, query)?)
                 .await?,
         ),
         "create" => (

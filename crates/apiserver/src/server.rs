@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use tower::Layer as _;
 
-use k0rs_registry::Registry;
+use k0rs_registry::{ApiEndpoint, Registry};
 use k0rs_store::Store;
 
 use crate::authn::UserInfo;
@@ -45,6 +45,8 @@ pub struct ServerOptions {
     pub tls: TlsMaterial,
     pub version: VersionInfo,
     pub store: Arc<dyn Store>,
+    /// The API server's endpoint for the `kubernetes` Service (none: no Service is kept).
+    pub endpoint: Option<ApiEndpoint>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -86,7 +88,7 @@ impl ApiServer {
         })?;
         let registry = Registry::new(options.store);
         registry
-            .bootstrap()
+            .bootstrap(options.endpoint.as_ref())
             .await
             .map_err(|status| ServerError::Bootstrap(status.message))?;
         let context = routes::Context {

@@ -49,8 +49,12 @@ pub async fn run(options: ControllerOptions) -> anyhow::Result<()> {
         &paths.data_dir,
         store.clone(),
     ));
-    let apiserver =
-        components::apiserver::ApiServerComponent::new(&config.spec.api, paths.pki_dir(), store)?;
+    let apiserver = components::apiserver::ApiServerComponent::new(
+        &config.spec.api,
+        config.spec.network.kubernetes_service_ip(),
+        paths.pki_dir(),
+        store,
+    )?;
     manager.add(apiserver);
 
     if init_only {

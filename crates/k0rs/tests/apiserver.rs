@@ -520,3 +520,78 @@ fn label_annotate_and_the_three_patch_types() {
         object["metadata"]["resourceVersion"]
     );
 }
+
+#[test]
+fn a_fresh_cluster_has_the_kubernetes_service_and_priority_classes() {
+    let controller = Controller::start();
+    let admin = controller.node.pki("admin.conf");
+    let get = |args: &[&str]| -> serde_json::Value {
+        let out = kubectl(&admin, args);
+        assert!(out.status.success(), "kubectl {args:?}: {}", stderr(&out));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let service = get(&["get", "service", "kubernetes", "-o", "json"]);
+    assert_eq!(service["spec"]["clusterIP"], "10.96.0.1");
+    assert_eq!(service["spec"]["ports"][0]["port"], 443);
+    assert_eq!(service["spec"]["ports"][0]["targetPort"], controller.port);
+    let endpoints = get(&["get", "endpoints", "kubernetes", "-o", "json"]);
+    assert_eq!(endpoints["subsets"][0]["addresses"][0]["ip"], "127.0.0.1");
+    assert_eq!(endpoints["subsets"][0]["ports"][0]["port"], controller.port);
+    let slice = get(&[
+        "get",
+        "endpointslices.discovery.k8s.io",
+        "kubernetes",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(slice["endpoints"][0]["addresses"][0], "127.0.0.1");
+    assert_eq!(
+        slice["metadata"]["labels"]["kubernetes.io/service-name"],
+        "kubernetes"
+    );
+    let classes = get(&["get", "priorityclasses", "-o", "json"]);
+    let names: Vec<&str> = classes["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["metadata"]["name"].as_str())
+        .collect();
+    assert_eq!(names, ["system-cluster-critical", "system-node-critical"]);
+}
+
+#[test]
+fn delete_collection_removes_what_the_selector_selects() {
+    let controller = Controller::start();
+    let admin = controller.node.pki("admin.conf");
+    for (name, team) in [("a", "web"), ("b", "web"), ("c", "db")] {
+        assert!(
+            kubectl(&admin, &["create", "configmap", name])
+                .status
+                .success()
+        );
+        assert!(
+            kubectl(
+                &admin,
+                &["label", "configmap", name, &format!("team={team}")]
+            )
+            .status
+            .success()
+        );
+    }
+    let out = controller.curl(&[
+        "/api/v1/namespaces/default/configmaps?labelSelector=team%3Dweb",
+        "-X",
+        "DELETE",
+        "--cert",
+        path_str(&controller.node.pki("admin.crt")),
+        "--key",
+        path_str(&controller.node.pki("admin.key")),
+    ]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let deleted: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(deleted["items"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        stdout(&kubectl(&admin, &["get", "configmaps", "-o", "name"])).trim(),
+        "configmap/c"
+    );
+}

@@ -280,22 +280,6 @@ impl Registry {
             Err(Some(_)) => Err(Status::conflict(resource.group, resource.plural, name)),
         }
     }
-
-    /// Creates the namespaces every cluster has, if they are missing.
-    pub async fn bootstrap(&self) -> Result<(), Status> {
-        let namespaces = crate::find("", "v1", "namespaces").expect("namespaces are in the table");
-        for name in ["default", "kube-system", "kube-public", "kube-node-lease"] {
-            match self
-                .create(namespaces, None, json!({ "metadata": { "name": name } }))
-                .await
-            {
-                Ok(_) => {}
-                Err(status) if status.code == 409 => {}
-                Err(status) => return Err(status),
-            }
-        }
-        Ok(())
-    }
 }
 
 impl Registry {
@@ -323,5 +307,30 @@ impl Registry {
             }
         }
         Err(last.unwrap_or_else(|| Status::conflict(resource.group, resource.plural, name)))
+    }
+}
+
+impl Registry {
+    /// Deletes every object `filter` selects in `namespace`; returns them as a list, as Kubernetes
+    /// does. Objects deleted concurrently are skipped.
+    pub async fn delete_collection(
+        &self,
+        resource: &Resource,
+        namespace: Option<&str>,
+        filter: &Filter,
+    ) -> Result<Value, Status> {
+        let mut list = self.list(resource, namespace, filter).await?;
+        let mut deleted = Vec::new();
+        for item in list["items"].as_array().cloned().unwrap_or_default() {
+            let name = item["metadata"]["name"].as_str().unwrap_or_default();
+            let ns = item["metadata"]["namespace"].as_str();
+            match self.delete(resource, ns, name).await {
+                Ok(object) => deleted.push(object),
+                Err(status) if status.code == 404 => {}
+                Err(status) => return Err(status),
+            }
+        }
+        list["items"] = Value::Array(deleted);
+        Ok(list)
     }
 }

@@ -4,12 +4,14 @@
 //! subresources: discovery is generated from it, and the generic registry will serve every entry
 //! through one code path (a new built-in kind is one entry here, plus a strategy where it has rules).
 
+mod bootstrap;
 mod generic;
 mod meta;
 mod strategy;
 mod table;
 mod watch;
 
+pub use bootstrap::ApiEndpoint;
 pub use generic::{Filter, Registry};
 pub use table::{RESOURCES, Resource, Subresource};
 pub use watch::ResourceWatch;

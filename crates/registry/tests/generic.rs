@@ -14,7 +14,7 @@ async fn registry() -> (Registry, tempfile::TempDir) {
             .unwrap(),
     );
     let registry = Registry::new(store);
-    registry.bootstrap().await.unwrap();
+    registry.bootstrap(None).await.unwrap();
     (registry, dir)
 }
 
@@ -217,7 +217,7 @@ async fn watch_sends_current_objects_then_changes_and_410_when_too_old() {
             .unwrap(),
     );
     let registry = Registry::new(store.clone());
-    registry.bootstrap().await.unwrap();
+    registry.bootstrap(None).await.unwrap();
     let cm = find("", "v1", "configmaps").unwrap();
     let first = registry
         .create(cm, Some("default"), json!({"metadata": {"name": "first"}}))

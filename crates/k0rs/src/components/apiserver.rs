@@ -9,12 +9,14 @@ use async_trait::async_trait;
 use k0rs_apiserver::{ApiServer, ServerOptions, TlsMaterial, VersionInfo};
 use k0rs_component::Component;
 use k0rs_config::ApiSpec;
+use k0rs_registry::ApiEndpoint;
 
 use super::store::SharedStore;
 use crate::version;
 
 pub struct ApiServerComponent {
     store: SharedStore,
+    endpoint: Option<ApiEndpoint>,
     bind: SocketAddr,
     advertise_address: String,
     pki: PathBuf,
@@ -24,15 +26,27 @@ pub struct ApiServerComponent {
 impl ApiServerComponent {
     /// Listens on `spec.api.port`, on every address unless `spec.api.extraArgs.bind-address` (the
     /// kube-apiserver flag k0s passes through) names one.
-    pub fn new(api: &ApiSpec, pki: PathBuf, store: SharedStore) -> anyhow::Result<Self> {
+    pub fn new(
+        api: &ApiSpec,
+        service_ip: IpAddr,
+        pki: PathBuf,
+        store: SharedStore,
+    ) -> anyhow::Result<Self> {
         let ip: IpAddr = match api.extra_args.get("bind-address") {
             Some(address) => address.parse().with_context(|| {
                 format!("spec.api.extraArgs.bind-address: {address:?} is not an IP address")
             })?,
             None => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         };
+        // The `kubernetes` Service points at the advertised address (known once host defaults apply).
+        let endpoint = api.address.map(|address| ApiEndpoint {
+            service_ip,
+            address,
+            port: api.port,
+        });
         Ok(Self {
             store,
+            endpoint,
             bind: SocketAddr::new(ip, api.port),
             advertise_address: api.host_port(),
             pki,
@@ -70,6 +84,7 @@ impl Component for ApiServerComponent {
             tls,
             version: version_info(),
             store,
+            endpoint: self.endpoint.clone(),
         })
         .await?;
         self.server = Some(server);

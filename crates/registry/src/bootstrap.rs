@@ -1,0 +1,130 @@
+//! What every cluster has from its first start, as in Kubernetes: the four namespaces, the built-in
+//! PriorityClasses, and the `default/kubernetes` Service with Endpoints and an EndpointSlice
+//! pointing at the API server (kept current at every start).
+
+use std::net::IpAddr;
+
+use k0rs_api::Status;
+use serde_json::{Value, json};
+
+use crate::generic::Registry;
+use crate::table::Resource;
+
+/// Where the API server is, for the `kubernetes` Service and its endpoints.
+#[derive(Debug, Clone)]
+pub struct ApiEndpoint {
+    /// The Service's ClusterIP: the first address of the service CIDR.
+    pub service_ip: IpAddr,
+    /// The address the API server advertises, and its port.
+    pub address: IpAddr,
+    pub port: u16,
+}
+
+fn resource(group: &str, plural: &str) -> &'static Resource {
+    let version = "v1";
+    crate::find(group, version, plural).expect("bootstrap kinds are in the table")
+}
+
+impl Registry {
+    pub async fn bootstrap(&self, api: Option<&ApiEndpoint>) -> Result<(), Status> {
+        for name in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+            self.ensure(
+                resource("", "namespaces"),
+                None,
+                json!({ "metadata": { "name": name } }),
+                false,
+            )
+            .await?;
+        }
+        for (name, value) in [
+            ("system-cluster-critical", 2_000_000_000),
+            ("system-node-critical", 2_000_001_000),
+        ] {
+            let class = json!({
+                "metadata": { "name": name },
+                "value": value,
+                "globalDefault": false,
+                "preemptionPolicy": "PreemptLowerPriority",
+                "description": "Used for system critical pods that must not be moved from their current node.",
+            });
+            self.ensure(
+                resource("scheduling.k8s.io", "priorityclasses"),
+                None,
+                class,
+                false,
+            )
+            .await?;
+        }
+        let Some(api) = api else { return Ok(()) };
+        let labels = json!({ "component": "apiserver", "provider": "kubernetes" });
+        let service = json!({
+            "metadata": { "name": "kubernetes", "labels": labels },
+            "spec": {
+                "type": "ClusterIP",
+                "clusterIP": api.service_ip.to_string(),
+                "clusterIPs": [api.service_ip.to_string()],
+                "ports": [{ "name": "https", "port": 443, "protocol": "TCP", "targetPort": api.port }],
+                "sessionAffinity": "None",
+            },
+        });
+        self.ensure(resource("", "services"), Some("default"), service, false)
+            .await?;
+        let endpoints = json!({
+            "metadata": { "name": "kubernetes", "labels": { "endpointslice.kubernetes.io/skip-mirror": "true" } },
+            "subsets": [{
+                "addresses": [{ "ip": api.address.to_string() }],
+                "ports": [{ "name": "https", "port": api.port, "protocol": "TCP" }],
+            }],
+        });
+        self.ensure(resource("", "endpoints"), Some("default"), endpoints, true)
+            .await?;
+        let slice = json!({
+            "metadata": { "name": "kubernetes", "labels": { "kubernetes.io/service-name": "kubernetes" } },
+            "addressType": if api.address.is_ipv4() { "IPv4" } else { "IPv6" },
+            "endpoints": [{ "addresses": [api.address.to_string()], "conditions": { "ready": true } }],
+            "ports": [{ "name": "https", "port": api.port, "protocol": "TCP" }],
+        });
+        self.ensure(
+            resource("discovery.k8s.io", "endpointslices"),
+            Some("default"),
+            slice,
+            true,
+        )
+        .await
+    }
+
+    /// Creates `object` if it is missing; with `current`, also rewrites what differs from it.
+    async fn ensure(
+        &self,
+        resource: &Resource,
+        namespace: Option<&str>,
+        object: Value,
+        current: bool,
+    ) -> Result<(), Status> {
+        let name = object["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        match self.create(resource, namespace, object.clone()).await {
+            Ok(_) => Ok(()),
+            Err(status) if status.code == 409 && current => {
+                let mut stored = self.get(resource, namespace, &name).await?;
+                let before = stored.clone();
+                for (field, value) in object
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .filter(|(k, _)| *k != "metadata")
+                {
+                    stored[field] = value.clone();
+                }
+                if stored != before {
+                    self.update(resource, namespace, &name, stored).await?;
+                }
+                Ok(())
+            }
+            Err(status) if status.code == 409 => Ok(()),
+            Err(status) => Err(status),
+        }
+    }
+}
