@@ -112,12 +112,25 @@ async fn dispatch(
             StatusCode::OK,
             registry.get(resource, namespace, name).await?,
         ),
-        "list" => (
-            StatusCode::OK,
-            registry
-                .list(resource, namespace, &filter(resource, query)?)
-                .await?,
-        ),
+        "list" => {
+            let limit = match query.get("limit") {
+                Some(limit) => limit
+                    .parse()
+                    .map_err(|_| Status::bad_request(format!("invalid limit {limit:?}")))?,
+                None => 0,
+            };
+            let token = query
+                .get("continue")
+                .map(String::as_str)
+                .filter(|t| !t.is_empty());
+            let filter = filter(resource, query)?;
+            (
+                StatusCode::OK,
+                registry
+                    .list_page(resource, namespace, &filter, limit, token)
+                    .await?,
+            )
+        }
         "deletecollection" => (
             StatusCode::OK,
             registry

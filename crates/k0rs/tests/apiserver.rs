@@ -595,3 +595,72 @@ fn delete_collection_removes_what_the_selector_selects() {
         "configmap/c"
     );
 }
+
+#[test]
+fn lists_come_in_consistent_pages() {
+    let controller = Controller::start();
+    let admin = controller.node.pki("admin.conf");
+    for i in 0..5 {
+        assert!(
+            kubectl(&admin, &["create", "configmap", &format!("page-{i}")])
+                .status
+                .success()
+        );
+    }
+    let page = |query: &str| -> serde_json::Value {
+        let out = kubectl(
+            &admin,
+            &[
+                "get",
+                "--raw",
+                &format!("/api/v1/namespaces/default/configmaps?{query}"),
+            ],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let first = page("limit=2");
+    let revision = first["metadata"]["resourceVersion"].clone();
+    let mut names: Vec<String> = Vec::new();
+    let mut current = first;
+    // A write between pages is not part of the snapshot the pages show.
+    assert!(
+        kubectl(&admin, &["create", "configmap", "page-9"])
+            .status
+            .success()
+    );
+    loop {
+        assert_eq!(
+            current["metadata"]["resourceVersion"], revision,
+            "pages of one list at different revisions"
+        );
+        names.extend(
+            current["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["metadata"]["name"].as_str().unwrap().to_owned()),
+        );
+        let Some(token) = current["metadata"]["continue"].as_str().map(str::to_owned) else {
+            break;
+        };
+        assert!(current["items"].as_array().unwrap().len() == 2);
+        current = page(&format!("limit=2&continue={token}"));
+    }
+    assert_eq!(names, ["page-0", "page-1", "page-2", "page-3", "page-4"]);
+    // kubectl's own chunking sees everything, the new object included.
+    let out = kubectl(
+        &admin,
+        &["get", "configmaps", "--chunk-size=2", "-o", "name"],
+    );
+    assert_eq!(stdout(&out).lines().count(), 6, "{}", stdout(&out));
+    let bad = kubectl(
+        &admin,
+        &[
+            "get",
+            "--raw",
+            "/api/v1/namespaces/default/configmaps?limit=2&continue=bm9wZQ==",
+        ],
+    );
+    assert!(stderr(&bad).contains("continue"), "{}", stderr(&bad));
+}

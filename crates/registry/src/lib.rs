@@ -7,6 +7,7 @@
 mod bootstrap;
 mod generic;
 mod meta;
+mod paging;
 mod strategy;
 mod table;
 mod watch;
