@@ -71,8 +71,25 @@ async fn serve(caller: &Caller, context: &Context, request: Request) -> Result<R
         return Err(Status::method_not_allowed());
     }
     let query = query_params(request.uri())?;
+    // kubectl asks for server-side columns this way (falling back to JSON when it gets none).
+    let as_table = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|a| a.to_str().ok())
+        .is_some_and(|a| {
+            a.split(',')
+                .next()
+                .is_some_and(|first| first.contains("as=Table"))
+        });
     if verb == "watch" {
-        return serve_watch(context, resource, info.namespace.as_deref(), &query).await;
+        return serve_watch(
+            context,
+            resource,
+            info.namespace.as_deref(),
+            &query,
+            as_table,
+        )
+        .await;
     }
     if verb == "patch" {
         let content_type = request
@@ -93,7 +110,35 @@ async fn serve(caller: &Caller, context: &Context, request: Request) -> Result<R
         )
             .into_response());
     }
-    dispatch(context, resource, &info, verb, &query, request.into_body()).await
+    let response = dispatch(context, resource, &info, verb, &query, request.into_body()).await?;
+    Ok(respond(response, resource, verb, as_table))
+}
+
+/// The JSON response of a verb; for get and list as a Table when the client asked for one.
+fn respond(
+    (code, object): (StatusCode, Value),
+    resource: &Resource,
+    verb: &str,
+    as_table: bool,
+) -> Response {
+    let body = match (as_table, verb) {
+        (true, "list") => {
+            let items = object["items"].as_array().cloned().unwrap_or_default();
+            k0rs_registry::table(resource, &items, object["metadata"].clone())
+        }
+        (true, "get") => {
+            let metadata =
+                serde_json::json!({ "resourceVersion": object["metadata"]["resourceVersion"] });
+            k0rs_registry::table(resource, std::slice::from_ref(&object), metadata)
+        }
+        _ => object,
+    };
+    (
+        code,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 async fn dispatch(
@@ -103,7 +148,7 @@ async fn dispatch(
     verb: &str,
     query: &Query,
     body: Body,
-) -> Result<Response, Status> {
+) -> Result<(StatusCode, Value), Status> {
     let registry = &context.registry;
     let namespace = info.namespace.as_deref();
     let name = info.name.as_deref().unwrap_or_default();
@@ -155,12 +200,7 @@ async fn dispatch(
         ),
         _ => return Err(Status::method_not_allowed()),
     };
-    Ok((
-        code,
-        [(header::CONTENT_TYPE, "application/json")],
-        object.to_string(),
-    )
-        .into_response())
+    Ok((code, object))
 }
 
 /// The decoded query parameters of a request.
@@ -187,9 +227,10 @@ const DEFAULT_WATCH_TIMEOUT: std::time::Duration = std::time::Duration::from_min
 /// A watch: one JSON event per line, streamed until the timeout or until the client goes away.
 async fn serve_watch(
     context: &Context,
-    resource: &Resource,
+    resource: &'static Resource,
     namespace: Option<&str>,
     query: &Query,
+    as_table: bool,
 ) -> Result<Response, Status> {
     let timeout = match query.get("timeoutSeconds") {
         Some(secs) => std::time::Duration::from_secs(
@@ -218,7 +259,11 @@ async fn serve_watch(
                 () = &mut deadline => None,
                 () = sender.closed() => None,
             };
-            let Some(event) = event else { return };
+            let Some(mut event) = event else { return };
+            if as_table && event["type"] != "ERROR" {
+                let object = event["object"].take();
+                event["object"] = k0rs_registry::table(resource, &[object], serde_json::json!({}));
+            }
             let mut line = event.to_string();
             line.push('\n');
             if sender.send(Ok(line.into())).await.is_err() {

@@ -664,3 +664,59 @@ fn lists_come_in_consistent_pages() {
     );
     assert!(stderr(&bad).contains("continue"), "{}", stderr(&bad));
 }
+
+#[test]
+fn kubectl_get_prints_the_server_side_columns() {
+    let controller = Controller::start();
+    let admin = controller.node.pki("admin.conf");
+    assert!(
+        kubectl(
+            &admin,
+            &[
+                "create",
+                "configmap",
+                "cols",
+                "--from-literal=a=1",
+                "--from-literal=b=2"
+            ]
+        )
+        .status
+        .success()
+    );
+    let table = |args: &[&str]| -> Vec<Vec<String>> {
+        let out = kubectl(&admin, args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+            .lines()
+            .map(|l| l.split_whitespace().map(str::to_owned).collect())
+            .collect()
+    };
+    let cms = table(&["get", "configmaps"]);
+    assert_eq!(cms[0], ["NAME", "DATA", "AGE"]);
+    assert_eq!(cms[1][..2], ["cols".to_owned(), "2".to_owned()]);
+    let namespaces = table(&["get", "namespaces"]);
+    assert_eq!(namespaces[0], ["NAME", "STATUS", "AGE"]);
+    assert!(
+        namespaces[1..].iter().all(|row| row[1] == "Active"),
+        "{namespaces:?}"
+    );
+    let services = table(&["get", "services", "-o", "wide"]);
+    assert_eq!(
+        services[0],
+        [
+            "NAME",
+            "TYPE",
+            "CLUSTER-IP",
+            "EXTERNAL-IP",
+            "PORT(S)",
+            "SELECTOR",
+            "AGE"
+        ]
+    );
+    assert_eq!(
+        services[1][..5],
+        ["kubernetes", "ClusterIP", "10.96.0.1", "<none>", "443/TCP"].map(str::to_owned)
+    );
+    let endpoints = table(&["get", "endpoints", "kubernetes"]);
+    assert_eq!(endpoints[1][1], format!("127.0.0.1:{}", controller.port));
+}

@@ -5,6 +5,7 @@
 //! through one code path (a new built-in kind is one entry here, plus a strategy where it has rules).
 
 mod bootstrap;
+mod columns;
 mod generic;
 mod meta;
 mod paging;
@@ -13,6 +14,7 @@ mod table;
 mod watch;
 
 pub use bootstrap::ApiEndpoint;
+pub use columns::table;
 pub use generic::{Filter, Registry};
 pub use table::{RESOURCES, Resource, Subresource};
 pub use watch::ResourceWatch;
