@@ -720,3 +720,33 @@ fn kubectl_get_prints_the_server_side_columns() {
     let endpoints = table(&["get", "endpoints", "kubernetes"]);
     assert_eq!(endpoints[1][1], format!("127.0.0.1:{}", controller.port));
 }
+
+#[test]
+fn deleting_a_namespace_leaves_it_terminating() {
+    let controller = Controller::start();
+    let admin = controller.node.pki("admin.conf");
+    assert!(
+        kubectl(&admin, &["create", "namespace", "team-a"])
+            .status
+            .success()
+    );
+    let out = kubectl(&admin, &["delete", "namespace", "team-a", "--wait=false"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let phase = stdout(&kubectl(
+        &admin,
+        &[
+            "get",
+            "namespace",
+            "team-a",
+            "-o",
+            "jsonpath={.status.phase}",
+        ],
+    ));
+    assert_eq!(phase, "Terminating");
+    let out = kubectl(&admin, &["create", "configmap", "late", "-n", "team-a"]);
+    assert!(
+        stderr(&out).contains("because it is being terminated"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -7,6 +7,7 @@ use k0rs_api::Status;
 use k0rs_store::{KeyRange, RangeRequest, Revision, Store, StoreError};
 use serde_json::{Value, json};
 
+use crate::deletion;
 use crate::meta;
 use crate::strategy;
 use crate::table::Resource;
@@ -172,6 +173,14 @@ impl Registry {
             .await
             .map_err(|e| store_error(&e))?
         {
+            Some(kv) if deletion::is_deleting(&decode(&kv.value, kv.mod_revision)?) => {
+                Err(Status::failure(
+                    k0rs_api::StatusReason::Forbidden,
+                    format!(
+                        "unable to create new content in namespace {namespace} because it is being terminated"
+                    ),
+                ))
+            }
             Some(_) => Ok(()),
             None => Err(Status::not_found("", "namespaces", namespace)),
         }
@@ -245,9 +254,54 @@ impl Registry {
                 .map_err(|_| Status::bad_request(format!("invalid resourceVersion {rv:?}")))?,
             None => current.mod_revision,
         };
+        // The last finalizer of an object being deleted is gone: the object goes too.
+        if deletion::is_deleting(&stored) && !deletion::has_finalizers(resource, &object) {
+            self.remove(resource, &key, name, expected).await?;
+            return Ok(object);
+        }
+        self.write(resource, &key, name, object, expected).await
+    }
+
+    /// Deletes an object; returns it as it was.
+    pub async fn delete(
+        &self,
+        resource: &Resource,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<Value, Status> {
+        let key = key(resource, Self::scope(resource, namespace), name);
+        let current = self.current(resource, &key, name).await?;
+        let object = decode(&current.value, current.mod_revision)?;
+        if deletion::has_finalizers(resource, &object) {
+            if deletion::is_deleting(&object) {
+                return Ok(object);
+            }
+            let mut marked = object;
+            deletion::mark(resource, &mut marked);
+            return self
+                .write(resource, &key, name, marked, current.mod_revision)
+                .await;
+        }
+        self.remove(resource, &key, name, current.mod_revision)
+            .await?;
+        Ok(object)
+    }
+
+    /// Stores `object` at `key` if the key is still at `expected`.
+    async fn write(
+        &self,
+        resource: &Resource,
+        key: &[u8],
+        name: &str,
+        mut object: Value,
+        expected: Revision,
+    ) -> Result<Value, Status> {
+        if let Some(meta) = object["metadata"].as_object_mut() {
+            meta.remove("resourceVersion");
+        }
         match self
             .store
-            .update(&key, &encode(&object), expected)
+            .update(key, &encode(&object), expected)
             .await
             .map_err(|e| store_error(&e))?
         {
@@ -260,22 +314,21 @@ impl Registry {
         }
     }
 
-    /// Deletes an object; returns it as it was.
-    pub async fn delete(
+    /// Removes the object at `key` if the key is still at `expected`.
+    async fn remove(
         &self,
         resource: &Resource,
-        namespace: Option<&str>,
+        key: &[u8],
         name: &str,
-    ) -> Result<Value, Status> {
-        let key = key(resource, Self::scope(resource, namespace), name);
-        let current = self.current(resource, &key, name).await?;
+        expected: Revision,
+    ) -> Result<(), Status> {
         match self
             .store
-            .delete(&key, current.mod_revision)
+            .delete(key, expected)
             .await
             .map_err(|e| store_error(&e))?
         {
-            Ok(_) => decode(&current.value, current.mod_revision),
+            Ok(_) => Ok(()),
             Err(None) => Err(Status::not_found(resource.group, resource.plural, name)),
             Err(Some(_)) => Err(Status::conflict(resource.group, resource.plural, name)),
         }

@@ -6,6 +6,7 @@
 
 mod bootstrap;
 mod columns;
+mod deletion;
 mod generic;
 mod meta;
 mod paging;

@@ -131,6 +131,8 @@ pub fn prepare_update(
         "generation",
         "namespace",
         "name",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
     ] {
         match stored["metadata"].get(field) {
             Some(value) => meta.insert(field.to_owned(), value.clone()),

@@ -273,3 +273,56 @@ async fn watch_sends_current_objects_then_changes_and_410_when_too_old() {
     );
     assert!(old.next().await.is_none());
 }
+
+#[tokio::test]
+async fn finalizers_hold_deletion_and_terminating_namespaces_refuse_content() {
+    let (registry, _dir) = registry().await;
+    let cm = find("", "v1", "configmaps").unwrap();
+    let body = json!({"metadata": {"name": "held", "finalizers": ["example.com/hold"]}});
+    registry.create(cm, Some("default"), body).await.unwrap();
+    let marked = registry.delete(cm, Some("default"), "held").await.unwrap();
+    assert!(
+        marked["metadata"]["deletionTimestamp"].is_string(),
+        "{marked}"
+    );
+    // Still there, and deleting again changes nothing.
+    let still = registry.get(cm, Some("default"), "held").await.unwrap();
+    assert_eq!(
+        still["metadata"]["deletionTimestamp"],
+        marked["metadata"]["deletionTimestamp"]
+    );
+    registry.delete(cm, Some("default"), "held").await.unwrap();
+    // Removing the last finalizer removes the object.
+    let mut released = registry.get(cm, Some("default"), "held").await.unwrap();
+    released["metadata"]["finalizers"] = json!([]);
+    registry
+        .update(cm, Some("default"), "held", released)
+        .await
+        .unwrap();
+    assert_eq!(
+        registry
+            .get(cm, Some("default"), "held")
+            .await
+            .unwrap_err()
+            .code,
+        404
+    );
+
+    let namespaces = find("", "v1", "namespaces").unwrap();
+    registry
+        .create(namespaces, None, json!({"metadata": {"name": "doomed"}}))
+        .await
+        .unwrap();
+    let terminating = registry.delete(namespaces, None, "doomed").await.unwrap();
+    assert_eq!(terminating["status"]["phase"], "Terminating");
+    let refused = registry
+        .create(cm, Some("doomed"), json!({"metadata": {"name": "late"}}))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code, 403);
+    assert!(
+        refused.message.contains("being terminated"),
+        "{}",
+        refused.message
+    );
+}
