@@ -1,13 +1,13 @@
 //! The API server of `k0rs controller`, judged by the real kubectl and curl: TLS with the PKI,
 //! client-certificate authentication, `system:masters` authorization, Status errors.
 
-mod common;
+mod harness;
 
 use std::net::TcpListener;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Node, k0rs, path_str, stderr, stdout, tool};
+use harness::{Node, k0rs, path_str, stderr, stdout, tool};
 
 /// A running controller on a free loopback port; killed when dropped.
 struct Controller {

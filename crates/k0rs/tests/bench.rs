@@ -2,9 +2,9 @@
 //! workload on both stores and prints one JSON object. Only the shape is asserted: timings belong in
 //! BENCHMARKS.md, not in tests.
 
-mod common;
+mod harness;
 
-use common::{Node, k0rs, path_str, stderr};
+use harness::{Node, k0rs, path_str, stderr};
 
 #[test]
 fn bench_store_json_reports_every_figure_for_both_stores() {

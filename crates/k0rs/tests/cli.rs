@@ -1,9 +1,9 @@
 //! The command set: every k0s command is present, the built ones work, the others say they are not
 //! built and exit with status 2.
 
-mod common;
+mod harness;
 
-use common::{k0rs, stderr, stdout};
+use harness::{k0rs, stderr, stdout};
 
 #[test]
 fn help_lists_the_whole_k0s_command_set() {

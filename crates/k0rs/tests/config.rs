@@ -1,8 +1,8 @@
 //! `k0rs config create|validate` through the real binary.
 
-mod common;
+mod harness;
 
-use common::{Node, k0rs, path_str, run_with_stdin, stderr, stdout};
+use harness::{Node, k0rs, path_str, run_with_stdin, stderr, stdout};
 
 #[test]
 fn created_config_validates_from_stdin() {

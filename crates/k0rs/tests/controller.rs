@@ -1,6 +1,6 @@
 //! `k0rs controller` initialisation and lifecycle, checked with the real openssl and kubectl.
 
-mod common;
+mod harness;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use common::{Node, path_str, stderr, stdout, tool};
+use harness::{Node, path_str, stderr, stdout, tool};
 
 const CUSTOM: &str = "apiVersion: k0s.k0sproject.io/v1beta1
 kind: ClusterConfig

@@ -1,4 +1,5 @@
-//! Helpers for tests that drive the real `k0rs` binary on private data and run directories.
+//! The harness of the tests that drive the real `k0rs` binary: private node directories, the binary,
+//! and the host tools that judge its output.
 
 #![allow(dead_code)] // each test binary uses a different subset
 
