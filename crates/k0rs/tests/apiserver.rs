@@ -3,7 +3,6 @@
 
 mod harness;
 
-use std::net::TcpListener;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
@@ -20,11 +19,7 @@ struct Controller {
 impl Controller {
     fn start() -> Self {
         let node = Node::new();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = harness::free_port();
         let config = node.config(
             "k0s.yaml",
             &format!(

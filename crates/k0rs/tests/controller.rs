@@ -280,11 +280,7 @@ fn runs_until_sigterm_then_stops_cleanly() {
 
     for signal in [Signal::SIGTERM, Signal::SIGINT] {
         let node = Node::new();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = harness::free_port();
         let config = node.config(
             "k0s.yaml",
             &format!(

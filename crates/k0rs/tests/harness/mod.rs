@@ -91,3 +91,12 @@ pub fn tool(program: &str, args: &[&str]) -> Output {
 pub fn path_str(path: &Path) -> &str {
     path.to_str().unwrap()
 }
+
+/// A loopback port nobody listens on right now, for a controller's API server.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
