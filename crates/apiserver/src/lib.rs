@@ -7,6 +7,7 @@
 
 mod authn;
 mod discovery;
+mod openapi;
 mod request_info;
 mod resources;
 mod routes;

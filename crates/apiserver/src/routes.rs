@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Extension, Query, Request};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::{Json, Router};
@@ -14,7 +14,7 @@ use k0rs_registry::Registry;
 
 use crate::authn::UserInfo;
 use crate::server::VersionInfo;
-use crate::{discovery, resources};
+use crate::{discovery, openapi, resources};
 
 /// The caller of a connection (`None`: no client certificate).
 #[derive(Debug, Clone)]
@@ -29,6 +29,7 @@ pub struct Context {
 
 pub fn router(version: Arc<VersionInfo>, context: Context) -> Router {
     let core_versions = context.advertise_address.clone();
+    let openapi_version = version.git_version.clone();
     Router::new()
         .route("/healthz", get(|q| async { health("healthz", q) }))
         .route("/livez", get(|q| async { health("livez", q) }))
@@ -54,6 +55,18 @@ pub fn router(version: Arc<VersionInfo>, context: Context) -> Router {
         .route(
             "/apis",
             get(|caller| async move { authorized(caller, "/apis", || Some(discovery::groups())) }),
+        )
+        .route(
+            "/openapi/v2",
+            get(move |caller, headers: HeaderMap| async move {
+                authorized_response(caller, "/openapi/v2", || {
+                    openapi::v2(&headers, &openapi_version)
+                })
+            }),
+        )
+        .route(
+            "/openapi/v3",
+            get(|caller| async move { authorized_response(caller, "/openapi/v3", openapi::v3_index) }),
         )
         .route("/api/{*rest}", any(resources::handle))
         .route("/apis/{*rest}", any(resources::handle))
@@ -107,18 +120,27 @@ pub fn authorize(
 
 /// Serves a GET of a discovery document to an authorized caller; 404 if there is no document.
 pub fn authorized(
-    Extension(caller): Extension<Caller>,
+    caller: Extension<Caller>,
     path: &str,
     document: impl FnOnce() -> Option<serde_json::Value>,
 ) -> Response {
-    if let Err(status) = authorize(&caller, |user| {
-        Status::forbidden_path(&user.name, "get", path)
-    }) {
-        return status_response(&status);
-    }
-    match document() {
+    authorized_response(caller, path, || match document() {
         Some(doc) => Json(doc).into_response(),
         None => status_response(&Status::not_found_path(path)),
+    })
+}
+
+/// Serves a GET to an authorized caller.
+fn authorized_response(
+    Extension(caller): Extension<Caller>,
+    path: &str,
+    response: impl FnOnce() -> Response,
+) -> Response {
+    match authorize(&caller, |user| {
+        Status::forbidden_path(&user.name, "get", path)
+    }) {
+        Ok(_) => response(),
+        Err(status) => status_response(&status),
     }
 }
 
