@@ -210,11 +210,22 @@ impl Status {
 
     /// A write based on a stale resourceVersion.
     pub fn conflict(group: &str, resource: &str, name: &str) -> Self {
+        Self::conflict_with(
+            group,
+            resource,
+            name,
+            "the object has been modified; please apply your changes to the latest version and try again",
+        )
+    }
+
+    /// A write that cannot be done on the object as it is now, for `reason`.
+    pub fn conflict_with(group: &str, resource: &str, name: &str, reason: impl AsRef<str>) -> Self {
         Self::failure(
             StatusReason::Conflict,
             format!(
-                "Operation cannot be fulfilled on {} \"{name}\": the object has been modified; please apply your changes to the latest version and try again",
-                qualified(group, resource)
+                "Operation cannot be fulfilled on {} \"{name}\": {}",
+                qualified(group, resource),
+                reason.as_ref()
             ),
         )
         .with_details(Self::object_details(group, resource, name))

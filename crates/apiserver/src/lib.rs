@@ -12,6 +12,7 @@ mod request_info;
 mod resources;
 mod routes;
 mod server;
+mod subresources;
 mod tls;
 
 pub use authn::UserInfo;

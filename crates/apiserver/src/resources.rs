@@ -7,12 +7,12 @@ use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use k0rs_api::patch::PatchType;
 use k0rs_api::{Status, StatusReason};
-use k0rs_registry::{Filter, Resource};
+use k0rs_registry::{DeleteOptions, Filter, Resource};
 use serde_json::Value;
 
-use crate::discovery;
 use crate::request_info::{self, RequestInfo};
 use crate::routes::{Caller, Context, authorize, status_response};
+use crate::{discovery, subresources};
 
 /// Kubernetes' limit on a request body.
 const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
@@ -56,18 +56,24 @@ async fn serve(caller: &Caller, context: &Context, request: Request) -> Result<R
         .query()
         .is_some_and(|q| q.split('&').any(|p| p == "watch=1" || p == "watch=true"));
     let verb = verb(request.method(), info.name.is_some(), watch);
+    let authorized_resource = match &info.subresource {
+        Some(sub) => format!("{}/{sub}", resource.plural),
+        None => resource.plural.to_owned(),
+    };
     authorize(caller, |user| {
         Status::forbidden(
             &user.name,
             verb,
             resource.group,
-            resource.plural,
+            &authorized_resource,
             info.namespace.as_deref(),
             info.name.as_deref(),
         )
     })?;
-    if info.subresource.is_some() || !resource.verbs.contains(&verb) {
-        // Subresources arrive with the next steps of the API server.
+    if let Some(sub) = &info.subresource {
+        return subresources::serve(context, resource, &info, sub, verb, request).await;
+    }
+    if !resource.verbs.contains(&verb) {
         return Err(Status::method_not_allowed());
     }
     let query = query_params(request.uri())?;
@@ -176,12 +182,15 @@ async fn dispatch(
                     .await?,
             )
         }
-        "deletecollection" => (
-            StatusCode::OK,
-            registry
-                .delete_collection(resource, namespace, &filter(resource, query)?)
-                .await?,
-        ),
+        "deletecollection" => {
+            let options = DeleteOptions::parse(&read_body(body).await?, query)?;
+            (
+                StatusCode::OK,
+                registry
+                    .delete_collection(resource, namespace, &filter(resource, query)?, &options)
+                    .await?,
+            )
+        }
         "create" => (
             StatusCode::CREATED,
             registry
@@ -194,19 +203,24 @@ async fn dispatch(
                 .update(resource, namespace, name, read_object(body).await?)
                 .await?,
         ),
-        "delete" => (
-            StatusCode::OK,
-            registry.delete(resource, namespace, name).await?,
-        ),
+        "delete" => {
+            let options = DeleteOptions::parse(&read_body(body).await?, query)?;
+            (
+                StatusCode::OK,
+                registry
+                    .delete_with(resource, namespace, name, &options)
+                    .await?,
+            )
+        }
         _ => return Err(Status::method_not_allowed()),
     };
     Ok((code, object))
 }
 
 /// The decoded query parameters of a request.
-type Query = std::collections::HashMap<String, String>;
+pub(crate) type Query = std::collections::HashMap<String, String>;
 
-fn query_params(uri: &axum::http::Uri) -> Result<Query, Status> {
+pub(crate) fn query_params(uri: &axum::http::Uri) -> Result<Query, Status> {
     axum::extract::Query::<Query>::try_from_uri(uri)
         .map(|q| q.0)
         .map_err(|e| Status::bad_request(format!("invalid query: {e}")))
@@ -291,7 +305,7 @@ fn verb(method: &Method, named: bool, watch: bool) -> &'static str {
 }
 
 /// The request body, at most 3 MiB.
-async fn read_body(body: Body) -> Result<axum::body::Bytes, Status> {
+pub(crate) async fn read_body(body: Body) -> Result<axum::body::Bytes, Status> {
     to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| {
         Status::failure(
             StatusReason::RequestEntityTooLarge,
@@ -301,7 +315,7 @@ async fn read_body(body: Body) -> Result<axum::body::Bytes, Status> {
 }
 
 /// The request body as a JSON object; never anything half-parsed.
-async fn read_object(body: Body) -> Result<Value, Status> {
+pub(crate) async fn read_object(body: Body) -> Result<Value, Status> {
     let bytes = read_body(body).await?;
     let object: Value = serde_json::from_slice(&bytes).map_err(|e| {
         Status::bad_request(format!(

@@ -1,6 +1,7 @@
 //! Deleting objects that have finalizers: the delete only marks them (`deletionTimestamp`, and a
 //! namespace turns `Terminating`); the object goes away when an update removes its last finalizer.
 
+use k0rs_api::Status;
 use serde_json::{Value, json};
 
 use crate::table::Resource;
@@ -19,6 +20,14 @@ pub fn has_finalizers(resource: &Resource, object: &Value) -> bool {
         || (is_namespace(resource) && non_empty(&object["spec"]["finalizers"]))
 }
 
+/// Whether an update removed what held an object being deleted, so the object goes now. A pod
+/// waiting for its kubelet (grace period above 0) stays until deleted again.
+pub fn finalized(resource: &Resource, stored: &Value, updated: &Value) -> bool {
+    is_deleting(stored)
+        && stored["metadata"]["deletionGracePeriodSeconds"].as_i64() == Some(0)
+        && !has_finalizers(resource, updated)
+}
+
 pub fn is_deleting(object: &Value) -> bool {
     object["metadata"].get("deletionTimestamp").is_some()
 }
@@ -30,4 +39,167 @@ pub fn mark(resource: &Resource, object: &mut Value) {
     if is_namespace(resource) {
         object["status"]["phase"] = json!("Terminating");
     }
+}
+
+/// How a delete proceeds (Kubernetes' `DeleteOptions`, from the body or the query).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeleteOptions {
+    /// Seconds a running pod gets to stop; `None`: the pod's own `terminationGracePeriodSeconds`.
+    pub grace_period_seconds: Option<i64>,
+    /// The delete only happens if the object still has this uid.
+    pub uid: Option<String>,
+    /// The delete only happens if the object is still at this resourceVersion.
+    pub resource_version: Option<String>,
+    pub propagation_policy: Option<Propagation>,
+}
+
+/// What happens to an object's dependents (objects whose ownerReferences name it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Propagation {
+    Orphan,
+    Background,
+    Foreground,
+}
+
+impl Propagation {
+    pub fn parse(value: &str) -> Result<Self, Status> {
+        match value {
+            "Orphan" => Ok(Self::Orphan),
+            "Background" => Ok(Self::Background),
+            "Foreground" => Ok(Self::Foreground),
+            other => Err(Status::bad_request(format!(
+                "propagationPolicy: Unsupported value: {other:?}: supported values: \"Foreground\", \"Background\", \"Orphan\""
+            ))),
+        }
+    }
+}
+
+impl DeleteOptions {
+    /// Reads a `DeleteOptions` body (may be empty) and the query parameters that override it.
+    pub fn parse(
+        body: &[u8],
+        query: &std::collections::HashMap<String, String>,
+    ) -> Result<Self, Status> {
+        let mut options = Self::default();
+        let body: Value = if body.iter().all(u8::is_ascii_whitespace) {
+            json!({})
+        } else {
+            serde_json::from_slice(body).map_err(|e| {
+                Status::bad_request(format!("the body of the request is not DeleteOptions: {e}"))
+            })?
+        };
+        if let Some(kind) = body["kind"].as_str().filter(|k| *k != "DeleteOptions") {
+            return Err(Status::bad_request(format!(
+                "the body of a delete must be DeleteOptions, not {kind}"
+            )));
+        }
+        options.grace_period_seconds = body["gracePeriodSeconds"].as_i64();
+        options.uid = body["preconditions"]["uid"].as_str().map(str::to_owned);
+        options.resource_version = body["preconditions"]["resourceVersion"]
+            .as_str()
+            .map(str::to_owned);
+        let mut propagation = body["propagationPolicy"].as_str().map(str::to_owned);
+        // The deprecated `orphanDependents` still means Orphan (true) or Background (false).
+        if let Some(orphan) = body["orphanDependents"].as_bool() {
+            propagation.get_or_insert_with(|| if orphan { "Orphan" } else { "Background" }.into());
+        }
+        if let Some(value) = query.get("gracePeriodSeconds") {
+            options.grace_period_seconds = Some(value.parse().map_err(|_| {
+                Status::bad_request(format!("invalid gracePeriodSeconds {value:?}"))
+            })?);
+        }
+        if let Some(value) = query.get("propagationPolicy") {
+            propagation = Some(value.clone());
+        }
+        if options.grace_period_seconds.is_some_and(|g| g < 0) {
+            return Err(Status::invalid(
+                "",
+                "DeleteOptions",
+                "",
+                vec![k0rs_api::StatusCause {
+                    kind: Some("FieldValueInvalid".into()),
+                    message: "Invalid value: must be greater than or equal to 0".into(),
+                    field: Some("gracePeriodSeconds".into()),
+                }],
+            ));
+        }
+        options.propagation_policy = propagation.as_deref().map(Propagation::parse).transpose()?;
+        Ok(options)
+    }
+
+    /// 409 Conflict unless the object still is the one the preconditions name.
+    pub fn check_preconditions(
+        &self,
+        resource: &Resource,
+        name: &str,
+        object: &Value,
+    ) -> Result<(), Status> {
+        let meta = &object["metadata"];
+        for (field, wanted) in [
+            ("UID", &self.uid),
+            ("ResourceVersion", &self.resource_version),
+        ] {
+            let key = if field == "UID" {
+                "uid"
+            } else {
+                "resourceVersion"
+            };
+            let actual = meta[key].as_str().unwrap_or_default();
+            if let Some(wanted) = wanted
+                && wanted != actual
+            {
+                return Err(Status::conflict_with(
+                    resource.group,
+                    resource.plural,
+                    name,
+                    format!(
+                        "Precondition failed: {field} in precondition: {wanted}, {field} in object meta: {actual}"
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The grace period a pod gets when deleted with `options`; `None`: it goes at once. A pod waits
+/// for its kubelet only once it is bound to a node and still running.
+pub fn pod_grace_period(
+    resource: &Resource,
+    object: &Value,
+    options: &DeleteOptions,
+) -> Option<i64> {
+    if !(resource.group.is_empty() && resource.kind == "Pod") {
+        return None;
+    }
+    let bound = object["spec"]["nodeName"]
+        .as_str()
+        .is_some_and(|n| !n.is_empty());
+    let finished = matches!(
+        object["status"]["phase"].as_str(),
+        Some("Succeeded" | "Failed")
+    );
+    if !bound || finished {
+        return None;
+    }
+    let grace = options
+        .grace_period_seconds
+        .or_else(|| object["spec"]["terminationGracePeriodSeconds"].as_i64())
+        .unwrap_or(DEFAULT_TERMINATION_GRACE_SECONDS);
+    // A pod already being deleted keeps the shorter of its grace periods.
+    let grace = match object["metadata"]["deletionGracePeriodSeconds"].as_i64() {
+        Some(current) => current.min(grace),
+        None => grace,
+    };
+    (grace > 0).then_some(grace)
+}
+
+/// Kubernetes' default `terminationGracePeriodSeconds`.
+const DEFAULT_TERMINATION_GRACE_SECONDS: i64 = 30;
+
+/// Marks a pod for a graceful deletion its kubelet completes.
+pub fn mark_graceful(object: &mut Value, grace: i64) {
+    let at = k0rs_api::time::now_unix() + grace;
+    object["metadata"]["deletionTimestamp"] = json!(k0rs_api::time::format_unix(at));
+    object["metadata"]["deletionGracePeriodSeconds"] = json!(grace);
 }

@@ -7,7 +7,7 @@ use k0rs_api::Status;
 use k0rs_store::{KeyRange, RangeRequest, Revision, Store, StoreError};
 use serde_json::{Value, json};
 
-use crate::deletion;
+use crate::deletion::{self, DeleteOptions};
 use crate::meta;
 use crate::strategy;
 use crate::table::Resource;
@@ -40,6 +40,17 @@ impl Filter {
     }
 }
 
+/// The part of an object a write replaces; the others stay as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Part {
+    /// Everything but the status (for kinds with a status subresource).
+    Main,
+    /// The status (`<resource>/status`).
+    Status,
+    /// A namespace's `spec.finalizers` (`namespaces/<name>/finalize`).
+    Finalizers,
+}
+
 /// Serves create, get, list, update and delete of any resource of the table.
 #[derive(Clone)]
 pub struct Registry {
@@ -68,7 +79,7 @@ pub(crate) fn prefix_of(resource: &Resource, namespace: Option<&str>) -> String 
     }
 }
 
-fn key(resource: &Resource, namespace: Option<&str>, name: &str) -> Vec<u8> {
+pub(crate) fn key(resource: &Resource, namespace: Option<&str>, name: &str) -> Vec<u8> {
     match namespace {
         Some(ns) => format!("{}{ns}/{name}", prefix(resource)),
         None => format!("{}{name}", prefix(resource)),
@@ -107,7 +118,7 @@ impl Registry {
     }
 
     /// The stored object at `key`, or 404.
-    async fn current(
+    pub(crate) async fn current(
         &self,
         resource: &Resource,
         key: &[u8],
@@ -124,7 +135,7 @@ impl Registry {
         &self.store
     }
 
-    fn scope<'a>(resource: &Resource, namespace: Option<&'a str>) -> Option<&'a str> {
+    pub(crate) fn scope<'a>(resource: &Resource, namespace: Option<&'a str>) -> Option<&'a str> {
         if resource.namespaced { namespace } else { None }
     }
 
@@ -226,14 +237,39 @@ impl Registry {
         }))
     }
 
-    /// Replaces an object. With a resourceVersion in the body, only if it is still current (else
-    /// 409 Conflict); without one, unconditionally.
+    /// Replaces an object (all but its status, for kinds with a status subresource). With a
+    /// resourceVersion in the body, only if it is still current (else 409 Conflict); without one,
+    /// unconditionally.
     pub async fn update(
         &self,
         resource: &Resource,
         namespace: Option<&str>,
         name: &str,
+        object: Value,
+    ) -> Result<Value, Status> {
+        self.update_part(resource, namespace, name, object, Part::Main)
+            .await
+    }
+
+    /// Replaces the status of an object (`<resource>/status`); the rest stays as stored.
+    pub async fn update_status(
+        &self,
+        resource: &Resource,
+        namespace: Option<&str>,
+        name: &str,
+        object: Value,
+    ) -> Result<Value, Status> {
+        self.update_part(resource, namespace, name, object, Part::Status)
+            .await
+    }
+
+    pub(crate) async fn update_part(
+        &self,
+        resource: &Resource,
+        namespace: Option<&str>,
+        name: &str,
         mut object: Value,
+        part: Part,
     ) -> Result<Value, Status> {
         let namespace = Self::scope(resource, namespace);
         let key = key(resource, namespace, name);
@@ -248,6 +284,7 @@ impl Registry {
             )));
         }
         let based_on = meta::prepare_update(resource, &stored, &mut object)?;
+        strategy::keep_other_parts(resource, &stored, &mut object, part);
         let expected = match based_on {
             Some(rv) => rv
                 .parse::<Revision>()
@@ -255,23 +292,47 @@ impl Registry {
             None => current.mod_revision,
         };
         // The last finalizer of an object being deleted is gone: the object goes too.
-        if deletion::is_deleting(&stored) && !deletion::has_finalizers(resource, &object) {
+        if deletion::finalized(resource, &stored, &object) {
             self.remove(resource, &key, name, expected).await?;
             return Ok(object);
         }
         self.write(resource, &key, name, object, expected).await
     }
 
-    /// Deletes an object; returns it as it was.
+    /// Deletes an object with the default options; returns it as it was.
     pub async fn delete(
         &self,
         resource: &Resource,
         namespace: Option<&str>,
         name: &str,
     ) -> Result<Value, Status> {
+        self.delete_with(resource, namespace, name, &DeleteOptions::default())
+            .await
+    }
+
+    /// Deletes an object: at once, or only marked while a kubelet stops a running pod or while
+    /// finalizers hold it. Returns the object as it was, or as marked.
+    pub async fn delete_with(
+        &self,
+        resource: &Resource,
+        namespace: Option<&str>,
+        name: &str,
+        options: &DeleteOptions,
+    ) -> Result<Value, Status> {
         let key = key(resource, Self::scope(resource, namespace), name);
         let current = self.current(resource, &key, name).await?;
         let object = decode(&current.value, current.mod_revision)?;
+        options.check_preconditions(resource, name, &object)?;
+        if let Some(grace) = deletion::pod_grace_period(resource, &object, options) {
+            if object["metadata"]["deletionGracePeriodSeconds"].as_i64() == Some(grace) {
+                return Ok(object);
+            }
+            let mut marked = object;
+            deletion::mark_graceful(&mut marked, grace);
+            return self
+                .write(resource, &key, name, marked, current.mod_revision)
+                .await;
+        }
         if deletion::has_finalizers(resource, &object) {
             if deletion::is_deleting(&object) {
                 return Ok(object);
@@ -288,7 +349,7 @@ impl Registry {
     }
 
     /// Stores `object` at `key` if the key is still at `expected`.
-    async fn write(
+    pub(crate) async fn write(
         &self,
         resource: &Resource,
         key: &[u8],
@@ -336,9 +397,7 @@ impl Registry {
 }
 
 impl Registry {
-    /// Patches an object. A patch that sets `metadata.resourceVersion` is conditional on it;
-    /// otherwise the patch is re-applied to the newest object when a concurrent write wins, as
-    /// Kubernetes does.
+    /// Patches an object (all but its status, for kinds with a status subresource).
     pub async fn patch(
         &self,
         resource: &Resource,
@@ -347,20 +406,57 @@ impl Registry {
         patch: &[u8],
         kind: k0rs_api::patch::PatchType,
     ) -> Result<Value, Status> {
-        const ATTEMPTS: usize = 5;
-        let mut last = None;
-        for _ in 0..ATTEMPTS {
-            let current = self.get(resource, namespace, name).await?;
-            let patched = k0rs_api::patch::apply(&current, patch, kind)?;
-            let conditional =
-                patched["metadata"]["resourceVersion"] != current["metadata"]["resourceVersion"];
-            match self.update(resource, namespace, name, patched).await {
-                Err(status) if status.code == 409 && !conditional => last = Some(status),
-                result => return result,
-            }
-        }
-        Err(last.unwrap_or_else(|| Status::conflict(resource.group, resource.plural, name)))
+        self.patch_part(resource, namespace, name, patch, kind, Part::Main)
+            .await
     }
+
+    pub(crate) async fn patch_part(
+        &self,
+        resource: &Resource,
+        namespace: Option<&str>,
+        name: &str,
+        patch: &[u8],
+        kind: k0rs_api::patch::PatchType,
+        part: Part,
+    ) -> Result<Value, Status> {
+        patch_view(
+            patch,
+            kind,
+            || Status::conflict(resource.group, resource.plural, name),
+            || self.get(resource, namespace, name),
+            |patched| self.update_part(resource, namespace, name, patched, part),
+        )
+        .await
+    }
+}
+
+/// Patches what `get` reads and writes it with `put`. A patch that sets
+/// `metadata.resourceVersion` is conditional on it; otherwise the patch is re-applied to the
+/// newest object when a concurrent write wins, as Kubernetes does.
+pub(crate) async fn patch_view<G, P>(
+    patch: &[u8],
+    kind: k0rs_api::patch::PatchType,
+    conflict: impl Fn() -> Status,
+    get: impl Fn() -> G,
+    put: impl Fn(Value) -> P,
+) -> Result<Value, Status>
+where
+    G: Future<Output = Result<Value, Status>>,
+    P: Future<Output = Result<Value, Status>>,
+{
+    const ATTEMPTS: usize = 5;
+    let mut last = None;
+    for _ in 0..ATTEMPTS {
+        let current = get().await?;
+        let patched = k0rs_api::patch::apply(&current, patch, kind)?;
+        let conditional =
+            patched["metadata"]["resourceVersion"] != current["metadata"]["resourceVersion"];
+        match put(patched).await {
+            Err(status) if status.code == 409 && !conditional => last = Some(status),
+            result => return result,
+        }
+    }
+    Err(last.unwrap_or_else(conflict))
 }
 
 impl Registry {
@@ -371,13 +467,14 @@ impl Registry {
         resource: &Resource,
         namespace: Option<&str>,
         filter: &Filter,
+        options: &DeleteOptions,
     ) -> Result<Value, Status> {
         let mut list = self.list(resource, namespace, filter).await?;
         let mut deleted = Vec::new();
         for item in list["items"].as_array().cloned().unwrap_or_default() {
             let name = item["metadata"]["name"].as_str().unwrap_or_default();
             let ns = item["metadata"]["namespace"].as_str();
-            match self.delete(resource, ns, name).await {
+            match self.delete_with(resource, ns, name, options).await {
                 Ok(object) => deleted.push(object),
                 Err(status) if status.code == 404 => {}
                 Err(status) => return Err(status),

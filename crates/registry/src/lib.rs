@@ -10,13 +10,17 @@ mod deletion;
 mod generic;
 mod meta;
 mod paging;
+mod qos;
 mod strategy;
+mod subresource;
 mod table;
 mod watch;
 
 pub use bootstrap::ApiEndpoint;
 pub use columns::table;
+pub use deletion::{DeleteOptions, Propagation};
 pub use generic::{Filter, Registry};
+pub use subresource::Subresource as ServedSubresource;
 pub use table::{RESOURCES, Resource, Subresource};
 pub use watch::ResourceWatch;
 

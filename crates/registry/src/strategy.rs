@@ -3,17 +3,103 @@
 
 use serde_json::{Value, json};
 
+use crate::generic::Part;
 use crate::table::Resource;
 
-/// Defaults a kind sets on create.
+fn has_subresource(resource: &Resource, name: &str) -> bool {
+    resource.subresources.iter().any(|s| s.name == name)
+}
+
+fn is_core(resource: &Resource, kind: &str) -> bool {
+    resource.group.is_empty() && resource.kind == kind
+}
+
+/// Defaults a kind sets on create. A kind with a status subresource starts with an empty status:
+/// only its controller writes one, through the subresource (a Node keeps what its kubelet
+/// registers).
 pub fn prepare_for_create(resource: &Resource, object: &mut Value) {
-    if resource.group.is_empty() && resource.kind == "Namespace" {
-        // A namespace is born Active, guarded by the `kubernetes` finalizer until emptied.
-        if object.pointer("/spec/finalizers").is_none() {
-            object["spec"] = json!({ "finalizers": ["kubernetes"] });
-        }
-        object["status"] = json!({ "phase": "Active" });
+    if has_subresource(resource, "status")
+        && !is_core(resource, "Node")
+        && let Some(map) = object.as_object_mut()
+    {
+        map.remove("status");
     }
+    if has_subresource(resource, "scale") && object.pointer("/spec/replicas").is_none() {
+        object["spec"]["replicas"] = json!(1);
+    }
+    match (resource.group, resource.kind) {
+        ("", "Namespace") => {
+            // A namespace is born Active, guarded by the `kubernetes` finalizer until emptied.
+            if object.pointer("/spec/finalizers").is_none() {
+                object["spec"] = json!({ "finalizers": ["kubernetes"] });
+            }
+            object["status"] = json!({ "phase": "Active" });
+        }
+        ("", "Pod") => {
+            let qos = crate::qos::class(&object["spec"]);
+            object["status"] = json!({ "phase": "Pending", "qosClass": qos });
+        }
+        ("", "PersistentVolume" | "PersistentVolumeClaim") => {
+            object["status"] = json!({ "phase": "Pending" });
+        }
+        _ => {}
+    }
+}
+
+/// Makes an update of `part` keep the other parts of the object as stored.
+pub(crate) fn keep_other_parts(
+    resource: &Resource,
+    stored: &Value,
+    object: &mut Value,
+    part: Part,
+) {
+    match part {
+        Part::Main => {
+            if has_subresource(resource, "status") {
+                copy_field(stored, object, "status");
+            }
+            // Only the finalize subresource changes what a namespace waits for.
+            if is_core(resource, "Namespace") {
+                let finalizers = stored.pointer("/spec/finalizers").cloned();
+                match finalizers {
+                    Some(f) => object["spec"]["finalizers"] = f,
+                    None => {
+                        if let Some(spec) = object["spec"].as_object_mut() {
+                            spec.remove("finalizers");
+                        }
+                    }
+                }
+            }
+        }
+        Part::Status => {
+            let status = object.get("status").cloned();
+            *object = stored.clone();
+            match status {
+                Some(status) => object["status"] = status,
+                None => {
+                    if let Some(map) = object.as_object_mut() {
+                        map.remove("status");
+                    }
+                }
+            }
+        }
+        Part::Finalizers => {
+            let finalizers = object.pointer("/spec/finalizers").cloned();
+            *object = stored.clone();
+            object["spec"]["finalizers"] = finalizers.unwrap_or_else(|| json!([]));
+        }
+    }
+}
+
+/// Sets `field` of `object` to what `stored` has (absent if absent).
+fn copy_field(stored: &Value, object: &mut Value, field: &str) {
+    let Some(map) = object.as_object_mut() else {
+        return;
+    };
+    match stored.get(field) {
+        Some(value) => map.insert(field.to_owned(), value.clone()),
+        None => map.remove(field),
+    };
 }
 
 /// Fields a field selector may name for this kind (`metadata.name` and `metadata.namespace` for

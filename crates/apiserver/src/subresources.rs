@@ -1,0 +1,125 @@
+//! Requests for a subresource (`/<resource>/<name>/<subresource>`): the ones the registry serves
+//! from the object, and the node-side ones that need a kubelet.
+
+use axum::extract::Request;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use k0rs_api::patch::PatchType;
+use k0rs_api::{Status, StatusReason};
+use k0rs_registry::{Resource, ServedSubresource};
+
+use crate::request_info::RequestInfo;
+use crate::resources::{read_body, read_object};
+use crate::routes::Context;
+
+pub async fn serve(
+    context: &Context,
+    resource: &'static Resource,
+    info: &RequestInfo,
+    name: &str,
+    verb: &str,
+    request: Request,
+) -> Result<Response, Status> {
+    let path = request.uri().path().to_owned();
+    let declared = resource
+        .subresources
+        .iter()
+        .find(|s| s.name == name)
+        .ok_or_else(|| Status::not_found_path(&path))?;
+    if !declared.verbs.contains(&verb) {
+        return Err(Status::method_not_allowed());
+    }
+    let namespace = info.namespace.as_deref();
+    let object_name = info.name.as_deref().unwrap_or_default();
+    let Some(sub) = ServedSubresource::of(resource, name) else {
+        return Err(not_served_yet(context, resource, namespace, object_name, name).await);
+    };
+    let registry = &context.registry;
+    let (code, body) = match verb {
+        "get" => (
+            StatusCode::OK,
+            registry
+                .get_subresource(resource, namespace, object_name, sub)
+                .await?,
+        ),
+        "update" => (
+            StatusCode::OK,
+            registry
+                .update_subresource(
+                    resource,
+                    namespace,
+                    object_name,
+                    sub,
+                    read_object(request.into_body()).await?,
+                )
+                .await?,
+        ),
+        "patch" => {
+            let content_type = request
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned();
+            let kind = PatchType::from_content_type(&content_type)?;
+            let body = read_body(request.into_body()).await?;
+            (
+                StatusCode::OK,
+                registry
+                    .patch_subresource(resource, namespace, object_name, sub, &body, kind)
+                    .await?,
+            )
+        }
+        "create" => (
+            StatusCode::CREATED,
+            registry
+                .create_subresource(
+                    resource,
+                    namespace,
+                    object_name,
+                    sub,
+                    &read_object(request.into_body()).await?,
+                )
+                .await?,
+        ),
+        _ => return Err(Status::method_not_allowed()),
+    };
+    Ok((
+        code,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response())
+}
+
+/// The refusal for a subresource that needs what k0rs does not have yet: a pod's log, exec,
+/// attach and port-forward go to its node's kubelet (the worker issue), a service account token
+/// needs the token issuer (API server II).
+async fn not_served_yet(
+    context: &Context,
+    resource: &Resource,
+    namespace: Option<&str>,
+    name: &str,
+    sub: &str,
+) -> Status {
+    if resource.group.is_empty() && resource.kind == "Pod" {
+        let pod = match context.registry.get(resource, namespace, name).await {
+            Ok(pod) => pod,
+            Err(status) => return status,
+        };
+        return match pod["spec"]["nodeName"].as_str().filter(|n| !n.is_empty()) {
+            None => Status::bad_request(format!("pod {name} does not have a host assigned")),
+            Some(node) => Status::failure(
+                StatusReason::ServiceUnavailable,
+                format!("pods/{sub} of pod {name}: no connection to the kubelet of node {node}"),
+            ),
+        };
+    }
+    Status::failure(
+        StatusReason::ServiceUnavailable,
+        format!(
+            "{}/{sub} is not served by this API server yet",
+            resource.plural
+        ),
+    )
+}
