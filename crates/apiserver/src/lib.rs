@@ -6,10 +6,12 @@
 //! open to everyone, as in Kubernetes. Resources are served as the registry is built.
 
 mod authn;
+mod authz;
 mod discovery;
 mod openapi;
 mod request_info;
 mod resources;
+mod reviews;
 mod routes;
 mod server;
 mod subresources;

@@ -10,9 +10,10 @@ use k0rs_api::{Status, StatusReason};
 use k0rs_registry::{DeleteOptions, Filter, Resource};
 use serde_json::Value;
 
+use crate::authz::Attributes;
 use crate::request_info::{self, RequestInfo};
 use crate::routes::{Caller, Context, authorize, status_response};
-use crate::{discovery, subresources};
+use crate::{discovery, reviews, subresources};
 
 /// Kubernetes' limit on a request body.
 const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
@@ -36,18 +37,7 @@ async fn serve(caller: &Caller, context: &Context, request: Request) -> Result<R
     };
     let info = request_info::parse(core, rest).ok_or_else(|| Status::not_found_path(&path))?;
     let Some(resource_name) = info.resource.clone() else {
-        // `/apis/<group>` and `/apis/<group>/<version>`: discovery.
-        authorize(caller, |user| {
-            Status::forbidden_path(&user.name, "get", &path)
-        })?;
-        let document = if info.version.is_empty() {
-            discovery::named_group(&info.group)
-        } else {
-            discovery::resource_list(&info.group, &info.version)
-        };
-        return document
-            .map(|d| axum::Json(d).into_response())
-            .ok_or_else(|| Status::not_found_path(&path));
+        return serve_group_discovery(caller, &info, &path);
     };
     let resource = k0rs_registry::find(&info.group, &info.version, &resource_name)
         .ok_or_else(|| Status::not_found_path(&path))?;
@@ -60,16 +50,22 @@ async fn serve(caller: &Caller, context: &Context, request: Request) -> Result<R
         Some(sub) => format!("{}/{sub}", resource.plural),
         None => resource.plural.to_owned(),
     };
-    authorize(caller, |user| {
-        Status::forbidden(
-            &user.name,
+    let user = authorize(
+        caller,
+        &Attributes::Resource {
             verb,
-            resource.group,
-            &authorized_resource,
-            info.namespace.as_deref(),
-            info.name.as_deref(),
-        )
-    })?;
+            group: resource.group,
+            resource: &authorized_resource,
+            namespace: info.namespace.as_deref(),
+            name: info.name.as_deref(),
+        },
+    )?;
+    if verb == "create" && resource.verbs == ["create"] {
+        let body = read_object(request.into_body()).await?;
+        let review =
+            reviews::create(context, user, resource, info.namespace.as_deref(), body).await?;
+        return Ok(json_response(StatusCode::CREATED, &review));
+    }
     if let Some(sub) = &info.subresource {
         return subresources::serve(context, resource, &info, sub, verb, request).await;
     }
@@ -97,27 +93,52 @@ async fn serve(caller: &Caller, context: &Context, request: Request) -> Result<R
         )
         .await;
     }
-    if verb == "patch" {
-        let content_type = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        let kind = PatchType::from_content_type(content_type)?;
-        let body = read_body(request.into_body()).await?;
-        let name = info.name.as_deref().unwrap_or_default();
-        let patched = context
-            .registry
-            .patch(resource, info.namespace.as_deref(), name, &body, kind)
-            .await?;
-        return Ok((
-            [(header::CONTENT_TYPE, "application/json")],
-            patched.to_string(),
-        )
-            .into_response());
-    }
-    let response = dispatch(context, resource, &info, verb, &query, request.into_body()).await?;
+    let content_type = patch_content_type(request.headers()).to_owned();
+    let response = dispatch(
+        context,
+        resource,
+        &info,
+        verb,
+        &query,
+        &content_type,
+        request.into_body(),
+    )
+    .await?;
     Ok(respond(response, resource, verb, as_table))
+}
+
+/// `/apis/<group>` and `/apis/<group>/<version>`: discovery.
+fn serve_group_discovery(
+    caller: &Caller,
+    info: &RequestInfo,
+    path: &str,
+) -> Result<Response, Status> {
+    authorize(caller, &Attributes::NonResource { verb: "get", path })?;
+    let document = if info.version.is_empty() {
+        discovery::named_group(&info.group)
+    } else {
+        discovery::resource_list(&info.group, &info.version)
+    };
+    document
+        .map(|d| axum::Json(d).into_response())
+        .ok_or_else(|| Status::not_found_path(path))
+}
+
+pub(crate) fn json_response(code: StatusCode, body: &Value) -> Response {
+    (
+        code,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// The Content-Type of a request (which says the type of a patch).
+pub(crate) fn patch_content_type(headers: &axum::http::HeaderMap) -> &str {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
 }
 
 /// The JSON response of a verb; for get and list as a Table when the client asked for one.
@@ -139,12 +160,7 @@ fn respond(
         }
         _ => object,
     };
-    (
-        code,
-        [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
-    )
-        .into_response()
+    json_response(code, &body)
 }
 
 async fn dispatch(
@@ -153,6 +169,7 @@ async fn dispatch(
     info: &RequestInfo,
     verb: &str,
     query: &Query,
+    content_type: &str,
     body: Body,
 ) -> Result<(StatusCode, Value), Status> {
     let registry = &context.registry;
@@ -203,6 +220,16 @@ async fn dispatch(
                 .update(resource, namespace, name, read_object(body).await?)
                 .await?,
         ),
+        "patch" => {
+            let kind = PatchType::from_content_type(content_type)?;
+            let patch = read_body(body).await?;
+            (
+                StatusCode::OK,
+                registry
+                    .patch(resource, namespace, name, &patch, kind)
+                    .await?,
+            )
+        }
         "delete" => {
             let options = DeleteOptions::parse(&read_body(body).await?, query)?;
             (

@@ -13,6 +13,7 @@ use k0rs_api::Status;
 use k0rs_registry::Registry;
 
 use crate::authn::UserInfo;
+use crate::authz::{self, Attributes};
 use crate::server::VersionInfo;
 use crate::{discovery, openapi, resources};
 
@@ -105,15 +106,12 @@ fn health(endpoint: &'static str, Query(query): Query<HashMap<String, String>>) 
     }
 }
 
-/// The user of an authenticated caller who may do everything; the refusal otherwise: 401 without
-/// credentials, 403 outside `system:masters` (the only authorization there is before RBAC).
-pub fn authorize(
-    caller: &Caller,
-    forbidden: impl FnOnce(&UserInfo) -> Status,
-) -> Result<&UserInfo, Status> {
+/// The user of an authenticated caller allowed to do `request`; the refusal otherwise: 401
+/// without credentials, 403 with Kubernetes' wording.
+pub fn authorize<'a>(caller: &'a Caller, request: &Attributes<'_>) -> Result<&'a UserInfo, Status> {
     match &caller.0 {
         None => Err(Status::unauthorized()),
-        Some(user) if !user.is_master() => Err(forbidden(user)),
+        Some(user) if !authz::allows(user, request) => Err(request.forbidden(&user.name)),
         Some(user) => Ok(user),
     }
 }
@@ -136,9 +134,7 @@ fn authorized_response(
     path: &str,
     response: impl FnOnce() -> Response,
 ) -> Response {
-    match authorize(&caller, |user| {
-        Status::forbidden_path(&user.name, "get", path)
-    }) {
+    match authorize(&caller, &Attributes::NonResource { verb: "get", path }) {
         Ok(_) => response(),
         Err(status) => status_response(&status),
     }
@@ -148,9 +144,13 @@ fn authorized_response(
 async fn fallback(Extension(caller): Extension<Caller>, request: Request) -> Response {
     let path = request.uri().path().to_owned();
     let verb = request.method().as_str().to_lowercase();
-    let status = match authorize(&caller, |user| {
-        Status::forbidden_path(&user.name, &verb, &path)
-    }) {
+    let status = match authorize(
+        &caller,
+        &Attributes::NonResource {
+            verb: &verb,
+            path: &path,
+        },
+    ) {
         Err(status) => status,
         Ok(_) => Status::not_found_path(&path),
     };

@@ -2,14 +2,14 @@
 //! from the object, and the node-side ones that need a kubelet.
 
 use axum::extract::Request;
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use k0rs_api::patch::PatchType;
 use k0rs_api::{Status, StatusReason};
 use k0rs_registry::{Resource, ServedSubresource};
 
 use crate::request_info::RequestInfo;
-use crate::resources::{read_body, read_object};
+use crate::resources::{json_response, patch_content_type, read_body, read_object};
 use crate::routes::Context;
 
 pub async fn serve(
@@ -55,12 +55,7 @@ pub async fn serve(
                 .await?,
         ),
         "patch" => {
-            let content_type = request
-                .headers()
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_owned();
+            let content_type = patch_content_type(request.headers()).to_owned();
             let kind = PatchType::from_content_type(&content_type)?;
             let body = read_body(request.into_body()).await?;
             (
@@ -84,12 +79,7 @@ pub async fn serve(
         ),
         _ => return Err(Status::method_not_allowed()),
     };
-    Ok((
-        code,
-        [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
-    )
-        .into_response())
+    Ok(json_response(code, &body))
 }
 
 /// The refusal for a subresource that needs what k0rs does not have yet: a pod's log, exec,

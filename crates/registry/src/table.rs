@@ -190,6 +190,8 @@ pub const RESOURCES: &[Resource] = &[
             status("CertificateSigningRequest"),
         ]),
     review("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", false),
+    // Still served in 1.28 (kubectl 1.27 asks for it).
+    review("authentication.k8s.io", "v1beta1", "SelfSubjectReview", "selfsubjectreviews", false),
     review("authentication.k8s.io", "v1", "TokenReview", "tokenreviews", false),
     review("authorization.k8s.io", "v1", "LocalSubjectAccessReview", "localsubjectaccessreviews", true),
     review("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", false),
