@@ -8,6 +8,7 @@
 mod authn;
 mod authz;
 mod discovery;
+mod impersonation;
 mod openapi;
 mod request_info;
 mod resources;

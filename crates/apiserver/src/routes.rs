@@ -15,7 +15,7 @@ use k0rs_registry::Registry;
 use crate::authn::UserInfo;
 use crate::authz::{self, Attributes};
 use crate::server::VersionInfo;
-use crate::{discovery, openapi, resources};
+use crate::{discovery, impersonation, openapi, resources};
 
 /// The caller of a connection (`None`: no client certificate).
 #[derive(Debug, Clone)]
@@ -73,6 +73,7 @@ pub fn router(version: Arc<VersionInfo>, context: Context) -> Router {
         .route("/apis/{*rest}", any(resources::handle))
         .fallback(fallback)
         .layer(Extension(context))
+        .layer(axum::middleware::from_fn(impersonation::layer))
         .layer(axum::middleware::from_fn(log_request))
 }
 

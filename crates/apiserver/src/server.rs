@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use tower::Layer as _;
 
-use k0rs_registry::{ApiEndpoint, Registry};
+use k0rs_registry::{ApiEndpoint, Registry, ServiceNetwork};
 use k0rs_store::Store;
 
 use crate::authn::UserInfo;
@@ -47,6 +47,8 @@ pub struct ServerOptions {
     pub store: Arc<dyn Store>,
     /// The API server's endpoint for the `kubernetes` Service (none: no Service is kept).
     pub endpoint: Option<ApiEndpoint>,
+    /// Where Services get their ClusterIPs and NodePorts.
+    pub service_network: ServiceNetwork,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -86,7 +88,7 @@ impl ApiServer {
             addr: options.bind,
             source,
         })?;
-        let registry = Registry::new(options.store);
+        let registry = Registry::with_service_network(options.store, options.service_network);
         registry
             .bootstrap(options.endpoint.as_ref())
             .await

@@ -51,7 +51,7 @@ pub async fn run(options: ControllerOptions) -> anyhow::Result<()> {
     ));
     let apiserver = components::apiserver::ApiServerComponent::new(
         &config.spec.api,
-        config.spec.network.kubernetes_service_ip(),
+        &config.spec.network,
         paths.pki_dir(),
         store,
     )?;

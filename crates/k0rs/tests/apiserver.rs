@@ -155,13 +155,37 @@ fn users_outside_system_masters_are_forbidden_with_a_status() {
     assert!(out.status.success(), "{}", stderr(&out));
     let kubeconfig = controller.node.root.path().join("alice.conf");
     std::fs::write(&kubeconfig, &out.stdout).unwrap();
-    let out = kubectl(&kubeconfig, &["get", "--raw", "/api"]);
+    let out = kubectl(&kubeconfig, &["get", "--raw", "/metrics"]);
     assert!(!out.status.success());
     assert!(
-        stderr(&out).contains(r#"forbidden: User "alice" cannot get path "/api""#),
+        stderr(&out).contains(r#"forbidden: User "alice" cannot get path "/metrics""#),
         "{}",
         stderr(&out)
     );
+    // What Kubernetes' bootstrap policy gives every authenticated user: discovery, and asking
+    // who one is and what one may do.
+    let out = kubectl(&kubeconfig, &["get", "--raw", "/api"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = kubectl(&kubeconfig, &["auth", "whoami", "-o", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let review: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(review["status"]["userInfo"]["username"], "alice");
+    assert_eq!(
+        review["status"]["userInfo"]["groups"],
+        serde_json::json!(["dev", "system:authenticated"])
+    );
+    let out = kubectl(&kubeconfig, &["auth", "can-i", "list", "pods"]);
+    assert_eq!(stdout(&out).trim(), "no");
+    let out = kubectl(
+        &controller.node.pki("admin.conf"),
+        &["auth", "can-i", "list", "pods", "--as", "alice"],
+    );
+    assert_eq!(stdout(&out).trim(), "no", "{}", stderr(&out));
+    let out = kubectl(
+        &controller.node.pki("admin.conf"),
+        &["auth", "can-i", "list", "pods"],
+    );
+    assert_eq!(stdout(&out).trim(), "yes");
     // The admin is authenticated and authorized: what is not served yet is a 404 Status.
     let out = kubectl(
         &controller.node.pki("admin.conf"),

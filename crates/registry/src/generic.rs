@@ -9,8 +9,13 @@ use serde_json::{Value, json};
 
 use crate::deletion::{self, DeleteOptions};
 use crate::meta;
+use crate::services::{Held, ServiceNetwork};
 use crate::strategy;
 use crate::table::Resource;
+
+fn is_service(resource: &Resource) -> bool {
+    resource.group.is_empty() && resource.kind == "Service"
+}
 
 /// Which objects a list or watch selects.
 #[derive(Debug, Clone, Default)]
@@ -55,6 +60,7 @@ pub(crate) enum Part {
 #[derive(Clone)]
 pub struct Registry {
     store: Arc<dyn Store>,
+    service_network: Arc<ServiceNetwork>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -113,8 +119,20 @@ fn encode(object: &Value) -> Vec<u8> {
 }
 
 impl Registry {
+    /// A registry whose Services get addresses from Kubernetes' default service network.
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store }
+        Self::with_service_network(store, ServiceNetwork::default())
+    }
+
+    pub fn with_service_network(store: Arc<dyn Store>, network: ServiceNetwork) -> Self {
+        Self {
+            store,
+            service_network: Arc::new(network),
+        }
+    }
+
+    pub(crate) fn service_network(&self) -> &ServiceNetwork {
+        &self.service_network
     }
 
     /// The stored object at `key`, or 404.
@@ -158,22 +176,21 @@ impl Registry {
             self.require_namespace(ns).await?;
         }
         let key = key(resource, namespace, &name);
-        match self
-            .store
-            .create(&key, &encode(&object), 0)
-            .await
-            .map_err(|e| store_error(&e))?
-        {
-            Some(revision) => {
+        let held = if is_service(resource) {
+            self.hold_service_resources(None, &mut object).await?
+        } else {
+            Held::default()
+        };
+        let created = match self.store.create(&key, &encode(&object), 0).await {
+            Ok(Some(revision)) => {
                 object["metadata"]["resourceVersion"] = json!(revision.to_string());
-                Ok(object)
+                return Ok(object);
             }
-            None => Err(Status::already_exists(
-                resource.group,
-                resource.plural,
-                &name,
-            )),
-        }
+            Ok(None) => Status::already_exists(resource.group, resource.plural, &name),
+            Err(e) => store_error(&e),
+        };
+        self.release_held(&held).await;
+        Err(created)
     }
 
     async fn require_namespace(&self, namespace: &str) -> Result<(), Status> {
@@ -285,6 +302,9 @@ impl Registry {
         }
         let based_on = meta::prepare_update(resource, &stored, &mut object)?;
         strategy::keep_other_parts(resource, &stored, &mut object, part);
+        if part == Part::Main {
+            crate::defaults::apply(resource, &mut object);
+        }
         let expected = match based_on {
             Some(rv) => rv
                 .parse::<Revision>()
@@ -293,10 +313,25 @@ impl Registry {
         };
         // The last finalizer of an object being deleted is gone: the object goes too.
         if deletion::finalized(resource, &stored, &object) {
-            self.remove(resource, &key, name, expected).await?;
+            self.remove(resource, &key, name, expected, &stored).await?;
             return Ok(object);
         }
-        self.write(resource, &key, name, object, expected).await
+        if !is_service(resource) || part != Part::Main {
+            return self.write(resource, &key, name, object, expected).await;
+        }
+        let held = self
+            .hold_service_resources(Some(&stored), &mut object)
+            .await?;
+        match self.write(resource, &key, name, object, expected).await {
+            Ok(written) => {
+                self.release_dropped(&stored, &written).await;
+                Ok(written)
+            }
+            Err(status) => {
+                self.release_held(&held).await;
+                Err(status)
+            }
+        }
     }
 
     /// Deletes an object with the default options; returns it as it was.
@@ -343,7 +378,7 @@ impl Registry {
                 .write(resource, &key, name, marked, current.mod_revision)
                 .await;
         }
-        self.remove(resource, &key, name, current.mod_revision)
+        self.remove(resource, &key, name, current.mod_revision, &object)
             .await?;
         Ok(object)
     }
@@ -375,13 +410,14 @@ impl Registry {
         }
     }
 
-    /// Removes the object at `key` if the key is still at `expected`.
+    /// Removes `object`, stored at `key`, if the key is still at `expected`.
     async fn remove(
         &self,
         resource: &Resource,
         key: &[u8],
         name: &str,
         expected: Revision,
+        object: &Value,
     ) -> Result<(), Status> {
         match self
             .store
@@ -389,7 +425,12 @@ impl Registry {
             .await
             .map_err(|e| store_error(&e))?
         {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                if is_service(resource) {
+                    self.release_service(object).await;
+                }
+                Ok(())
+            }
             Err(None) => Err(Status::not_found(resource.group, resource.plural, name)),
             Err(Some(_)) => Err(Status::conflict(resource.group, resource.plural, name)),
         }

@@ -6,11 +6,13 @@
 
 mod bootstrap;
 mod columns;
+mod defaults;
 mod deletion;
 mod generic;
 mod meta;
 mod paging;
 mod qos;
+mod services;
 mod strategy;
 mod subresource;
 mod table;
@@ -20,6 +22,7 @@ pub use bootstrap::ApiEndpoint;
 pub use columns::table;
 pub use deletion::{DeleteOptions, Propagation};
 pub use generic::{Filter, Registry};
+pub use services::ServiceNetwork;
 pub use subresource::Subresource as ServedSubresource;
 pub use table::{RESOURCES, Resource, Subresource};
 pub use watch::ResourceWatch;

@@ -18,6 +18,7 @@ fn is_core(resource: &Resource, kind: &str) -> bool {
 /// only its controller writes one, through the subresource (a Node keeps what its kubelet
 /// registers).
 pub fn prepare_for_create(resource: &Resource, object: &mut Value) {
+    crate::defaults::apply(resource, object);
     if has_subresource(resource, "status")
         && !is_core(resource, "Node")
         && let Some(map) = object.as_object_mut()

@@ -8,8 +8,8 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use k0rs_apiserver::{ApiServer, ServerOptions, TlsMaterial, VersionInfo};
 use k0rs_component::Component;
-use k0rs_config::ApiSpec;
-use k0rs_registry::ApiEndpoint;
+use k0rs_config::{ApiSpec, NetworkSpec};
+use k0rs_registry::{ApiEndpoint, ServiceNetwork};
 
 use super::store::SharedStore;
 use crate::version;
@@ -17,6 +17,7 @@ use crate::version;
 pub struct ApiServerComponent {
     store: SharedStore,
     endpoint: Option<ApiEndpoint>,
+    service_network: ServiceNetwork,
     bind: SocketAddr,
     advertise_address: String,
     pki: PathBuf,
@@ -28,10 +29,15 @@ impl ApiServerComponent {
     /// kube-apiserver flag k0s passes through) names one.
     pub fn new(
         api: &ApiSpec,
-        service_ip: IpAddr,
+        network: &NetworkSpec,
         pki: PathBuf,
         store: SharedStore,
     ) -> anyhow::Result<Self> {
+        let service_ip = network.kubernetes_service_ip();
+        let service_network = ServiceNetwork {
+            cidr: network.service_cidr,
+            node_ports: node_port_range(api)?,
+        };
         let ip: IpAddr = match api.extra_args.get("bind-address") {
             Some(address) => address.parse().with_context(|| {
                 format!("spec.api.extraArgs.bind-address: {address:?} is not an IP address")
@@ -47,6 +53,7 @@ impl ApiServerComponent {
         Ok(Self {
             store,
             endpoint,
+            service_network,
             bind: SocketAddr::new(ip, api.port),
             advertise_address: api.host_port(),
             pki,
@@ -58,6 +65,26 @@ impl ApiServerComponent {
         let path = self.pki.join(file);
         std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))
     }
+}
+
+/// NodePorts come from kube-apiserver's `service-node-port-range` (`30000-32767` by default),
+/// which k0s users set through `spec.api.extraArgs`.
+fn node_port_range(api: &ApiSpec) -> anyhow::Result<std::ops::RangeInclusive<u16>> {
+    let Some(range) = api.extra_args.get("service-node-port-range") else {
+        return Ok(30000..=32767);
+    };
+    let parsed = range.split_once('-').and_then(|(low, high)| {
+        let (low, high) = (
+            low.trim().parse::<u16>().ok()?,
+            high.trim().parse::<u16>().ok()?,
+        );
+        (low <= high).then_some(low..=high)
+    });
+    parsed.with_context(|| {
+        format!(
+            "spec.api.extraArgs.service-node-port-range: {range:?} is not a range like 30000-32767"
+        )
+    })
 }
 
 #[async_trait]
@@ -85,6 +112,7 @@ impl Component for ApiServerComponent {
             version: version_info(),
             store,
             endpoint: self.endpoint.clone(),
+            service_network: self.service_network.clone(),
         })
         .await?;
         self.server = Some(server);

@@ -1,0 +1,181 @@
+//! Kubernetes' defaulting of the built-in kinds: the values an object gets for fields its author
+//! left out, applied on every create and update as the API server applies them on decoding.
+
+use serde_json::{Value, json};
+
+use crate::table::Resource;
+
+/// Sets `object[field]` to `value` unless it has a value.
+fn default(object: &mut Value, field: &str, value: Value) {
+    if object.get(field).is_none_or(Value::is_null) {
+        object[field] = value;
+    }
+}
+
+/// Applies the defaults of `resource`'s kind to `object`.
+pub fn apply(resource: &Resource, object: &mut Value) {
+    let spec = &mut object["spec"];
+    match (resource.group, resource.kind) {
+        ("", "Pod") => pod_spec(spec),
+        ("", "PodTemplate") => pod_spec(&mut object["template"]["spec"]),
+        ("", "ReplicationController") => {
+            pod_spec(&mut spec["template"]["spec"]);
+            // An RC without a selector selects its template's labels.
+            let labels = spec["template"]["metadata"]["labels"].clone();
+            default(spec, "selector", labels);
+        }
+        ("apps", "ReplicaSet") => pod_spec(&mut spec["template"]["spec"]),
+        ("apps", "Deployment") => {
+            pod_spec(&mut spec["template"]["spec"]);
+            rolling_update(
+                spec,
+                "strategy",
+                &[("maxUnavailable", json!("25%")), ("maxSurge", json!("25%"))],
+            );
+            default(spec, "revisionHistoryLimit", json!(10));
+            default(spec, "progressDeadlineSeconds", json!(600));
+        }
+        ("apps", "StatefulSet") => {
+            pod_spec(&mut spec["template"]["spec"]);
+            default(spec, "podManagementPolicy", json!("OrderedReady"));
+            rolling_update(spec, "updateStrategy", &[("partition", json!(0))]);
+            default(spec, "revisionHistoryLimit", json!(10));
+            default(
+                spec,
+                "persistentVolumeClaimRetentionPolicy",
+                json!({ "whenDeleted": "Retain", "whenScaled": "Retain" }),
+            );
+        }
+        ("apps", "DaemonSet") => {
+            pod_spec(&mut spec["template"]["spec"]);
+            rolling_update(
+                spec,
+                "updateStrategy",
+                &[("maxUnavailable", json!(1)), ("maxSurge", json!(0))],
+            );
+            default(spec, "revisionHistoryLimit", json!(10));
+        }
+        ("batch", "Job") => job_spec(spec),
+        ("batch", "CronJob") => {
+            default(spec, "concurrencyPolicy", json!("Allow"));
+            default(spec, "suspend", json!(false));
+            default(spec, "successfulJobsHistoryLimit", json!(3));
+            default(spec, "failedJobsHistoryLimit", json!(1));
+            job_spec(&mut spec["jobTemplate"]["spec"]);
+        }
+        ("", "Service") => crate::services::defaults(spec),
+        _ => {}
+    }
+}
+
+/// An update strategy: `RollingUpdate` unless given, and for a rolling update its parameters.
+fn rolling_update(spec: &mut Value, field: &str, parameters: &[(&str, Value)]) {
+    if !spec[field].is_object() {
+        spec[field] = json!({});
+    }
+    let strategy = &mut spec[field];
+    default(strategy, "type", json!("RollingUpdate"));
+    if strategy["type"] == "RollingUpdate" {
+        if !strategy["rollingUpdate"].is_object() {
+            strategy["rollingUpdate"] = json!({});
+        }
+        for (name, value) in parameters {
+            default(&mut strategy["rollingUpdate"], name, value.clone());
+        }
+    }
+}
+
+fn job_spec(spec: &mut Value) {
+    if spec.get("completions").is_none() && spec.get("parallelism").is_none() {
+        spec["completions"] = json!(1);
+    }
+    default(spec, "parallelism", json!(1));
+    default(spec, "backoffLimit", json!(6));
+    default(spec, "completionMode", json!("NonIndexed"));
+    default(spec, "suspend", json!(false));
+    pod_spec(&mut spec["template"]["spec"]);
+}
+
+/// Defaults of a pod spec, also inside the templates of workloads.
+pub fn pod_spec(spec: &mut Value) {
+    if !spec.is_object() {
+        return;
+    }
+    default(spec, "restartPolicy", json!("Always"));
+    default(spec, "dnsPolicy", json!("ClusterFirst"));
+    default(spec, "terminationGracePeriodSeconds", json!(30));
+    default(spec, "schedulerName", json!("default-scheduler"));
+    default(spec, "securityContext", json!({}));
+    default(spec, "enableServiceLinks", json!(true));
+    for list in ["initContainers", "containers"] {
+        for container in spec[list].as_array_mut().into_iter().flatten() {
+            self::container(container);
+        }
+    }
+}
+
+fn container(container: &mut Value) {
+    default(
+        container,
+        "terminationMessagePath",
+        json!("/dev/termination-log"),
+    );
+    default(container, "terminationMessagePolicy", json!("File"));
+    let policy = image_pull_policy(container["image"].as_str().unwrap_or_default());
+    default(container, "imagePullPolicy", json!(policy));
+    default(container, "resources", json!({}));
+    for port in container["ports"].as_array_mut().into_iter().flatten() {
+        default(port, "protocol", json!("TCP"));
+    }
+}
+
+/// `Always` for an image without a tag or tagged `latest` (and not pinned by digest),
+/// `IfNotPresent` otherwise.
+fn image_pull_policy(image: &str) -> &'static str {
+    if image.contains('@') {
+        return "IfNotPresent";
+    }
+    // The tag follows the last `:` after the last `/` (a registry host may carry a port).
+    let last = image.rsplit('/').next().unwrap_or(image);
+    match last.rsplit_once(':') {
+        Some((_, tag)) if tag != "latest" => "IfNotPresent",
+        _ => "Always",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pull_policy_depends_on_the_tag() {
+        assert_eq!(image_pull_policy("busybox"), "Always");
+        assert_eq!(image_pull_policy("busybox:latest"), "Always");
+        assert_eq!(image_pull_policy("busybox:1.36"), "IfNotPresent");
+        assert_eq!(image_pull_policy("localhost:5000/busybox"), "Always");
+        assert_eq!(
+            image_pull_policy("localhost:5000/busybox:1"),
+            "IfNotPresent"
+        );
+        assert_eq!(image_pull_policy("busybox@sha256:abc"), "IfNotPresent");
+    }
+
+    #[test]
+    fn deployments_get_kubernetes_defaults_and_keep_given_values() {
+        let deployments = crate::find("apps", "v1", "deployments").unwrap();
+        let mut d = json!({"spec": {
+            "revisionHistoryLimit": 2,
+            "strategy": {},
+            "template": {"spec": {"containers": [{"name": "a", "image": "x:1", "ports": [{"containerPort": 80}]}]}}
+        }});
+        apply(deployments, &mut d);
+        assert_eq!(d["spec"]["strategy"]["type"], "RollingUpdate");
+        assert_eq!(d["spec"]["strategy"]["rollingUpdate"]["maxSurge"], "25%");
+        assert_eq!(d["spec"]["revisionHistoryLimit"], 2);
+        assert_eq!(d["spec"]["progressDeadlineSeconds"], 600);
+        let pod = &d["spec"]["template"]["spec"];
+        assert_eq!(pod["restartPolicy"], "Always");
+        assert_eq!(pod["containers"][0]["imagePullPolicy"], "IfNotPresent");
+        assert_eq!(pod["containers"][0]["ports"][0]["protocol"], "TCP");
+    }
+}
