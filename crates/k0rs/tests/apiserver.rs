@@ -3,84 +3,11 @@
 
 mod harness;
 
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
+use std::time::Duration;
 
-use harness::{Node, k0rs, path_str, stderr, stdout, tool};
-
-/// A running controller on a free loopback port; killed when dropped.
-struct Controller {
-    node: Node,
-    child: Child,
-    port: u16,
-    config: std::path::PathBuf,
-}
-
-impl Controller {
-    fn start() -> Self {
-        let node = Node::new();
-        let port = harness::free_port();
-        let config = node.config(
-            "k0s.yaml",
-            &format!(
-                "spec:\n  api:\n    address: 127.0.0.1\n    port: {port}\n    extraArgs:\n      bind-address: 127.0.0.1\n"
-            ),
-        );
-        let child = node
-            .k0rs(&["controller", "--config", path_str(&config)])
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let controller = Self {
-            node,
-            child,
-            port,
-            config,
-        };
-        controller.wait_ready();
-        controller
-    }
-
-    fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !self.curl(&["/readyz"]).status.success() {
-            assert!(Instant::now() < deadline, "API server not ready");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("https://127.0.0.1:{}{path}", self.port)
-    }
-
-    /// curl trusting the cluster CA, without client certificate unless `args` gives one.
-    fn curl(&self, args: &[&str]) -> std::process::Output {
-        let (path, rest) = args.split_first().unwrap();
-        let ca = self.node.pki("ca.crt");
-        let mut all = vec!["-sS", "--fail-with-body", "--cacert", path_str(&ca)];
-        all.extend_from_slice(rest);
-        let url = self.url(path);
-        all.push(&url);
-        tool("curl", &all)
-    }
-}
-
-/// kubectl with `kubeconfig`, never waiting for input.
-fn kubectl(kubeconfig: &std::path::Path, args: &[&str]) -> std::process::Output {
-    let mut cmd = std::process::Command::new("kubectl");
-    cmd.arg("--kubeconfig")
-        .arg(kubeconfig)
-        .args(args)
-        .stdin(Stdio::null());
-    cmd.output().unwrap()
-}
-
-impl Drop for Controller {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use harness::controller::{Controller, kubectl};
+use harness::{Node, k0rs, path_str, stderr, stdout};
 
 #[test]
 fn kubectl_version_reports_the_served_kubernetes_version() {

@@ -70,6 +70,16 @@ pub fn defaults(spec: &mut Value) {
     }
 }
 
+/// The outcome of reserving an address or port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reservation {
+    /// Reserved now (to be released if the write fails).
+    New,
+    /// Already held by the same Service.
+    Ours,
+    Taken,
+}
+
 /// What a Service holds.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Held {
@@ -220,14 +230,19 @@ impl Registry {
                             ),
                         ));
                     }
-                    if !self.reserve(IP_PREFIX, &ip.to_string(), &owner).await? {
-                        return Err(invalid(
-                            name,
-                            "spec.clusterIPs[0]",
-                            format!("Invalid value: {given:?}: provided IP is already allocated"),
-                        ));
+                    match self.reserve(IP_PREFIX, &ip.to_string(), &owner).await? {
+                        Reservation::New => reserved.ips.push(ip),
+                        Reservation::Ours => {}
+                        Reservation::Taken => {
+                            return Err(invalid(
+                                name,
+                                "spec.clusterIPs[0]",
+                                format!(
+                                    "Invalid value: {given:?}: provided IP is already allocated"
+                                ),
+                            ));
+                        }
                     }
-                    reserved.ips.push(ip);
                     ip.to_string()
                 }
                 (None, None) => {
@@ -293,17 +308,22 @@ impl Registry {
                                 network.node_ports.start(), network.node_ports.end()
                             ))
                         })?;
-                    if !self
+                    match self
                         .reserve(PORT_PREFIX, &given.to_string(), &owner)
                         .await?
                     {
-                        return Err(invalid(
-                            name,
-                            &field,
-                            format!("Invalid value: {given}: provided port is already allocated"),
-                        ));
+                        Reservation::New => reserved.ports.push(given),
+                        Reservation::Ours => {}
+                        Reservation::Taken => {
+                            return Err(invalid(
+                                name,
+                                &field,
+                                format!(
+                                    "Invalid value: {given}: provided port is already allocated"
+                                ),
+                            ));
+                        }
                     }
-                    reserved.ports.push(given);
                 }
                 None => {
                     // An update keeps the node port the same service port had.
@@ -340,22 +360,42 @@ impl Registry {
             .map(|ip| format!("{IP_PREFIX}{ip}"))
             .chain(held.ports.iter().map(|p| format!("{PORT_PREFIX}{p}")));
         for key in keys {
-            if let Err(e) = self.store().delete(key.as_bytes(), 0).await {
+            if let Err(e) = self.release(&key).await {
                 // A leaked reservation only makes one address or port unavailable.
                 tracing::warn!(component = "registry", key, error = %e, "cannot release");
             }
         }
     }
 
-    /// Creates the reservation key; `false` if someone holds it already.
-    async fn reserve(&self, prefix: &str, item: &str, owner: &str) -> Result<bool, Status> {
+    async fn release(&self, key: &str) -> Result<(), k0rs_store::StoreError> {
+        if let Some(kv) = self.store().get(key.as_bytes()).await? {
+            // Deleted only as it was read: a concurrent re-reservation is left alone.
+            let _ = self.store().delete(key.as_bytes(), kv.mod_revision).await?;
+        }
+        Ok(())
+    }
+
+    /// Creates the reservation key. A key the same Service already holds (a Service created again
+    /// at start-up, or re-created after a release that failed) stays its own.
+    async fn reserve(&self, prefix: &str, item: &str, owner: &str) -> Result<Reservation, Status> {
         let key = format!("{prefix}{item}");
-        Ok(self
+        let created = self
             .store()
             .create(key.as_bytes(), owner.as_bytes(), 0)
             .await
-            .map_err(|e| store_error(&e))?
-            .is_some())
+            .map_err(|e| store_error(&e))?;
+        if created.is_some() {
+            return Ok(Reservation::New);
+        }
+        let holder = self
+            .store()
+            .get(key.as_bytes())
+            .await
+            .map_err(|e| store_error(&e))?;
+        Ok(match holder {
+            Some(kv) if kv.value == owner.as_bytes() => Reservation::Ours,
+            _ => Reservation::Taken,
+        })
     }
 
     async fn reserve_random_ip(&self, cidr: &IpNet, owner: &str) -> Result<IpAddr, Status> {
@@ -366,7 +406,9 @@ impl Registry {
         for attempt in 0..ATTEMPTS.min(usize::try_from(usable).unwrap_or(usize::MAX)) {
             let offset = 1 + (start + attempt as u128) % usable;
             let ip = nth_address(cidr, offset);
-            if self.reserve(IP_PREFIX, &ip.to_string(), owner).await? {
+            // A random pick that happens to be this Service's own would be kept on failure;
+            // only fresh ones count.
+            if self.reserve(IP_PREFIX, &ip.to_string(), owner).await? == Reservation::New {
                 return Ok(ip);
             }
         }
@@ -385,7 +427,7 @@ impl Registry {
         for attempt in 0..size.min(ATTEMPTS as u128) {
             let port = *range.start()
                 + u16::try_from((start + attempt) % size).expect("below the range size");
-            if self.reserve(PORT_PREFIX, &port.to_string(), owner).await? {
+            if self.reserve(PORT_PREFIX, &port.to_string(), owner).await? == Reservation::New {
                 return Ok(port);
             }
         }

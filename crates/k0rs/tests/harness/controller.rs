@@ -1,0 +1,143 @@
+//! A running `k0rs controller` on a free loopback port, with the embedded store or with a
+//! throwaway etcd of its own; both are killed when dropped.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use super::{Node, free_port, path_str, tool};
+
+/// The store a test controller runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Embedded,
+    Etcd,
+}
+
+pub struct Controller {
+    pub node: Node,
+    child: Child,
+    etcd: Option<Child>,
+    pub port: u16,
+    pub config: PathBuf,
+}
+
+impl Controller {
+    pub fn start() -> Self {
+        Self::start_on(Backend::Embedded)
+    }
+
+    pub fn start_on(backend: Backend) -> Self {
+        let node = Node::new();
+        let port = free_port();
+        let (etcd, storage) = match backend {
+            Backend::Embedded => (None, String::new()),
+            Backend::Etcd => {
+                let (child, endpoint) = start_etcd(&node.root.path().join("etcd"));
+                let storage = format!(
+                    "  storage:\n    type: etcd\n    etcd:\n      externalCluster:\n        endpoints: [\"{endpoint}\"]\n"
+                );
+                (Some(child), storage)
+            }
+        };
+        let config = node.config(
+            "k0s.yaml",
+            &format!(
+                "spec:\n  api:\n    address: 127.0.0.1\n    port: {port}\n    extraArgs:\n      bind-address: 127.0.0.1\n{storage}"
+            ),
+        );
+        let child = node
+            .k0rs(&["controller", "--config", path_str(&config)])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let controller = Self {
+            node,
+            child,
+            etcd,
+            port,
+            config,
+        };
+        controller.wait_ready();
+        controller
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !self.curl(&["/readyz"]).status.success() {
+            assert!(Instant::now() < deadline, "API server not ready");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("https://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn admin(&self) -> PathBuf {
+        self.node.pki("admin.conf")
+    }
+
+    /// curl trusting the cluster CA, without client certificate unless `args` gives one.
+    pub fn curl(&self, args: &[&str]) -> Output {
+        let (path, rest) = args.split_first().unwrap();
+        let ca = self.node.pki("ca.crt");
+        let mut all = vec!["-sS", "--fail-with-body", "--cacert", path_str(&ca)];
+        all.extend_from_slice(rest);
+        let url = self.url(path);
+        all.push(&url);
+        tool("curl", &all)
+    }
+}
+
+impl Drop for Controller {
+    fn drop(&mut self) {
+        for child in std::iter::once(&mut self.child).chain(self.etcd.as_mut()) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Debian's etcd on two free loopback ports with its data under `dir`; returns it once it
+/// answers, with its client URL.
+fn start_etcd(dir: &Path) -> (Child, String) {
+    let (client, peer) = (free_port(), free_port());
+    let client_url = format!("http://127.0.0.1:{client}");
+    let peer_url = format!("http://127.0.0.1:{peer}");
+    let child = Command::new("etcd")
+        .args(["--name", "test", "--data-dir"])
+        .arg(dir)
+        .args(["--listen-client-urls", &client_url])
+        .args(["--advertise-client-urls", &client_url])
+        .args(["--listen-peer-urls", &peer_url])
+        .args(["--initial-advertise-peer-urls", &peer_url])
+        .args(["--initial-cluster", &format!("test={peer_url}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("etcd (Debian's etcd-server) must be installed");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let health = format!("{client_url}/health");
+    while !tool("curl", &["-sf", &health]).status.success() {
+        assert!(Instant::now() < deadline, "etcd did not come up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (child, client_url)
+}
+
+/// A kubectl binary with `kubeconfig`, never waiting for input.
+pub fn kubectl_bin(binary: &str, kubeconfig: &Path, args: &[&str]) -> Output {
+    Command::new(binary)
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {binary}: {e}"))
+}
+
+/// The host's kubectl (1.28) with `kubeconfig`.
+pub fn kubectl(kubeconfig: &Path, args: &[&str]) -> Output {
+    kubectl_bin("kubectl", kubeconfig, args)
+}
