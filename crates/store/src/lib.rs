@@ -11,11 +11,13 @@ pub mod bench;
 mod embedded;
 mod error;
 pub mod etcd;
+mod prefixed;
 mod store;
 mod types;
 
 pub use embedded::{Embedded, EmbeddedOptions, WAL_FILE_NAME};
 pub use error::{Result, StoreError};
 pub use etcd::{EtcdOptions, EtcdStore};
+pub use prefixed::Prefixed;
 pub use store::{Store, WatchStream};
 pub use types::*;

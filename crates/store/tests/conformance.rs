@@ -44,3 +44,4 @@ macro_rules! suite {
 
 suite!(embedded);
 suite!(etcd);
+suite!(etcd_prefixed);

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use k0rs_component::Component;
 use k0rs_config::{ExternalCluster, StorageSpec, StorageType};
 use k0rs_store::etcd::EtcdTls;
-use k0rs_store::{Embedded, EmbeddedOptions, EtcdOptions, EtcdStore, Store as _};
+use k0rs_store::{Embedded, EmbeddedOptions, EtcdOptions, EtcdStore, Prefixed, Store as _};
 
 /// The opened store, handed from the store component to the components that use it (the API
 /// server). Empty until the store has started, and again after it stopped.
@@ -62,9 +62,14 @@ impl Component for Store {
                 Embedded::open(EmbeddedOptions::new(&self.dir)).await?,
             )),
         };
-        let store: Arc<dyn k0rs_store::Store> = match &backend {
-            Backend::Embedded(store) => store.clone(),
-            Backend::Etcd(store) => Arc::new(store.as_ref().clone()),
+        let store: Arc<dyn k0rs_store::Store> = match (&backend, &self.spec.etcd.external_cluster) {
+            (Backend::Embedded(store), _) => store.clone(),
+            // The cluster's keys live under `etcdPrefix`, so several clusters can share an etcd.
+            (Backend::Etcd(store), Some(external)) => Arc::new(Prefixed::new(
+                Arc::new(store.as_ref().clone()),
+                &external.etcd_prefix,
+            )),
+            (Backend::Etcd(store), None) => Arc::new(store.as_ref().clone()),
         };
         *self.shared.lock().expect("store handle poisoned") = Some(store);
         self.backend = Some(backend);

@@ -35,7 +35,7 @@ impl Controller {
             Backend::Etcd => {
                 let (child, endpoint) = start_etcd(&node.root.path().join("etcd"));
                 let storage = format!(
-                    "  storage:\n    type: etcd\n    etcd:\n      externalCluster:\n        endpoints: [\"{endpoint}\"]\n"
+                    "  storage:\n    type: etcd\n    etcd:\n      externalCluster:\n        endpoints: [\"{endpoint}\"]\n        etcdPrefix: k0rs-test\n"
                 );
                 (Some(child), storage)
             }

@@ -49,3 +49,18 @@ pub async fn etcd() -> Backend {
         _etcd: Some(server),
     }
 }
+
+/// A real etcd seen under a key prefix, with keys of another tenant around it that must stay
+/// invisible.
+pub async fn etcd_prefixed() -> Backend {
+    let mut backend = etcd().await;
+    for foreign in ["/k0rs-a", "/k0rs-tenant", "/k0rs-tenanu/x", "\u{7f}"] {
+        backend
+            .store
+            .put(foreign.as_bytes(), b"other")
+            .await
+            .unwrap();
+    }
+    backend.store = Arc::new(k0rs_store::Prefixed::new(backend.store, "k0rs-tenant"));
+    backend
+}
