@@ -655,8 +655,8 @@ fn kubectl_get_prints_the_server_side_columns() {
             "CLUSTER-IP",
             "EXTERNAL-IP",
             "PORT(S)",
-            "SELECTOR",
-            "AGE"
+            "AGE",
+            "SELECTOR"
         ]
     );
     assert_eq!(

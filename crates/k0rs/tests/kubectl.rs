@@ -247,13 +247,15 @@ fn scale_describe_edit(k: &Kubectl<'_>) {
     assert_eq!(scale["kind"], "Scale");
     assert_eq!(scale["spec"]["replicas"], 5);
     assert_eq!(scale["status"]["selector"], "app=web");
-    // A stale resourceVersion precondition is refused.
+    // A Scale with a stale resourceVersion is refused by the server.
     let out = k.run(&[
-        "scale",
+        "patch",
         "deployment",
         "web",
-        "--replicas=1",
-        "--resource-version=1",
+        "--subresource=scale",
+        "--type=merge",
+        "-p",
+        r#"{"metadata":{"resourceVersion":"1"},"spec":{"replicas":1}}"#,
     ]);
     assert!(!out.status.success());
     assert!(

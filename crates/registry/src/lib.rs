@@ -11,6 +11,7 @@ mod deletion;
 mod generic;
 mod meta;
 mod paging;
+mod printers;
 mod qos;
 mod services;
 mod strategy;

@@ -278,7 +278,7 @@ fn scale_of(resource: &Resource, object: &Value) -> Value {
 
 /// A label selector as a string (`a=b,c in (d,e)`); a ReplicationController's selector is a plain
 /// map of labels.
-fn selector_string(selector: &Value) -> String {
+pub(crate) fn selector_string(selector: &Value) -> String {
     let labels = selector
         .get("matchLabels")
         .or(if selector.get("matchExpressions").is_some() {
