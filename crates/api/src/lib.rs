@@ -5,6 +5,7 @@
 //! the API server grows.
 
 pub mod patch;
+pub mod protobuf;
 mod selector;
 mod status;
 pub mod time;

@@ -7,6 +7,7 @@
 
 mod authn;
 mod authz;
+mod body;
 mod discovery;
 mod impersonation;
 mod openapi;

@@ -61,7 +61,8 @@ async fn serve(caller: &Caller, context: &Context, request: Request) -> Result<R
         },
     )?;
     if verb == "create" && resource.verbs == ["create"] {
-        let body = read_object(request.into_body()).await?;
+        let content_type = content_type(request.headers()).to_owned();
+        let body = read_object(&content_type, request.into_body()).await?;
         let review =
             reviews::create(context, user, resource, info.namespace.as_deref(), body).await?;
         return Ok(json_response(StatusCode::CREATED, &review));
@@ -93,7 +94,7 @@ async fn serve(caller: &Caller, context: &Context, request: Request) -> Result<R
         )
         .await;
     }
-    let content_type = patch_content_type(request.headers()).to_owned();
+    let content_type = content_type(request.headers()).to_owned();
     let response = dispatch(
         context,
         resource,
@@ -133,8 +134,8 @@ pub(crate) fn json_response(code: StatusCode, body: &Value) -> Response {
         .into_response()
 }
 
-/// The Content-Type of a request (which says the type of a patch).
-pub(crate) fn patch_content_type(headers: &axum::http::HeaderMap) -> &str {
+/// The Content-Type of a request (the encoding of its body, or the type of a patch).
+pub(crate) fn content_type(headers: &axum::http::HeaderMap) -> &str {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -211,13 +212,18 @@ async fn dispatch(
         "create" => (
             StatusCode::CREATED,
             registry
-                .create(resource, namespace, read_object(body).await?)
+                .create(resource, namespace, read_object(content_type, body).await?)
                 .await?,
         ),
         "update" => (
             StatusCode::OK,
             registry
-                .update(resource, namespace, name, read_object(body).await?)
+                .update(
+                    resource,
+                    namespace,
+                    name,
+                    read_object(content_type, body).await?,
+                )
                 .await?,
         ),
         "patch" => {
@@ -341,18 +347,8 @@ pub(crate) async fn read_body(body: Body) -> Result<axum::body::Bytes, Status> {
     })
 }
 
-/// The request body as a JSON object; never anything half-parsed.
-pub(crate) async fn read_object(body: Body) -> Result<Value, Status> {
+/// The request body as an object, decoded by its Content-Type; never anything half-parsed.
+pub(crate) async fn read_object(content_type: &str, body: Body) -> Result<Value, Status> {
     let bytes = read_body(body).await?;
-    let object: Value = serde_json::from_slice(&bytes).map_err(|e| {
-        Status::bad_request(format!(
-            "the body of the request could not be decoded as JSON: {e}"
-        ))
-    })?;
-    if !object.is_object() {
-        return Err(Status::bad_request(
-            "the body of the request must be a JSON object",
-        ));
-    }
-    Ok(object)
+    crate::body::decode_object(content_type, &bytes)
 }

@@ -9,7 +9,7 @@ use k0rs_api::{Status, StatusReason};
 use k0rs_registry::{Resource, ServedSubresource};
 
 use crate::request_info::RequestInfo;
-use crate::resources::{json_response, patch_content_type, read_body, read_object};
+use crate::resources::{content_type, json_response, read_body, read_object};
 use crate::routes::Context;
 
 pub async fn serve(
@@ -35,6 +35,7 @@ pub async fn serve(
         return Err(not_served_yet(context, resource, namespace, object_name, name).await);
     };
     let registry = &context.registry;
+    let content_type = content_type(request.headers()).to_owned();
     let (code, body) = match verb {
         "get" => (
             StatusCode::OK,
@@ -50,12 +51,11 @@ pub async fn serve(
                     namespace,
                     object_name,
                     sub,
-                    read_object(request.into_body()).await?,
+                    read_object(&content_type, request.into_body()).await?,
                 )
                 .await?,
         ),
         "patch" => {
-            let content_type = patch_content_type(request.headers()).to_owned();
             let kind = PatchType::from_content_type(&content_type)?;
             let body = read_body(request.into_body()).await?;
             (
@@ -73,7 +73,7 @@ pub async fn serve(
                     namespace,
                     object_name,
                     sub,
-                    &read_object(request.into_body()).await?,
+                    &read_object(&content_type, request.into_body()).await?,
                 )
                 .await?,
         ),

@@ -148,6 +148,7 @@ fn workflow(binary: &str, backend: Backend) {
     get_in_every_format(&k);
     scale_describe_edit(&k);
     services_get_addresses(&k);
+    generated_objects(&k);
     watch_and_wait_for_delete(&k);
     delete_with_cascade(&k);
 }
@@ -354,6 +355,66 @@ fn services_get_addresses(k: &Kubectl<'_>) {
         "--tcp=80",
         &format!("--clusterip={ip}"),
     ]);
+}
+
+/// `kubectl create <kind>` builds typed objects (kubectl 1.33 sends them as protobuf): Go's zero
+/// values mean "unset", and the server fills in what Kubernetes fills in.
+fn generated_objects(k: &Kubectl<'_>) {
+    k.ok(&["create", "namespace", "team"]);
+    k.ok(&[
+        "create",
+        "service",
+        "nodeport",
+        "np",
+        "--tcp=80:8080",
+        "-n",
+        "team",
+    ]);
+    let service = k.json(&["get", "service", "np", "-n", "team"]);
+    let port = &service["spec"]["ports"][0];
+    assert_eq!(port["targetPort"], 8080);
+    assert!(
+        port["nodePort"].as_u64().is_some_and(|p| p >= 30000),
+        "{port}"
+    );
+    k.ok(&[
+        "create",
+        "job",
+        "once",
+        "--image=busybox:1.36",
+        "-n",
+        "team",
+        "--",
+        "echo",
+        "hi",
+    ]);
+    let job = k.json(&["get", "job", "once", "-n", "team"]);
+    let uid = job["metadata"]["uid"].as_str().unwrap();
+    assert_eq!(
+        job["spec"]["selector"]["matchLabels"]["batch.kubernetes.io/controller-uid"],
+        uid
+    );
+    assert_eq!(
+        job["spec"]["template"]["metadata"]["labels"]["batch.kubernetes.io/job-name"],
+        "once"
+    );
+    assert_eq!(job["spec"]["backoffLimit"], 6);
+    assert_eq!(
+        job["spec"]["template"]["spec"]["containers"][0]["command"],
+        serde_json::json!(["echo", "hi"])
+    );
+    k.ok(&[
+        "create",
+        "secret",
+        "generic",
+        "pw",
+        "--from-literal=password=s3cret",
+        "-n",
+        "team",
+    ]);
+    let secret = k.json(&["get", "secret", "pw", "-n", "team"]);
+    assert_eq!(secret["data"]["password"], "czNjcmV0");
+    assert_eq!(secret["type"], "Opaque");
 }
 
 fn watch_and_wait_for_delete(k: &Kubectl<'_>) {

@@ -14,10 +14,21 @@ fn default(object: &mut Value, field: &str, value: Value) {
 
 /// Applies the defaults of `resource`'s kind to `object`.
 pub fn apply(resource: &Resource, object: &mut Value) {
-    let spec = &mut object["spec"];
+    match (resource.group, resource.kind) {
+        ("", "Secret") => default(object, "type", json!("Opaque")),
+        ("", "PodTemplate") => pod_spec(&mut object["template"]["spec"]),
+        _ => {
+            // Only kinds with a spec get one.
+            if let Some(spec) = object.get_mut("spec") {
+                apply_to_spec(resource, spec);
+            }
+        }
+    }
+}
+
+fn apply_to_spec(resource: &Resource, spec: &mut Value) {
     match (resource.group, resource.kind) {
         ("", "Pod") => pod_spec(spec),
-        ("", "PodTemplate") => pod_spec(&mut object["template"]["spec"]),
         ("", "ReplicationController") => {
             pod_spec(&mut spec["template"]["spec"]);
             // An RC without a selector selects its template's labels.
@@ -64,6 +75,11 @@ pub fn apply(resource: &Resource, object: &mut Value) {
             job_spec(&mut spec["jobTemplate"]["spec"]);
         }
         ("", "Service") => crate::services::defaults(spec),
+        ("", "PersistentVolumeClaim") => default(spec, "volumeMode", json!("Filesystem")),
+        ("", "PersistentVolume") => {
+            default(spec, "persistentVolumeReclaimPolicy", json!("Retain"));
+            default(spec, "volumeMode", json!("Filesystem"));
+        }
         _ => {}
     }
 }

@@ -488,7 +488,10 @@ pub fn columns(resource: &Resource) -> Vec<Column> {
                 Value::from(count(&v["status"]["active"]))
             }),
             column("Last Schedule", "string", 0, |v, now| {
-                age(&v["status"]["lastScheduleTime"], now)
+                match &v["status"]["lastScheduleTime"] {
+                    Value::Null => Value::from(NONE),
+                    time => age(time, now),
+                }
             }),
         ]),
         "scheduling.k8s.io" => named(vec![

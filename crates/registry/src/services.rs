@@ -64,7 +64,11 @@ pub fn defaults(spec: &mut Value) {
         if port.get("protocol").is_none() {
             port["protocol"] = json!("TCP");
         }
-        if port.get("targetPort").is_none() {
+        // 0 and "" are Go's unset IntOrString (what protobuf clients send for it).
+        if port
+            .get("targetPort")
+            .is_none_or(|t| t == 0 || t == "" || t.is_null())
+        {
             port["targetPort"] = port["port"].clone();
         }
     }
@@ -296,7 +300,8 @@ impl Registry {
                 continue;
             }
             let field = format!("spec.ports[{index}].nodePort");
-            match port["nodePort"].as_u64() {
+            // 0 means "allocate one" (Go's zero, what protobuf clients send).
+            match port["nodePort"].as_u64().filter(|p| *p != 0) {
                 Some(given) if old_ports.iter().any(|(_, p)| *p == given) => {}
                 Some(given) => {
                     let given = u16::try_from(given)
@@ -475,14 +480,14 @@ mod tests {
 
     #[test]
     fn defaults_fill_type_protocol_and_target_port() {
-        let mut spec =
-            json!({"ports": [{"port": 80}, {"port": 53, "protocol": "UDP", "targetPort": 5353}]});
+        let mut spec = json!({"ports": [{"port": 80}, {"port": 53, "protocol": "UDP", "targetPort": 5353}, {"port": 8, "targetPort": 0}]});
         defaults(&mut spec);
         assert_eq!(spec["type"], "ClusterIP");
         assert_eq!(spec["sessionAffinity"], "None");
         assert_eq!(spec["ports"][0]["protocol"], "TCP");
         assert_eq!(spec["ports"][0]["targetPort"], 80);
         assert_eq!(spec["ports"][1]["targetPort"], 5353);
+        assert_eq!(spec["ports"][2]["targetPort"], 8);
         assert!(spec.get("externalTrafficPolicy").is_none());
     }
 }

@@ -40,11 +40,36 @@ pub fn prepare_for_create(resource: &Resource, object: &mut Value) {
             let qos = crate::qos::class(&object["spec"]);
             object["status"] = json!({ "phase": "Pending", "qosClass": qos });
         }
+        ("batch", "Job") => generate_job_selector(object),
         ("", "PersistentVolume" | "PersistentVolumeClaim") => {
             object["status"] = json!({ "phase": "Pending" });
         }
         _ => {}
     }
+}
+
+/// A Job selects its pods by its uid unless it chose its own selector (`manualSelector`): the
+/// labels go on the template, the selector matches them.
+fn generate_job_selector(job: &mut Value) {
+    if job["spec"]["manualSelector"] == true {
+        return;
+    }
+    let uid = job["metadata"]["uid"].clone();
+    let name = job["metadata"]["name"].clone();
+    let labels = &mut job["spec"]["template"]["metadata"]["labels"];
+    if !labels.is_object() {
+        *labels = json!({});
+    }
+    for (key, value) in [
+        ("batch.kubernetes.io/controller-uid", &uid),
+        ("batch.kubernetes.io/job-name", &name),
+        ("controller-uid", &uid),
+        ("job-name", &name),
+    ] {
+        labels[key] = value.clone();
+    }
+    job["spec"]["selector"] =
+        json!({ "matchLabels": { "batch.kubernetes.io/controller-uid": uid } });
 }
 
 /// Makes an update of `part` keep the other parts of the object as stored.

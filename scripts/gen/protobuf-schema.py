@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""Generates crates/api/src/protobuf/schema.txt: the protobuf messages of the Kubernetes API
+(field numbers and wire types, from the prost code of the `k8s-pb` crate) with each field's JSON
+name (from the serde code of `k8s-openapi`, feature v1_28). Run it when either crate changes:
+
+    scripts/gen/protobuf-schema.py ~/.cargo/registry/src/*/k8s-pb-0.9.0 \
+        ~/.cargo/registry/src/*/k8s-openapi-0.24.0 > crates/api/src/protobuf/schema.txt
+
+Output, one line each:  M <package>.<Message>  /  F <tag> <json> <label> <kind> [<message>]
+with label `one`, `list` or `map` (maps have string keys) and kind a protobuf scalar or `message`.
+"""
+import os
+import re
+import sys
+
+PB, OPENAPI = sys.argv[1], sys.argv[2]
+
+ATTR = re.compile(r'#\[prost\((.*)\)\]')
+FIELD = re.compile(r'pub (r#)?(\w+):\s*(.*)', re.S)
+STRUCT = re.compile(r'pub struct (\w+) \{')
+
+
+def json_names():
+    """(package, struct, snake field) -> JSON name, from k8s-openapi's Deserialize impls."""
+    names = {}
+    root = os.path.join(OPENAPI, "src", "v1_28")
+    key = re.compile(r'"([^"]+)" => Field::Key_(\w+),')
+    for directory, _, files in os.walk(root):
+        package = os.path.relpath(directory, root).replace(os.sep, ".")
+        for file in files:
+            if not file.endswith(".rs") or file == "mod.rs":
+                continue
+            text = open(os.path.join(directory, file)).read()
+            struct = re.search(r'pub struct (\w+)', text)
+            if not struct:
+                continue
+            for json_name, snake in key.findall(text):
+                # Struct names differ in acronym case between the crates (CephFS / CephFs).
+                names[(package, struct.group(1).lower(), snake.rstrip("_"))] = json_name
+    return names
+
+
+def camel(snake):
+    head, *rest = snake.split("_")
+    return head + "".join(p[:1].upper() + p[1:] for p in rest)
+
+
+def resolve(package, rust_type):
+    """The full message name a Rust type path names, relative to `package`."""
+    path = re.sub(r'\s+', '', rust_type)
+    for wrapper in ("::core::option::Option<", "::prost::alloc::vec::Vec<",
+                    "::prost::alloc::boxed::Box<"):
+        path = path.replace(wrapper, "")
+    if path.startswith("::prost::alloc::collections::BTreeMap<"):
+        path = path.split(",", 1)[1]
+    path = path.rstrip(">,")
+    parts = package.split(".")
+    segments = path.split("::")
+    while segments and segments[0] == "super":
+        segments.pop(0)
+        parts.pop()
+    return ".".join(parts + segments)
+
+
+def parse_messages(names):
+    """Every message of k8s-pb: full name -> [(tag, json name, label, kind, target, snake)]."""
+    messages = {}
+    root = os.path.join(PB, "src")
+    for directory, _, files in sorted(os.walk(root)):
+        if "mod.rs" not in files:
+            continue
+        package = os.path.relpath(directory, root).replace(os.sep, ".")
+        text = open(os.path.join(directory, "mod.rs")).read()
+        for struct in STRUCT.finditer(text):
+            name = struct.group(1)
+            body_start = struct.end()
+            # rustfmt closes a struct with `}` alone on a line (doc comments may hold braces).
+            body = text[body_start:text.find("\n}\n", body_start)]
+            fields, pending = [], None
+            for line in body.split("\n"):
+                line = line.strip()
+                attr = ATTR.match(line)
+                if attr:
+                    pending = [attr.group(1), ""]
+                    continue
+                if pending is None or line.startswith("///") or not line:
+                    continue
+                pending[1] += " " + line
+                decl = pending[1].rstrip()
+                if not decl.endswith(",") or decl.count("<") != decl.count(">"):
+                    continue
+                spec, decl = pending
+                pending = None
+                field = FIELD.search(decl)
+                snake = field.group(2)
+                tag = re.search(r'tag = "(\d+)"', spec).group(1)
+                json_name = names.get((package, name.lower(), snake))
+                kind = spec.split(",")[0].strip()
+                if kind.startswith("btree_map"):
+                    label = "map"
+                    kind = re.search(r'btree_map = "string, (\w+)"', spec).group(1)
+                else:
+                    label = "list" if "repeated" in spec else "one"
+                kind = kind.split(" ")[0]
+                target = resolve(package, field.group(3)) if kind == "message" else None
+                fields.append([tag, json_name, label, kind, target, snake])
+            messages[f"{package}.{name}"] = (package, name, fields)
+    return messages
+
+
+def main():
+    names = json_names()
+    known = {(package, struct) for package, struct, _ in names}
+    json_fields = {}
+    for (package, struct, _), json_name in names.items():
+        json_fields.setdefault((package, struct), set()).add(json_name)
+    messages = parse_messages(names)
+    out, unmatched = [], 0
+    for full, (package, name, fields) in messages.items():
+        out.append(f"M {full}")
+        for tag, json_name, label, kind, target, snake in fields:
+            if json_name is None:
+                json_name = camel(snake)
+                unmatched += 1
+                # Go's embedded structs (`json:",inline"`) are a nested message in protobuf but
+                # inline in JSON: a field 1.28's JSON lacks, whose message's fields (most of
+                # them; newer releases add some) it has.
+                parent = json_fields.get((package, name.lower()), set())
+                inner = [f[1] or camel(f[5]) for f in messages.get(target, (None, None, []))[2]]
+                shared = [n for n in inner if n in parent]
+                if kind == "message" and label == "one" and (package, name.lower()) in known \
+                        and inner \
+                        and 2 * len(shared) >= len(inner):
+                    label = "inline"
+                elif os.environ.get("VERBOSE"):
+                    print(f"unmatched {full}.{snake}", file=sys.stderr)
+            line = f"F {tag} {json_name} {label} {kind}"
+            if target:
+                line += " " + target
+            out.append(line)
+    print("\n".join(out))
+    print(f"{unmatched} fields without a k8s-openapi JSON name (camelCased)", file=sys.stderr)
+
+
+main()
