@@ -44,3 +44,19 @@ ensure_cargo() {
     [ -x "$HOME/.cargo/bin/cargo" ] && PATH="$HOME/.cargo/bin:$PATH"
     command -v cargo >/dev/null || die "cargo not found: install the Rust toolchain with rustup (https://rustup.rs), then rerun"
 }
+
+# ensure_python_client: the Python `kubernetes` client from PyPI (one of the real clients the API
+# server is judged by), in a virtualenv outside the clone; exports K0RS_TEST_PYTHON.
+ensure_python_client() {
+    local venv="${K0RS_PYTHON_ENV:-/var/cache/k0rs/python}"
+    if ! "$venv/bin/python" -c 'import kubernetes' 2>/dev/null; then
+        log "installing the Python kubernetes client into $venv"
+        as_root mkdir -p "$(dirname "$venv")"
+        if ! python3 -m venv "$venv" 2>/dev/null; then
+            ensure_packages python3 python3-venv
+            /usr/bin/python3 -m venv "$venv"
+        fi
+        "$venv/bin/pip" install -q kubernetes
+    fi
+    export K0RS_TEST_PYTHON="$venv/bin/python"
+}

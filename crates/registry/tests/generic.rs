@@ -31,7 +31,10 @@ async fn create_get_list_update_delete() {
         .await
         .unwrap();
     assert_eq!(created["kind"], "ConfigMap");
-    assert!(created.get("spec").is_none(), "a kind without a spec got one");
+    assert!(
+        created.get("spec").is_none(),
+        "a kind without a spec got one"
+    );
     assert_eq!(created["apiVersion"], "v1");
     assert_eq!(created["metadata"]["namespace"], "default");
     assert!(
