@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use self::stats::resident_bytes;
+pub use self::stats::{Samples, resident_bytes};
 use crate::error::Result;
 use crate::store::Store;
 

@@ -23,6 +23,10 @@ impl Samples {
         self.0.len()
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// The `q`-quantile (0.5 = median) in milliseconds.
     pub fn quantile_ms(&mut self, q: f64) -> f64 {
         self.quantile(q).as_secs_f64() * 1e3

@@ -1,4 +1,9 @@
-//! `k0rs bench store`: the embedded store against etcd, same workloads, one run, side by side.
+//! `k0rs bench store` and `k0rs bench api`: the embedded store against etcd, same workloads, one
+//! run, side by side.
+
+mod api;
+mod client;
+mod cluster;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -23,6 +28,10 @@ pub enum Bench {
     /// durable), range of 1,000 keys, watch delivery to many watchers, get latency at 10 k and
     /// 1 M keys, memory overhead at 100 k keys
     Store(StoreArgs),
+    /// The API server of a real `k0rs controller` process over HTTPS, on the embedded store and on
+    /// etcd: cold start, restart with 10,000 objects, idle memory with 1,000 objects, GET, LIST of
+    /// 1,000 ConfigMaps and create throughput over 16 connections, watch delivery to 1,000 watchers
+    Api(ApiArgs),
     /// Open an embedded store, idle, print the resident memory in bytes (used by `bench store`)
     #[command(hide = true)]
     IdleRss {
@@ -53,9 +62,44 @@ pub struct StoreArgs {
     pub dir: Option<PathBuf>,
 }
 
+#[derive(Debug, ClapArgs)]
+pub struct ApiArgs {
+    /// Print one JSON object: {"embedded": {...}, "etcd": {...}, "ratio": {...}}
+    #[arg(long)]
+    pub json: bool,
+    /// Connections (clients) of the throughput runs
+    #[arg(long, default_value_t = 16)]
+    pub clients: usize,
+    /// Seconds each throughput run lasts
+    #[arg(long, default_value_t = 3.0)]
+    pub seconds: f64,
+    /// Objects stored before the restart figure
+    #[arg(long, default_value_t = 10_000)]
+    pub restart_objects: usize,
+    /// Objects stored before the idle-memory figure
+    #[arg(long, default_value_t = 1_000)]
+    pub memory_objects: usize,
+    /// ConfigMaps in the listed namespace
+    #[arg(long, default_value_t = 1_000)]
+    pub list_size: usize,
+    /// Watchers of the watch-delivery figure
+    #[arg(long, default_value_t = 1_000)]
+    pub watchers: usize,
+    /// Events each watcher receives
+    #[arg(long, default_value_t = 100)]
+    pub watch_events: usize,
+    /// Cold starts (the median is reported)
+    #[arg(long, default_value_t = 5)]
+    pub cold_starts: usize,
+    /// Skip the etcd half of the comparison
+    #[arg(long)]
+    pub embedded_only: bool,
+}
+
 pub async fn run(args: Args) -> anyhow::Result<()> {
     match args.bench {
         Bench::Store(args) => store(args).await,
+        Bench::Api(args) => api_bench(args).await,
         Bench::IdleRss { dir } => {
             let store = Embedded::open(EmbeddedOptions::new(dir)).await?;
             tokio::time::sleep(IDLE).await;
@@ -130,6 +174,32 @@ async fn store(args: StoreArgs) -> anyhow::Result<()> {
         let _ = std::fs::remove_dir_all(&dir);
     }
     report(&embedded_figures, &etcd_figures, args.json)
+}
+
+async fn api_bench(args: ApiArgs) -> anyhow::Result<()> {
+    let options = api::ApiOptions {
+        clients: args.clients,
+        seconds: args.seconds,
+        restart_objects: args.restart_objects,
+        memory_objects: args.memory_objects,
+        list_size: args.list_size,
+        watchers: args.watchers,
+        watch_events: args.watch_events,
+        cold_starts: args.cold_starts,
+    };
+    let dir = std::env::temp_dir().join(format!("k0rs-bench-api-{}", std::process::id()));
+    let embedded = api::run(&dir.join("embedded"), None, &options).await;
+    let etcd = if args.embedded_only || embedded.is_err() {
+        Ok(BTreeMap::new())
+    } else {
+        eprintln!("[etcd] starting a throwaway etcd on loopback");
+        let server = EtcdServer::start(&dir.join("etcd-server"), &[]).await?;
+        let figures = api::run(&dir.join("etcd"), Some(&server.endpoint), &options).await;
+        drop(server);
+        figures
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    report(&embedded?, &etcd?, args.json)
 }
 
 /// How long a freshly started store idles before its memory is read.

@@ -1,0 +1,111 @@
+//! A `k0rs controller` process for `k0rs bench api`: this same binary, on a free loopback port,
+//! with its data under the bench directory.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use hyper::{Method, StatusCode};
+
+use super::client::Tls;
+
+pub struct BenchController {
+    child: tokio::process::Child,
+    dir: PathBuf,
+    pub addr: SocketAddr,
+}
+
+/// How long a controller may take to answer `/readyz` before the bench gives up.
+const READY_TIMEOUT: Duration = Duration::from_mins(1);
+
+impl BenchController {
+    /// Writes the controller's config under `dir`: a free loopback port, the embedded store or the
+    /// etcd at `etcd`.
+    pub fn configure(dir: &Path, etcd: Option<&str>) -> anyhow::Result<SocketAddr> {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let storage = etcd.map_or_else(String::new, |endpoint| {
+            format!(
+                "  storage:\n    type: etcd\n    etcd:\n      externalCluster:\n        endpoints: [\"{endpoint}\"]\n        etcdPrefix: k0rs-bench\n"
+            )
+        });
+        let config = format!(
+            "spec:\n  api:\n    address: 127.0.0.1\n    port: {port}\n    extraArgs:\n      bind-address: 127.0.0.1\n{storage}"
+        );
+        std::fs::write(dir.join("k0s.yaml"), config)?;
+        Ok(SocketAddr::from(([127, 0, 0, 1], port)))
+    }
+
+    /// Starts the controller configured in `dir`; returns it with the time from spawning it to its
+    /// first `/readyz` 200.
+    pub async fn start(dir: &Path, addr: SocketAddr) -> anyhow::Result<(Self, Duration)> {
+        let started = Instant::now();
+        let child = tokio::process::Command::new(std::env::current_exe()?)
+            .arg("--data-dir")
+            .arg(dir.join("data"))
+            .arg("--run-dir")
+            .arg(dir.join("run"))
+            .arg("controller")
+            .arg("--config")
+            .arg(dir.join("k0s.yaml"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .context("cannot start k0rs controller")?;
+        let controller = Self {
+            child,
+            dir: dir.to_owned(),
+            addr,
+        };
+        controller.wait_ready(started).await?;
+        Ok((controller, started.elapsed()))
+    }
+
+    async fn wait_ready(&self, started: Instant) -> anyhow::Result<()> {
+        loop {
+            anyhow::ensure!(
+                started.elapsed() < READY_TIMEOUT,
+                "the controller did not become ready"
+            );
+            // The PKI is written before the API server listens: a connection means both exist.
+            if tokio::net::TcpStream::connect(self.addr).await.is_ok()
+                && let Ok(mut connection) = self.tls()?.connect().await
+                && connection
+                    .call(Method::GET, "/readyz", None, StatusCode::OK)
+                    .await
+                    .is_ok()
+            {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+
+    pub fn tls(&self) -> anyhow::Result<Tls> {
+        Tls::admin(&self.dir.join("data").join("pki"), self.addr)
+    }
+
+    /// Resident memory of the controller process, in bytes.
+    pub fn resident_bytes(&self) -> anyhow::Result<u64> {
+        let pid = self.child.id().context("the controller has exited")?;
+        k0rs_store::bench::resident_bytes(&pid.to_string())
+            .context("cannot read the controller's memory")
+    }
+
+    /// SIGTERM, then waits for the process to exit.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(pid) = self.child.id() {
+            let pid = nix::unistd::Pid::from_raw(i32::try_from(pid)?);
+            nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM)?;
+        }
+        tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .context("the controller did not stop")??;
+        Ok(())
+    }
+}
