@@ -104,6 +104,10 @@ impl LabelSelector {
     }
 
     /// Whether an object's `metadata.labels` satisfy every requirement.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     pub fn matches(&self, object: &Value) -> bool {
         let labels = &object["metadata"]["labels"];
         self.0.iter().all(|r| match r {
@@ -166,6 +170,17 @@ impl FieldSelector {
             terms.push((field.to_owned(), equal, value.trim().to_owned()));
         }
         Ok(Self(terms))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether every field it names is in the object's metadata (so the metadata alone decides).
+    pub fn only_metadata(&self) -> bool {
+        self.0
+            .iter()
+            .all(|(field, _, _)| field.starts_with("metadata."))
     }
 
     pub fn matches(&self, object: &Value) -> bool {

@@ -94,6 +94,14 @@ async fn serve(caller: &Caller, context: &Context, request: Request) -> Result<R
         )
         .await;
     }
+    if !as_table && let Some(bytes) = read_raw(context, resource, &info, verb, &query).await? {
+        return Ok((
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            bytes,
+        )
+            .into_response());
+    }
     let content_type = content_type(request.headers()).to_owned();
     let response = dispatch(
         context,
@@ -106,6 +114,36 @@ async fn serve(caller: &Caller, context: &Context, request: Request) -> Result<R
     )
     .await?;
     Ok(respond(response, resource, verb, as_table))
+}
+
+/// A get, or a whole list, answered with the stored bytes (no objects parsed); `None` when the
+/// request needs the parsed path (pages, field selectors beyond metadata).
+async fn read_raw(
+    context: &Context,
+    resource: &Resource,
+    info: &RequestInfo,
+    verb: &str,
+    query: &Query,
+) -> Result<Option<Vec<u8>>, Status> {
+    let namespace = info.namespace.as_deref();
+    match verb {
+        "get" => {
+            let name = info.name.as_deref().unwrap_or_default();
+            Ok(Some(
+                context.registry.get_raw(resource, namespace, name).await?,
+            ))
+        }
+        "list"
+            if query.get("limit").is_none_or(|l| l == "0")
+                && query.get("continue").is_none_or(String::is_empty) =>
+        {
+            context
+                .registry
+                .list_raw(resource, namespace, &filter(resource, query)?)
+                .await
+        }
+        _ => Ok(None),
+    }
 }
 
 /// `/apis/<group>` and `/apis/<group>/<version>`: discovery.

@@ -8,6 +8,7 @@ use k0rs_store::{KeyRange, RangeRequest, Revision, Store, StoreError};
 use serde_json::{Value, json};
 
 use crate::deletion::{self, DeleteOptions};
+pub(crate) use crate::encoding::{decode, encode};
 use crate::meta;
 use crate::services::{Held, ServiceNetwork};
 use crate::strategy;
@@ -104,18 +105,6 @@ pub(crate) fn store_error(error: &StoreError) -> Status {
         ),
         other => Status::internal(format!("storage: {other}")),
     }
-}
-
-/// The stored bytes as an object carrying its resourceVersion.
-pub(crate) fn decode(bytes: &[u8], revision: Revision) -> Result<Value, Status> {
-    let mut object: Value = serde_json::from_slice(bytes)
-        .map_err(|e| Status::internal(format!("stored object is not JSON: {e}")))?;
-    object["metadata"]["resourceVersion"] = json!(revision.to_string());
-    Ok(object)
-}
-
-fn encode(object: &Value) -> Vec<u8> {
-    serde_json::to_vec(object).expect("JSON values always serialise")
 }
 
 impl Registry {

@@ -1,0 +1,87 @@
+//! Gets and lists answered with the stored bytes, the resourceVersion spliced in: no object is
+//! parsed unless a selector needs more than its metadata.
+
+use k0rs_api::Status;
+use k0rs_store::{KeyRange, RangeRequest};
+
+use crate::encoding::{metadata_only, with_revision};
+use crate::generic::{Filter, Registry, decode, key, prefix_of, store_error};
+use crate::table::Resource;
+
+/// An object as response bytes.
+fn served(value: &[u8], revision: i64) -> Result<Vec<u8>, Status> {
+    match with_revision(value, revision) {
+        Some(bytes) => Ok(bytes),
+        None => Ok(serde_json::to_vec(&decode(value, revision)?).expect("JSON serialises")),
+    }
+}
+
+impl Registry {
+    /// One object as JSON bytes.
+    pub async fn get_raw(
+        &self,
+        resource: &Resource,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<Vec<u8>, Status> {
+        let key = key(resource, Self::scope(resource, namespace), name);
+        let kv = self.current(resource, &key, name).await?;
+        served(&kv.value, kv.mod_revision)
+    }
+
+    /// A whole list as JSON bytes, when `filter` looks at no more than metadata (`None`
+    /// otherwise: the caller lists the parsed way).
+    pub async fn list_raw(
+        &self,
+        resource: &Resource,
+        namespace: Option<&str>,
+        filter: &Filter,
+    ) -> Result<Option<Vec<u8>>, Status> {
+        if !filter.fields.only_metadata() {
+            return Ok(None);
+        }
+        let selects_all = filter.labels.is_empty() && filter.fields.is_empty();
+        let prefix = prefix_of(resource, Self::scope(resource, namespace));
+        let response = self
+            .store()
+            .range(RangeRequest::new(KeyRange::prefix(prefix.into_bytes())))
+            .await
+            .map_err(|e| store_error(&e))?;
+        let mut out = Vec::with_capacity(
+            response
+                .kvs
+                .iter()
+                .map(|kv| kv.value.len() + 32)
+                .sum::<usize>()
+                + 128,
+        );
+        out.extend_from_slice(
+            format!(
+                "{{\"kind\":\"{}List\",\"apiVersion\":\"{}\",\"metadata\":{{\"resourceVersion\":\"{}\"}},\"items\":[",
+                resource.kind,
+                resource.api_version(),
+                response.revision
+            )
+            .as_bytes(),
+        );
+        let mut first = true;
+        for kv in &response.kvs {
+            if !selects_all {
+                let object = match metadata_only(&kv.value) {
+                    Some(metadata) => metadata,
+                    None => decode(&kv.value, kv.mod_revision)?,
+                };
+                if !filter.matches(&object) {
+                    continue;
+                }
+            }
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            out.extend_from_slice(&served(&kv.value, kv.mod_revision)?);
+        }
+        out.extend_from_slice(b"]}");
+        Ok(Some(out))
+    }
+}
