@@ -1,4 +1,5 @@
-//! Who sent a request: from the verified client certificate of its connection.
+//! Who sent a request: the verified client certificate of its connection, or else the bearer
+//! token of the request (service-account and bootstrap tokens).
 
 use rustls::pki_types::CertificateDer;
 
@@ -31,4 +32,42 @@ impl UserInfo {
     pub fn is_master(&self) -> bool {
         self.groups.iter().any(|g| g == MASTERS)
     }
+}
+
+/// Authenticates a request without a client certificate by its bearer token. A token that does
+/// not authenticate is a 401, as in Kubernetes (no fallback to anonymous).
+pub async fn bearer_layer(
+    axum::extract::State(context): axum::extract::State<crate::routes::Context>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use crate::routes::{Caller, status_response};
+    let has_user = request
+        .extensions()
+        .get::<Caller>()
+        .is_some_and(|c| c.0.is_some());
+    let token = request
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned);
+    if let (false, Some(token), Some(tokens)) = (has_user, token, &context.tokens) {
+        match tokens.authenticate(&context.registry, &token).await {
+            Ok(user) => {
+                request.extensions_mut().insert(Caller(Some(user)));
+            }
+            Err(why) => {
+                tracing::debug!(
+                    component = "apiserver",
+                    reason = why,
+                    "bearer token refused"
+                );
+                return status_response(&k0rs_api::Status::unauthorized());
+            }
+        }
+    }
+    next.run(request).await
 }

@@ -36,9 +36,19 @@ const DISCOVERY_PATHS: [&str; 6] = [
     "/api", "/apis", "/openapi", "/version", "/healthz", "/livez",
 ];
 
+/// Paths service accounts may GET to verify each other's tokens
+/// (`system:service-account-issuer-discovery`).
+const ISSUER_DISCOVERY_PATHS: [&str; 2] = ["/.well-known/openid-configuration", "/openid/v1/jwks"];
+
 /// Whether `user` may do `request`.
 pub fn allows(user: &UserInfo, request: &Attributes<'_>) -> bool {
     if user.is_master() {
+        return true;
+    }
+    if let Attributes::NonResource { verb: "get", path } = request
+        && ISSUER_DISCOVERY_PATHS.contains(path)
+        && user.groups.iter().any(|g| g == "system:serviceaccounts")
+    {
         return true;
     }
     match request {

@@ -18,7 +18,9 @@ mod routes;
 mod server;
 mod subresources;
 mod tls;
+mod tokens;
 
 pub use authn::UserInfo;
 pub use server::{ApiServer, ServerOptions, VersionInfo};
 pub use tls::TlsMaterial;
+pub use tokens::TokenOptions;

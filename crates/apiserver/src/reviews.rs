@@ -35,7 +35,10 @@ pub async fn create(
     let status = match (resource.group, resource.kind) {
         ("", "Binding") => return bind(context, namespace, &review).await,
         ("authentication.k8s.io", "SelfSubjectReview") => json!({ "userInfo": user_info(caller) }),
-        ("authentication.k8s.io", "TokenReview") => token_review(&review)?,
+        ("authentication.k8s.io", "TokenReview") => match &context.tokens {
+            Some(tokens) => tokens.review(&context.registry, &review).await?,
+            None => token_review_without_tokens(&review)?,
+        },
         ("authorization.k8s.io", "SelfSubjectAccessReview") => access_review(caller, &review)?,
         ("authorization.k8s.io", "SubjectAccessReview") => {
             access_review(&subject(&review)?, &review)?
@@ -143,8 +146,8 @@ fn access_review(user: &UserInfo, review: &Value) -> Result<Value, Status> {
     })
 }
 
-/// Bearer tokens are not accepted yet, so no token authenticates.
-fn token_review(review: &Value) -> Result<Value, Status> {
+/// Without a token issuer no token authenticates.
+fn token_review_without_tokens(review: &Value) -> Result<Value, Status> {
     if review["spec"]["token"].as_str().is_none_or(str::is_empty) {
         return Err(invalid("TokenReview", "spec.token", "Required value"));
     }

@@ -15,6 +15,7 @@ use k0rs_registry::Registry;
 use crate::authn::UserInfo;
 use crate::authz::{self, Attributes};
 use crate::server::VersionInfo;
+use crate::tokens::Tokens;
 use crate::{discovery, impersonation, openapi, resources};
 
 /// The caller of a connection (`None`: no client certificate).
@@ -26,6 +27,8 @@ pub struct Caller(pub Option<UserInfo>);
 pub struct Context {
     pub registry: Registry,
     pub advertise_address: Arc<str>,
+    /// Bearer-token authentication and the token issuer (none: client certificates only).
+    pub tokens: Option<Arc<Tokens>>,
 }
 
 pub fn router(version: Arc<VersionInfo>, context: Context) -> Router {
@@ -69,12 +72,56 @@ pub fn router(version: Arc<VersionInfo>, context: Context) -> Router {
             "/openapi/v3",
             get(|caller| async move { authorized_response(caller, "/openapi/v3", openapi::v3_index) }),
         )
+        .route(
+            "/.well-known/openid-configuration",
+            get(|caller, Extension(context): Extension<Context>| async move {
+                let path = "/.well-known/openid-configuration";
+                authorized(caller, path, || {
+                    context.tokens.as_ref().map(|tokens| {
+                        serde_json::json!({
+                            "issuer": tokens.issuer(),
+                            "jwks_uri": format!("https://{}/openid/v1/jwks", context.advertise_address),
+                            "response_types_supported": ["id_token"],
+                            "subject_types_supported": ["public"],
+                            "id_token_signing_alg_values_supported": ["ES256"],
+                        })
+                    })
+                })
+            }),
+        )
+        .route(
+            "/openid/v1/jwks",
+            get(|caller, Extension(context): Extension<Context>| async move {
+                authorized(caller, "/openid/v1/jwks", || {
+                    context.tokens.as_ref().map(|tokens| tokens.jwks())
+                })
+            }),
+        )
         .route("/api/{*rest}", any(resources::handle))
         .route("/apis/{*rest}", any(resources::handle))
         .fallback(fallback)
-        .layer(Extension(context))
+        .layer(Extension(context.clone()))
         .layer(axum::middleware::from_fn(impersonation::layer))
+        .layer(axum::middleware::from_fn_with_state(
+            context,
+            crate::authn::bearer_layer,
+        ))
+        .layer(axum::middleware::from_fn(read_whole_body))
         .layer(axum::middleware::from_fn(log_request))
+}
+
+/// Reads the request body before anything answers: a refusal sent while an HTTP/2 client is
+/// still uploading resets its stream, which clients report as a transport error instead of
+/// showing the Status. Bodies are small (3 MiB at most, which is checked here).
+async fn read_whole_body(request: Request, next: axum::middleware::Next) -> Response {
+    let (parts, body) = request.into_parts();
+    match resources::read_body(body).await {
+        Ok(bytes) => {
+            next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+                .await
+        }
+        Err(status) => status_response(&status),
+    }
 }
 
 /// One log line per request: method, path, caller, status and latency (debug level).

@@ -21,6 +21,7 @@ use k0rs_store::Store;
 use crate::authn::UserInfo;
 use crate::routes::{self, Caller};
 use crate::tls::{self, TlsMaterial};
+use crate::tokens::{TokenOptions, Tokens};
 
 /// The body of `/version` (Kubernetes' `version.Info`).
 #[derive(Debug, Clone, Serialize)]
@@ -49,12 +50,16 @@ pub struct ServerOptions {
     pub endpoint: Option<ApiEndpoint>,
     /// Where Services get their ClusterIPs and NodePorts.
     pub service_network: ServiceNetwork,
+    /// The service-account token issuer (none: no bearer tokens).
+    pub tokens: Option<TokenOptions>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
+    #[error(transparent)]
+    Keys(#[from] crate::tokens::KeyError),
     #[error("cannot create the initial objects: {0}")]
     Bootstrap(String),
     #[error("cannot listen on {addr}: {source}")]
@@ -93,9 +98,16 @@ impl ApiServer {
             .bootstrap(options.endpoint.as_ref())
             .await
             .map_err(|status| ServerError::Bootstrap(status.message))?;
+        let tokens = options
+            .tokens
+            .as_ref()
+            .map(Tokens::new)
+            .transpose()?
+            .map(Arc::new);
         let context = routes::Context {
             registry,
             advertise_address: options.advertise_address.into(),
+            tokens,
         };
         let router = routes::router(Arc::new(options.version), context);
         let (shutdown, mut stopped) = watch::channel(false);

@@ -31,6 +31,25 @@ pub async fn serve(
     }
     let namespace = info.namespace.as_deref();
     let object_name = info.name.as_deref().unwrap_or_default();
+    if resource.group.is_empty() && resource.kind == "ServiceAccount" && name == "token" {
+        let tokens = context.tokens.as_ref().ok_or_else(|| {
+            Status::failure(
+                StatusReason::ServiceUnavailable,
+                "this API server issues no service-account tokens",
+            )
+        })?;
+        let content_type = content_type(request.headers()).to_owned();
+        let body = read_object(&content_type, request.into_body()).await?;
+        let response = tokens
+            .token_request(
+                &context.registry,
+                namespace.unwrap_or("default"),
+                object_name,
+                &body,
+            )
+            .await?;
+        return Ok(json_response(StatusCode::CREATED, &response));
+    }
     let Some(sub) = ServedSubresource::of(resource, name) else {
         return Err(not_served_yet(context, resource, namespace, object_name, name).await);
     };

@@ -15,7 +15,10 @@ fn default(object: &mut Value, field: &str, value: Value) {
 /// Applies the defaults of `resource`'s kind to `object`.
 pub fn apply(resource: &Resource, object: &mut Value) {
     match (resource.group, resource.kind) {
-        ("", "Secret") => default(object, "type", json!("Opaque")),
+        ("", "Secret") => {
+            default(object, "type", json!("Opaque"));
+            merge_string_data(object);
+        }
         ("", "PodTemplate") => pod_spec(&mut object["template"]["spec"]),
         _ => {
             // Only kinds with a spec get one.
@@ -23,6 +26,24 @@ pub fn apply(resource: &Resource, object: &mut Value) {
                 apply_to_spec(resource, spec);
             }
         }
+    }
+}
+
+/// A Secret's `stringData` is a write-only convenience: its values join `data`, base64-encoded,
+/// overriding what `data` had under the same key.
+fn merge_string_data(secret: &mut Value) {
+    use base64::Engine as _;
+    let Some(Value::Object(string_data)) =
+        secret.as_object_mut().and_then(|m| m.remove("stringData"))
+    else {
+        return;
+    };
+    if !secret["data"].is_object() {
+        secret["data"] = json!({});
+    }
+    for (key, value) in string_data {
+        let text = value.as_str().unwrap_or_default();
+        secret["data"][key] = json!(base64::engine::general_purpose::STANDARD.encode(text));
     }
 }
 

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use async_trait::async_trait;
-use k0rs_apiserver::{ApiServer, ServerOptions, TlsMaterial, VersionInfo};
+use k0rs_apiserver::{ApiServer, ServerOptions, TlsMaterial, TokenOptions, VersionInfo};
 use k0rs_component::Component;
 use k0rs_config::{ApiSpec, NetworkSpec};
 use k0rs_registry::{ApiEndpoint, ServiceNetwork};
@@ -18,6 +18,10 @@ pub struct ApiServerComponent {
     store: SharedStore,
     endpoint: Option<ApiEndpoint>,
     service_network: ServiceNetwork,
+    /// kube-apiserver's `--service-account-issuer` and `--api-audiences`, from
+    /// `spec.api.extraArgs` as k0s passes them.
+    issuer: String,
+    audiences: Vec<String>,
     bind: SocketAddr,
     advertise_address: String,
     pki: PathBuf,
@@ -50,10 +54,22 @@ impl ApiServerComponent {
             address,
             port: api.port,
         });
+        let issuer = api
+            .extra_args
+            .get("service-account-issuer")
+            .cloned()
+            .unwrap_or_else(|| DEFAULT_ISSUER.to_owned());
+        let audiences = api
+            .extra_args
+            .get("api-audiences")
+            .map(|a| a.split(',').map(|s| s.trim().to_owned()).collect())
+            .unwrap_or_default();
         Ok(Self {
             store,
             endpoint,
             service_network,
+            issuer,
+            audiences,
             bind: SocketAddr::new(ip, api.port),
             advertise_address: api.host_port(),
             pki,
@@ -66,6 +82,9 @@ impl ApiServerComponent {
         std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))
     }
 }
+
+/// The issuer k0s gives service-account tokens.
+const DEFAULT_ISSUER: &str = "https://kubernetes.default.svc";
 
 /// NodePorts come from kube-apiserver's `service-node-port-range` (`30000-32767` by default),
 /// which k0s users set through `spec.api.extraArgs`.
@@ -113,6 +132,12 @@ impl Component for ApiServerComponent {
             store,
             endpoint: self.endpoint.clone(),
             service_network: self.service_network.clone(),
+            tokens: Some(TokenOptions {
+                private_key_pem: self.read("sa.key")?,
+                public_key_pem: self.read("sa.pub")?,
+                issuer: self.issuer.clone(),
+                audiences: self.audiences.clone(),
+            }),
         })
         .await?;
         self.server = Some(server);
