@@ -16,7 +16,7 @@ use crate::authn::UserInfo;
 use crate::authz::{self, Attributes};
 use crate::server::VersionInfo;
 use crate::tokens::Tokens;
-use crate::{discovery, impersonation, openapi, resources};
+use crate::{aggregated, discovery, impersonation, openapi, resources};
 
 /// The caller of a connection (`None`: no client certificate).
 #[derive(Debug, Clone)]
@@ -44,7 +44,10 @@ pub fn router(version: Arc<VersionInfo>, context: Context) -> Router {
         )
         .route(
             "/api",
-            get(move |caller| async move {
+            get(move |caller, headers: HeaderMap| async move {
+                if let Some(version) = aggregated::wanted(&headers) {
+                    return aggregated_response(caller, "/api", version, true);
+                }
                 authorized(caller, "/api", || {
                     Some(discovery::core_versions(&core_versions))
                 })
@@ -58,7 +61,12 @@ pub fn router(version: Arc<VersionInfo>, context: Context) -> Router {
         )
         .route(
             "/apis",
-            get(|caller| async move { authorized(caller, "/apis", || Some(discovery::groups())) }),
+            get(|caller, headers: HeaderMap| async move {
+                if let Some(version) = aggregated::wanted(&headers) {
+                    return aggregated_response(caller, "/apis", version, false);
+                }
+                authorized(caller, "/apis", || Some(discovery::groups()))
+            }),
         )
         .route(
             "/openapi/v2",
@@ -173,6 +181,22 @@ pub fn authorized(
     authorized_response(caller, path, || match document() {
         Some(doc) => Json(doc).into_response(),
         None => status_response(&Status::not_found_path(path)),
+    })
+}
+
+/// The aggregated discovery document of `/api` (`core`) or `/apis`.
+fn aggregated_response(
+    caller: Extension<Caller>,
+    path: &str,
+    version: &str,
+    core: bool,
+) -> Response {
+    authorized_response(caller, path, || {
+        (
+            [(header::CONTENT_TYPE, aggregated::content_type(version))],
+            aggregated::document(version, core).to_string(),
+        )
+            .into_response()
     })
 }
 

@@ -696,3 +696,48 @@ fn deleting_a_namespace_leaves_it_terminating() {
         stderr(&out)
     );
 }
+
+#[test]
+fn kubectl_discovers_everything_in_two_aggregated_requests() {
+    let controller = Controller::start();
+    let admin = controller.admin();
+    let cache = controller.node.root.path().join("kube-cache");
+    let out = kubectl(
+        &admin,
+        &["api-resources", "-v=6", "--cache-dir", path_str(&cache)],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("deployments"), "{}", stdout(&out));
+    let requests: Vec<String> = stderr(&out)
+        .lines()
+        .filter(|l| l.contains("GET https://"))
+        .map(|l| l.split_whitespace().nth(5).unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.ends_with("/api") || r.ends_with("/apis")),
+        "{requests:?}"
+    );
+
+    let out = controller.curl(&[
+        "/apis",
+        "--cert",
+        path_str(&controller.node.pki("admin.crt")),
+        "--key",
+        path_str(&controller.node.pki("admin.key")),
+        "-H",
+        "Accept: application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList",
+        "-D",
+        "-",
+    ]);
+    let text = stdout(&out);
+    assert!(
+        text.to_lowercase().contains(
+            "content-type: application/json;g=apidiscovery.k8s.io;v=v2beta1;as=apigroupdiscoverylist"
+        ),
+        "{text}"
+    );
+    assert!(text.contains(r#""kind":"APIGroupDiscoveryList""#));
+}
