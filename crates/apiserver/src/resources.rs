@@ -11,6 +11,7 @@ use k0rs_registry::{DeleteOptions, Filter, Resource};
 use serde_json::Value;
 
 use crate::authz::Attributes;
+use crate::negotiate::{self, Output};
 use crate::request_info::{self, RequestInfo};
 use crate::routes::{Caller, Context, authorize, status_response};
 use crate::{discovery, reviews, subresources};
@@ -74,27 +75,13 @@ async fn serve(caller: &Caller, context: &Context, request: Request) -> Result<R
         return Err(Status::method_not_allowed());
     }
     let query = query_params(request.uri())?;
-    // kubectl asks for server-side columns this way (falling back to JSON when it gets none).
-    let as_table = request
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|a| a.to_str().ok())
-        .is_some_and(|a| {
-            a.split(',')
-                .next()
-                .is_some_and(|first| first.contains("as=Table"))
-        });
+    let output = negotiate::output(request.headers())?;
     if verb == "watch" {
-        return serve_watch(
-            context,
-            resource,
-            info.namespace.as_deref(),
-            &query,
-            as_table,
-        )
-        .await;
+        return serve_watch(context, resource, info.namespace.as_deref(), &query, output).await;
     }
-    if !as_table && let Some(bytes) = read_raw(context, resource, &info, verb, &query).await? {
+    if output == Output::Json
+        && let Some(bytes) = read_raw(context, resource, &info, verb, &query).await?
+    {
         return Ok((
             StatusCode::OK,
             [(header::CONTENT_TYPE, "application/json")],
@@ -113,7 +100,7 @@ async fn serve(caller: &Caller, context: &Context, request: Request) -> Result<R
         request.into_body(),
     )
     .await?;
-    Ok(respond(response, resource, verb, as_table))
+    respond(response, resource, verb, output)
 }
 
 /// A get, or a whole list, answered with the stored bytes (no objects parsed); `None` when the
@@ -180,26 +167,20 @@ pub(crate) fn content_type(headers: &axum::http::HeaderMap) -> &str {
         .unwrap_or("")
 }
 
-/// The JSON response of a verb; for get and list as a Table when the client asked for one.
+/// The response of a verb in the client's `output`.
 fn respond(
     (code, object): (StatusCode, Value),
     resource: &Resource,
     verb: &str,
-    as_table: bool,
-) -> Response {
-    let body = match (as_table, verb) {
-        (true, "list") => {
-            let items = object["items"].as_array().cloned().unwrap_or_default();
-            k0rs_registry::table(resource, &items, object["metadata"].clone())
-        }
-        (true, "get") => {
-            let metadata =
-                serde_json::json!({ "resourceVersion": object["metadata"]["resourceVersion"] });
-            k0rs_registry::table(resource, std::slice::from_ref(&object), metadata)
-        }
-        _ => object,
-    };
-    json_response(code, &body)
+    output: Output,
+) -> Result<Response, Status> {
+    let body = negotiate::shape(output, resource, verb, object);
+    if output == Output::Yaml {
+        let yaml = serde_yaml_ng::to_string(&body)
+            .map_err(|e| Status::internal(format!("cannot write YAML: {e}")))?;
+        return Ok((code, [(header::CONTENT_TYPE, "application/yaml")], yaml).into_response());
+    }
+    Ok(json_response(code, &body))
 }
 
 async fn dispatch(
@@ -315,7 +296,7 @@ async fn serve_watch(
     resource: &'static Resource,
     namespace: Option<&str>,
     query: &Query,
-    as_table: bool,
+    output: Output,
 ) -> Result<Response, Status> {
     let timeout = match query.get("timeoutSeconds") {
         Some(secs) => std::time::Duration::from_secs(
@@ -345,9 +326,16 @@ async fn serve_watch(
                 () = sender.closed() => None,
             };
             let Some(mut event) = event else { return };
-            if as_table && event["type"] != "ERROR" {
-                let object = event["object"].take();
-                event["object"] = k0rs_registry::table(resource, &[object], serde_json::json!({}));
+            if event["type"] != "ERROR" {
+                match output {
+                    Output::Table => {
+                        let object = event["object"].take();
+                        event["object"] =
+                            k0rs_registry::table(resource, &[object], serde_json::json!({}));
+                    }
+                    Output::Metadata => event["object"] = negotiate::partial(&event["object"]),
+                    Output::Json | Output::Yaml => {}
+                }
             }
             let mut line = event.to_string();
             line.push('\n');

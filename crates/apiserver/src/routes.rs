@@ -115,6 +115,7 @@ pub fn router(version: Arc<VersionInfo>, context: Context) -> Router {
             crate::authn::bearer_layer,
         ))
         .layer(axum::middleware::from_fn(read_whole_body))
+        .layer(axum::middleware::from_fn(crate::compression::gzip))
         .layer(axum::middleware::from_fn(log_request))
 }
 

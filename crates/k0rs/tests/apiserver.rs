@@ -741,3 +741,79 @@ fn kubectl_discovers_everything_in_two_aggregated_requests() {
     );
     assert!(text.contains(r#""kind":"APIGroupDiscoveryList""#));
 }
+
+#[test]
+fn responses_come_as_yaml_metadata_only_or_gzip_when_asked_and_406_otherwise() {
+    let controller = Controller::start();
+    let admin = controller.admin();
+    // 40 ConfigMaps of 4 KiB: a list of them is over the 128 KiB where compression starts.
+    let items: Vec<serde_json::Value> = (0..40)
+        .map(|i| {
+            serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": format!("big-{i}"), "labels": {"size": "big"}},
+                "data": {"blob": "x".repeat(4096)}})
+        })
+        .collect();
+    let file = controller.node.root.path().join("big.json");
+    std::fs::write(
+        &file,
+        serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items}).to_string(),
+    )
+    .unwrap();
+    let out = kubectl(&admin, &["create", "-f", path_str(&file)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let cert = controller.node.pki("admin.crt");
+    let key = controller.node.pki("admin.key");
+    let get = |path: &str, headers: &[&str]| {
+        let mut args = vec![path, "--cert", path_str(&cert), "--key", path_str(&key)];
+        for h in headers {
+            args.extend(["-H", h]);
+        }
+        args.extend(["-D", "-"]);
+        controller.curl(&args)
+    };
+    let out = get(
+        "/api/v1/namespaces/default/configmaps/big-0",
+        &["Accept: application/yaml"],
+    );
+    let text = stdout(&out);
+    assert!(text.contains("content-type: application/yaml"), "{text}");
+    assert!(text.contains("\nkind: ConfigMap\n"), "{text}");
+
+    let metadata = "Accept: application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
+    let out = get(
+        "/api/v1/namespaces/default/configmaps?labelSelector=size%3Dbig",
+        &[metadata],
+    );
+    let text = stdout(&out);
+    let body: serde_json::Value =
+        serde_json::from_str(text.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    assert_eq!(body["kind"], "PartialObjectMetadataList");
+    assert_eq!(body["items"].as_array().unwrap().len(), 40);
+    assert_eq!(body["items"][0]["kind"], "PartialObjectMetadata");
+    assert!(body["items"][0].get("data").is_none());
+
+    let out = get(
+        "/api/v1/namespaces/default/configmaps",
+        &["Accept: application/vnd.kubernetes.protobuf"],
+    );
+    assert!(stdout(&out).starts_with("HTTP/2 406"), "{}", stdout(&out));
+
+    // curl --compressed asks for gzip and unpacks it: the list arrives whole.
+    let out = controller.curl(&[
+        "/api/v1/namespaces/default/configmaps",
+        "--cert",
+        path_str(&cert),
+        "--key",
+        path_str(&key),
+        "--compressed",
+        "-D",
+        "-",
+    ]);
+    let text = stdout(&out);
+    assert!(text.contains("content-encoding: gzip"), "{}", &text[..300]);
+    let body: serde_json::Value =
+        serde_json::from_str(text.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    assert_eq!(body["items"].as_array().unwrap().len(), 40);
+}

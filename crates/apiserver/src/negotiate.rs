@@ -1,0 +1,128 @@
+//! What a client accepts (`Accept`): plain JSON, YAML, a Table of server-side columns, or
+//! PartialObjectMetadata (objects reduced to their metadata) — or nothing this server writes,
+//! which is 406 Not Acceptable.
+
+use axum::http::{HeaderMap, header};
+use k0rs_api::{Status, StatusReason};
+use k0rs_registry::Resource;
+use serde_json::{Value, json};
+
+/// How a resource response is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    Json,
+    Yaml,
+    Table,
+    /// `PartialObjectMetadata` / `PartialObjectMetadataList` of `meta.k8s.io/v1`.
+    Metadata,
+}
+
+/// The first media type of `Accept` this server can write.
+pub fn output(headers: &HeaderMap) -> Result<Output, Status> {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Ok(Output::Json);
+    };
+    if accept.trim().is_empty() {
+        return Ok(Output::Json);
+    }
+    for media in accept.split(',') {
+        let mut parts = media.split(';').map(str::trim);
+        let kind = parts.next().unwrap_or_default().to_ascii_lowercase();
+        let params: Vec<(&str, &str)> = parts.filter_map(|p| p.split_once('=')).collect();
+        let param = |name: &str| params.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+        let json_like = matches!(kind.as_str(), "application/json" | "*/*" | "application/*");
+        match (json_like, kind.as_str(), param("as")) {
+            (true, _, None) => return Ok(Output::Json),
+            (false, "application/yaml", None) => return Ok(Output::Yaml),
+            (true, _, Some("Table"))
+                if param("g") == Some("meta.k8s.io")
+                    && matches!(param("v"), Some("v1" | "v1beta1")) =>
+            {
+                return Ok(Output::Table);
+            }
+            (true, _, Some("PartialObjectMetadata" | "PartialObjectMetadataList"))
+                if param("g") == Some("meta.k8s.io")
+                    && matches!(param("v"), Some("v1" | "v1beta1")) =>
+            {
+                return Ok(Output::Metadata);
+            }
+            _ => {}
+        }
+    }
+    Err(Status::failure(
+        StatusReason::NotAcceptable,
+        "only the following media types are accepted: application/json, application/yaml, application/json;as=Table;g=meta.k8s.io;v=v1, application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1",
+    ))
+}
+
+/// An object reduced to its metadata.
+pub fn partial(object: &Value) -> Value {
+    json!({
+        "kind": "PartialObjectMetadata",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": object["metadata"],
+    })
+}
+
+/// The body of a get or list response in `output`.
+pub fn shape(output: Output, resource: &Resource, verb: &str, object: Value) -> Value {
+    match (output, verb) {
+        (Output::Table, "list") => {
+            let items = object["items"].as_array().cloned().unwrap_or_default();
+            k0rs_registry::table(resource, &items, object["metadata"].clone())
+        }
+        (Output::Table, "get") => {
+            let metadata = json!({ "resourceVersion": object["metadata"]["resourceVersion"] });
+            k0rs_registry::table(resource, std::slice::from_ref(&object), metadata)
+        }
+        (Output::Metadata, "list") => json!({
+            "kind": "PartialObjectMetadataList",
+            "apiVersion": "meta.k8s.io/v1",
+            "metadata": object["metadata"],
+            "items": object["items"].as_array().into_iter().flatten().map(partial).collect::<Vec<_>>(),
+        }),
+        (Output::Metadata, "get") => partial(&object),
+        _ => object,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accept(value: &str) -> Result<Output, Status> {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, value.parse().unwrap());
+        output(&headers)
+    }
+
+    #[test]
+    fn the_first_acceptable_media_type_wins() {
+        assert_eq!(
+            accept("application/json;as=Table;v=v1;g=meta.k8s.io,application/json").unwrap(),
+            Output::Table
+        );
+        assert_eq!(
+            accept("application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json").unwrap(),
+            Output::Metadata
+        );
+        assert_eq!(accept("application/yaml").unwrap(), Output::Yaml);
+        assert_eq!(accept("*/*").unwrap(), Output::Json);
+        assert_eq!(
+            accept("application/vnd.kubernetes.protobuf,application/json").unwrap(),
+            Output::Json
+        );
+        assert_eq!(
+            accept("application/vnd.kubernetes.protobuf")
+                .unwrap_err()
+                .code,
+            406
+        );
+        assert_eq!(
+            accept("application/json;as=Table;v=v9;g=meta.k8s.io")
+                .unwrap_err()
+                .code,
+            406
+        );
+    }
+}
