@@ -22,6 +22,8 @@ pub enum StatusReason {
     UnsupportedMediaType,
     InternalError,
     ServiceUnavailable,
+    /// The server could not answer in time (a resourceVersion newer than it has, for one).
+    Timeout,
 }
 
 impl StatusReason {
@@ -40,6 +42,7 @@ impl StatusReason {
             StatusReason::UnsupportedMediaType => 415,
             StatusReason::InternalError => 500,
             StatusReason::ServiceUnavailable => 503,
+            StatusReason::Timeout => 504,
         }
     }
 }

@@ -22,6 +22,7 @@ mod server;
 mod subresources;
 mod tls;
 mod tokens;
+mod watch;
 
 pub use authn::UserInfo;
 pub use server::{ApiServer, ServerOptions, VersionInfo};

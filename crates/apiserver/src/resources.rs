@@ -7,7 +7,7 @@ use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use k0rs_api::patch::PatchType;
 use k0rs_api::{Status, StatusReason};
-use k0rs_registry::{DeleteOptions, Filter, Resource};
+use k0rs_registry::{DeleteOptions, Filter, ReadAt, Resource};
 use serde_json::Value;
 
 use crate::authz::Attributes;
@@ -77,7 +77,8 @@ async fn serve(caller: &Caller, context: &Context, request: Request) -> Result<R
     let query = query_params(request.uri())?;
     let output = negotiate::output(request.headers())?;
     if verb == "watch" {
-        return serve_watch(context, resource, info.namespace.as_deref(), &query, output).await;
+        return crate::watch::serve(context, resource, info.namespace.as_deref(), &query, output)
+            .await;
     }
     if output == Output::Json
         && let Some(bytes) = read_raw(context, resource, &info, verb, &query).await?
@@ -126,7 +127,12 @@ async fn read_raw(
         {
             context
                 .registry
-                .list_raw(resource, namespace, &filter(resource, query)?)
+                .list_raw(
+                    resource,
+                    namespace,
+                    &filter(resource, query)?,
+                    read_at(query)?,
+                )
                 .await
         }
         _ => Ok(None),
@@ -215,7 +221,7 @@ async fn dispatch(
             (
                 StatusCode::OK,
                 registry
-                    .list_page(resource, namespace, &filter, limit, token)
+                    .list_page(resource, namespace, &filter, limit, token, read_at(query)?)
                     .await?,
             )
         }
@@ -278,74 +284,30 @@ pub(crate) fn query_params(uri: &axum::http::Uri) -> Result<Query, Status> {
         .map_err(|e| Status::bad_request(format!("invalid query: {e}")))
 }
 
+/// The state a list reads (`resourceVersion`, `resourceVersionMatch`); a page after the first
+/// continues the first page's state and may not name another.
+fn read_at(query: &Query) -> Result<ReadAt, Status> {
+    let resource_version = query.get("resourceVersion").map(String::as_str);
+    if query.get("continue").is_some_and(|c| !c.is_empty())
+        && resource_version.is_some_and(|rv| !rv.is_empty() && rv != "0")
+    {
+        return Err(Status::bad_request(
+            "specifying resource version is not allowed when using continue",
+        ));
+    }
+    ReadAt::parse(
+        resource_version,
+        query.get("resourceVersionMatch").map(String::as_str),
+    )
+}
+
 /// The `labelSelector` and `fieldSelector` of a list or watch.
-fn filter(resource: &Resource, query: &Query) -> Result<Filter, Status> {
+pub(crate) fn filter(resource: &Resource, query: &Query) -> Result<Filter, Status> {
     Filter::parse(
         resource,
         query.get("labelSelector").map(String::as_str),
         query.get("fieldSelector").map(String::as_str),
     )
-}
-
-/// How long a watch lasts unless `timeoutSeconds` says otherwise (Kubernetes picks 30–60 min).
-const DEFAULT_WATCH_TIMEOUT: std::time::Duration = std::time::Duration::from_mins(30);
-
-/// A watch: one JSON event per line, streamed until the timeout or until the client goes away.
-async fn serve_watch(
-    context: &Context,
-    resource: &'static Resource,
-    namespace: Option<&str>,
-    query: &Query,
-    output: Output,
-) -> Result<Response, Status> {
-    let timeout = match query.get("timeoutSeconds") {
-        Some(secs) => std::time::Duration::from_secs(
-            secs.parse()
-                .map_err(|_| Status::bad_request(format!("invalid timeoutSeconds {secs:?}")))?,
-        ),
-        None => DEFAULT_WATCH_TIMEOUT,
-    };
-    let mut events = context
-        .registry
-        .watch(
-            resource,
-            namespace,
-            query.get("resourceVersion").map(String::as_str),
-            filter(resource, query)?,
-        )
-        .await?;
-    let (sender, receiver) =
-        tokio::sync::mpsc::channel::<Result<axum::body::Bytes, std::convert::Infallible>>(16);
-    tokio::spawn(async move {
-        let deadline = tokio::time::sleep(timeout);
-        tokio::pin!(deadline);
-        loop {
-            let event = tokio::select! {
-                event = events.next() => event,
-                () = &mut deadline => None,
-                () = sender.closed() => None,
-            };
-            let Some(mut event) = event else { return };
-            if event["type"] != "ERROR" {
-                match output {
-                    Output::Table => {
-                        let object = event["object"].take();
-                        event["object"] =
-                            k0rs_registry::table(resource, &[object], serde_json::json!({}));
-                    }
-                    Output::Metadata => event["object"] = negotiate::partial(&event["object"]),
-                    Output::Json | Output::Yaml => {}
-                }
-            }
-            let mut line = event.to_string();
-            line.push('\n');
-            if sender.send(Ok(line.into())).await.is_err() {
-                return;
-            }
-        }
-    });
-    let body = Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(receiver));
-    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// Kubernetes' verb for a request.

@@ -817,3 +817,104 @@ fn responses_come_as_yaml_metadata_only_or_gzip_when_asked_and_406_otherwise() {
         serde_json::from_str(text.split("\r\n\r\n").nth(1).unwrap()).unwrap();
     assert_eq!(body["items"].as_array().unwrap().len(), 40);
 }
+
+#[test]
+fn lists_read_the_state_asked_for_and_watches_send_bookmarks() {
+    let controller = Controller::start();
+    let admin = controller.admin();
+    let run = |args: &[&str]| {
+        let out = kubectl(&admin, args);
+        assert!(out.status.success(), "kubectl {args:?}: {}", stderr(&out));
+        stdout(&out)
+    };
+    let raw = |path: &str| -> serde_json::Value {
+        serde_json::from_str(&run(&["get", "--raw", path])).unwrap()
+    };
+    run(&["create", "configmap", "first"]);
+    let before = raw("/api/v1/namespaces/default/configmaps");
+    let rv = before["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    run(&["create", "configmap", "second"]);
+    let names = |list: &serde_json::Value| -> Vec<String> {
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["metadata"]["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // Exact: the list as it was; NotOlderThan: the newest.
+    let exact = raw(&format!(
+        "/api/v1/namespaces/default/configmaps?resourceVersion={rv}&resourceVersionMatch=Exact"
+    ));
+    assert_eq!(names(&exact), ["first"]);
+    assert_eq!(exact["metadata"]["resourceVersion"], rv.as_str());
+    let newer = raw(&format!(
+        "/api/v1/namespaces/default/configmaps?resourceVersion={rv}&resourceVersionMatch=NotOlderThan"
+    ));
+    assert_eq!(names(&newer), ["first", "second"]);
+    let paged = raw(&format!(
+        "/api/v1/namespaces/default/configmaps?resourceVersion={rv}&resourceVersionMatch=Exact&limit=1"
+    ));
+    assert_eq!(names(&paged), ["first"]);
+    for (query, expected) in [
+        (
+            "resourceVersionMatch=Exact",
+            "resourceVersionMatch is forbidden unless",
+        ),
+        (
+            "resourceVersion=99999999&resourceVersionMatch=NotOlderThan",
+            "Too large resource version",
+        ),
+    ] {
+        let out = kubectl(
+            &admin,
+            &[
+                "get",
+                "--raw",
+                &format!("/api/v1/namespaces/default/configmaps?{query}"),
+            ],
+        );
+        assert!(stderr(&out).contains(expected), "{query}: {}", stderr(&out));
+    }
+
+    // A watch that allows bookmarks ends with one, naming where to resume.
+    let out = run(&[
+        "get",
+        "--raw",
+        &format!(
+            "/api/v1/namespaces/default/configmaps?watch=1&allowWatchBookmarks=true&timeoutSeconds=1&resourceVersion={rv}"
+        ),
+    ]);
+    let events: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events[0]["type"], "ADDED");
+    assert_eq!(events[0]["object"]["metadata"]["name"], "second");
+    let last = events.last().unwrap();
+    assert_eq!(last["type"], "BOOKMARK");
+    assert_eq!(last["object"]["kind"], "ConfigMap");
+    assert_eq!(
+        last["object"]["metadata"]["resourceVersion"],
+        events[0]["object"]["metadata"]["resourceVersion"]
+    );
+    // sendInitialEvents: the current objects, then a bookmark marking their end.
+    let out = run(&[
+        "get",
+        "--raw",
+        "/api/v1/namespaces/default/configmaps?watch=1&allowWatchBookmarks=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&timeoutSeconds=1",
+    ]);
+    let events: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds[..3], ["ADDED", "ADDED", "BOOKMARK"], "{kinds:?}");
+    assert_eq!(
+        events[2]["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"],
+        "true"
+    );
+}

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use crate::deletion::{self, DeleteOptions};
 pub(crate) use crate::encoding::{decode, encode};
 use crate::meta;
+use crate::read_at::ReadAt;
 use crate::services::{Held, ServiceNetwork};
 use crate::strategy;
 use crate::table::Resource;
@@ -221,12 +222,19 @@ impl Registry {
         namespace: Option<&str>,
         filter: &Filter,
     ) -> Result<Value, Status> {
-        let prefix = prefix_of(resource, Self::scope(resource, namespace));
-        let response = self
-            .store
-            .range(RangeRequest::new(KeyRange::prefix(prefix.into_bytes())))
+        self.list_at(resource, namespace, filter, ReadAt::Latest)
             .await
-            .map_err(|e| store_error(&e))?;
+    }
+
+    /// A list of the state `at` says.
+    pub async fn list_at(
+        &self,
+        resource: &Resource,
+        namespace: Option<&str>,
+        filter: &Filter,
+        at: ReadAt,
+    ) -> Result<Value, Status> {
+        let response = self.range_at(resource, namespace, at).await?;
         let mut items = Vec::with_capacity(response.kvs.len());
         for kv in &response.kvs {
             let object = decode(&kv.value, kv.mod_revision)?;
@@ -241,6 +249,27 @@ impl Registry {
             "metadata": { "resourceVersion": response.revision.to_string() },
             "items": items,
         }))
+    }
+
+    /// Every stored object of `resource` in `namespace`, in the state `at` says.
+    pub(crate) async fn range_at(
+        &self,
+        resource: &Resource,
+        namespace: Option<&str>,
+        at: ReadAt,
+    ) -> Result<k0rs_store::RangeResponse, Status> {
+        let prefix = prefix_of(resource, Self::scope(resource, namespace));
+        let request = RangeRequest {
+            revision: at.revision(),
+            ..RangeRequest::new(KeyRange::prefix(prefix.into_bytes()))
+        };
+        let mut response = self.store.range(request).await.map_err(|e| at.error(&e))?;
+        at.check(response.revision)?;
+        // The store names its newest revision; an exact read is of the one asked for.
+        if let ReadAt::Exact(revision) = at {
+            response.revision = revision;
+        }
+        Ok(response)
     }
 
     /// Replaces an object (all but its status, for kinds with a status subresource). With a

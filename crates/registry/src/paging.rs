@@ -8,6 +8,7 @@ use k0rs_store::{KeyRange, RangeRequest, Revision, StoreError, prefix_end};
 use serde_json::{Value, json};
 
 use crate::generic::{Filter, Registry, decode, prefix_of, store_error};
+use crate::read_at::ReadAt;
 use crate::table::Resource;
 
 /// Where the next page starts: the snapshot revision and the first key not yet returned
@@ -42,15 +43,16 @@ impl Registry {
         filter: &Filter,
         limit: i64,
         token: Option<&str>,
+        at: ReadAt,
     ) -> Result<Value, Status> {
         let namespace = if resource.namespaced { namespace } else { None };
         if limit <= 0 && token.is_none() {
-            return self.list(resource, namespace, filter).await;
+            return self.list_at(resource, namespace, filter, at).await;
         }
         let prefix = prefix_of(resource, namespace);
         let (mut revision, mut start) = match token {
             Some(token) => decode_token(token, &prefix)?,
-            None => (0, prefix.clone().into_bytes()),
+            None => (at.revision(), prefix.clone().into_bytes()),
         };
         let end = prefix_end(prefix.as_bytes());
         let wanted = usize::try_from(limit).unwrap_or(usize::MAX).max(1);
@@ -70,6 +72,8 @@ impl Registry {
                 other => store_error(&other),
             })?;
             if revision == 0 {
+                // An exact read starts at its revision; the others at the store's newest.
+                at.check(response.revision)?;
                 revision = response.revision;
             }
             for kv in &response.kvs {

@@ -2,10 +2,10 @@
 //! parsed unless a selector needs more than its metadata.
 
 use k0rs_api::Status;
-use k0rs_store::{KeyRange, RangeRequest};
 
 use crate::encoding::{metadata_only, with_revision};
-use crate::generic::{Filter, Registry, decode, key, prefix_of, store_error};
+use crate::generic::{Filter, Registry, decode, key};
+use crate::read_at::ReadAt;
 use crate::table::Resource;
 
 /// An object as response bytes.
@@ -36,17 +36,13 @@ impl Registry {
         resource: &Resource,
         namespace: Option<&str>,
         filter: &Filter,
+        at: ReadAt,
     ) -> Result<Option<Vec<u8>>, Status> {
         if !filter.fields.only_metadata() {
             return Ok(None);
         }
         let selects_all = filter.labels.is_empty() && filter.fields.is_empty();
-        let prefix = prefix_of(resource, Self::scope(resource, namespace));
-        let response = self
-            .store()
-            .range(RangeRequest::new(KeyRange::prefix(prefix.into_bytes())))
-            .await
-            .map_err(|e| store_error(&e))?;
+        let response = self.range_at(resource, namespace, at).await?;
         let mut out = Vec::with_capacity(
             response
                 .kvs

@@ -11,7 +11,13 @@ use crate::table::Resource;
 
 /// A stream of watch events for one resource (and namespace).
 pub struct ResourceWatch {
+    kind: &'static str,
+    api_version: String,
     filter: Filter,
+    /// The newest revision this watch has seen (events and the store's progress notifications).
+    revision: Revision,
+    /// A bookmark marking the end of the initial events is due (`sendInitialEvents`).
+    initial_end_bookmark: bool,
     /// Events to send before the store's (the current objects, for a watch without resourceVersion).
     initial: std::vec::IntoIter<Value>,
     stream: WatchStream,
@@ -38,6 +44,12 @@ impl ResourceWatch {
         if let Some(initial) = self.initial.next() {
             return Some(initial);
         }
+        if std::mem::take(&mut self.initial_end_bookmark) {
+            let mut bookmark = self.bookmark();
+            bookmark["object"]["metadata"]["annotations"] =
+                serde_json::json!({ "k8s.io/initial-events-end": "true" });
+            return Some(bookmark);
+        }
         loop {
             if let Some(event) = self.pending.pop_front() {
                 return Some(event);
@@ -47,6 +59,7 @@ impl ResourceWatch {
             }
             match self.stream.next().await? {
                 Ok(response) => {
+                    self.revision = self.revision.max(response.revision);
                     for e in response.events {
                         match self.convert(&e) {
                             Ok(Some(event)) => self.pending.push_back(event),
@@ -79,6 +92,18 @@ impl ResourceWatch {
 }
 
 impl ResourceWatch {
+    /// A `BOOKMARK` event: the watch has seen everything up to its newest revision.
+    pub fn bookmark(&self) -> Value {
+        event(
+            "BOOKMARK",
+            serde_json::json!({
+                "kind": self.kind,
+                "apiVersion": self.api_version,
+                "metadata": { "resourceVersion": self.revision.to_string() },
+            }),
+        )
+    }
+
     /// The watch event of a store event, as the filter sees it: an object that stops matching is
     /// `DELETED` for this watch, one that starts matching is `ADDED`.
     fn convert(&self, e: &k0rs_store::Event) -> Result<Option<Value>, Status> {
@@ -117,10 +142,24 @@ impl Registry {
     /// not "0"); otherwise every current object first arrives as `ADDED`, as Kubernetes does.
     pub async fn watch(
         &self,
-        resource: &Resource,
+        resource: &'static Resource,
         namespace: Option<&str>,
         resource_version: Option<&str>,
         filter: Filter,
+    ) -> Result<ResourceWatch, Status> {
+        self.watch_with(resource, namespace, resource_version, filter, None)
+            .await
+    }
+
+    /// A watch as [`Registry::watch`]; `send_initial_events` (Kubernetes' `sendInitialEvents`)
+    /// says explicitly whether the current objects come first, then followed by a bookmark.
+    pub async fn watch_with(
+        &self,
+        resource: &'static Resource,
+        namespace: Option<&str>,
+        resource_version: Option<&str>,
+        filter: Filter,
+        send_initial_events: Option<bool>,
     ) -> Result<ResourceWatch, Status> {
         let namespace = if resource.namespaced { namespace } else { None };
         let from: Option<Revision> = match resource_version
@@ -132,9 +171,8 @@ impl Registry {
             ),
             None => None,
         };
-        let (initial, start) = if let Some(revision) = from {
-            (Vec::new(), revision + 1)
-        } else {
+        let wants_initial = send_initial_events.unwrap_or(from.is_none());
+        let (initial, start) = if wants_initial {
             let list = self.list(resource, namespace, &filter).await?;
             let revision: Revision = list["metadata"]["resourceVersion"]
                 .as_str()
@@ -145,12 +183,23 @@ impl Registry {
                 items.into_iter().map(|o| event("ADDED", o)).collect(),
                 revision + 1,
             )
+        } else {
+            let start = match from {
+                Some(revision) => revision,
+                None => self
+                    .store()
+                    .current_revision()
+                    .await
+                    .map_err(|e| store_error(&e))?,
+            };
+            (Vec::new(), start + 1)
         };
         let request = WatchRequest {
             range: KeyRange::prefix(prefix_of(resource, namespace).into_bytes()),
             start_revision: start,
             prev_kv: true,
-            progress_notify: false,
+            // The store's progress notifications move bookmarks along on quiet resources.
+            progress_notify: true,
         };
         let stream = self
             .store()
@@ -158,6 +207,10 @@ impl Registry {
             .await
             .map_err(|e| store_error(&e))?;
         Ok(ResourceWatch {
+            kind: resource.kind,
+            api_version: resource.api_version(),
+            revision: start - 1,
+            initial_end_bookmark: send_initial_events == Some(true),
             filter,
             initial: initial.into_iter(),
             stream,
