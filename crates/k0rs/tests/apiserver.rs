@@ -918,3 +918,59 @@ fn lists_read_the_state_asked_for_and_watches_send_bookmarks() {
         "true"
     );
 }
+
+#[test]
+fn invalid_objects_are_422_with_every_field_path_and_nothing_is_written() {
+    let controller = Controller::start();
+    let admin = controller.admin();
+    let create = |name: &str, object: &serde_json::Value| {
+        let file = controller.node.root.path().join(format!("{name}.json"));
+        std::fs::write(&file, object.to_string()).unwrap();
+        kubectl(
+            &admin,
+            &["create", "--validate=false", "-f", path_str(&file)],
+        )
+    };
+    let out = create(
+        "deploy",
+        &serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "labels": {"bad key!": "x"}},
+            "spec": {"selector": {"matchLabels": {"app": "web"}},
+                     "template": {"metadata": {"labels": {"app": "other"}},
+                                  "spec": {"containers": [{"name": "Web_1"}, {"name": "b", "image": "x",
+                                           "ports": [{"containerPort": 70000}]}]}}}}),
+    );
+    let message = stderr(&out);
+    for expected in [
+        r#"The Deployment "web" is invalid"#,
+        "metadata.labels: Invalid value: \"bad key!\"",
+        "spec.template.metadata.labels: Invalid value",
+        "`selector` does not match template `labels`",
+        "spec.template.spec.containers[0].name: Invalid value: \"Web_1\"",
+        "spec.template.spec.containers[0].image: Required value",
+        "spec.template.spec.containers[1].ports[0].containerPort: Invalid value: 70000",
+    ] {
+        assert!(
+            message.contains(expected),
+            "{expected:?} missing from:\n{message}"
+        );
+    }
+    let out = create(
+        "svc",
+        &serde_json::json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "a.b"},
+                            "spec": {"type": "Magic", "ports": [{"port": 80}, {"port": 81}]}}),
+    );
+    let message = stderr(&out);
+    for expected in [
+        "metadata.name: Invalid value: \"a.b\"",
+        "spec.type: Unsupported value: \"Magic\"",
+        "spec.ports[0].name: Required value",
+    ] {
+        assert!(
+            message.contains(expected),
+            "{expected:?} missing from:\n{message}"
+        );
+    }
+    let out = kubectl(&admin, &["get", "deployments,services", "-o", "name"]);
+    assert_eq!(stdout(&out).trim(), "service/kubernetes");
+}

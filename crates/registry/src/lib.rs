@@ -20,6 +20,7 @@ mod services;
 mod strategy;
 mod subresource;
 mod table;
+mod validation;
 mod watch;
 
 pub use bootstrap::ApiEndpoint;

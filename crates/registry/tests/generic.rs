@@ -157,7 +157,12 @@ async fn generate_name_and_generation() {
         .create(
             deployments,
             Some("default"),
-            json!({"metadata": {"generateName": "web-"}, "spec": {"replicas": 1}}),
+            json!({"metadata": {"generateName": "web-"}, "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": {"app": "web"}},
+                "template": {"metadata": {"labels": {"app": "web"}},
+                             "spec": {"containers": [{"name": "web", "image": "busybox"}]}}
+            }}),
         )
         .await
         .unwrap();

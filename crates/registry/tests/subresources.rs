@@ -86,7 +86,7 @@ async fn node_ports_are_allocated_kept_on_update_and_released_on_type_change() {
         .create(
             services,
             Some("default"),
-            service("np", &json!({"type": "NodePort", "ports": [{"port": 80}, {"port": 443, "nodePort": 30443}]}),
+            service("np", &json!({"type": "NodePort", "ports": [{"name": "http", "port": 80}, {"name": "https", "port": 443, "nodePort": 30443}]}),
             ),
         )
         .await
@@ -201,7 +201,9 @@ async fn status_and_main_writes_each_keep_the_other_part() {
         .create(
             deployments,
             Some("default"),
-            json!({"metadata": {"name": "d"}, "spec": {"selector": {"matchLabels": {"a": "b"}}},
+            json!({"metadata": {"name": "d"}, "spec": {"selector": {"matchLabels": {"a": "b"}},
+                   "template": {"metadata": {"labels": {"a": "b"}},
+                                "spec": {"containers": [{"name": "c", "image": "busybox"}]}}},
                    "status": {"replicas": 9}}),
         )
         .await
