@@ -974,3 +974,50 @@ fn invalid_objects_are_422_with_every_field_path_and_nothing_is_written() {
     let out = kubectl(&admin, &["get", "deployments,services", "-o", "name"]);
     assert_eq!(stdout(&out).trim(), "service/kubernetes");
 }
+
+#[test]
+fn one_stored_object_is_seen_in_both_versions_of_its_kind() {
+    let controller = Controller::start();
+    let admin = controller.admin();
+    let create = |name: &str, object: &serde_json::Value| {
+        let file = controller.node.root.path().join(format!("{name}.json"));
+        std::fs::write(&file, object.to_string()).unwrap();
+        let out = kubectl(&admin, &["create", "-f", path_str(&file)]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    };
+    let raw = |path: &str| -> serde_json::Value {
+        let out = kubectl(&admin, &["get", "--raw", path]);
+        assert!(out.status.success(), "{path}: {}", stderr(&out));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    create(
+        "hpa",
+        &serde_json::json!({"apiVersion": "autoscaling/v1", "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": "web"},
+            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+                     "minReplicas": 1, "maxReplicas": 4, "targetCPUUtilizationPercentage": 70}}),
+    );
+    let v2 = raw("/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers/web");
+    assert_eq!(v2["apiVersion"], "autoscaling/v2");
+    assert_eq!(
+        v2["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"],
+        70
+    );
+    let v1 = raw("/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers");
+    assert_eq!(v1["kind"], "HorizontalPodAutoscalerList");
+    assert_eq!(v1["items"][0]["spec"]["targetCPUUtilizationPercentage"], 70);
+
+    create(
+        "event",
+        &serde_json::json!({"apiVersion": "events.k8s.io/v1", "kind": "Event",
+            "metadata": {"name": "web.1"}, "eventTime": "2026-11-25T10:00:00.000000Z",
+            "reportingController": "k0rs.io/test", "reportingInstance": "test-1",
+            "action": "Scale", "reason": "Scaled", "type": "Normal", "note": "scaled to 3",
+            "regarding": {"kind": "Deployment", "name": "web", "namespace": "default"}}),
+    );
+    let core = raw("/api/v1/namespaces/default/events/web.1");
+    assert_eq!(core["message"], "scaled to 3");
+    assert_eq!(core["involvedObject"]["name"], "web");
+    let out = kubectl(&admin, &["get", "events"]);
+    assert!(stdout(&out).contains("scaled to 3"), "{}", stdout(&out));
+}

@@ -7,6 +7,7 @@ use k0rs_api::Status;
 use k0rs_store::{KeyRange, RangeRequest, Revision, Store, StoreError};
 use serde_json::{Value, json};
 
+use crate::conversion;
 use crate::deletion::{self, DeleteOptions};
 pub(crate) use crate::encoding::{decode, encode};
 use crate::meta;
@@ -153,6 +154,11 @@ impl Registry {
         namespace: Option<&str>,
         mut object: Value,
     ) -> Result<Value, Status> {
+        if let Some(storage) = conversion::storage_of(resource) {
+            let stored = conversion::to_storage(resource, storage, object)?;
+            let created = Box::pin(self.create(storage, namespace, stored)).await?;
+            return Ok(conversion::from_storage(resource, created));
+        }
         let namespace = Self::scope(resource, namespace);
         if resource.namespaced && namespace.is_none() {
             return Err(Status::bad_request(format!(
@@ -211,6 +217,10 @@ impl Registry {
         namespace: Option<&str>,
         name: &str,
     ) -> Result<Value, Status> {
+        if let Some(storage) = conversion::storage_of(resource) {
+            let stored = Box::pin(self.get(storage, namespace, name)).await?;
+            return Ok(conversion::from_storage(resource, stored));
+        }
         let key = key(resource, Self::scope(resource, namespace), name);
         let kv = self.current(resource, &key, name).await?;
         decode(&kv.value, kv.mod_revision)
@@ -235,6 +245,10 @@ impl Registry {
         filter: &Filter,
         at: ReadAt,
     ) -> Result<Value, Status> {
+        if let Some(storage) = conversion::storage_of(resource) {
+            let stored = Box::pin(self.list_at(storage, namespace, filter, at)).await?;
+            return Ok(conversion::list_from_storage(resource, stored));
+        }
         let response = self.range_at(resource, namespace, at).await?;
         let mut items = Vec::with_capacity(response.kvs.len());
         for kv in &response.kvs {
@@ -307,6 +321,12 @@ impl Registry {
         mut object: Value,
         part: Part,
     ) -> Result<Value, Status> {
+        if let Some(storage) = conversion::storage_of(resource) {
+            let stored = conversion::to_storage(resource, storage, object)?;
+            let updated =
+                Box::pin(self.update_part(storage, namespace, name, stored, part)).await?;
+            return Ok(conversion::from_storage(resource, updated));
+        }
         let namespace = Self::scope(resource, namespace);
         let key = key(resource, namespace, name);
         let current = self.current(resource, &key, name).await?;
@@ -374,6 +394,10 @@ impl Registry {
         name: &str,
         options: &DeleteOptions,
     ) -> Result<Value, Status> {
+        if let Some(storage) = conversion::storage_of(resource) {
+            let deleted = Box::pin(self.delete_with(storage, namespace, name, options)).await?;
+            return Ok(conversion::from_storage(resource, deleted));
+        }
         let key = key(resource, Self::scope(resource, namespace), name);
         let current = self.current(resource, &key, name).await?;
         let object = decode(&current.value, current.mod_revision)?;

@@ -6,6 +6,7 @@
 
 mod bootstrap;
 mod columns;
+mod conversion;
 mod defaults;
 mod deletion;
 mod encoding;

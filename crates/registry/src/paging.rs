@@ -45,6 +45,11 @@ impl Registry {
         token: Option<&str>,
         at: ReadAt,
     ) -> Result<Value, Status> {
+        if let Some(storage) = crate::conversion::storage_of(resource) {
+            let stored =
+                Box::pin(self.list_page(storage, namespace, filter, limit, token, at)).await?;
+            return Ok(crate::conversion::list_from_storage(resource, stored));
+        }
         let namespace = if resource.namespaced { namespace } else { None };
         if limit <= 0 && token.is_none() {
             return self.list_at(resource, namespace, filter, at).await;

@@ -24,6 +24,10 @@ impl Registry {
         namespace: Option<&str>,
         name: &str,
     ) -> Result<Vec<u8>, Status> {
+        if crate::conversion::storage_of(resource).is_some() {
+            let object = self.get(resource, namespace, name).await?;
+            return Ok(serde_json::to_vec(&object).expect("JSON serialises"));
+        }
         let key = key(resource, Self::scope(resource, namespace), name);
         let kv = self.current(resource, &key, name).await?;
         served(&kv.value, kv.mod_revision)
@@ -38,6 +42,9 @@ impl Registry {
         filter: &Filter,
         at: ReadAt,
     ) -> Result<Option<Vec<u8>>, Status> {
+        if crate::conversion::storage_of(resource).is_some() {
+            return Ok(None);
+        }
         if !filter.fields.only_metadata() {
             return Ok(None);
         }

@@ -18,6 +18,8 @@ pub struct ResourceWatch {
     revision: Revision,
     /// A bookmark marking the end of the initial events is due (`sendInitialEvents`).
     initial_end_bookmark: bool,
+    /// The resource the events show objects as, when it is not the stored one.
+    shown_as: Option<&'static Resource>,
     /// Events to send before the store's (the current objects, for a watch without resourceVersion).
     initial: std::vec::IntoIter<Value>,
     stream: WatchStream,
@@ -41,6 +43,19 @@ fn event(kind: &str, object: Value) -> Value {
 impl ResourceWatch {
     /// The next watch event (`{"type": …, "object": …}`); `None` once the watch has ended.
     pub async fn next(&mut self) -> Option<Value> {
+        let mut event = self.next_stored().await?;
+        if let Some(resource) = self.shown_as
+            && matches!(
+                event["type"].as_str(),
+                Some("ADDED" | "MODIFIED" | "DELETED")
+            )
+        {
+            event["object"] = crate::conversion::from_storage(resource, event["object"].take());
+        }
+        Some(event)
+    }
+
+    async fn next_stored(&mut self) -> Option<Value> {
         if let Some(initial) = self.initial.next() {
             return Some(initial);
         }
@@ -161,6 +176,20 @@ impl Registry {
         filter: Filter,
         send_initial_events: Option<bool>,
     ) -> Result<ResourceWatch, Status> {
+        if let Some(storage) = crate::conversion::storage_of(resource) {
+            let mut watch = Box::pin(self.watch_with(
+                storage,
+                namespace,
+                resource_version,
+                filter,
+                send_initial_events,
+            ))
+            .await?;
+            watch.kind = resource.kind;
+            watch.api_version = resource.api_version();
+            watch.shown_as = Some(resource);
+            return Ok(watch);
+        }
         let namespace = if resource.namespaced { namespace } else { None };
         let from: Option<Revision> = match resource_version
             .filter(|rv| !rv.is_empty() && *rv != "0")
@@ -211,6 +240,7 @@ impl Registry {
             api_version: resource.api_version(),
             revision: start - 1,
             initial_end_bookmark: send_initial_events == Some(true),
+            shown_as: None,
             filter,
             initial: initial.into_iter(),
             stream,
