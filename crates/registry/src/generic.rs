@@ -63,6 +63,7 @@ pub(crate) enum Part {
 #[derive(Clone)]
 pub struct Registry {
     store: Arc<dyn Store>,
+    cache: Arc<crate::cache::WatchCache>,
     service_network: Arc<ServiceNetwork>,
 }
 
@@ -117,6 +118,7 @@ impl Registry {
 
     pub fn with_service_network(store: Arc<dyn Store>, network: ServiceNetwork) -> Self {
         Self {
+            cache: Arc::new(crate::cache::WatchCache::new(store.clone())),
             store,
             service_network: Arc::new(network),
         }
@@ -274,6 +276,21 @@ impl Registry {
         at: ReadAt,
     ) -> Result<k0rs_store::RangeResponse, Status> {
         let prefix = prefix_of(resource, Self::scope(resource, namespace));
+        match at {
+            ReadAt::Any => {
+                return self
+                    .cache
+                    .range(&prefix_of(resource, None), &prefix, 0)
+                    .await;
+            }
+            ReadAt::NotOlderThan(revision) => {
+                return self
+                    .cache
+                    .range(&prefix_of(resource, None), &prefix, revision)
+                    .await;
+            }
+            ReadAt::Latest | ReadAt::Exact(_) => {}
+        }
         let request = RangeRequest {
             revision: at.revision(),
             ..RangeRequest::new(KeyRange::prefix(prefix.into_bytes()))

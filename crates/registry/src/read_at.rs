@@ -8,9 +8,11 @@ use crate::generic::store_error;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ReadAt {
-    /// The newest state (no resourceVersion, or "0": any state, and the newest is one).
+    /// The newest state (no resourceVersion): a consistent read from the store.
     #[default]
     Latest,
+    /// Any state (`resourceVersion=0`): served by the watch cache.
+    Any,
     NotOlderThan(Revision),
     Exact(Revision),
 }
@@ -44,7 +46,7 @@ impl ReadAt {
                 .map_err(|_| Status::bad_request(format!("invalid resourceVersion {rv:?}")))?,
         };
         match (matching, revision) {
-            (None | Some("NotOlderThan"), 0) => Ok(Self::Latest),
+            (None | Some("NotOlderThan"), 0) => Ok(Self::Any),
             (None | Some("NotOlderThan"), revision) => Ok(Self::NotOlderThan(revision)),
             (Some("Exact"), 0) => Err(invalid(
                 "Forbidden: resourceVersionMatch \"Exact\" is forbidden for resourceVersion \"0\"",
@@ -67,21 +69,7 @@ impl ReadAt {
     /// 504 if the state read is older than the client has already seen.
     pub(crate) fn check(self, served: Revision) -> Result<(), Status> {
         match self {
-            Self::NotOlderThan(wanted) if served < wanted => {
-                let mut status = Status::failure(
-                    StatusReason::Timeout,
-                    format!("Too large resource version: {wanted}, current: {served}"),
-                );
-                status.details = Some(Box::new(k0rs_api::StatusDetails {
-                    causes: vec![StatusCause {
-                        kind: Some("ResourceVersionTooLarge".into()),
-                        message: "Too large resource version".into(),
-                        field: None,
-                    }],
-                    ..Default::default()
-                }));
-                Err(status)
-            }
+            Self::NotOlderThan(wanted) if served < wanted => Err(too_large(wanted, served)),
             _ => Ok(()),
         }
     }
@@ -98,6 +86,24 @@ impl ReadAt {
     }
 }
 
+/// 504: the state asked for is newer than the server has (Kubernetes' "Too large resource
+/// version", with its cause).
+pub(crate) fn too_large(wanted: Revision, current: Revision) -> Status {
+    let mut status = Status::failure(
+        StatusReason::Timeout,
+        format!("Too large resource version: {wanted}, current: {current}"),
+    );
+    status.details = Some(Box::new(k0rs_api::StatusDetails {
+        causes: vec![StatusCause {
+            kind: Some("ResourceVersionTooLarge".into()),
+            message: "Too large resource version".into(),
+            field: None,
+        }],
+        ..Default::default()
+    }));
+    status
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,7 +111,7 @@ mod tests {
     #[test]
     fn kubernetes_rules_for_resource_version_and_match() {
         assert_eq!(ReadAt::parse(None, None).unwrap(), ReadAt::Latest);
-        assert_eq!(ReadAt::parse(Some("0"), None).unwrap(), ReadAt::Latest);
+        assert_eq!(ReadAt::parse(Some("0"), None).unwrap(), ReadAt::Any);
         assert_eq!(
             ReadAt::parse(Some("12"), None).unwrap(),
             ReadAt::NotOlderThan(12)

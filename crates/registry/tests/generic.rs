@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use k0rs_registry::{Filter, Registry, find};
+use k0rs_registry::{Filter, ReadAt, Registry, find};
 use k0rs_store::{Embedded, EmbeddedOptions, Store};
 use serde_json::json;
 
@@ -334,4 +334,80 @@ async fn finalizers_hold_deletion_and_terminating_namespaces_refuse_content() {
         "{}",
         refused.message
     );
+}
+
+#[tokio::test]
+async fn the_watch_cache_serves_reads_that_accept_an_older_or_given_state() {
+    let (registry, _dir) = registry().await;
+    let cm = find("", "v1", "configmaps").unwrap();
+    let names = |list: &serde_json::Value| -> Vec<String> {
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["metadata"]["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    registry
+        .create(cm, Some("default"), json!({"metadata": {"name": "a"}}))
+        .await
+        .unwrap();
+    // The first read fills the cache from the store.
+    let any = registry
+        .list_at(cm, Some("default"), &Filter::default(), ReadAt::Any)
+        .await
+        .unwrap();
+    assert_eq!(names(&any), ["a"]);
+    // A read of a state at least as new as a write waits for the cache to see it.
+    let b = registry
+        .create(cm, Some("kube-system"), json!({"metadata": {"name": "b"}}))
+        .await
+        .unwrap();
+    let rv: i64 = b["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let all = registry
+        .list_at(cm, None, &Filter::default(), ReadAt::NotOlderThan(rv))
+        .await
+        .unwrap();
+    assert_eq!(names(&all), ["a", "b"]);
+    assert!(
+        all["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap()
+            .parse::<i64>()
+            .unwrap()
+            >= rv
+    );
+    // Namespaced reads see only their namespace; deletes reach the cache too.
+    registry.delete(cm, Some("default"), "a").await.unwrap();
+    let current = registry.list(cm, None, &Filter::default()).await.unwrap();
+    let rv: i64 = current["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let default = registry
+        .list_at(
+            cm,
+            Some("default"),
+            &Filter::default(),
+            ReadAt::NotOlderThan(rv),
+        )
+        .await
+        .unwrap();
+    assert!(names(&default).is_empty(), "{default}");
+    // A state the store has not reached is 504 after the cache waited for it.
+    let future = registry
+        .list_at(
+            cm,
+            None,
+            &Filter::default(),
+            ReadAt::NotOlderThan(rv + 1000),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(future.code, 504);
 }
