@@ -7,14 +7,18 @@ use axum::response::Response;
 
 use crate::authn::{AUTHENTICATED, UserInfo};
 use crate::authz::Attributes;
-use crate::routes::{Caller, authorize, status_response};
+use crate::routes::{Caller, Context, authorize, status_response};
 
 const USER: &str = "impersonate-user";
 const GROUP: &str = "impersonate-group";
 
 /// Replaces the caller of a request carrying impersonation headers with the impersonated user,
 /// once the real caller is allowed to impersonate each name; 403 otherwise.
-pub async fn layer(mut request: Request, next: Next) -> Response {
+pub async fn layer(
+    axum::extract::State(context): axum::extract::State<Context>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let headers = request.headers();
     let user = headers
         .get(USER)
@@ -48,7 +52,7 @@ pub async fn layer(mut request: Request, next: Next) -> Response {
             namespace: None,
             name: Some(target),
         };
-        if let Err(status) = authorize(&caller, &attributes) {
+        if let Err(status) = authorize(&context, &caller, &attributes).await {
             return status_response(&status);
         }
     }

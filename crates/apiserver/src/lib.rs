@@ -14,6 +14,7 @@ mod discovery;
 mod impersonation;
 mod negotiate;
 mod openapi;
+mod rbac;
 mod request_info;
 mod resources;
 mod reviews;

@@ -38,7 +38,7 @@ async fn serve(caller: &Caller, context: &Context, request: Request) -> Result<R
     };
     let info = request_info::parse(core, rest).ok_or_else(|| Status::not_found_path(&path))?;
     let Some(resource_name) = info.resource.clone() else {
-        return serve_group_discovery(caller, &info, &path);
+        return serve_group_discovery(context, caller, &info, &path).await;
     };
     let resource = k0rs_registry::find(&info.group, &info.version, &resource_name)
         .ok_or_else(|| Status::not_found_path(&path))?;
@@ -52,6 +52,7 @@ async fn serve(caller: &Caller, context: &Context, request: Request) -> Result<R
         None => resource.plural.to_owned(),
     };
     let user = authorize(
+        context,
         caller,
         &Attributes::Resource {
             verb,
@@ -60,7 +61,8 @@ async fn serve(caller: &Caller, context: &Context, request: Request) -> Result<R
             namespace: info.namespace.as_deref(),
             name: info.name.as_deref(),
         },
-    )?;
+    )
+    .await?;
     if verb == "create" && resource.verbs == ["create"] {
         let content_type = content_type(request.headers()).to_owned();
         let body = read_object(&content_type, request.into_body()).await?;
@@ -140,12 +142,18 @@ async fn read_raw(
 }
 
 /// `/apis/<group>` and `/apis/<group>/<version>`: discovery.
-fn serve_group_discovery(
+async fn serve_group_discovery(
+    context: &Context,
     caller: &Caller,
     info: &RequestInfo,
     path: &str,
 ) -> Result<Response, Status> {
-    authorize(caller, &Attributes::NonResource { verb: "get", path })?;
+    authorize(
+        context,
+        caller,
+        &Attributes::NonResource { verb: "get", path },
+    )
+    .await?;
     let document = if info.version.is_empty() {
         discovery::named_group(&info.group)
     } else {

@@ -39,9 +39,11 @@ pub async fn create(
             Some(tokens) => tokens.review(&context.registry, &review).await?,
             None => token_review_without_tokens(&review)?,
         },
-        ("authorization.k8s.io", "SelfSubjectAccessReview") => access_review(caller, &review)?,
+        ("authorization.k8s.io", "SelfSubjectAccessReview") => {
+            access_review(context, caller, &review).await?
+        }
         ("authorization.k8s.io", "SubjectAccessReview") => {
-            access_review(&subject(&review)?, &review)?
+            access_review(context, &subject(&review)?, &review).await?
         }
         ("authorization.k8s.io", "LocalSubjectAccessReview") => {
             let asked = review["spec"]["resourceAttributes"]["namespace"].as_str();
@@ -52,9 +54,12 @@ pub async fn create(
                     "must match metadata.namespace",
                 ));
             }
-            access_review(&subject(&review)?, &review)?
+            access_review(context, &subject(&review)?, &review).await?
         }
-        ("authorization.k8s.io", "SelfSubjectRulesReview") => authz::rules_of(caller),
+        ("authorization.k8s.io", "SelfSubjectRulesReview") => {
+            let namespace = review["spec"]["namespace"].as_str();
+            authz::rules_of(&context.registry, caller, namespace).await
+        }
         _ => return Err(Status::method_not_allowed()),
     };
     review["status"] = status;
@@ -102,7 +107,11 @@ fn subject(review: &Value) -> Result<UserInfo, Status> {
 }
 
 /// `status.allowed` for the resource or non-resource request the review's spec describes.
-fn access_review(user: &UserInfo, review: &Value) -> Result<Value, Status> {
+async fn access_review(
+    context: &Context,
+    user: &UserInfo,
+    review: &Value,
+) -> Result<Value, Status> {
     let spec = &review["spec"];
     let resource_attributes = &spec["resourceAttributes"];
     let non_resource = &spec["nonResourceAttributes"];
@@ -139,7 +148,7 @@ fn access_review(user: &UserInfo, review: &Value) -> Result<Value, Status> {
             "exactly one of nonResourceAttributes or resourceAttributes must be specified",
         ));
     };
-    Ok(if authz::allows(user, &request) {
+    Ok(if authz::allows(&context.registry, user, &request).await {
         json!({ "allowed": true, "reason": "allowed by the k0rs authorizer" })
     } else {
         json!({ "allowed": false })

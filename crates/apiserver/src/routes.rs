@@ -44,47 +44,54 @@ pub fn router(version: Arc<VersionInfo>, context: Context) -> Router {
         )
         .route(
             "/api",
-            get(move |caller, headers: HeaderMap| async move {
+            get(move |context: Extension<Context>, caller, headers: HeaderMap| async move {
                 if let Some(version) = aggregated::wanted(&headers) {
-                    return aggregated_response(caller, "/api", version, true);
+                    return aggregated_response(&context, caller, "/api", version, true).await;
                 }
-                authorized(caller, "/api", || {
+                authorized(&context, caller, "/api", || {
                     Some(discovery::core_versions(&core_versions))
                 })
+                .await
             }),
         )
         .route(
             "/api/v1",
-            get(|caller| async move {
-                authorized(caller, "/api/v1", || discovery::resource_list("", "v1"))
+            get(|context: Extension<Context>, caller| async move {
+                authorized(&context, caller, "/api/v1", || {
+                    discovery::resource_list("", "v1")
+                })
+                .await
             }),
         )
         .route(
             "/apis",
-            get(|caller, headers: HeaderMap| async move {
+            get(|context: Extension<Context>, caller, headers: HeaderMap| async move {
                 if let Some(version) = aggregated::wanted(&headers) {
-                    return aggregated_response(caller, "/apis", version, false);
+                    return aggregated_response(&context, caller, "/apis", version, false).await;
                 }
-                authorized(caller, "/apis", || Some(discovery::groups()))
+                authorized(&context, caller, "/apis", || Some(discovery::groups())).await
             }),
         )
         .route(
             "/openapi/v2",
-            get(move |caller, headers: HeaderMap| async move {
-                authorized_response(caller, "/openapi/v2", || {
+            get(move |context: Extension<Context>, caller, headers: HeaderMap| async move {
+                authorized_response(&context, caller, "/openapi/v2", || {
                     openapi::v2(&headers, &openapi_version)
                 })
+                .await
             }),
         )
         .route(
             "/openapi/v3",
-            get(|caller| async move { authorized_response(caller, "/openapi/v3", openapi::v3_index) }),
+            get(|context: Extension<Context>, caller| async move {
+                authorized_response(&context, caller, "/openapi/v3", openapi::v3_index).await
+            }),
         )
         .route(
             "/.well-known/openid-configuration",
-            get(|caller, Extension(context): Extension<Context>| async move {
+            get(|context: Extension<Context>, caller| async move {
                 let path = "/.well-known/openid-configuration";
-                authorized(caller, path, || {
+                authorized(&context, caller, path, || {
                     context.tokens.as_ref().map(|tokens| {
                         serde_json::json!({
                             "issuer": tokens.issuer(),
@@ -95,21 +102,26 @@ pub fn router(version: Arc<VersionInfo>, context: Context) -> Router {
                         })
                     })
                 })
+                .await
             }),
         )
         .route(
             "/openid/v1/jwks",
-            get(|caller, Extension(context): Extension<Context>| async move {
-                authorized(caller, "/openid/v1/jwks", || {
+            get(|context: Extension<Context>, caller| async move {
+                authorized(&context, caller, "/openid/v1/jwks", || {
                     context.tokens.as_ref().map(|tokens| tokens.jwks())
                 })
+                .await
             }),
         )
         .route("/api/{*rest}", any(resources::handle))
         .route("/apis/{*rest}", any(resources::handle))
         .fallback(fallback)
         .layer(Extension(context.clone()))
-        .layer(axum::middleware::from_fn(impersonation::layer))
+        .layer(axum::middleware::from_fn_with_state(
+            context.clone(),
+            impersonation::layer,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             context,
             crate::authn::bearer_layer,
@@ -165,65 +177,84 @@ fn health(endpoint: &'static str, Query(query): Query<HashMap<String, String>>) 
 
 /// The user of an authenticated caller allowed to do `request`; the refusal otherwise: 401
 /// without credentials, 403 with Kubernetes' wording.
-pub fn authorize<'a>(caller: &'a Caller, request: &Attributes<'_>) -> Result<&'a UserInfo, Status> {
+pub async fn authorize<'a>(
+    context: &Context,
+    caller: &'a Caller,
+    request: &Attributes<'_>,
+) -> Result<&'a UserInfo, Status> {
     match &caller.0 {
         None => Err(Status::unauthorized()),
-        Some(user) if !authz::allows(user, request) => Err(request.forbidden(&user.name)),
+        Some(user) if !authz::allows(&context.registry, user, request).await => {
+            Err(request.forbidden(&user.name))
+        }
         Some(user) => Ok(user),
     }
 }
 
 /// Serves a GET of a discovery document to an authorized caller; 404 if there is no document.
-pub fn authorized(
+pub async fn authorized(
+    context: &Context,
     caller: Extension<Caller>,
     path: &str,
     document: impl FnOnce() -> Option<serde_json::Value>,
 ) -> Response {
-    authorized_response(caller, path, || match document() {
+    authorized_response(context, caller, path, || match document() {
         Some(doc) => Json(doc).into_response(),
         None => status_response(&Status::not_found_path(path)),
     })
+    .await
 }
 
 /// The aggregated discovery document of `/api` (`core`) or `/apis`.
-fn aggregated_response(
+async fn aggregated_response(
+    context: &Context,
     caller: Extension<Caller>,
     path: &str,
     version: &str,
     core: bool,
 ) -> Response {
-    authorized_response(caller, path, || {
+    authorized_response(context, caller, path, || {
         (
             [(header::CONTENT_TYPE, aggregated::content_type(version))],
             aggregated::document(version, core).to_string(),
         )
             .into_response()
     })
+    .await
 }
 
 /// Serves a GET to an authorized caller.
-fn authorized_response(
+async fn authorized_response(
+    context: &Context,
     Extension(caller): Extension<Caller>,
     path: &str,
     response: impl FnOnce() -> Response,
 ) -> Response {
-    match authorize(&caller, &Attributes::NonResource { verb: "get", path }) {
+    match authorize(
+        context,
+        &caller,
+        &Attributes::NonResource { verb: "get", path },
+    )
+    .await
+    {
         Ok(_) => response(),
         Err(status) => status_response(&status),
     }
 }
 
 /// Anything not served: refused, or 404 for an authorized caller.
-async fn fallback(Extension(caller): Extension<Caller>, request: Request) -> Response {
+async fn fallback(
+    Extension(context): Extension<Context>,
+    Extension(caller): Extension<Caller>,
+    request: Request,
+) -> Response {
     let path = request.uri().path().to_owned();
     let verb = request.method().as_str().to_lowercase();
-    let status = match authorize(
-        &caller,
-        &Attributes::NonResource {
-            verb: &verb,
-            path: &path,
-        },
-    ) {
+    let attributes = Attributes::NonResource {
+        verb: &verb,
+        path: &path,
+    };
+    let status = match authorize(&context, &caller, &attributes).await {
         Err(status) => status,
         Ok(_) => Status::not_found_path(&path),
     };

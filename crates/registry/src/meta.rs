@@ -78,7 +78,17 @@ pub fn prepare_create(
             ));
         }
     };
-    if !valid_name(&name) {
+    if resource.group == "rbac.authorization.k8s.io" {
+        // RBAC names are path segments (`system:basic-user`).
+        if name == "." || name == ".." || name.contains(['/', '%']) {
+            return Err(invalid(
+                resource,
+                &name,
+                "metadata.name",
+                "may not contain '/' or '%', and may not be '.' or '..'",
+            ));
+        }
+    } else if !valid_name(&name) {
         return Err(invalid(
             resource,
             &name,

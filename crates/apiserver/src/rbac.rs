@@ -1,0 +1,252 @@
+//! The RBAC authorizer: a request is allowed when a ClusterRoleBinding, or a RoleBinding in the
+//! request's namespace, binds a subject the user matches to a role with a rule that covers the
+//! request. ClusterRoles with an `aggregationRule` have the rules of every ClusterRole their
+//! selectors match. Roles and bindings are read through the watch cache.
+
+use k0rs_registry::{Filter, ReadAt, Registry};
+use serde_json::Value;
+
+use crate::authn::UserInfo;
+use crate::authz::Attributes;
+
+const GROUP: &str = "rbac.authorization.k8s.io";
+
+async fn list(registry: &Registry, plural: &str, namespace: Option<&str>) -> Vec<Value> {
+    let Some(resource) = k0rs_registry::find(GROUP, "v1", plural) else {
+        return Vec::new();
+    };
+    match registry
+        .list_at(resource, namespace, &Filter::default(), ReadAt::Any)
+        .await
+    {
+        Ok(list) => list["items"].as_array().cloned().unwrap_or_default(),
+        Err(status) => {
+            tracing::warn!(component = "apiserver", plural, error = %status.message, "cannot read RBAC objects");
+            Vec::new()
+        }
+    }
+}
+
+/// Whether `user` is one of a binding's `subjects` (a binding in `namespace` names service
+/// accounts of its own namespace when it leaves theirs out).
+fn binds(binding: &Value, user: &UserInfo, namespace: Option<&str>) -> bool {
+    binding["subjects"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|subject| {
+            let name = subject["name"].as_str().unwrap_or_default();
+            match subject["kind"].as_str() {
+                Some("User") => user.name == name,
+                Some("Group") => user.groups.iter().any(|g| g == name),
+                Some("ServiceAccount") => {
+                    let ns = subject["namespace"]
+                        .as_str()
+                        .filter(|n| !n.is_empty())
+                        .or(namespace)
+                        .unwrap_or_default();
+                    user.name == format!("system:serviceaccount:{ns}:{name}")
+                }
+                _ => false,
+            }
+        })
+}
+
+fn contains(list: &Value, wanted: &str) -> bool {
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .any(|item| item == "*" || item == wanted)
+}
+
+/// Whether one policy rule covers `request`.
+pub fn rule_allows(rule: &Value, request: &Attributes<'_>) -> bool {
+    match request {
+        Attributes::Resource {
+            verb,
+            group,
+            resource,
+            name,
+            ..
+        } => {
+            let resource_matches = rule["resources"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .any(|r| {
+                    r == "*"
+                        || r == *resource
+                        || resource
+                            .split_once('/')
+                            .is_some_and(|(_, sub)| r == format!("*/{sub}"))
+                });
+            let names = rule["resourceNames"]
+                .as_array()
+                .map_or(&[][..], Vec::as_slice);
+            contains(&rule["verbs"], verb)
+                && contains(&rule["apiGroups"], group)
+                && resource_matches
+                && (names.is_empty() || name.is_some_and(|n| names.iter().any(|r| r == n)))
+        }
+        Attributes::NonResource { verb, path } => {
+            contains(&rule["verbs"], verb)
+                && rule["nonResourceURLs"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .any(|url| match url.strip_suffix('*') {
+                        Some(prefix) => path.starts_with(prefix),
+                        None => url == *path,
+                    })
+        }
+    }
+}
+
+fn labels_match(selector: &Value, labels: &Value) -> bool {
+    selector["matchLabels"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .all(|(k, v)| labels[k.as_str()] == *v)
+}
+
+/// The rules of the ClusterRole `name`, aggregated ones included.
+fn cluster_role_rules(cluster_roles: &[Value], name: &str) -> Vec<Value> {
+    let Some(role) = cluster_roles.iter().find(|r| r["metadata"]["name"] == name) else {
+        return Vec::new();
+    };
+    let mut found: Vec<Value> = role["rules"].as_array().cloned().unwrap_or_default();
+    for selector in role["aggregationRule"]["clusterRoleSelectors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        for other in cluster_roles {
+            if other["metadata"]["name"] != name
+                && labels_match(selector, &other["metadata"]["labels"])
+            {
+                found.extend(other["rules"].as_array().cloned().unwrap_or_default());
+            }
+        }
+    }
+    found
+}
+
+/// Every rule that applies to `user` in `namespace` (cluster-wide ones included).
+pub async fn rules_for(
+    registry: &Registry,
+    user: &UserInfo,
+    namespace: Option<&str>,
+) -> Vec<Value> {
+    let cluster_roles = list(registry, "clusterroles", None).await;
+    let mut rules = Vec::new();
+    for binding in list(registry, "clusterrolebindings", None).await {
+        if binds(&binding, user, None) && binding["roleRef"]["kind"] == "ClusterRole" {
+            let name = binding["roleRef"]["name"].as_str().unwrap_or_default();
+            rules.extend(cluster_role_rules(&cluster_roles, name));
+        }
+    }
+    let Some(namespace) = namespace.filter(|n| !n.is_empty()) else {
+        return rules;
+    };
+    let namespace_roles = list(registry, "roles", Some(namespace)).await;
+    for binding in list(registry, "rolebindings", Some(namespace)).await {
+        if !binds(&binding, user, Some(namespace)) {
+            continue;
+        }
+        let name = binding["roleRef"]["name"].as_str().unwrap_or_default();
+        match binding["roleRef"]["kind"].as_str() {
+            Some("ClusterRole") => rules.extend(cluster_role_rules(&cluster_roles, name)),
+            Some("Role") => {
+                if let Some(role) = namespace_roles
+                    .iter()
+                    .find(|r| r["metadata"]["name"] == name)
+                {
+                    rules.extend(role["rules"].as_array().cloned().unwrap_or_default());
+                }
+            }
+            _ => {}
+        }
+    }
+    rules
+}
+
+/// Whether RBAC allows `request` for `user`.
+pub async fn allows(registry: &Registry, user: &UserInfo, request: &Attributes<'_>) -> bool {
+    let namespace = match request {
+        Attributes::Resource { namespace, .. } => *namespace,
+        Attributes::NonResource { .. } => None,
+    };
+    rules_for(registry, user, namespace)
+        .await
+        .iter()
+        .any(|rule| rule_allows(rule, request))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn get_pods(name: Option<&str>) -> Attributes<'_> {
+        Attributes::Resource {
+            verb: "get",
+            group: "",
+            resource: "pods",
+            namespace: Some("default"),
+            name,
+        }
+    }
+
+    #[test]
+    fn rules_match_verbs_groups_resources_names_and_urls() {
+        let rule = json!({"verbs": ["get", "list"], "apiGroups": [""], "resources": ["pods"]});
+        assert!(rule_allows(&rule, &get_pods(Some("p"))));
+        let named = json!({"verbs": ["get"], "apiGroups": [""], "resources": ["pods"], "resourceNames": ["q"]});
+        assert!(!rule_allows(&named, &get_pods(Some("p"))));
+        assert!(!rule_allows(&named, &get_pods(None)));
+        let other_group = json!({"verbs": ["*"], "apiGroups": ["apps"], "resources": ["*"]});
+        assert!(!rule_allows(&other_group, &get_pods(None)));
+        let scale = json!({"verbs": ["update"], "apiGroups": ["apps"], "resources": ["*/scale"]});
+        assert!(rule_allows(
+            &scale,
+            &Attributes::Resource {
+                verb: "update",
+                group: "apps",
+                resource: "deployments/scale",
+                namespace: Some("x"),
+                name: Some("d"),
+            }
+        ));
+        let urls = json!({"verbs": ["get"], "nonResourceURLs": ["/healthz", "/apis/*"]});
+        let get = |path| Attributes::NonResource { verb: "get", path };
+        assert!(rule_allows(&urls, &get("/apis/apps/v1")));
+        assert!(rule_allows(&urls, &get("/healthz")));
+        assert!(!rule_allows(&urls, &get("/healthz/etcd")));
+    }
+
+    #[test]
+    fn subjects_and_aggregation() {
+        let user = UserInfo {
+            name: "system:serviceaccount:team:bot".into(),
+            groups: vec!["system:serviceaccounts".into()],
+        };
+        let binding = json!({"subjects": [{"kind": "ServiceAccount", "name": "bot"}]});
+        assert!(binds(&binding, &user, Some("team")));
+        assert!(!binds(&binding, &user, Some("other")));
+        let group = json!({"subjects": [{"kind": "Group", "name": "system:serviceaccounts"}]});
+        assert!(binds(&group, &user, None));
+
+        let roles = vec![
+            json!({"metadata": {"name": "view"},
+                   "aggregationRule": {"clusterRoleSelectors": [{"matchLabels": {"agg": "view"}}]}}),
+            json!({"metadata": {"name": "pods", "labels": {"agg": "view"}},
+                   "rules": [{"verbs": ["get"], "apiGroups": [""], "resources": ["pods"]}]}),
+        ];
+        assert_eq!(cluster_role_rules(&roles, "view").len(), 1);
+        assert!(cluster_role_rules(&roles, "missing").is_empty());
+    }
+}

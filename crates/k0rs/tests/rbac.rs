@@ -1,0 +1,152 @@
+//! RBAC against `k0rs controller`, judged by kubectl: a user outside `system:masters` may do
+//! exactly what Roles and ClusterRoles bound to them allow, aggregation included, and
+//! `kubectl auth can-i` gives the same answers.
+
+mod harness;
+
+use harness::controller::{Controller, kubectl};
+use harness::{path_str, stderr, stdout};
+
+/// A kubeconfig for `user` in `groups`, made by `k0rs kubeconfig create`.
+fn kubeconfig_for(controller: &Controller, user: &str, groups: &str) -> std::path::PathBuf {
+    let out = controller
+        .node
+        .k0rs(&[
+            "kubeconfig",
+            "create",
+            user,
+            "--groups",
+            groups,
+            "--config",
+            path_str(&controller.config),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let path = controller.node.root.path().join(format!("{user}.conf"));
+    std::fs::write(&path, &out.stdout).unwrap();
+    path
+}
+
+#[test]
+#[allow(clippy::too_many_lines)] // one user's permissions, granted step by step
+fn users_may_do_what_their_roles_allow_and_nothing_else() {
+    let controller = Controller::start();
+    let admin = controller.admin();
+    let alice = kubeconfig_for(&controller, "alice", "dev");
+    let as_admin = |args: &[&str]| {
+        let out = kubectl(&admin, args);
+        assert!(out.status.success(), "kubectl {args:?}: {}", stderr(&out));
+        stdout(&out)
+    };
+    let can = |args: &[&str]| {
+        let mut all = vec!["auth", "can-i"];
+        all.extend_from_slice(args);
+        stdout(&kubectl(&alice, &all)).trim().to_owned()
+    };
+
+    // The bootstrap policy: discovery and whoami, nothing else.
+    assert!(kubectl(&alice, &["api-versions"]).status.success());
+    let out = kubectl(&alice, &["get", "pods"]);
+    assert!(
+        stderr(&out).contains(r#"pods is forbidden: User "alice" cannot list resource "pods" in API group "" in the namespace "default""#),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(can(&["list", "pods"]), "no");
+
+    // A Role in default, bound to alice: pods there, not elsewhere, not secrets.
+    as_admin(&["create", "namespace", "team"]);
+    as_admin(&[
+        "create",
+        "role",
+        "pod-reader",
+        "--verb=get,list,watch",
+        "--resource=pods",
+    ]);
+    as_admin(&[
+        "create",
+        "rolebinding",
+        "alice-reads",
+        "--role=pod-reader",
+        "--user=alice",
+    ]);
+    let out = kubectl(&alice, &["get", "pods"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(can(&["list", "pods"]), "yes");
+    assert_eq!(can(&["list", "pods", "-n", "team"]), "no");
+    assert_eq!(can(&["delete", "pods"]), "no");
+    assert_eq!(can(&["get", "secrets"]), "no");
+    assert!(
+        !kubectl(&alice, &["get", "pods", "-n", "team"])
+            .status
+            .success()
+    );
+
+    // The aggregated `view` ClusterRole bound in team through alice's group: workloads, not secrets.
+    as_admin(&[
+        "create",
+        "rolebinding",
+        "dev-view",
+        "--clusterrole=view",
+        "--group=dev",
+        "-n",
+        "team",
+    ]);
+    assert_eq!(can(&["list", "deployments.apps", "-n", "team"]), "yes");
+    assert_eq!(can(&["list", "secrets", "-n", "team"]), "no");
+    assert_eq!(can(&["create", "deployments.apps", "-n", "team"]), "no");
+    assert!(
+        kubectl(&alice, &["get", "deployments", "-n", "team"])
+            .status
+            .success()
+    );
+    // `edit` aggregates view and adds writes and secrets.
+    as_admin(&[
+        "create",
+        "rolebinding",
+        "dev-edit",
+        "--clusterrole=edit",
+        "--group=dev",
+        "-n",
+        "team",
+    ]);
+    assert_eq!(can(&["create", "deployments.apps", "-n", "team"]), "yes");
+    assert_eq!(can(&["get", "secrets", "-n", "team"]), "yes");
+    let out = kubectl(&alice, &["create", "configmap", "mine", "-n", "team"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // A ClusterRole with resourceNames, bound cluster-wide.
+    as_admin(&[
+        "create",
+        "clusterrole",
+        "one-node",
+        "--verb=get",
+        "--resource=nodes",
+        "--resource-name=n1",
+    ]);
+    as_admin(&[
+        "create",
+        "clusterrolebinding",
+        "alice-node",
+        "--clusterrole=one-node",
+        "--user=alice",
+    ]);
+    assert_eq!(can(&["get", "nodes/n1"]), "yes");
+    assert_eq!(can(&["get", "nodes/n2"]), "no");
+    assert_eq!(can(&["list", "nodes"]), "no");
+
+    // The admin answers for alice the same way (SubjectAccessReview through impersonation).
+    let out = kubectl(&admin, &["auth", "can-i", "list", "pods", "--as", "alice"]);
+    assert_eq!(stdout(&out).trim(), "yes");
+    let out = kubectl(
+        &admin,
+        &[
+            "auth", "can-i", "list", "pods", "-n", "team", "--as", "alice",
+        ],
+    );
+    assert_eq!(stdout(&out).trim(), "no");
+    // can-i --list shows what alice may do in team.
+    let list = stdout(&kubectl(&alice, &["auth", "can-i", "--list", "-n", "team"]));
+    assert!(list.contains("deployments.apps"), "{list}");
+}
