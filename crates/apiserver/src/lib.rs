@@ -5,6 +5,7 @@
 //! everything; anyone else is refused with a 403 `Status`). The health endpoints and `/version` are
 //! open to everyone, as in Kubernetes. Resources are served as the registry is built.
 
+mod admission;
 mod aggregated;
 mod authn;
 mod authz;

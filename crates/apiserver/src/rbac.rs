@@ -113,26 +113,40 @@ fn labels_match(selector: &Value, labels: &Value) -> bool {
         .all(|(k, v)| labels[k.as_str()] == *v)
 }
 
-/// The rules of the ClusterRole `name`, aggregated ones included.
+/// The rules of the ClusterRole `name`, aggregated ones included. Aggregation is transitive
+/// (`admin` aggregates `edit`, which aggregates `view`), as the rules Kubernetes' aggregation
+/// controller writes into each role make it.
 fn cluster_role_rules(cluster_roles: &[Value], name: &str) -> Vec<Value> {
+    let mut found = Vec::new();
+    collect_rules(cluster_roles, name, &mut Vec::new(), &mut found);
+    found
+}
+
+fn collect_rules<'a>(
+    cluster_roles: &'a [Value],
+    name: &str,
+    visited: &mut Vec<&'a str>,
+    found: &mut Vec<Value>,
+) {
     let Some(role) = cluster_roles.iter().find(|r| r["metadata"]["name"] == name) else {
-        return Vec::new();
+        return;
     };
-    let mut found: Vec<Value> = role["rules"].as_array().cloned().unwrap_or_default();
+    visited.push(role["metadata"]["name"].as_str().unwrap_or_default());
+    found.extend(role["rules"].as_array().cloned().unwrap_or_default());
     for selector in role["aggregationRule"]["clusterRoleSelectors"]
         .as_array()
         .into_iter()
         .flatten()
     {
         for other in cluster_roles {
-            if other["metadata"]["name"] != name
+            let other_name = other["metadata"]["name"].as_str().unwrap_or_default();
+            if !visited.contains(&other_name)
                 && labels_match(selector, &other["metadata"]["labels"])
             {
-                found.extend(other["rules"].as_array().cloned().unwrap_or_default());
+                collect_rules(cluster_roles, other_name, visited, found);
             }
         }
     }
-    found
 }
 
 /// Every rule that applies to `user` in `namespace` (cluster-wide ones included).
@@ -172,6 +186,24 @@ pub async fn rules_for(
         }
     }
     rules
+}
+
+/// The rules a binding to the role `kind`/`name` grants (aggregated ClusterRoles included).
+pub async fn role_rules(
+    registry: &Registry,
+    kind: &str,
+    namespace: Option<&str>,
+    name: &str,
+) -> Vec<Value> {
+    if kind == "ClusterRole" {
+        return cluster_role_rules(&list(registry, "clusterroles", None).await, name);
+    }
+    list(registry, "roles", namespace)
+        .await
+        .into_iter()
+        .find(|r| r["metadata"]["name"] == name)
+        .map(|r| r["rules"].as_array().cloned().unwrap_or_default())
+        .unwrap_or_default()
 }
 
 /// Whether RBAC allows `request` for `user`.

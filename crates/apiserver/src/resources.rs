@@ -10,6 +10,8 @@ use k0rs_api::{Status, StatusReason};
 use k0rs_registry::{DeleteOptions, Filter, ReadAt, Resource};
 use serde_json::Value;
 
+use crate::admission::{self, Operation};
+use crate::authn::UserInfo;
 use crate::authz::Attributes;
 use crate::negotiate::{self, Output};
 use crate::request_info::{self, RequestInfo};
@@ -95,6 +97,7 @@ async fn serve(caller: &Caller, context: &Context, request: Request) -> Result<R
     let content_type = content_type(request.headers()).to_owned();
     let response = dispatch(
         context,
+        user,
         resource,
         &info,
         verb,
@@ -197,8 +200,84 @@ fn respond(
     Ok(json_response(code, &body))
 }
 
+/// The writes that pass admission: create, update, patch.
+async fn write(
+    context: &Context,
+    user: &UserInfo,
+    resource: &Resource,
+    info: &RequestInfo,
+    verb: &str,
+    content_type: &str,
+    body: Body,
+) -> Result<(StatusCode, Value), Status> {
+    let registry = &context.registry;
+    let namespace = info.namespace.as_deref();
+    let name = info.name.as_deref().unwrap_or_default();
+    Ok(match verb {
+        "create" => {
+            let mut object = read_object(content_type, body).await?;
+            admission::admit(
+                context,
+                user,
+                resource,
+                namespace,
+                &mut object,
+                Operation::Create,
+            )
+            .await?;
+            (
+                StatusCode::CREATED,
+                registry.create(resource, namespace, object).await?,
+            )
+        }
+        "update" => {
+            let mut object = read_object(content_type, body).await?;
+            admission::admit(
+                context,
+                user,
+                resource,
+                namespace,
+                &mut object,
+                Operation::Update,
+            )
+            .await?;
+            (
+                StatusCode::OK,
+                registry.update(resource, namespace, name, object).await?,
+            )
+        }
+        "patch" => {
+            let kind = PatchType::from_content_type(content_type)?;
+            let patch = read_body(body).await?;
+            // Validating admission sees the object as the patch leaves it.
+            if resource.group == "rbac.authorization.k8s.io" || resource.kind == "Pod" {
+                let current = registry.get(resource, namespace, name).await?;
+                let mut patched = k0rs_api::patch::apply(&current, &patch, kind)?;
+                admission::admit(
+                    context,
+                    user,
+                    resource,
+                    namespace,
+                    &mut patched,
+                    Operation::Update,
+                )
+                .await?;
+            }
+            (
+                StatusCode::OK,
+                registry
+                    .patch(resource, namespace, name, &patch, kind)
+                    .await?,
+            )
+        }
+        _ => return Err(Status::method_not_allowed()),
+    })
+}
+
+#[allow(clippy::too_many_arguments)] // one request's parts, taken apart once in `serve`
 async fn dispatch(
     context: &Context,
+    user: &UserInfo,
     resource: &Resource,
     info: &RequestInfo,
     verb: &str,
@@ -242,32 +321,8 @@ async fn dispatch(
                     .await?,
             )
         }
-        "create" => (
-            StatusCode::CREATED,
-            registry
-                .create(resource, namespace, read_object(content_type, body).await?)
-                .await?,
-        ),
-        "update" => (
-            StatusCode::OK,
-            registry
-                .update(
-                    resource,
-                    namespace,
-                    name,
-                    read_object(content_type, body).await?,
-                )
-                .await?,
-        ),
-        "patch" => {
-            let kind = PatchType::from_content_type(content_type)?;
-            let patch = read_body(body).await?;
-            (
-                StatusCode::OK,
-                registry
-                    .patch(resource, namespace, name, &patch, kind)
-                    .await?,
-            )
+        "create" | "update" | "patch" => {
+            return write(context, user, resource, info, verb, content_type, body).await;
         }
         "delete" => {
             let options = DeleteOptions::parse(&read_body(body).await?, query)?;

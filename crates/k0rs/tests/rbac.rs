@@ -150,3 +150,118 @@ fn users_may_do_what_their_roles_allow_and_nothing_else() {
     let list = stdout(&kubectl(&alice, &["auth", "can-i", "--list", "-n", "team"]));
     assert!(list.contains("deployments.apps"), "{list}");
 }
+
+#[test]
+#[allow(clippy::too_many_lines)] // one user's grants, tried step by step
+fn users_cannot_grant_what_they_do_not_hold() {
+    let controller = Controller::start();
+    let admin = controller.admin();
+    let alice = kubeconfig_for(&controller, "alice", "dev");
+    let as_admin = |args: &[&str]| {
+        let out = kubectl(&admin, args);
+        assert!(out.status.success(), "kubectl {args:?}: {}", stderr(&out));
+    };
+    as_admin(&["create", "namespace", "team"]);
+    // `admin` in team: roles and bindings there, and every workload permission.
+    as_admin(&[
+        "create",
+        "rolebinding",
+        "dev-admin",
+        "--clusterrole=admin",
+        "--group=dev",
+        "-n",
+        "team",
+    ]);
+
+    let out = kubectl(
+        &alice,
+        &[
+            "create",
+            "role",
+            "pods",
+            "--verb=get",
+            "--resource=pods",
+            "-n",
+            "team",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = kubectl(
+        &alice,
+        &[
+            "create",
+            "rolebinding",
+            "bob-pods",
+            "--role=pods",
+            "--user=bob",
+            "-n",
+            "team",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // Nodes are not hers to give, nor is cluster-admin.
+    let out = kubectl(
+        &alice,
+        &[
+            "create",
+            "role",
+            "nodes",
+            "--verb=get",
+            "--resource=nodes",
+            "-n",
+            "team",
+        ],
+    );
+    assert!(
+        stderr(&out).contains("is attempting to grant RBAC permissions not currently held"),
+        "{}",
+        stderr(&out)
+    );
+    let out = kubectl(
+        &alice,
+        &[
+            "create",
+            "rolebinding",
+            "bob-root",
+            "--clusterrole=cluster-admin",
+            "--user=bob",
+            "-n",
+            "team",
+        ],
+    );
+    assert!(
+        stderr(&out).contains("is attempting to grant RBAC permissions not currently held"),
+        "{}",
+        stderr(&out)
+    );
+    // With `bind` on cluster-admin, she may bind it (here, in her namespace).
+    as_admin(&[
+        "create",
+        "clusterrole",
+        "bind-root",
+        "--verb=bind",
+        "--resource=clusterroles",
+        "--resource-name=cluster-admin",
+    ]);
+    as_admin(&[
+        "create",
+        "clusterrolebinding",
+        "alice-binds",
+        "--clusterrole=bind-root",
+        "--user=alice",
+    ]);
+    let out = kubectl(
+        &alice,
+        &[
+            "create",
+            "rolebinding",
+            "bob-root",
+            "--clusterrole=cluster-admin",
+            "--user=bob",
+            "-n",
+            "team",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+}

@@ -1,0 +1,156 @@
+//! RBAC escalation prevention: a user may only create or change a Role or ClusterRole whose
+//! permissions they hold themselves (or with the `escalate` verb), and only bind a role whose
+//! permissions they hold (or with the `bind` verb on it).
+
+use k0rs_api::{Status, StatusReason};
+use k0rs_registry::Resource;
+use serde_json::Value;
+
+use crate::authn::UserInfo;
+use crate::authz::{self, Attributes};
+use crate::routes::Context;
+
+fn strings(value: &Value) -> Vec<&str> {
+    value
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect()
+}
+
+/// The rules of `object` (a role) that `user` does not hold in `namespace`.
+async fn not_held<'a>(
+    context: &Context,
+    user: &UserInfo,
+    namespace: Option<&str>,
+    rules: &'a [Value],
+) -> Vec<&'a Value> {
+    let mut missing = Vec::new();
+    for rule in rules {
+        if !holds(context, user, namespace, rule).await {
+            missing.push(rule);
+        }
+    }
+    missing
+}
+
+/// Whether every request a rule grants is one `user` may make.
+async fn holds(context: &Context, user: &UserInfo, namespace: Option<&str>, rule: &Value) -> bool {
+    let verbs = strings(&rule["verbs"]);
+    if let Some(urls) = rule["nonResourceURLs"].as_array() {
+        for url in urls.iter().filter_map(Value::as_str) {
+            for verb in &verbs {
+                let request = Attributes::NonResource { verb, path: url };
+                if !authz::allows(&context.registry, user, &request).await {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+    let names = strings(&rule["resourceNames"]);
+    let names: Vec<Option<&str>> = if names.is_empty() {
+        vec![None]
+    } else {
+        names.into_iter().map(Some).collect()
+    };
+    for group in strings(&rule["apiGroups"]) {
+        for resource in strings(&rule["resources"]) {
+            for verb in &verbs {
+                for name in &names {
+                    let request = Attributes::Resource {
+                        verb,
+                        group,
+                        resource,
+                        namespace,
+                        name: *name,
+                    };
+                    if !authz::allows(&context.registry, user, &request).await {
+                        return false;
+                    }
+                }
+            }
+        }
+    }
+    true
+}
+
+fn forbidden(resource: &Resource, object: &Value, user: &UserInfo, missing: &[&Value]) -> Status {
+    let name = object["metadata"]["name"].as_str().unwrap_or_default();
+    let rules: Vec<String> = missing.iter().map(ToString::to_string).collect();
+    Status::failure(
+        StatusReason::Forbidden,
+        format!(
+            "{}.{} \"{name}\" is forbidden: user \"{}\" (groups={:?}) is attempting to grant RBAC permissions not currently held:\n{}",
+            resource.plural,
+            resource.group,
+            user.name,
+            user.groups,
+            rules.join("\n")
+        ),
+    )
+}
+
+pub async fn check(
+    context: &Context,
+    user: &UserInfo,
+    resource: &Resource,
+    namespace: Option<&str>,
+    object: &Value,
+) -> Result<(), Status> {
+    if user.is_master() {
+        return Ok(());
+    }
+    let scope = if resource.namespaced { namespace } else { None };
+    let name = object["metadata"]["name"].as_str().unwrap_or_default();
+    match resource.kind {
+        "Role" | "ClusterRole" => {
+            let escalate = Attributes::Resource {
+                verb: "escalate",
+                group: resource.group,
+                resource: resource.plural,
+                namespace: scope,
+                name: Some(name),
+            };
+            if authz::allows(&context.registry, user, &escalate).await {
+                return Ok(());
+            }
+            let rules = object["rules"].as_array().map_or(&[][..], Vec::as_slice);
+            let missing = not_held(context, user, scope, rules).await;
+            if missing.is_empty() {
+                Ok(())
+            } else {
+                Err(forbidden(resource, object, user, &missing))
+            }
+        }
+        "RoleBinding" | "ClusterRoleBinding" => {
+            let role_kind = object["roleRef"]["kind"].as_str().unwrap_or_default();
+            let role_name = object["roleRef"]["name"].as_str().unwrap_or_default();
+            let (plural, role_scope) = if role_kind == "Role" {
+                ("roles", scope)
+            } else {
+                ("clusterroles", None)
+            };
+            let bind = Attributes::Resource {
+                verb: "bind",
+                group: resource.group,
+                resource: plural,
+                namespace: role_scope,
+                name: Some(role_name),
+            };
+            if authz::allows(&context.registry, user, &bind).await {
+                return Ok(());
+            }
+            let rules =
+                crate::rbac::role_rules(&context.registry, role_kind, role_scope, role_name).await;
+            let missing = not_held(context, user, scope, &rules).await;
+            if missing.is_empty() {
+                Ok(())
+            } else {
+                Err(forbidden(resource, object, user, &missing))
+            }
+        }
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,44 @@
+//! Admission: what a write must pass, and what it gets, between authorization and storage —
+//! RBAC escalation prevention, and for pods the Priority, DefaultTolerationSeconds and
+//! ServiceAccount mutations and the PodSecurity levels. A refusal is 403 with the plugin's
+//! message; nothing is written.
+
+mod escalation;
+mod pod_security;
+mod pods;
+
+use k0rs_api::Status;
+use k0rs_registry::Resource;
+use serde_json::Value;
+
+use crate::authn::UserInfo;
+use crate::routes::Context;
+
+/// The write being admitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Create,
+    Update,
+}
+
+/// Runs the admission chain on `object`, which is about to be written as `resource` in
+/// `namespace`; mutating plugins change it in place.
+pub async fn admit(
+    context: &Context,
+    user: &UserInfo,
+    resource: &Resource,
+    namespace: Option<&str>,
+    object: &mut Value,
+    operation: Operation,
+) -> Result<(), Status> {
+    if resource.group == "rbac.authorization.k8s.io" {
+        escalation::check(context, user, resource, namespace, object).await?;
+    }
+    if resource.group.is_empty() && resource.kind == "Pod" {
+        if operation == Operation::Create {
+            pods::mutate(context, namespace, object).await?;
+        }
+        pod_security::enforce(context, namespace, object).await?;
+    }
+    Ok(())
+}
