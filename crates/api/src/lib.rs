@@ -4,6 +4,7 @@
 //! reasons and codes. Object metadata, selectors, resourceVersion handling and patches join it as
 //! the API server grows.
 
+pub mod fields;
 pub mod patch;
 pub mod protobuf;
 mod selector;

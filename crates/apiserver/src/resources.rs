@@ -95,17 +95,26 @@ async fn serve(caller: &Caller, context: &Context, request: Request) -> Result<R
             .into_response());
     }
     let content_type = content_type(request.headers()).to_owned();
-    let response = dispatch(
-        context,
-        user,
-        resource,
-        &info,
-        verb,
-        &query,
-        &content_type,
-        request.into_body(),
-    )
-    .await?;
+    if matches!(verb, "create" | "update" | "patch") {
+        let write_request = WriteRequest {
+            user,
+            resource,
+            info: &info,
+            verb,
+            query: &query,
+            content_type: &content_type,
+        };
+        let (status_code, object, warnings) =
+            write(context, &write_request, request.into_body()).await?;
+        let mut response = respond((status_code, object), resource, verb, output)?;
+        for warning in warnings {
+            if let Ok(value) = axum::http::HeaderValue::from_str(&format!("299 - {warning:?}")) {
+                response.headers_mut().append("warning", value);
+            }
+        }
+        return Ok(response);
+    }
+    let response = dispatch(context, resource, &info, verb, &query, request.into_body()).await?;
     respond(response, resource, verb, output)
 }
 
@@ -200,89 +209,125 @@ fn respond(
     Ok(json_response(code, &body))
 }
 
-/// The writes that pass admission: create, update, patch.
+/// What a create, update or patch needs besides its body.
+struct WriteRequest<'a> {
+    user: &'a UserInfo,
+    resource: &'a Resource,
+    info: &'a RequestInfo,
+    verb: &'a str,
+    query: &'a Query,
+    content_type: &'a str,
+}
+
+/// A create, update or patch: field validation, admission, then the registry. Returns the
+/// written object and the warnings for the client.
 async fn write(
     context: &Context,
-    user: &UserInfo,
-    resource: &Resource,
-    info: &RequestInfo,
-    verb: &str,
-    content_type: &str,
+    request: &WriteRequest<'_>,
     body: Body,
-) -> Result<(StatusCode, Value), Status> {
+) -> Result<(StatusCode, Value, Vec<String>), Status> {
+    let WriteRequest {
+        user,
+        resource,
+        info,
+        verb,
+        query,
+        content_type,
+    } = *request;
     let registry = &context.registry;
     let namespace = info.namespace.as_deref();
     let name = info.name.as_deref().unwrap_or_default();
-    Ok(match verb {
-        "create" => {
-            let mut object = read_object(content_type, body).await?;
-            admission::admit(
-                context,
-                user,
-                resource,
-                namespace,
-                &mut object,
-                Operation::Create,
-            )
-            .await?;
-            (
-                StatusCode::CREATED,
-                registry.create(resource, namespace, object).await?,
-            )
-        }
-        "update" => {
-            let mut object = read_object(content_type, body).await?;
-            admission::admit(
-                context,
-                user,
-                resource,
-                namespace,
-                &mut object,
-                Operation::Update,
-            )
-            .await?;
-            (
-                StatusCode::OK,
-                registry.update(resource, namespace, name, object).await?,
-            )
-        }
-        "patch" => {
-            let kind = PatchType::from_content_type(content_type)?;
-            let patch = read_body(body).await?;
-            // Validating admission sees the object as the patch leaves it.
-            if resource.group == "rbac.authorization.k8s.io" || resource.kind == "Pod" {
-                let current = registry.get(resource, namespace, name).await?;
-                let mut patched = k0rs_api::patch::apply(&current, &patch, kind)?;
-                admission::admit(
-                    context,
-                    user,
-                    resource,
-                    namespace,
-                    &mut patched,
-                    Operation::Update,
-                )
-                .await?;
+    let validation = FieldValidation::parse(query)?;
+    let operation = if verb == "create" {
+        Operation::Create
+    } else {
+        Operation::Update
+    };
+    if verb == "patch" {
+        let kind = PatchType::from_content_type(content_type)?;
+        let patch = read_body(body).await?;
+        let mut warnings = Vec::new();
+        // Field validation and validating admission see the object as the patch leaves it.
+        let admitted = resource.group == "rbac.authorization.k8s.io" || resource.kind == "Pod";
+        if admitted || validation != FieldValidation::Ignore {
+            let current = registry.get(resource, namespace, name).await?;
+            let mut patched = k0rs_api::patch::apply(&current, &patch, kind)?;
+            warnings = validation.check(resource, &patched)?;
+            if admitted {
+                admission::admit(context, user, resource, namespace, &mut patched, operation)
+                    .await?;
             }
-            (
-                StatusCode::OK,
-                registry
-                    .patch(resource, namespace, name, &patch, kind)
-                    .await?,
-            )
         }
-        _ => return Err(Status::method_not_allowed()),
+        let patched = registry
+            .patch(resource, namespace, name, &patch, kind)
+            .await?;
+        return Ok((StatusCode::OK, patched, warnings));
+    }
+    let mut object = read_object(content_type, body).await?;
+    let warnings = validation.check(resource, &object)?;
+    admission::admit(context, user, resource, namespace, &mut object, operation).await?;
+    Ok(if operation == Operation::Create {
+        (
+            StatusCode::CREATED,
+            registry.create(resource, namespace, object).await?,
+            warnings,
+        )
+    } else {
+        (
+            StatusCode::OK,
+            registry.update(resource, namespace, name, object).await?,
+            warnings,
+        )
     })
 }
 
-#[allow(clippy::too_many_arguments)] // one request's parts, taken apart once in `serve`
+/// `fieldValidation`: what unknown fields in a write do (Kubernetes' default: warn).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FieldValidation {
+    Ignore,
+    Warn,
+    Strict,
+}
+
+impl FieldValidation {
+    fn parse(query: &Query) -> Result<Self, Status> {
+        match query.get("fieldValidation").map(String::as_str) {
+            None | Some("" | "Warn") => Ok(Self::Warn),
+            Some("Ignore") => Ok(Self::Ignore),
+            Some("Strict") => Ok(Self::Strict),
+            Some(other) => Err(Status::bad_request(format!(
+                "fieldValidation: invalid value {other:?}: must be one of Ignore, Warn or Strict"
+            ))),
+        }
+    }
+
+    /// The warnings for `object`'s unknown fields, or (Strict) the refusal.
+    fn check(self, resource: &Resource, object: &Value) -> Result<Vec<String>, Status> {
+        if self == Self::Ignore {
+            return Ok(Vec::new());
+        }
+        let unknown: Vec<String> = k0rs_api::fields::unknown_fields(object)
+            .into_iter()
+            .map(|field| format!("unknown field \"{field}\""))
+            .collect();
+        if self == Self::Strict && !unknown.is_empty() {
+            return Err(Status::bad_request(format!(
+                "{kind} in version \"{version}\" cannot be handled as a {kind}: strict decoding error: {}",
+                unknown.join(", "),
+                kind = resource.kind,
+                version = resource.version,
+            )));
+        }
+        Ok(unknown)
+    }
+}
+
 async fn dispatch(
     context: &Context,
-    user: &UserInfo,
     resource: &Resource,
     info: &RequestInfo,
     verb: &str,
     query: &Query,
-    content_type: &str,
     body: Body,
 ) -> Result<(StatusCode, Value), Status> {
     let registry = &context.registry;
@@ -320,9 +365,6 @@ async fn dispatch(
                     .delete_collection(resource, namespace, &filter(resource, query)?, &options)
                     .await?,
             )
-        }
-        "create" | "update" | "patch" => {
-            return write(context, user, resource, info, verb, content_type, body).await;
         }
         "delete" => {
             let options = DeleteOptions::parse(&read_body(body).await?, query)?;

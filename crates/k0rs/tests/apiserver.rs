@@ -1021,3 +1021,55 @@ fn one_stored_object_is_seen_in_both_versions_of_its_kind() {
     let out = kubectl(&admin, &["get", "events"]);
     assert!(stdout(&out).contains("scaled to 3"), "{}", stdout(&out));
 }
+
+#[test]
+fn unknown_fields_are_refused_warned_about_or_ignored_as_the_client_asks() {
+    let controller = Controller::start();
+    let admin = controller.admin();
+    let file = controller.node.root.path().join("typo.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replica: 2\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: web\n        image: busybox:1.36\n        imagePullPolicyy: Always\n",
+    )
+    .unwrap();
+    // kubectl's default: strict.
+    let out = kubectl(&admin, &["apply", "-f", path_str(&file)]);
+    assert!(!out.status.success());
+    let message = stderr(&out);
+    assert!(
+        message.contains(r#"strict decoding error: unknown field "spec.replica", unknown field "spec.template.spec.containers[0].imagePullPolicyy""#),
+        "{message}"
+    );
+    let out = kubectl(&admin, &["apply", "--validate=warn", "-f", path_str(&file)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(r#"Warning: unknown field "spec.replica""#),
+        "{}",
+        stderr(&out)
+    );
+    let out = kubectl(&admin, &["delete", "deployment", "web"]);
+    assert!(out.status.success());
+    let out = kubectl(
+        &admin,
+        &["apply", "--validate=false", "-f", path_str(&file)],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("Warning"), "{}", stderr(&out));
+    // A patch that adds an unknown field is judged the same way.
+    let out = kubectl(
+        &admin,
+        &[
+            "patch",
+            "deployment",
+            "web",
+            "--type=merge",
+            "-p",
+            r#"{"spec":{"paused":true,"pausedd":true}}"#,
+        ],
+    );
+    assert!(
+        stderr(&out).contains("Warning: unknown field \"spec.pausedd\""),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -9,8 +9,8 @@
 //! strings and zero times are left out here, as Go's JSON encoder leaves them out (`omitempty`),
 //! while zero numbers and `false` stay, since a pointer field set to them means something.
 
-mod schema;
-mod special;
+pub(crate) mod schema;
+pub(crate) mod special;
 mod wire;
 
 use serde_json::{Map, Value};
@@ -68,7 +68,7 @@ pub fn decode(body: &[u8]) -> Result<Value, DecodeError> {
 }
 
 /// The protobuf message of `kind` in `api_version`: `apps/v1` → `api.apps.v1.<kind>`.
-fn message_name(api_version: &str, kind: &str) -> Option<&'static str> {
+pub(crate) fn message_name(api_version: &str, kind: &str) -> Option<&'static str> {
     let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
     let package = match group {
         "" => format!("api.core.{version}"),

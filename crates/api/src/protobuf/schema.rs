@@ -44,6 +44,14 @@ impl Schema {
         self.messages.get(message)?.get(&tag)
     }
 
+    /// Every field of `message`.
+    pub fn fields(&self, message: &str) -> impl Iterator<Item = &Field> {
+        self.messages
+            .get(message)
+            .into_iter()
+            .flat_map(HashMap::values)
+    }
+
     /// The schema's own name for `message`, if it has the message.
     pub fn message_key(&self, message: &str) -> Option<&'static str> {
         self.messages.get_key_value(message).map(|(k, _)| *k)

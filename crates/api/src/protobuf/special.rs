@@ -6,6 +6,23 @@ use serde_json::Value;
 use super::DecodeError;
 use super::wire::{Reader, WireValue};
 
+/// Whether `message` has a JSON form of its own (a string, a number, any JSON) instead of an
+/// object of its fields.
+pub fn is_special(message: &str) -> bool {
+    let short = message.rsplit('.').next().unwrap_or(message);
+    matches!(
+        message,
+        "apimachinery.pkg.apis.meta.v1.Time"
+            | "apimachinery.pkg.apis.meta.v1.MicroTime"
+            | "apimachinery.pkg.apis.meta.v1.Duration"
+            | "apimachinery.pkg.api.resource.Quantity"
+            | "apimachinery.pkg.util.intstr.IntOrString"
+            | "apimachinery.pkg.runtime.RawExtension"
+            | "apimachinery.pkg.apis.meta.v1.FieldsV1"
+            | "apiextensions_apiserver.pkg.apis.apiextensions.v1.JSON"
+    ) || matches!(short, "ExtraValue" | "Verbs")
+}
+
 /// The JSON of `message` when it is one of the special ones.
 pub fn decode(message: &str, bytes: &[u8]) -> Result<Option<Value>, DecodeError> {
     let short = message.rsplit('.').next().unwrap_or(message);
