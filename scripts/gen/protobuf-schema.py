@@ -8,7 +8,12 @@ name (from the serde code of `k8s-openapi`, feature v1_28). Run it when either c
 
 Output, one line each:  M <package>.<Message>  /  F <tag> <json> <label> <kind> [<message>]
 with label `one`, `list` or `map` (maps have string keys) and kind a protobuf scalar or `message`.
+
+With a third argument, also writes the descriptions of messages and fields (the Go doc comments
+k8s-pb carries) to that file, gzipped, for OpenAPI:  S <message> <text>  /  D <message> <json> <text>
+with newlines in the text written as \\n.
 """
+import gzip
 import os
 import re
 import sys
@@ -18,6 +23,15 @@ PB, OPENAPI = sys.argv[1], sys.argv[2]
 ATTR = re.compile(r'#\[prost\((.*)\)\]')
 FIELD = re.compile(r'pub (r#)?(\w+):\s*(.*)', re.S)
 STRUCT = re.compile(r'pub struct (\w+) \{')
+
+
+CANONICAL = {}
+
+
+def canonical(full):
+    """A message named as Kubernetes names its type (k8s-pb lowers acronyms: CsiDriver, HttpGetAction)."""
+    package, _, name = full.rpartition(".")
+    return f"{package}.{CANONICAL.get((package, name.lower()), name)}"
 
 
 def json_names():
@@ -34,6 +48,7 @@ def json_names():
             struct = re.search(r'pub struct (\w+)', text)
             if not struct:
                 continue
+            CANONICAL[(package, struct.group(1).lower())] = struct.group(1)
             for json_name, snake in key.findall(text):
                 # Struct names differ in acronym case between the crates (CephFS / CephFs).
                 names[(package, struct.group(1).lower(), snake.rstrip("_"))] = json_name
@@ -62,6 +77,28 @@ def resolve(package, rust_type):
     return ".".join(parts + segments)
 
 
+def clean(lines):
+    """A doc comment as OpenAPI describes: no `+marker` lines, URLs without prost's <brackets>."""
+    kept = [re.sub(r"<(https?://[^>]+)>", r"\1", l) for l in lines if not l.startswith("+")]
+    # Lines of a paragraph join with spaces; paragraphs stay apart (as Kubernetes' OpenAPI has it).
+    paragraphs = "\n".join(kept).strip().split("\n\n")
+    return "\n\n".join(" ".join(p.split("\n")) for p in paragraphs)
+
+
+def struct_doc(text, start):
+    """The doc comment above the struct starting at `start` (above its attributes)."""
+    lines = text[:start].rstrip("\n").split("\n")
+    doc = []
+    for line in reversed(lines):
+        line = line.strip()
+        if line.startswith("#["):
+            continue
+        if not line.startswith("///"):
+            break
+        doc.append(line[3:].strip())
+    return clean(list(reversed(doc)))
+
+
 def parse_messages(names):
     """Every message of k8s-pb: full name -> [(tag, json name, label, kind, target, snake)]."""
     messages = {}
@@ -76,12 +113,16 @@ def parse_messages(names):
             body_start = struct.end()
             # rustfmt closes a struct with `}` alone on a line (doc comments may hold braces).
             body = text[body_start:text.find("\n}\n", body_start)]
-            fields, pending = [], None
+            fields, pending, doc = [], None, []
             for line in body.split("\n"):
                 line = line.strip()
+                if line.startswith("///") and pending is None:
+                    doc.append(line[3:].strip())
+                    continue
                 attr = ATTR.match(line)
                 if attr:
-                    pending = [attr.group(1), ""]
+                    pending = [attr.group(1), "", clean(doc)]
+                    doc = []
                     continue
                 if pending is None or line.startswith("///") or not line:
                     continue
@@ -89,7 +130,7 @@ def parse_messages(names):
                 decl = pending[1].rstrip()
                 if not decl.endswith(",") or decl.count("<") != decl.count(">"):
                     continue
-                spec, decl = pending
+                spec, decl, field_doc = pending
                 pending = None
                 field = FIELD.search(decl)
                 snake = field.group(2)
@@ -103,8 +144,8 @@ def parse_messages(names):
                     label = "list" if "repeated" in spec else "one"
                 kind = kind.split(" ")[0]
                 target = resolve(package, field.group(3)) if kind == "message" else None
-                fields.append([tag, json_name, label, kind, target, snake])
-            messages[f"{package}.{name}"] = (package, name, fields)
+                fields.append([tag, json_name, label, kind, target, snake, field_doc])
+            messages[f"{package}.{name}"] = (package, name, fields, struct_doc(text, struct.start()))
     return messages
 
 
@@ -116,9 +157,13 @@ def main():
         json_fields.setdefault((package, struct), set()).add(json_name)
     messages = parse_messages(names)
     out, unmatched = [], 0
-    for full, (package, name, fields) in messages.items():
+    docs = []
+    for full, (package, name, fields, message_doc) in messages.items():
+        full = canonical(full)
         out.append(f"M {full}")
-        for tag, json_name, label, kind, target, snake in fields:
+        if message_doc:
+            docs.append(f"S {full} " + message_doc.replace("\n", "\\n"))
+        for tag, json_name, label, kind, target, snake, field_doc in fields:
             if json_name is None:
                 json_name = camel(snake)
                 unmatched += 1
@@ -126,7 +171,7 @@ def main():
                 # inline in JSON: a field 1.28's JSON lacks, whose message's fields (most of
                 # them; newer releases add some) it has.
                 parent = json_fields.get((package, name.lower()), set())
-                inner = [f[1] or camel(f[5]) for f in messages.get(target, (None, None, []))[2]]
+                inner = [f[1] or camel(f[5]) for f in messages.get(target, (None, None, [], ""))[2]]
                 shared = [n for n in inner if n in parent]
                 if kind == "message" and label == "one" and (package, name.lower()) in known \
                         and inner \
@@ -136,9 +181,14 @@ def main():
                     print(f"unmatched {full}.{snake}", file=sys.stderr)
             line = f"F {tag} {json_name} {label} {kind}"
             if target:
-                line += " " + target
+                line += " " + canonical(target)
             out.append(line)
+            if field_doc and label != "inline":
+                docs.append(f"D {full} {json_name} " + field_doc.replace("\n", "\\n"))
     print("\n".join(out))
+    if len(sys.argv) > 3:
+        with gzip.open(sys.argv[3], "wt", compresslevel=9) as f:
+            f.write("\n".join(docs) + "\n")
     print(f"{unmatched} fields without a k8s-openapi JSON name (camelCased)", file=sys.stderr)
 
 

@@ -5,6 +5,7 @@
 //! the API server grows.
 
 pub mod fields;
+pub mod openapi;
 pub mod patch;
 pub mod protobuf;
 mod selector;

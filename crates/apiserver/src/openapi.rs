@@ -37,9 +37,97 @@ pub fn v2(headers: &HeaderMap, version: &str) -> Response {
     .into_response()
 }
 
-/// The OpenAPI v3 index: one entry per group version that has a document (none yet).
+/// The object path of each resource (`/api/v1/namespaces/{namespace}/pods/{name}`) with its get
+/// and patch operations: the kind they serve (what `kubectl explain` looks a resource up by) and
+/// the write options the server honours (what kubectl checks before relying on server-side field
+/// validation).
+fn operations(path: &str, resources: &[&k0rs_registry::Resource]) -> serde_json::Value {
+    let mut paths = serde_json::Map::new();
+    for resource in resources {
+        if !resource.verbs.contains(&"get") {
+            continue;
+        }
+        let scope = if resource.namespaced {
+            "namespaces/{namespace}/"
+        } else {
+            ""
+        };
+        let gvk =
+            json!({ "group": resource.group, "version": resource.version, "kind": resource.kind });
+        let query =
+            |name: &str| json!({ "name": name, "in": "query", "schema": { "type": "string" } });
+        paths.insert(
+            format!("/{path}/{scope}{}/{{name}}", resource.plural),
+            json!({
+                "get": { "x-kubernetes-action": "get", "x-kubernetes-group-version-kind": gvk },
+                "patch": {
+                    "x-kubernetes-action": "patch",
+                    "x-kubernetes-group-version-kind": gvk,
+                    "parameters": [query("dryRun"), query("fieldManager"), query("fieldValidation"), query("force")],
+                },
+            }),
+        );
+    }
+    serde_json::Value::Object(paths)
+}
+
+/// Changes whenever the served schemas do: clients cache documents by it.
+const SCHEMA_HASH: &str = concat!("k0rs-", env!("CARGO_PKG_VERSION"));
+
+/// `api/v1` or `apis/<group>/<version>`: where a group version's document is.
+fn v3_path(group: &str, version: &str) -> String {
+    if group.is_empty() {
+        format!("api/{version}")
+    } else {
+        format!("apis/{group}/{version}")
+    }
+}
+
+/// The OpenAPI v3 index: one entry per served group version.
 pub fn v3_index() -> Response {
-    axum::Json(json!({ "paths": {} })).into_response()
+    let paths: serde_json::Map<String, serde_json::Value> = k0rs_registry::group_versions()
+        .into_iter()
+        .map(|(group, version)| {
+            let path = v3_path(group, version);
+            let url = format!("/openapi/v3/{path}?hash={SCHEMA_HASH}");
+            (path, json!({ "serverRelativeURL": url }))
+        })
+        .collect();
+    axum::Json(json!({ "paths": paths })).into_response()
+}
+
+/// The OpenAPI v3 document of one group version (`api/v1`, `apis/apps/v1`): the schemas of its
+/// kinds and of everything they contain, built once.
+pub fn v3_group_version(path: &str, version: &str) -> Option<Response> {
+    static DOCUMENTS: std::sync::Mutex<Option<std::collections::HashMap<String, String>>> =
+        std::sync::Mutex::new(None);
+    let (group, group_version) = k0rs_registry::group_versions()
+        .into_iter()
+        .find(|(g, v)| v3_path(g, v) == path)?;
+    let mut cache = DOCUMENTS.lock().expect("openapi cache poisoned");
+    let documents = cache.get_or_insert_with(Default::default);
+    let body = documents.entry(path.to_owned()).or_insert_with(|| {
+        let resources: Vec<&k0rs_registry::Resource> =
+            k0rs_registry::resources_of(group, group_version).collect();
+        let mut kinds: Vec<(&str, &str, &str)> = resources
+            .iter()
+            .map(|r| (r.group, r.version, r.kind))
+            .collect();
+        kinds.dedup();
+        let mut document = k0rs_api::openapi::v3_document(TITLE, version, &kinds);
+        document["paths"] = operations(path, &resources);
+        document.to_string()
+    });
+    Some(
+        (
+            [
+                (header::CONTENT_TYPE, "application/json"),
+                (header::ETAG, SCHEMA_HASH),
+            ],
+            body.clone(),
+        )
+            .into_response(),
+    )
 }
 
 /// `openapi.v2.Document { swagger = 1; info = 2 { title = 1; version = 2 }; paths = 8;

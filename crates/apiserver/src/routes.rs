@@ -32,8 +32,8 @@ pub struct Context {
 }
 
 pub fn router(version: Arc<VersionInfo>, context: Context) -> Router {
+    let openapi = openapi_routes(&version);
     let core_versions = context.advertise_address.clone();
-    let openapi_version = version.git_version.clone();
     Router::new()
         .route("/healthz", get(|q| async { health("healthz", q) }))
         .route("/livez", get(|q| async { health("livez", q) }))
@@ -44,15 +44,17 @@ pub fn router(version: Arc<VersionInfo>, context: Context) -> Router {
         )
         .route(
             "/api",
-            get(move |context: Extension<Context>, caller, headers: HeaderMap| async move {
-                if let Some(version) = aggregated::wanted(&headers) {
-                    return aggregated_response(&context, caller, "/api", version, true).await;
-                }
-                authorized(&context, caller, "/api", || {
-                    Some(discovery::core_versions(&core_versions))
-                })
-                .await
-            }),
+            get(
+                move |context: Extension<Context>, caller, headers: HeaderMap| async move {
+                    if let Some(version) = aggregated::wanted(&headers) {
+                        return aggregated_response(&context, caller, "/api", version, true).await;
+                    }
+                    authorized(&context, caller, "/api", || {
+                        Some(discovery::core_versions(&core_versions))
+                    })
+                    .await
+                },
+            ),
         )
         .route(
             "/api/v1",
@@ -65,21 +67,50 @@ pub fn router(version: Arc<VersionInfo>, context: Context) -> Router {
         )
         .route(
             "/apis",
-            get(|context: Extension<Context>, caller, headers: HeaderMap| async move {
-                if let Some(version) = aggregated::wanted(&headers) {
-                    return aggregated_response(&context, caller, "/apis", version, false).await;
-                }
-                authorized(&context, caller, "/apis", || Some(discovery::groups())).await
-            }),
+            get(
+                |context: Extension<Context>, caller, headers: HeaderMap| async move {
+                    if let Some(version) = aggregated::wanted(&headers) {
+                        return aggregated_response(&context, caller, "/apis", version, false)
+                            .await;
+                    }
+                    authorized(&context, caller, "/apis", || Some(discovery::groups())).await
+                },
+            ),
         )
+        .merge(openapi)
+        .merge(issuer_routes())
+        .route("/api/{*rest}", any(resources::handle))
+        .route("/apis/{*rest}", any(resources::handle))
+        .fallback(fallback)
+        .layer(Extension(context.clone()))
+        .layer(axum::middleware::from_fn_with_state(
+            context.clone(),
+            impersonation::layer,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            context,
+            crate::authn::bearer_layer,
+        ))
+        .layer(axum::middleware::from_fn(read_whole_body))
+        .layer(axum::middleware::from_fn(crate::compression::gzip))
+        .layer(axum::middleware::from_fn(log_request))
+}
+
+/// `/openapi/v2` and `/openapi/v3` (the index and one document per group version).
+fn openapi_routes(version: &VersionInfo) -> Router {
+    let openapi_version = version.git_version.clone();
+    let openapi_v3_version = version.git_version.clone();
+    Router::new()
         .route(
             "/openapi/v2",
-            get(move |context: Extension<Context>, caller, headers: HeaderMap| async move {
-                authorized_response(&context, caller, "/openapi/v2", || {
-                    openapi::v2(&headers, &openapi_version)
-                })
-                .await
-            }),
+            get(
+                move |context: Extension<Context>, caller, headers: HeaderMap| async move {
+                    authorized_response(&context, caller, "/openapi/v2", || {
+                        openapi::v2(&headers, &openapi_version)
+                    })
+                    .await
+                },
+            ),
         )
         .route(
             "/openapi/v3",
@@ -87,6 +118,26 @@ pub fn router(version: Arc<VersionInfo>, context: Context) -> Router {
                 authorized_response(&context, caller, "/openapi/v3", openapi::v3_index).await
             }),
         )
+        .route(
+            "/openapi/v3/{*path}",
+            get(
+                move |context: Extension<Context>,
+                      caller,
+                      axum::extract::Path(path): axum::extract::Path<String>| async move {
+                    let full = format!("/openapi/v3/{path}");
+                    authorized_response(&context, caller, &full, || {
+                        openapi::v3_group_version(&path, &openapi_v3_version)
+                            .unwrap_or_else(|| status_response(&Status::not_found_path(&full)))
+                    })
+                    .await
+                },
+            ),
+        )
+}
+
+/// Service-account issuer discovery: the OIDC configuration and the keys that sign tokens.
+fn issuer_routes() -> Router {
+    Router::new()
         .route(
             "/.well-known/openid-configuration",
             get(|context: Extension<Context>, caller| async move {
@@ -114,21 +165,6 @@ pub fn router(version: Arc<VersionInfo>, context: Context) -> Router {
                 .await
             }),
         )
-        .route("/api/{*rest}", any(resources::handle))
-        .route("/apis/{*rest}", any(resources::handle))
-        .fallback(fallback)
-        .layer(Extension(context.clone()))
-        .layer(axum::middleware::from_fn_with_state(
-            context.clone(),
-            impersonation::layer,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            context,
-            crate::authn::bearer_layer,
-        ))
-        .layer(axum::middleware::from_fn(read_whole_body))
-        .layer(axum::middleware::from_fn(crate::compression::gzip))
-        .layer(axum::middleware::from_fn(log_request))
 }
 
 /// Reads the request body before anything answers: a refusal sent while an HTTP/2 client is

@@ -1073,3 +1073,46 @@ fn unknown_fields_are_refused_warned_about_or_ignored_as_the_client_asks() {
         stderr(&out)
     );
 }
+
+#[test]
+fn kubectl_explain_reads_the_generated_openapi_schemas() {
+    let controller = Controller::start();
+    let admin = controller.admin();
+    for kubectl_binary in ["kubectl", "/usr/lib/google-cloud-sdk/bin/kubectl.1.33"] {
+        let cache = controller
+            .node
+            .root
+            .path()
+            .join(format!("cache-{}", kubectl_binary.len()));
+        let out = harness::controller::kubectl_bin(
+            kubectl_binary,
+            &admin,
+            &[
+                "explain",
+                "pod.spec.containers.livenessProbe",
+                "--cache-dir",
+                path_str(&cache),
+            ],
+        );
+        assert!(out.status.success(), "{kubectl_binary}: {}", stderr(&out));
+        let text = stdout(&out);
+        for expected in [
+            "KIND:       Pod",
+            "FIELD: livenessProbe <Probe>",
+            "Periodic probe of container liveness.",
+            "httpGet\t<HTTPGetAction>",
+            "timeoutSeconds\t<integer>",
+        ] {
+            assert!(
+                text.contains(expected),
+                "{kubectl_binary}: {expected:?} missing from\n{text}"
+            );
+        }
+    }
+    let out = kubectl(&admin, &["explain", "deployment.spec.nosuchfield"]);
+    assert!(
+        stderr(&out).contains(r#"field "nosuchfield" does not exist"#),
+        "{}",
+        stderr(&out)
+    );
+}
