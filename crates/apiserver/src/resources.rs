@@ -234,7 +234,7 @@ async fn write(
         query,
         content_type,
     } = *request;
-    let registry = &context.registry;
+    let registry = &registry_for(context, query)?;
     let namespace = info.namespace.as_deref();
     let name = info.name.as_deref().unwrap_or_default();
     let validation = FieldValidation::parse(query)?;
@@ -330,7 +330,7 @@ async fn dispatch(
     query: &Query,
     body: Body,
 ) -> Result<(StatusCode, Value), Status> {
-    let registry = &context.registry;
+    let registry = &registry_for(context, query)?;
     let namespace = info.namespace.as_deref();
     let name = info.name.as_deref().unwrap_or_default();
     let (code, object) = match verb {
@@ -359,6 +359,11 @@ async fn dispatch(
         }
         "deletecollection" => {
             let options = DeleteOptions::parse(&read_body(body).await?, query)?;
+            let registry = &if options.dry_run {
+                registry.dry_run()
+            } else {
+                registry.clone()
+            };
             (
                 StatusCode::OK,
                 registry
@@ -368,6 +373,11 @@ async fn dispatch(
         }
         "delete" => {
             let options = DeleteOptions::parse(&read_body(body).await?, query)?;
+            let registry = &if options.dry_run {
+                registry.dry_run()
+            } else {
+                registry.clone()
+            };
             (
                 StatusCode::OK,
                 registry
@@ -387,6 +397,21 @@ pub(crate) fn query_params(uri: &axum::http::Uri) -> Result<Query, Status> {
     axum::extract::Query::<Query>::try_from_uri(uri)
         .map(|q| q.0)
         .map_err(|e| Status::bad_request(format!("invalid query: {e}")))
+}
+
+/// The registry a request writes through: with `dryRun=All` one that checks everything and
+/// stores nothing.
+pub(crate) fn registry_for(
+    context: &Context,
+    query: &Query,
+) -> Result<k0rs_registry::Registry, Status> {
+    match query.get("dryRun").map(String::as_str) {
+        None | Some("") => Ok(context.registry.clone()),
+        Some("All") => Ok(context.registry.dry_run()),
+        Some(other) => Err(Status::bad_request(format!(
+            "dryRun: Unsupported value: {other:?}: supported values: \"All\""
+        ))),
+    }
 }
 
 /// The state a list reads (`resourceVersion`, `resourceVersionMatch`); a page after the first

@@ -53,7 +53,8 @@ pub async fn serve(
     let Some(sub) = ServedSubresource::of(resource, name) else {
         return Err(not_served_yet(context, resource, namespace, object_name, name).await);
     };
-    let registry = &context.registry;
+    let query = crate::resources::query_params(request.uri())?;
+    let registry = &crate::resources::registry_for(context, &query)?;
     let content_type = content_type(request.headers()).to_owned();
     let (code, body) = match verb {
         "get" => (

@@ -1116,3 +1116,79 @@ fn kubectl_explain_reads_the_generated_openapi_schemas() {
         stderr(&out)
     );
 }
+
+#[test]
+fn dry_runs_check_everything_and_store_nothing_so_kubectl_diff_works() {
+    let controller = Controller::start();
+    let admin = controller.admin();
+    let run = |args: &[&str]| kubectl(&admin, args);
+    let out = run(&[
+        "create",
+        "deployment",
+        "web",
+        "--image=busybox:1.36",
+        "--dry-run=server",
+        "-o",
+        "name",
+    ]);
+    assert_eq!(
+        stdout(&out).trim(),
+        "deployment.apps/web",
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&run(&["get", "deployment", "web"])).contains("not found"));
+    // A dry run still validates.
+    let out = run(&[
+        "create",
+        "deployment",
+        "Bad_Name",
+        "--image=x",
+        "--dry-run=server",
+    ]);
+    assert!(!out.status.success());
+
+    assert!(
+        run(&["create", "deployment", "web", "--image=busybox:1.36"])
+            .status
+            .success()
+    );
+    let out = run(&["delete", "deployment", "web", "--dry-run=server"]);
+    assert!(
+        stdout(&out).contains("(server dry run)"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(run(&["get", "deployment", "web"]).status.success());
+
+    let live = stdout(&run(&["get", "deployment", "web", "-o", "yaml"]));
+    let file = controller.node.root.path().join("web.yaml");
+    std::fs::write(&file, live.replace("busybox:1.36", "busybox:1.37")).unwrap();
+    let out = run(&["diff", "-f", path_str(&file)]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let diff = stdout(&out);
+    assert!(
+        diff.contains("-      - image: busybox:1.36")
+            && diff.contains("+      - image: busybox:1.37"),
+        "{diff}"
+    );
+    // The diff wrote nothing.
+    let image = stdout(&run(&[
+        "get",
+        "deploy",
+        "web",
+        "-o",
+        "jsonpath={.spec.template.spec.containers[0].image}",
+    ]));
+    assert_eq!(image, "busybox:1.36");
+    let out = run(&[
+        "get",
+        "--raw",
+        "/api/v1/namespaces/default/configmaps?dryRun=Some",
+    ]);
+    assert!(
+        out.status.success(),
+        "a list ignores dryRun: {}",
+        stderr(&out)
+    );
+}

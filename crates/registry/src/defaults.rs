@@ -145,7 +145,12 @@ pub fn pod_spec(spec: &mut Value) {
     default(spec, "securityContext", json!({}));
     default(spec, "enableServiceLinks", json!(true));
     for list in ["initContainers", "containers"] {
-        for container in spec[list].as_array_mut().into_iter().flatten() {
+        for container in spec
+            .get_mut(list)
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
             self::container(container);
         }
     }
@@ -161,7 +166,12 @@ fn container(container: &mut Value) {
     let policy = image_pull_policy(container["image"].as_str().unwrap_or_default());
     default(container, "imagePullPolicy", json!(policy));
     default(container, "resources", json!({}));
-    for port in container["ports"].as_array_mut().into_iter().flatten() {
+    for port in container
+        .get_mut("ports")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
         default(port, "protocol", json!("TCP"));
     }
 }
@@ -214,5 +224,15 @@ mod tests {
         assert_eq!(pod["restartPolicy"], "Always");
         assert_eq!(pod["containers"][0]["imagePullPolicy"], "IfNotPresent");
         assert_eq!(pod["containers"][0]["ports"][0]["protocol"], "TCP");
+        // Fields that were absent stay absent (no `null`s).
+        assert!(pod.get("initContainers").is_none());
+        let mut bare =
+            json!({"spec": {"template": {"spec": {"containers": [{"name": "a", "image": "x"}]}}}});
+        apply(deployments, &mut bare);
+        assert!(
+            bare["spec"]["template"]["spec"]["containers"][0]
+                .get("ports")
+                .is_none()
+        );
     }
 }

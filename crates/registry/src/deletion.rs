@@ -51,6 +51,8 @@ pub struct DeleteOptions {
     /// The delete only happens if the object is still at this resourceVersion.
     pub resource_version: Option<String>,
     pub propagation_policy: Option<Propagation>,
+    /// `dryRun: ["All"]`: checked, not done.
+    pub dry_run: bool,
 }
 
 /// What happens to an object's dependents (objects whose ownerReferences name it).
@@ -94,6 +96,10 @@ impl DeleteOptions {
             )));
         }
         options.grace_period_seconds = body["gracePeriodSeconds"].as_i64();
+        options.dry_run = body["dryRun"]
+            .as_array()
+            .is_some_and(|modes| modes.iter().any(|m| m == "All"))
+            || query.get("dryRun").is_some_and(|m| m == "All");
         options.uid = body["preconditions"]["uid"].as_str().map(str::to_owned);
         options.resource_version = body["preconditions"]["resourceVersion"]
             .as_str()

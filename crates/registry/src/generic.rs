@@ -63,6 +63,8 @@ pub(crate) enum Part {
 #[derive(Clone)]
 pub struct Registry {
     store: Arc<dyn Store>,
+    /// Writes go through every check but are not stored (`dryRun=All`).
+    dry_run: bool,
     cache: Arc<crate::cache::WatchCache>,
     service_network: Arc<ServiceNetwork>,
 }
@@ -119,9 +121,23 @@ impl Registry {
     pub fn with_service_network(store: Arc<dyn Store>, network: ServiceNetwork) -> Self {
         Self {
             cache: Arc::new(crate::cache::WatchCache::new(store.clone())),
+            dry_run: false,
             store,
             service_network: Arc::new(network),
         }
+    }
+
+    /// The same registry, whose writes are checked but not stored (`dryRun=All`).
+    #[must_use]
+    pub fn dry_run(&self) -> Self {
+        Self {
+            dry_run: true,
+            ..self.clone()
+        }
+    }
+
+    pub(crate) fn is_dry_run(&self) -> bool {
+        self.dry_run
     }
 
     pub(crate) fn service_network(&self) -> &ServiceNetwork {
@@ -175,6 +191,16 @@ impl Registry {
             self.require_namespace(ns).await?;
         }
         let key = key(resource, namespace, &name);
+        if self.dry_run {
+            return match self.store.get(&key).await.map_err(|e| store_error(&e))? {
+                Some(_) => Err(Status::already_exists(
+                    resource.group,
+                    resource.plural,
+                    &name,
+                )),
+                None => Ok(object),
+            };
+        }
         let held = if is_service(resource) {
             self.hold_service_resources(None, &mut object).await?
         } else {
@@ -456,6 +482,18 @@ impl Registry {
         if let Some(meta) = object["metadata"].as_object_mut() {
             meta.remove("resourceVersion");
         }
+        if self.dry_run {
+            return match self.store.get(key).await.map_err(|e| store_error(&e))? {
+                None => Err(Status::not_found(resource.group, resource.plural, name)),
+                Some(kv) if kv.mod_revision != expected => {
+                    Err(Status::conflict(resource.group, resource.plural, name))
+                }
+                Some(_) => {
+                    object["metadata"]["resourceVersion"] = json!(expected.to_string());
+                    Ok(object)
+                }
+            };
+        }
         match self
             .store
             .update(key, &encode(&object), expected)
@@ -480,6 +518,9 @@ impl Registry {
         expected: Revision,
         object: &Value,
     ) -> Result<(), Status> {
+        if self.dry_run {
+            return Ok(());
+        }
         match self
             .store
             .delete(key, expected)

@@ -60,7 +60,12 @@ pub fn defaults(spec: &mut Value) {
     if kind == "LoadBalancer" && spec.get("allocateLoadBalancerNodePorts").is_none() {
         spec["allocateLoadBalancerNodePorts"] = json!(true);
     }
-    for port in spec["ports"].as_array_mut().into_iter().flatten() {
+    for port in spec
+        .get_mut("ports")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
         if port.get("protocol").is_none() {
             port["protocol"] = json!("TCP");
         }
@@ -159,6 +164,10 @@ impl Registry {
         stored: Option<&Value>,
         service: &mut Value,
     ) -> Result<Held, Status> {
+        if self.is_dry_run() {
+            // A dry run reserves nothing.
+            return Ok(Held::default());
+        }
         let network = self.service_network().clone();
         let mut reserved = Held::default();
         let result = self.hold(&network, stored, service, &mut reserved).await;

@@ -142,7 +142,12 @@ async fn service_account(context: &Context, namespace: Option<&str>, pod: &mut V
         },
     }));
     for list in ["initContainers", "containers"] {
-        for container in spec[list].as_array_mut().into_iter().flatten() {
+        for container in spec
+            .get_mut(list)
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
             if !container["volumeMounts"].is_array() {
                 container["volumeMounts"] = json!([]);
             }
