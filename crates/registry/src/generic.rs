@@ -16,6 +16,11 @@ use crate::services::{Held, ServiceNetwork};
 use crate::strategy;
 use crate::table::Resource;
 
+/// How long an Event is kept after its last write.
+const EVENT_TTL_SECS: i64 = 3600;
+/// How long one event lease is handed to new writes.
+const EVENT_LEASE_REUSE: std::time::Duration = std::time::Duration::from_mins(1);
+
 fn is_service(resource: &Resource) -> bool {
     resource.group.is_empty() && resource.kind == "Service"
 }
@@ -65,6 +70,8 @@ pub struct Registry {
     store: Arc<dyn Store>,
     /// Writes go through every check but are not stored (`dryRun=All`).
     dry_run: bool,
+    /// The lease Events are attached to, and when it was granted.
+    event_lease: Arc<std::sync::Mutex<Option<(std::time::Instant, k0rs_store::LeaseId)>>>,
     cache: Arc<crate::cache::WatchCache>,
     service_network: Arc<ServiceNetwork>,
 }
@@ -122,6 +129,7 @@ impl Registry {
         Self {
             cache: Arc::new(crate::cache::WatchCache::new(store.clone())),
             dry_run: false,
+            event_lease: Arc::default(),
             store,
             service_network: Arc::new(network),
         }
@@ -206,7 +214,8 @@ impl Registry {
         } else {
             Held::default()
         };
-        let created = match self.store.create(&key, &encode(&object), 0).await {
+        let lease = self.lease_for(resource).await?;
+        let created = match self.store.create(&key, &encode(&object), lease).await {
             Ok(Some(revision)) => {
                 object["metadata"]["resourceVersion"] = json!(revision.to_string());
                 return Ok(object);
@@ -494,9 +503,10 @@ impl Registry {
                 }
             };
         }
+        let lease = self.lease_for(resource).await?;
         match self
             .store
-            .update(key, &encode(&object), expected)
+            .update_leased(key, &encode(&object), expected, lease)
             .await
             .map_err(|e| store_error(&e))?
         {
@@ -507,6 +517,29 @@ impl Registry {
             Err(None) => Err(Status::not_found(resource.group, resource.plural, name)),
             Err(Some(_)) => Err(Status::conflict(resource.group, resource.plural, name)),
         }
+    }
+
+    /// The lease a write of `resource` attaches its object to: Events live one hour after their
+    /// last write (kube-apiserver's `--event-ttl`); everything else lives until deleted.
+    async fn lease_for(&self, resource: &Resource) -> Result<k0rs_store::LeaseId, Status> {
+        if !(resource.group.is_empty() && resource.kind == "Event") {
+            return Ok(0);
+        }
+        // One lease per minute serves every event written in it (as kube-apiserver reuses them):
+        // an event lives between 60 and 61 minutes after its last write.
+        let now = std::time::Instant::now();
+        if let Some((granted, id)) = *self.event_lease.lock().expect("lease cache poisoned")
+            && now.duration_since(granted) < EVENT_LEASE_REUSE
+        {
+            return Ok(id);
+        }
+        let lease = self
+            .store
+            .lease_grant(EVENT_TTL_SECS + EVENT_LEASE_REUSE.as_secs().cast_signed())
+            .await
+            .map_err(|e| store_error(&e))?;
+        *self.event_lease.lock().expect("lease cache poisoned") = Some((now, lease.id));
+        Ok(lease.id)
     }
 
     /// Removes `object`, stored at `key`, if the key is still at `expected`.

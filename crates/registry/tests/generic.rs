@@ -411,3 +411,52 @@ async fn the_watch_cache_serves_reads_that_accept_an_older_or_given_state() {
         .unwrap_err();
     assert_eq!(future.code, 504);
 }
+
+#[tokio::test]
+async fn events_are_kept_one_hour_after_their_last_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(
+        Embedded::open(EmbeddedOptions::new(dir.path()))
+            .await
+            .unwrap(),
+    );
+    let registry = Registry::new(store.clone());
+    registry.bootstrap(None).await.unwrap();
+    let events = find("", "v1", "events").unwrap();
+    let event = registry
+        .create(
+            events,
+            Some("default"),
+            json!({"metadata": {"name": "e"}, "involvedObject": {"kind": "Pod", "name": "p"},
+                   "reason": "Started", "message": "started"}),
+        )
+        .await
+        .unwrap();
+    let key = b"/registry/events/default/e";
+    let first = store.get(key).await.unwrap().unwrap().lease;
+    assert_ne!(first, 0, "an Event is stored without a lease");
+    let ttl = store.lease_keep_alive(first).await.unwrap();
+    assert!((3600..=3660).contains(&ttl), "{ttl}");
+    // An update renews it: the event lives an hour after its last write.
+    let mut updated = event.clone();
+    updated["count"] = json!(2);
+    registry
+        .update(events, Some("default"), "e", updated)
+        .await
+        .unwrap();
+    let second = store.get(key).await.unwrap().unwrap().lease;
+    assert_ne!(second, 0);
+    // Other kinds live until deleted.
+    let cm = find("", "v1", "configmaps").unwrap();
+    registry
+        .create(cm, Some("default"), json!({"metadata": {"name": "c"}}))
+        .await
+        .unwrap();
+    let lease = store
+        .get(b"/registry/configmaps/default/c")
+        .await
+        .unwrap()
+        .unwrap()
+        .lease;
+    assert_eq!(lease, 0);
+}

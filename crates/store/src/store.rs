@@ -78,6 +78,18 @@ pub trait Store: Send + Sync {
         guarded(self, key, expected, Op::put(key, value)).await
     }
 
+    /// [`Store::update`], the key attached to `lease` (0: none), so that it goes when the lease
+    /// expires.
+    async fn update_leased(
+        &self,
+        key: &[u8],
+        value: &[u8],
+        expected: Revision,
+        lease: LeaseId,
+    ) -> Result<Result<Revision, Option<KeyValue>>> {
+        guarded(self, key, expected, Op::put_leased(key, value, lease)).await
+    }
+
     /// Deletes `key` only if its mod revision is still `expected` (see [`Store::update`]).
     async fn delete(
         &self,
