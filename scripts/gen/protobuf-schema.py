@@ -51,8 +51,14 @@ def json_names():
             CANONICAL[(package, struct.group(1).lower())] = struct.group(1)
             for json_name, snake in key.findall(text):
                 # Struct names differ in acronym case between the crates (CephFS / CephFs).
-                names[(package, struct.group(1).lower(), snake.rstrip("_"))] = json_name
+                names[(package, struct.group(1).lower(), squash(snake))] = json_name
     return names
+
+
+def squash(snake):
+    """A snake name without its underscores: the crates split acronyms differently
+    (open_api_v3_schema / open_apiv3_schema)."""
+    return snake.replace("_", "")
 
 
 def camel(snake):
@@ -135,7 +141,7 @@ def parse_messages(names):
                 field = FIELD.search(decl)
                 snake = field.group(2)
                 tag = re.search(r'tag = "(\d+)"', spec).group(1)
-                json_name = names.get((package, name.lower(), snake))
+                json_name = names.get((package, name.lower(), squash(snake)))
                 kind = spec.split(",")[0].strip()
                 if kind.startswith("btree_map"):
                     label = "map"

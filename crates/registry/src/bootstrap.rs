@@ -28,6 +28,7 @@ fn resource(group: &str, plural: &str) -> &'static Resource {
 impl Registry {
     pub async fn bootstrap(&self, api: Option<&ApiEndpoint>) -> Result<(), Status> {
         self.bootstrap_policy().await?;
+        self.register_crds().await?;
         for name in ["default", "kube-system", "kube-public", "kube-node-lease"] {
             self.ensure(
                 resource("", "namespaces"),

@@ -218,7 +218,7 @@ impl Registry {
         let created = match self.store.create(&key, &encode(&object), lease).await {
             Ok(Some(revision)) => {
                 object["metadata"]["resourceVersion"] = json!(revision.to_string());
-                return Ok(object);
+                return self.crd_written(resource, &object).await;
             }
             Ok(None) => Status::already_exists(resource.group, resource.plural, &name),
             Err(e) => store_error(&e),
@@ -409,7 +409,11 @@ impl Registry {
             return Ok(object);
         }
         if !is_service(resource) || part != Part::Main {
-            return self.write(resource, &key, name, object, expected).await;
+            let written = self.write(resource, &key, name, object, expected).await?;
+            if part != Part::Main {
+                return Ok(written);
+            }
+            return self.crd_written(resource, &written).await;
         }
         let held = self
             .hold_service_resources(Some(&stored), &mut object)
@@ -564,7 +568,7 @@ impl Registry {
                 if is_service(resource) {
                     self.release_service(object).await;
                 }
-                Ok(())
+                self.crd_removed(resource, object).await
             }
             Err(None) => Err(Status::not_found(resource.group, resource.plural, name)),
             Err(Some(_)) => Err(Status::conflict(resource.group, resource.plural, name)),

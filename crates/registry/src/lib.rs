@@ -9,6 +9,7 @@ mod bootstrap_policy;
 mod cache;
 mod columns;
 mod conversion;
+mod crds;
 mod defaults;
 mod deletion;
 mod encoding;
@@ -45,10 +46,17 @@ pub fn group_version(group: &str, version: &str) -> String {
     }
 }
 
-/// The group versions of the table, in the order discovery lists them (core `v1` first).
+/// Every resource served: the built-in table, then the custom resources of established CRDs.
+pub fn all_resources() -> Vec<&'static Resource> {
+    let mut all: Vec<&'static Resource> = RESOURCES.iter().collect();
+    all.extend(crds::registered());
+    all
+}
+
+/// The group versions served, in the order discovery lists them (core `v1` first).
 pub fn group_versions() -> Vec<(&'static str, &'static str)> {
     let mut seen = Vec::new();
-    for r in RESOURCES {
+    for r in all_resources() {
         if !seen.contains(&(r.group, r.version)) {
             seen.push((r.group, r.version));
         }
@@ -59,8 +67,8 @@ pub fn group_versions() -> Vec<(&'static str, &'static str)> {
 /// The resources of one group version, in table order.
 pub fn resources_of(group: &str, version: &str) -> impl Iterator<Item = &'static Resource> {
     let (group, version) = (group.to_owned(), version.to_owned());
-    RESOURCES
-        .iter()
+    all_resources()
+        .into_iter()
         .filter(move |r| r.group == group && r.version == version)
 }
 
@@ -69,6 +77,11 @@ pub fn find(group: &str, version: &str, plural: &str) -> Option<&'static Resourc
     RESOURCES
         .iter()
         .find(|r| r.group == group && r.version == version && r.plural == plural)
+        .or_else(|| {
+            crds::registered()
+                .into_iter()
+                .find(|r| r.group == group && r.version == version && r.plural == plural)
+        })
 }
 
 #[cfg(test)]

@@ -34,7 +34,7 @@ impl Resource {
     }
 }
 
-const CRUD: &[&str] = &[
+pub(crate) const CRUD: &[&str] = &[
     "create",
     "delete",
     "deletecollection",
@@ -48,7 +48,7 @@ const CREATE: &[&str] = &["create"];
 const GET_PATCH_UPDATE: &[&str] = &["get", "patch", "update"];
 const ALL: &[&str] = &["all"];
 
-const fn status(kind: &'static str) -> Subresource {
+pub(crate) const fn status(kind: &'static str) -> Subresource {
     Subresource {
         name: "status",
         kind,
@@ -57,7 +57,7 @@ const fn status(kind: &'static str) -> Subresource {
     }
 }
 
-const SCALE: Subresource = Subresource {
+pub(crate) const SCALE: Subresource = Subresource {
     name: "scale",
     kind: "Scale",
     group_version: Some("autoscaling/v1"),
@@ -183,6 +183,10 @@ pub const RESOURCES: &[Resource] = &[
     crud("storage.k8s.io", "v1", "VolumeAttachment", "volumeattachments", "volumeattachment", false, &[], &[],
         &[status("VolumeAttachment")]),
     crud("node.k8s.io", "v1", "RuntimeClass", "runtimeclasses", "runtimeclass", false, &[], &[], &[]),
+    // apiextensions
+    crud("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions",
+        "customresourcedefinition", false, &["crd", "crds"], &["api-extensions"],
+        &[status("CustomResourceDefinition")]),
     // certificates, authentication, authorization
     crud("certificates.k8s.io", "v1", "CertificateSigningRequest", "certificatesigningrequests", "certificatesigningrequest",
         false, &["csr"], &[], &[

@@ -20,7 +20,14 @@ pub fn is_special(message: &str) -> bool {
             | "apimachinery.pkg.runtime.RawExtension"
             | "apimachinery.pkg.apis.meta.v1.FieldsV1"
             | "apiextensions_apiserver.pkg.apis.apiextensions.v1.JSON"
-    ) || matches!(short, "ExtraValue" | "Verbs")
+    ) || matches!(
+        short,
+        "ExtraValue"
+            | "Verbs"
+            | "JSONSchemaPropsOrArray"
+            | "JSONSchemaPropsOrBool"
+            | "JSONSchemaPropsOrStringArray"
+    )
 }
 
 /// The JSON of `message` when it is one of the special ones.

@@ -1,0 +1,104 @@
+//! CustomResourceDefinitions against `k0rs controller`, judged by kubectl: a CRD becomes
+//! Established, its objects are served and discovered, its status subresource works, and deleting
+//! it removes its objects.
+
+mod harness;
+
+use harness::controller::{Controller, kubectl};
+use harness::{path_str, stderr, stdout};
+
+const CRD: &str = "apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: plans.autopilot.k0sproject.io
+spec:
+  group: autopilot.k0sproject.io
+  names: {kind: Plan, plural: plans, singular: plan, shortNames: [pl]}
+  scope: Cluster
+  versions:
+  - name: v1beta2
+    served: true
+    storage: true
+    subresources: {status: {}}
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec: {type: object, x-kubernetes-preserve-unknown-fields: true}
+          status: {type: object, x-kubernetes-preserve-unknown-fields: true}
+";
+
+const PLAN: &str = "apiVersion: autopilot.k0sproject.io/v1beta2
+kind: Plan
+metadata: {name: autopilot}
+spec: {id: id123, timestamp: now}
+";
+
+#[test]
+fn a_crd_serves_its_objects_until_it_is_deleted() {
+    let controller = Controller::start();
+    let admin = controller.admin();
+    let run = |args: &[&str]| {
+        let out = kubectl(&admin, args);
+        assert!(out.status.success(), "kubectl {args:?}: {}", stderr(&out));
+        stdout(&out)
+    };
+    let crd = controller.node.root.path().join("crd.yaml");
+    let plan = controller.node.root.path().join("plan.yaml");
+    std::fs::write(&crd, CRD).unwrap();
+    std::fs::write(&plan, PLAN).unwrap();
+
+    run(&["apply", "-f", path_str(&crd)]);
+    run(&[
+        "wait",
+        "--for=condition=Established",
+        "crd/plans.autopilot.k0sproject.io",
+        "--timeout=30s",
+    ]);
+    let resources = run(&["api-resources", "--api-group=autopilot.k0sproject.io"]);
+    assert!(
+        resources.contains("plans") && resources.contains("pl "),
+        "{resources}"
+    );
+
+    run(&["apply", "-f", path_str(&plan)]);
+    assert_eq!(
+        run(&["get", "pl", "autopilot", "-o", "jsonpath={.spec.id}"]),
+        "id123"
+    );
+    // The status subresource: a status write keeps the spec, a spec write keeps the status.
+    run(&[
+        "patch",
+        "plan",
+        "autopilot",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        r#"{"status":{"state":"Schedulable"},"spec":{"id":"changed"}}"#,
+    ]);
+    let stored: serde_json::Value =
+        serde_json::from_str(&run(&["get", "plan", "autopilot", "-o", "json"])).unwrap();
+    assert_eq!(stored["status"]["state"], "Schedulable");
+    assert_eq!(stored["spec"]["id"], "id123");
+
+    // Deleting the CRD stops serving it and deletes its objects.
+    run(&["delete", "crd", "plans.autopilot.k0sproject.io"]);
+    let out = kubectl(
+        &admin,
+        &[
+            "get",
+            "--raw",
+            "/apis/autopilot.k0sproject.io/v1beta2/plans",
+        ],
+    );
+    assert!(!out.status.success());
+    run(&["apply", "-f", path_str(&crd)]);
+    run(&[
+        "wait",
+        "--for=condition=Established",
+        "crd/plans.autopilot.k0sproject.io",
+        "--timeout=30s",
+    ]);
+    let out = run(&["get", "plans", "-o", "name"]);
+    assert!(out.trim().is_empty(), "objects survived their CRD: {out}");
+}

@@ -1,0 +1,173 @@
+//! CustomResourceDefinitions: an established CRD adds a resource per served version to what the
+//! registry serves and discovery lists, until the CRD is deleted — which deletes its objects too.
+//! The resources live for the process (a CRD's names are small; a changed CRD registers anew).
+
+use std::sync::RwLock;
+
+use k0rs_api::Status;
+use k0rs_store::{KeyRange, Op, TxnRequest};
+use serde_json::{Value, json};
+
+use crate::generic::{Registry, prefix_of, store_error};
+use crate::table::{CRUD, Resource, SCALE, Subresource, status};
+
+static REGISTERED: RwLock<Vec<&'static Resource>> = RwLock::new(Vec::new());
+
+/// The custom resources served now.
+pub fn registered() -> Vec<&'static Resource> {
+    REGISTERED.read().expect("CRD table poisoned").clone()
+}
+
+fn leak(text: &str) -> &'static str {
+    Box::leak(text.to_owned().into_boxed_str())
+}
+
+fn leak_all(items: &Value) -> &'static [&'static str] {
+    let items: Vec<&'static str> = items
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(leak)
+        .collect();
+    Box::leak(items.into_boxed_slice())
+}
+
+fn is_crd(resource: &Resource) -> bool {
+    resource.group == "apiextensions.k8s.io" && resource.kind == "CustomResourceDefinition"
+}
+
+/// The resources a CRD serves, one per served version.
+fn resources_of(crd: &Value) -> Vec<Resource> {
+    let spec = &crd["spec"];
+    let names = &spec["names"];
+    let group = leak(spec["group"].as_str().unwrap_or_default());
+    let kind = leak(names["kind"].as_str().unwrap_or_default());
+    let plural = leak(names["plural"].as_str().unwrap_or_default());
+    let singular = leak(
+        names["singular"]
+            .as_str()
+            .map_or_else(|| kind.to_lowercase(), str::to_owned)
+            .as_str(),
+    );
+    spec["versions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|v| v["served"] != false)
+        .map(|version| {
+            let mut subresources: Vec<Subresource> = Vec::new();
+            if version["subresources"]["status"].is_object() {
+                subresources.push(status(kind));
+            }
+            if version["subresources"]["scale"].is_object() {
+                subresources.push(SCALE);
+            }
+            Resource {
+                group,
+                version: leak(version["name"].as_str().unwrap_or_default()),
+                kind,
+                plural,
+                singular,
+                short_names: leak_all(&names["shortNames"]),
+                categories: leak_all(&names["categories"]),
+                namespaced: spec["scope"] != "Cluster",
+                verbs: CRUD,
+                subresources: Box::leak(subresources.into_boxed_slice()),
+            }
+        })
+        .collect()
+}
+
+fn register(crd: &Value) {
+    let group = crd["spec"]["group"].as_str().unwrap_or_default();
+    let plural = crd["spec"]["names"]["plural"].as_str().unwrap_or_default();
+    let mut table = REGISTERED.write().expect("CRD table poisoned");
+    table.retain(|r| !(r.group == group && r.plural == plural));
+    for resource in resources_of(crd) {
+        table.push(Box::leak(Box::new(resource)));
+    }
+}
+
+fn unregister(crd: &Value) {
+    let group = crd["spec"]["group"].as_str().unwrap_or_default();
+    let plural = crd["spec"]["names"]["plural"].as_str().unwrap_or_default();
+    REGISTERED
+        .write()
+        .expect("CRD table poisoned")
+        .retain(|r| !(r.group == group && r.plural == plural));
+}
+
+impl Registry {
+    /// Serves every stored CRD (at start).
+    pub(crate) async fn register_crds(&self) -> Result<(), Status> {
+        let crds = crate::find("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+            .expect("in the table");
+        let list = self.list(crds, None, &crate::Filter::default()).await?;
+        for crd in list["items"].as_array().into_iter().flatten() {
+            register(crd);
+        }
+        Ok(())
+    }
+
+    /// After a CRD was written: serve its versions and mark it established.
+    pub(crate) async fn crd_written(
+        &self,
+        resource: &Resource,
+        crd: &Value,
+    ) -> Result<Value, Status> {
+        if !is_crd(resource) || crd["metadata"].get("deletionTimestamp").is_some() {
+            return Ok(crd.clone());
+        }
+        register(crd);
+        let now = k0rs_api::time::now();
+        let condition = |kind: &str, reason: &str, message: &str| {
+            json!({ "type": kind, "status": "True", "lastTransitionTime": now,
+                    "reason": reason, "message": message })
+        };
+        let storage: Vec<Value> = crd["spec"]["versions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|v| v["storage"] == true)
+            .map(|v| v["name"].clone())
+            .collect();
+        let mut established = crd.clone();
+        established["status"] = json!({
+            "acceptedNames": crd["spec"]["names"],
+            "storedVersions": storage,
+            "conditions": [
+                condition("NamesAccepted", "NoConflicts", "no conflicts found"),
+                condition("Established", "InitialNamesAccepted", "the initial names have been accepted"),
+            ],
+        });
+        if established["status"] == crd["status"] {
+            return Ok(crd.clone());
+        }
+        let name = crd["metadata"]["name"].as_str().unwrap_or_default();
+        Box::pin(self.update_status(resource, None, name, established)).await
+    }
+
+    /// After a CRD was removed: stop serving it and delete its objects.
+    pub(crate) async fn crd_removed(&self, resource: &Resource, crd: &Value) -> Result<(), Status> {
+        if !is_crd(resource) {
+            return Ok(());
+        }
+        let served = resources_of(crd);
+        unregister(crd);
+        if let Some(any_version) = served.first() {
+            let prefix = prefix_of(any_version, None);
+            self.store()
+                .txn(TxnRequest {
+                    success: vec![Op::Delete {
+                        range: KeyRange::prefix(prefix.into_bytes()),
+                        prev_kv: false,
+                    }],
+                    ..TxnRequest::default()
+                })
+                .await
+                .map_err(|e| store_error(&e))?;
+        }
+        Ok(())
+    }
+}
