@@ -20,6 +20,9 @@ spec:
     served: true
     storage: true
     subresources: {status: {}}
+    additionalPrinterColumns:
+    - {name: State, type: string, jsonPath: .status.state}
+    - {name: ID, type: string, jsonPath: .spec.id, priority: 1}
     schema:
       openAPIV3Schema:
         type: object
@@ -80,6 +83,15 @@ fn a_crd_serves_its_objects_until_it_is_deleted() {
         serde_json::from_str(&run(&["get", "plan", "autopilot", "-o", "json"])).unwrap();
     assert_eq!(stored["status"]["state"], "Schedulable");
     assert_eq!(stored["spec"]["id"], "id123");
+    // `get` prints the CRD's columns (ID only with -o wide), then AGE.
+    let table: Vec<Vec<String>> = run(&["get", "plans", "-o", "wide"])
+        .lines()
+        .map(|l| l.split_whitespace().map(str::to_owned).collect())
+        .collect();
+    assert_eq!(table[0], ["NAME", "STATE", "ID", "AGE"]);
+    assert_eq!(table[1][..3], ["autopilot", "Schedulable", "id123"]);
+    let narrow = run(&["get", "plans"]);
+    assert!(narrow.starts_with("NAME") && !narrow.contains("ID"), "{narrow}");
 
     // Deleting the CRD stops serving it and deletes its objects.
     run(&["delete", "crd", "plans.autopilot.k0sproject.io"]);

@@ -51,8 +51,11 @@ pub fn age(timestamp: &Value, now: i64) -> Value {
 }
 
 /// `objects` (a list's items, or one object) as a `meta.k8s.io/v1` Table, with the rows' objects as
-/// PartialObjectMetadata.
+/// PartialObjectMetadata. Custom resources get the `additionalPrinterColumns` of their CRD.
 pub fn table(resource: &Resource, objects: &[Value], list_metadata: Value) -> Value {
+    if let Some(printer_columns) = crate::crds::printer_columns(resource) {
+        return custom_table(&printer_columns, objects, list_metadata);
+    }
     let columns = printers::columns(resource);
     let now = k0rs_api::time::now_unix();
     let definitions: Vec<Value> = columns
@@ -65,14 +68,86 @@ pub fn table(resource: &Resource, objects: &[Value], list_metadata: Value) -> Va
     let rows: Vec<Value> = objects
         .iter()
         .map(|object| {
-            let cells: Vec<Value> = columns.iter().map(|c| (c.cell)(object, now)).collect();
-            json!({
-                "cells": cells,
-                "object": { "kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": object["metadata"] },
-            })
+            row(
+                columns.iter().map(|c| (c.cell)(object, now)).collect(),
+                object,
+            )
         })
         .collect();
+    assemble(definitions, rows, list_metadata)
+}
+
+fn row(cells: Vec<Value>, object: &Value) -> Value {
+    let cells = Value::Array(cells);
+    json!({
+        "cells": cells,
+        "object": { "kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": object["metadata"] },
+    })
+}
+
+fn assemble(definitions: Vec<Value>, rows: Vec<Value>, list_metadata: Value) -> Value {
+    let (definitions, rows) = (Value::Array(definitions), Value::Array(rows));
     let mut table = json!({ "kind": "Table", "apiVersion": "meta.k8s.io/v1", "columnDefinitions": definitions, "rows": rows });
     table["metadata"] = list_metadata;
     table
+}
+
+/// NAME, the CRD's printer columns (JSONPath into each object), and AGE unless the CRD shows
+/// creation time itself.
+fn custom_table(printer_columns: &[Value], objects: &[Value], list_metadata: Value) -> Value {
+    let now = k0rs_api::time::now_unix();
+    let mut definitions = vec![
+        json!({ "name": "Name", "type": "string", "format": "name", "description": "", "priority": 0 }),
+    ];
+    for column in printer_columns {
+        definitions.push(json!({
+            "name": column["name"], "type": column["type"], "format": column.get("format").cloned().unwrap_or(json!("")),
+            "description": column.get("description").cloned().unwrap_or(json!("")),
+            "priority": column.get("priority").cloned().unwrap_or(json!(0)),
+        }));
+    }
+    let shows_age = printer_columns
+        .iter()
+        .any(|c| c["jsonPath"] == ".metadata.creationTimestamp");
+    if !shows_age {
+        definitions.push(json!({ "name": "Age", "type": "date", "format": "", "description": "", "priority": 0 }));
+    }
+    let rows: Vec<Value> = objects
+        .iter()
+        .map(|object| {
+            let mut cells = vec![object["metadata"]["name"].clone()];
+            for column in printer_columns {
+                let value = json_path(object, column["jsonPath"].as_str().unwrap_or_default());
+                cells.push(match (column["type"].as_str(), &value) {
+                    (Some("date"), Value::String(_)) => age(&value, now),
+                    _ => value,
+                });
+            }
+            if !shows_age {
+                cells.push(age(&object["metadata"]["creationTimestamp"], now));
+            }
+            row(cells, object)
+        })
+        .collect();
+    assemble(definitions, rows, list_metadata)
+}
+
+/// The value at a simple JSONPath (`.status.conditions[0].type`); null when absent.
+fn json_path(object: &Value, path: &str) -> Value {
+    let mut current = object;
+    for part in path
+        .trim_start_matches('.')
+        .split('.')
+        .filter(|p| !p.is_empty())
+    {
+        let (name, index) = match part.split_once('[') {
+            Some((name, rest)) => (name, rest.trim_end_matches(']').parse::<usize>().ok()),
+            None => (part, None),
+        };
+        current = &current[name];
+        if let Some(i) = index {
+            current = &current[i];
+        }
+    }
+    current.clone()
 }

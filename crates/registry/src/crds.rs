@@ -13,6 +13,23 @@ use crate::table::{CRUD, Resource, SCALE, Subresource, status};
 
 static REGISTERED: RwLock<Vec<&'static Resource>> = RwLock::new(Vec::new());
 
+/// The `additionalPrinterColumns` of each served custom resource version.
+static PRINTER_COLUMNS: RwLock<Vec<(&'static Resource, Vec<Value>)>> = RwLock::new(Vec::new());
+
+/// The printer columns of a custom resource version, if it has any.
+pub fn printer_columns(resource: &Resource) -> Option<Vec<Value>> {
+    PRINTER_COLUMNS
+        .read()
+        .expect("CRD table poisoned")
+        .iter()
+        .find(|(r, _)| {
+            r.group == resource.group
+                && r.version == resource.version
+                && r.plural == resource.plural
+        })
+        .map(|(_, columns)| columns.clone())
+}
+
 /// The custom resources served now.
 pub fn registered() -> Vec<&'static Resource> {
     REGISTERED.read().expect("CRD table poisoned").clone()
@@ -83,9 +100,22 @@ fn register(crd: &Value) {
     let group = crd["spec"]["group"].as_str().unwrap_or_default();
     let plural = crd["spec"]["names"]["plural"].as_str().unwrap_or_default();
     let mut table = REGISTERED.write().expect("CRD table poisoned");
+    let mut columns = PRINTER_COLUMNS.write().expect("CRD table poisoned");
     table.retain(|r| !(r.group == group && r.plural == plural));
+    columns.retain(|(r, _)| !(r.group == group && r.plural == plural));
     for resource in resources_of(crd) {
-        table.push(Box::leak(Box::new(resource)));
+        let resource: &'static Resource = Box::leak(Box::new(resource));
+        table.push(resource);
+        let printed: Vec<Value> = crd["spec"]["versions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|v| v["name"] == resource.version)
+            .and_then(|v| v["additionalPrinterColumns"].as_array().cloned())
+            .unwrap_or_default();
+        if !printed.is_empty() {
+            columns.push((resource, printed));
+        }
     }
 }
 
@@ -96,6 +126,10 @@ fn unregister(crd: &Value) {
         .write()
         .expect("CRD table poisoned")
         .retain(|r| !(r.group == group && r.plural == plural));
+    PRINTER_COLUMNS
+        .write()
+        .expect("CRD table poisoned")
+        .retain(|(r, _)| !(r.group == group && r.plural == plural));
 }
 
 impl Registry {
