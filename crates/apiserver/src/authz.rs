@@ -1,5 +1,6 @@
-//! Authorization: `system:masters` may do everything; everyone else what RBAC grants (the
-//! bootstrap policy gives every authenticated user discovery, health and the self reviews).
+//! Authorization: `system:masters` may do everything; nodes what the Node authorizer grants;
+//! everyone what RBAC grants (the bootstrap policy gives every authenticated user discovery,
+//! health and the self reviews).
 
 use k0rs_api::Status;
 
@@ -27,7 +28,14 @@ pub enum Attributes<'a> {
 /// Whether `user` may do `request`: `system:masters` may do everything (as in Kubernetes, before
 /// any authorizer is asked), everyone else what RBAC grants.
 pub async fn allows(registry: &Registry, user: &UserInfo, request: &Attributes<'_>) -> bool {
-    user.is_master() || crate::rbac::allows(registry, user, request).await
+    if user.is_master() {
+        return true;
+    }
+    match crate::node_authz::decide(registry, user, request).await {
+        Some(true) => true,
+        // A node refused by the Node authorizer may still hold an RBAC grant.
+        Some(false) | None => crate::rbac::allows(registry, user, request).await,
+    }
 }
 
 impl Attributes<'_> {

@@ -14,6 +14,7 @@ mod compression;
 mod discovery;
 mod impersonation;
 mod negotiate;
+mod node_authz;
 mod openapi;
 mod rbac;
 mod request_info;

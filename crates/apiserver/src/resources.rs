@@ -73,7 +73,7 @@ async fn serve(caller: &Caller, context: &Context, request: Request) -> Result<R
         return Ok(json_response(StatusCode::CREATED, &review));
     }
     if let Some(sub) = &info.subresource {
-        return subresources::serve(context, resource, &info, sub, verb, request).await;
+        return subresources::serve(context, user, resource, &info, sub, verb, request).await;
     }
     if !resource.verbs.contains(&verb) {
         return Err(Status::method_not_allowed());

@@ -14,6 +14,7 @@ use crate::routes::Context;
 
 pub async fn serve(
     context: &Context,
+    user: &crate::authn::UserInfo,
     resource: &'static Resource,
     info: &RequestInfo,
     name: &str,
@@ -53,6 +54,13 @@ pub async fn serve(
     let Some(sub) = ServedSubresource::of(resource, name) else {
         return Err(not_served_yet(context, resource, namespace, object_name, name).await);
     };
+    if matches!(verb, "update" | "patch")
+        && crate::node_authz::node_name(user).is_some()
+        && let Ok(current) = context.registry.get(resource, namespace, object_name).await
+    {
+        // NodeRestriction: a node writes the status of its own Node and pods only.
+        crate::node_authz::restrict(&context.registry, user, resource, namespace, &current).await?;
+    }
     let query = crate::resources::query_params(request.uri())?;
     let registry = &crate::resources::registry_for(context, &query)?;
     let content_type = content_type(request.headers()).to_owned();

@@ -91,7 +91,10 @@ fn a_crd_serves_its_objects_until_it_is_deleted() {
     assert_eq!(table[0], ["NAME", "STATE", "ID", "AGE"]);
     assert_eq!(table[1][..3], ["autopilot", "Schedulable", "id123"]);
     let narrow = run(&["get", "plans"]);
-    assert!(narrow.starts_with("NAME") && !narrow.contains("ID"), "{narrow}");
+    assert!(
+        narrow.starts_with("NAME") && !narrow.contains("ID"),
+        "{narrow}"
+    );
 
     // Deleting the CRD stops serving it and deletes its objects.
     run(&["delete", "crd", "plans.autopilot.k0sproject.io"]);

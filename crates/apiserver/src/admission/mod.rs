@@ -31,6 +31,7 @@ pub async fn admit(
     object: &mut Value,
     operation: Operation,
 ) -> Result<(), Status> {
+    crate::node_authz::restrict(&context.registry, user, resource, namespace, object).await?;
     if resource.group == "rbac.authorization.k8s.io" {
         escalation::check(context, user, resource, namespace, object).await?;
     }
