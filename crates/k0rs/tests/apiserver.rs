@@ -1192,3 +1192,27 @@ fn dry_runs_check_everything_and_store_nothing_so_kubectl_diff_works() {
         stderr(&out)
     );
 }
+
+#[test]
+fn every_served_group_version_has_a_local_available_apiservice() {
+    let controller = Controller::start();
+    let out = kubectl(&controller.admin(), &["get", "apiservices"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows: Vec<Vec<String>> = stdout(&out)
+        .lines()
+        .map(|l| l.split_whitespace().map(str::to_owned).collect())
+        .collect();
+    assert_eq!(rows[0][..3], ["NAME", "SERVICE", "AVAILABLE"]);
+    for name in [
+        "v1.",
+        "v1.apps",
+        "v2.autoscaling",
+        "v1.rbac.authorization.k8s.io",
+    ] {
+        let row = rows
+            .iter()
+            .find(|r| r[0] == name)
+            .unwrap_or_else(|| panic!("{name} missing: {rows:?}"));
+        assert_eq!(row[1..3], ["Local", "True"], "{row:?}");
+    }
+}

@@ -29,6 +29,7 @@ impl Registry {
     pub async fn bootstrap(&self, api: Option<&ApiEndpoint>) -> Result<(), Status> {
         self.bootstrap_policy().await?;
         self.register_crds().await?;
+        self.bootstrap_api_services().await?;
         for name in ["default", "kube-system", "kube-public", "kube-node-lease"] {
             self.ensure(
                 resource("", "namespaces"),

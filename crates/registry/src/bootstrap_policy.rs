@@ -291,6 +291,34 @@ fn cluster_role_bindings() -> Vec<Value> {
 }
 
 impl Registry {
+    /// An APIService per served group version, each `Local` (served by this server) and
+    /// Available, as kube-apiserver registers its own.
+    pub(crate) async fn bootstrap_api_services(&self) -> Result<(), Status> {
+        let services =
+            crate::find("apiregistration.k8s.io", "v1", "apiservices").expect("in the table");
+        for (group, version) in crate::group_versions() {
+            let name = format!("{version}.{group}");
+            let service = json!({
+                "metadata": { "name": name, "labels": { "kube-aggregator.kubernetes.io/automanaged": "onstart" } },
+                "spec": { "group": group, "version": version, "groupPriorityMinimum": 18000, "versionPriority": 15 },
+            });
+            match self.create(services, None, service).await {
+                Ok(created) => {
+                    let mut available = created;
+                    available["status"] = json!({ "conditions": [{
+                        "type": "Available", "status": "True", "reason": "Local",
+                        "message": "Local APIServices are always available",
+                        "lastTransitionTime": k0rs_api::time::now(),
+                    }]});
+                    self.update_status(services, None, &name, available).await?;
+                }
+                Err(status) if status.code == 409 => {}
+                Err(status) => return Err(status),
+            }
+        }
+        Ok(())
+    }
+
     /// Creates the bootstrap ClusterRoles and ClusterRoleBindings, and brings back to their
     /// shipped content those still marked `autoupdate`.
     pub(crate) async fn bootstrap_policy(&self) -> Result<(), Status> {

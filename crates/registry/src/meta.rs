@@ -78,8 +78,11 @@ pub fn prepare_create(
             ));
         }
     };
-    if resource.group == "rbac.authorization.k8s.io" {
-        // RBAC names are path segments (`system:basic-user`).
+    if matches!(
+        resource.group,
+        "rbac.authorization.k8s.io" | "apiregistration.k8s.io"
+    ) {
+        // RBAC names and APIService names are path segments (`system:basic-user`, `v1.`).
         if name == "." || name == ".." || name.contains(['/', '%']) {
             return Err(invalid(
                 resource,

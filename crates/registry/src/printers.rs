@@ -468,6 +468,35 @@ fn core_columns(kind: &str) -> Option<Vec<Column>> {
     })
 }
 
+/// SERVICE (`Local`, or the aggregated server's Service) and AVAILABLE of an APIService.
+fn api_service_columns() -> Vec<Column> {
+    vec![
+        column("Service", "string", 0, |v, _| {
+            let service = &v["spec"]["service"];
+            Value::from(service["name"].as_str().map_or_else(
+                || "Local".to_owned(),
+                |n| format!("{}/{n}", service["namespace"].as_str().unwrap_or_default()),
+            ))
+        }),
+        column("Available", "string", 0, |v, _| {
+            let available = v["status"]["conditions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|c| c["type"] == "Available");
+            Value::from(match available {
+                Some(c) if c["status"] == "True" => "True".to_owned(),
+                Some(c) => format!(
+                    "{} ({})",
+                    c["status"].as_str().unwrap_or("Unknown"),
+                    c["reason"].as_str().unwrap_or_default()
+                ),
+                None => "Unknown".to_owned(),
+            })
+        }),
+    ]
+}
+
 pub fn columns(resource: &Resource) -> Vec<Column> {
     let named = |middle: Vec<Column>| {
         let mut columns = vec![NAME];
@@ -533,6 +562,7 @@ pub fn columns(resource: &Resource) -> Vec<Column> {
                 ))
             })])
         }
+        "apiregistration.k8s.io" => named(api_service_columns()),
         "node.k8s.io" => named(vec![column("Handler", "string", 0, |v, _| {
             text(&v["handler"])
         })]),

@@ -183,6 +183,9 @@ pub const RESOURCES: &[Resource] = &[
     crud("storage.k8s.io", "v1", "VolumeAttachment", "volumeattachments", "volumeattachment", false, &[], &[],
         &[status("VolumeAttachment")]),
     crud("node.k8s.io", "v1", "RuntimeClass", "runtimeclasses", "runtimeclass", false, &[], &[], &[]),
+    // apiregistration
+    crud("apiregistration.k8s.io", "v1", "APIService", "apiservices", "apiservice", false, &[],
+        &["api-extensions"], &[status("APIService")]),
     // apiextensions
     crud("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions",
         "customresourcedefinition", false, &["crd", "crds"], &["api-extensions"],
