@@ -8,6 +8,7 @@ pub mod fields;
 pub mod openapi;
 pub mod patch;
 pub mod protobuf;
+pub mod quantity;
 mod selector;
 mod status;
 pub mod time;

@@ -165,3 +165,87 @@ fn a_restricted_namespace_rejects_a_privileged_pod() {
         "pod/hardened"
     );
 }
+
+#[test]
+fn limit_ranges_default_and_bound_containers_and_quotas_cap_the_namespace() {
+    let controller = Controller::start();
+    let admin = controller.admin();
+    let ok = |out: std::process::Output| assert!(out.status.success(), "{}", stderr(&out));
+    ok(kubectl(&admin, &["create", "namespace", "team"]));
+    let in_team = |mut object: serde_json::Value| {
+        object["metadata"]["namespace"] = serde_json::json!("team");
+        object
+    };
+    ok(apply_json(
+        &controller,
+        &admin,
+        "limits",
+        &in_team(serde_json::json!({
+        "apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "limits"},
+        "spec": {"limits": [{"type": "Container",
+            "default": {"cpu": "500m", "memory": "128Mi"},
+            "defaultRequest": {"cpu": "100m"},
+            "max": {"cpu": "1"}}]}})),
+    ));
+    ok(apply_json(
+        &controller,
+        &admin,
+        "plain",
+        &in_team(pod("plain", &serde_json::json!({}))),
+    ));
+    let created: serde_json::Value = serde_json::from_slice(
+        &kubectl(&admin, &["get", "pod", "plain", "-n", "team", "-o", "json"]).stdout,
+    )
+    .unwrap();
+    let resources = &created["spec"]["containers"][0]["resources"];
+    assert_eq!(
+        resources["limits"],
+        serde_json::json!({"cpu": "500m", "memory": "128Mi"})
+    );
+    assert_eq!(
+        resources["requests"],
+        serde_json::json!({"cpu": "100m", "memory": "128Mi"})
+    );
+    let mut greedy = in_team(pod("greedy", &serde_json::json!({})));
+    greedy["spec"]["containers"][0]["resources"] = serde_json::json!({"limits": {"cpu": "2"}});
+    let out = apply_json(&controller, &admin, "greedy", &greedy);
+    assert!(
+        stderr(&out).contains("maximum cpu usage per Container is 1, but limit is 2"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A quota of two pods and 250m of requested cpu: the plain pod uses 100m.
+    ok(apply_json(
+        &controller,
+        &admin,
+        "quota",
+        &in_team(serde_json::json!({
+        "apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "small"},
+        "spec": {"hard": {"pods": "2", "requests.cpu": "250m", "configmaps": "1"}}})),
+    ));
+    ok(apply_json(
+        &controller,
+        &admin,
+        "second",
+        &in_team(pod("second", &serde_json::json!({}))),
+    ));
+    let out = apply_json(
+        &controller,
+        &admin,
+        "third",
+        &in_team(pod("third", &serde_json::json!({}))),
+    );
+    let message = stderr(&out);
+    assert!(message.contains("exceeded quota: small"), "{message}");
+    assert!(
+        message.contains("limited: pods=2") || message.contains("limited: requests.cpu=250m"),
+        "{message}"
+    );
+    ok(kubectl(
+        &admin,
+        &["create", "configmap", "one", "-n", "team"],
+    ));
+    let out = kubectl(&admin, &["create", "configmap", "two", "-n", "team"]);
+    assert!(stderr(&out).contains("exceeded quota: small, requested: configmaps=1, used: configmaps=1, limited: configmaps=1"), "{}", stderr(&out));
+}

@@ -1,9 +1,10 @@
 //! Admission: what a write must pass, and what it gets, between authorization and storage —
-//! RBAC escalation prevention, and for pods the Priority, DefaultTolerationSeconds and
-//! ServiceAccount mutations and the PodSecurity levels. A refusal is 403 with the plugin's
+//! NodeRestriction, RBAC escalation prevention, for pods the Priority, DefaultTolerationSeconds,
+//! ServiceAccount and LimitRanger mutations and the PodSecurity levels, and ResourceQuota. A refusal is 403 with the plugin's
 //! message; nothing is written.
 
 mod escalation;
+mod limits;
 mod pod_security;
 mod pods;
 
@@ -38,8 +39,16 @@ pub async fn admit(
     if resource.group.is_empty() && resource.kind == "Pod" {
         if operation == Operation::Create {
             pods::mutate(context, namespace, object).await?;
+            if let Some(namespace) = namespace {
+                limits::limit_range(&context.registry, namespace, object).await?;
+            }
         }
         pod_security::enforce(context, namespace, object).await?;
+    }
+    if operation == Operation::Create
+        && let Some(namespace) = namespace
+    {
+        limits::resource_quota(&context.registry, resource, namespace, object).await?;
     }
     Ok(())
 }
