@@ -245,18 +245,49 @@ async fn write(
     };
     if verb == "patch" {
         let kind = PatchType::from_content_type(content_type)?;
-        let patch = read_body(body).await?;
+        let mut patch = read_body(body).await?.to_vec();
+        let mut config = None;
+        if kind == PatchType::Apply {
+            let parsed: Value = serde_yaml_ng::from_slice(&patch).map_err(|e| {
+                Status::bad_request(format!("the apply configuration is not YAML or JSON: {e}"))
+            })?;
+            patch = serde_json::to_vec(&parsed).expect("JSON serialises");
+            config = Some(parsed);
+        }
         let mut warnings = Vec::new();
         // Field validation and validating admission see the object as the patch leaves it.
         let admitted = resource.group == "rbac.authorization.k8s.io" || resource.kind == "Pod";
         if admitted || validation != FieldValidation::Ignore {
-            let current = registry.get(resource, namespace, name).await?;
-            let mut patched = k0rs_api::patch::apply(&current, &patch, kind)?;
+            let mut patched = match registry.get(resource, namespace, name).await {
+                Ok(current) => k0rs_api::patch::apply(&current, &patch, kind)?,
+                Err(status) if status.code == 404 && config.is_some() => {
+                    config.clone().unwrap_or_default()
+                }
+                Err(status) => return Err(status),
+            };
             warnings = validation.check(resource, &patched)?;
             if admitted {
                 admission::admit(context, user, resource, namespace, &mut patched, operation)
                     .await?;
             }
+        }
+        if let Some(config) = config {
+            let manager = query
+                .get("fieldManager")
+                .filter(|m| !m.is_empty())
+                .ok_or_else(|| {
+                    Status::bad_request("fieldManager is required for apply requests")
+                })?;
+            let force = query.get("force").is_some_and(|f| f == "true");
+            let (created, object) = registry
+                .apply(resource, namespace, name, &config, manager, force)
+                .await?;
+            let code = if created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            return Ok((code, object, warnings));
         }
         let patched = registry
             .patch(resource, namespace, name, &patch, kind)

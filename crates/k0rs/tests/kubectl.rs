@@ -459,3 +459,86 @@ fn delete_with_cascade(k: &Kubectl<'_>) {
     let out = k.run(&["delete", "configmap", "nothing-here", "--cascade=sideways"]);
     assert!(!out.status.success());
 }
+
+/// Server-side apply with kubectl 1.28: created, re-applied, a second manager conflicting on a
+/// field, `--force-conflicts` taking it, and `diff --server-side`.
+#[test]
+fn server_side_apply_owns_fields_and_conflicts() {
+    let controller = Controller::start();
+    let k = Kubectl {
+        binary: KUBECTL_1_28,
+        controller: &controller,
+    };
+    let manifest = controller.node.root.path().join("web.yaml");
+    let write = |replicas: &str, image: &str| {
+        std::fs::write(
+            &manifest,
+            DEPLOYMENT
+                .replace("REPLICAS", replicas)
+                .replace("busybox:1.36", image),
+        )
+        .unwrap();
+    };
+    let file = path_str(&manifest);
+    write("2", "busybox:1.36");
+    assert!(
+        k.ok(&["apply", "--server-side", "-f", file])
+            .contains("serverside-applied")
+    );
+    assert!(
+        k.ok(&["apply", "--server-side", "-f", file])
+            .contains("serverside-applied")
+    );
+    let managers = k.ok(&[
+        "get",
+        "deploy",
+        "web",
+        "-o",
+        "jsonpath={.metadata.managedFields[*].manager}",
+    ]);
+    assert_eq!(managers, "kubectl");
+
+    write("3", "busybox:1.36");
+    let out = k.run(&["apply", "--server-side", "--field-manager=bob", "-f", file]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains(
+            r#"Apply failed with 1 conflict: conflict with "kubectl" using apps/v1: .spec.replicas"#
+        ),
+        "{}",
+        stderr(&out)
+    );
+    k.ok(&[
+        "apply",
+        "--server-side",
+        "--field-manager=bob",
+        "--force-conflicts",
+        "-f",
+        file,
+    ]);
+    assert_eq!(
+        k.ok(&["get", "deploy", "web", "-o", "jsonpath={.spec.replicas}"]),
+        "3"
+    );
+
+    // The diff of a forced apply that would change the image (co-owned by both managers now),
+    // against the server's dry run.
+    write("3", "busybox:1.37");
+    let out = k.run(&["diff", "--server-side", "--force-conflicts", "-f", file]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("+      - image: busybox:1.37"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(
+        k.ok(&[
+            "get",
+            "deploy",
+            "web",
+            "-o",
+            "jsonpath={.spec.template.spec.containers[0].image}"
+        ]),
+        "busybox:1.36"
+    );
+}

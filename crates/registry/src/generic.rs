@@ -577,6 +577,67 @@ impl Registry {
 }
 
 impl Registry {
+    /// Server-side apply of `config` by `manager`: creates the object if it does not exist, else
+    /// merges the configuration in with field ownership (409 on a conflict unless `force`).
+    /// Returns whether it created the object, and the object.
+    pub async fn apply(
+        &self,
+        resource: &Resource,
+        namespace: Option<&str>,
+        name: &str,
+        config: &Value,
+        manager: &str,
+        force: bool,
+    ) -> Result<(bool, Value), Status> {
+        const ATTEMPTS: usize = 5;
+        if config["metadata"]["name"]
+            .as_str()
+            .is_some_and(|n| n != name)
+        {
+            return Err(Status::bad_request(format!(
+                "the name of the object does not match the name on the URL ({name})"
+            )));
+        }
+        let now = k0rs_api::time::now();
+        let mut last = None;
+        for _ in 0..ATTEMPTS {
+            match self.get(resource, namespace, name).await {
+                Ok(live) => {
+                    let mut merged = k0rs_api::patch::server_side_apply(
+                        Some(&live),
+                        config,
+                        manager,
+                        force,
+                        &now,
+                    )?;
+                    // Applied on top of this version of the object, or tried again.
+                    merged["metadata"]["resourceVersion"] =
+                        live["metadata"]["resourceVersion"].clone();
+                    match self.update(resource, namespace, name, merged).await {
+                        Err(status)
+                            if status.code == 409
+                                && status.message.contains("has been modified") =>
+                        {
+                            last = Some(status);
+                        }
+                        result => return result.map(|object| (false, object)),
+                    }
+                }
+                Err(status) if status.code == 404 => {
+                    let mut object =
+                        k0rs_api::patch::server_side_apply(None, config, manager, force, &now)?;
+                    object["metadata"]["name"] = json!(name);
+                    match self.create(resource, namespace, object).await {
+                        Err(status) if status.code == 409 => last = Some(status),
+                        result => return result.map(|object| (true, object)),
+                    }
+                }
+                Err(status) => return Err(status),
+            }
+        }
+        Err(last.unwrap_or_else(|| Status::conflict(resource.group, resource.plural, name)))
+    }
+
     /// Patches an object (all but its status, for kinds with a status subresource).
     pub async fn patch(
         &self,

@@ -2,7 +2,10 @@
 //! patch, chosen by the request's content type. A patch that does not apply is a `Status` error and
 //! changes nothing.
 
+mod server_side;
 mod strategic;
+
+pub use server_side::apply as server_side_apply;
 
 use serde_json::Value;
 
@@ -14,6 +17,8 @@ pub enum PatchType {
     Json,
     Merge,
     StrategicMerge,
+    /// Server-side apply: a whole configuration, owned by its field manager.
+    Apply,
 }
 
 impl PatchType {
@@ -23,6 +28,7 @@ impl PatchType {
             "application/json-patch+json" => Ok(PatchType::Json),
             "application/merge-patch+json" => Ok(PatchType::Merge),
             "application/strategic-merge-patch+json" => Ok(PatchType::StrategicMerge),
+            "application/apply-patch+yaml" => Ok(PatchType::Apply),
             other => Err(Status::failure(
                 StatusReason::UnsupportedMediaType,
                 format!(
@@ -55,7 +61,8 @@ pub fn apply(original: &Value, patch: &[u8], kind: PatchType) -> Result<Value, S
             }
             json_patch::merge(&mut patched, &patch);
         }
-        PatchType::StrategicMerge => {
+        // An apply configuration previews as a strategic merge; ownership is `server_side_apply`'s.
+        PatchType::StrategicMerge | PatchType::Apply => {
             let Value::Object(patch) = patch else {
                 return Err(Status::bad_request(
                     "a strategic merge patch must be a JSON object",

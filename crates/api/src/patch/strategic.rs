@@ -9,14 +9,14 @@ use serde_json::{Map, Value};
 use crate::Status;
 
 /// How a list field merges: on a key of its items, or as a set of primitives.
-enum ListMerge {
+pub(crate) enum ListMerge {
     Key(&'static str),
     Primitives,
 }
 
 /// The merge strategy of a list field, by its name and the name of the field holding its parent
 /// (the built-in types' `patchStrategy`/`patchMergeKey` tags).
-fn list_merge(parent: &str, field: &str) -> Option<ListMerge> {
+pub(crate) fn list_merge(parent: &str, field: &str) -> Option<ListMerge> {
     const NAMED: [&str; 8] = [
         "containers",
         "initContainers",
