@@ -265,3 +265,51 @@ fn users_cannot_grant_what_they_do_not_hold() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+#[test]
+fn the_bootstrap_policy_gives_system_components_their_roles() {
+    let controller = Controller::start();
+    let admin = controller.admin();
+    let can = |user: &str, args: &[&str]| {
+        let mut all = vec!["auth", "can-i"];
+        all.extend_from_slice(args);
+        all.extend(["--as", user]);
+        stdout(&kubectl(&admin, &all)).trim().to_owned()
+    };
+    assert_eq!(
+        can("system:kube-scheduler", &["create", "pods/binding"]),
+        "yes"
+    );
+    assert_eq!(can("system:kube-scheduler", &["list", "nodes"]), "yes");
+    assert_eq!(can("system:kube-scheduler", &["get", "secrets"]), "no");
+    assert_eq!(
+        can(
+            "system:kube-controller-manager",
+            &["create", "replicasets.apps"]
+        ),
+        "yes"
+    );
+    assert_eq!(
+        can(
+            "system:kube-controller-manager",
+            &["delete", "clusterroles"]
+        ),
+        "no"
+    );
+    let roles = stdout(&kubectl(&admin, &["get", "clusterroles", "-o", "name"]));
+    for role in [
+        "system:node",
+        "system:kube-scheduler",
+        "view",
+        "edit",
+        "admin",
+        "cluster-admin",
+    ] {
+        assert!(
+            roles
+                .lines()
+                .any(|l| l == format!("clusterrole.rbac.authorization.k8s.io/{role}")),
+            "{role} missing"
+        );
+    }
+}

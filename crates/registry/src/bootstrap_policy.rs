@@ -213,6 +213,13 @@ fn cluster_roles() -> Vec<Value> {
                 ],
             )],
         ),
+        cluster_role("system:kube-scheduler", &labels, scheduler_rules()),
+        cluster_role(
+            "system:kube-controller-manager",
+            &labels,
+            controller_manager_rules(),
+        ),
+        cluster_role("system:node", &labels, node_rules()),
         cluster_role(
             "system:node-bootstrapper",
             &labels,
@@ -243,6 +250,148 @@ fn cluster_roles() -> Vec<Value> {
     ]
 }
 
+/// What kube-scheduler reads and writes: pods and their bindings, nodes, volumes, its lease.
+fn scheduler_rules() -> Vec<Value> {
+    vec![
+        rule(
+            READ,
+            &[""],
+            &[
+                "nodes",
+                "pods",
+                "namespaces",
+                "persistentvolumeclaims",
+                "persistentvolumes",
+                "replicationcontrollers",
+                "services",
+            ],
+        ),
+        rule(&["create"], &[""], &["pods/binding", "bindings"]),
+        rule(&["patch", "update"], &[""], &["pods/status"]),
+        rule(&["delete"], &[""], &["pods"]),
+        rule(READ, &["apps"], &["replicasets", "statefulsets"]),
+        rule(READ, &["policy"], &["poddisruptionbudgets"]),
+        rule(
+            READ,
+            &["storage.k8s.io"],
+            &[
+                "csidrivers",
+                "csinodes",
+                "csistoragecapacities",
+                "storageclasses",
+            ],
+        ),
+        rule(
+            &["create", "patch", "update"],
+            &["", "events.k8s.io"],
+            &["events"],
+        ),
+        rule(
+            &["create", "get", "update"],
+            &["coordination.k8s.io"],
+            &["leases"],
+        ),
+        rule(&["create"], &["authentication.k8s.io"], &["tokenreviews"]),
+        rule(
+            &["create"],
+            &["authorization.k8s.io"],
+            &["subjectaccessreviews"],
+        ),
+    ]
+}
+
+/// What kube-controller-manager needs beyond its controllers' own service accounts: everything
+/// it reconciles, read and written.
+fn controller_manager_rules() -> Vec<Value> {
+    vec![
+        rule(
+            &["*"],
+            &[
+                "",
+                "apps",
+                "batch",
+                "autoscaling",
+                "policy",
+                "discovery.k8s.io",
+                "networking.k8s.io",
+                "coordination.k8s.io",
+                "certificates.k8s.io",
+                "storage.k8s.io",
+                "events.k8s.io",
+            ],
+            &["*"],
+        ),
+        rule(&["create"], &["authentication.k8s.io"], &["tokenreviews"]),
+        rule(
+            &["create"],
+            &["authorization.k8s.io"],
+            &["subjectaccessreviews"],
+        ),
+        rule(
+            READ,
+            &[
+                "rbac.authorization.k8s.io",
+                "scheduling.k8s.io",
+                "node.k8s.io",
+                "apiextensions.k8s.io",
+            ],
+            &["*"],
+        ),
+    ]
+}
+
+/// The RBAC half of a kubelet's permissions (the Node authorizer scopes secrets, configmaps and
+/// claims to the node's own pods).
+fn node_rules() -> Vec<Value> {
+    vec![
+        rule(
+            &[
+                "create", "get", "list", "watch", "update", "patch", "delete",
+            ],
+            &[""],
+            &["nodes"],
+        ),
+        rule(
+            &["patch", "update"],
+            &[""],
+            &["nodes/status", "pods/status"],
+        ),
+        rule(READ, &[""], &["pods", "services", "endpoints"]),
+        rule(&["create", "delete"], &[""], &["pods"]),
+        rule(
+            &["create"],
+            &[""],
+            &["pods/eviction", "serviceaccounts/token"],
+        ),
+        rule(
+            &["create", "patch", "update"],
+            &["", "events.k8s.io"],
+            &["events"],
+        ),
+        rule(
+            &["create", "delete", "get", "patch", "update"],
+            &["coordination.k8s.io"],
+            &["leases"],
+        ),
+        rule(
+            &["create", "get", "list", "watch"],
+            &["certificates.k8s.io"],
+            &["certificatesigningrequests"],
+        ),
+        rule(READ, &["node.k8s.io"], &["runtimeclasses"]),
+        rule(
+            READ,
+            &["storage.k8s.io"],
+            &["csidrivers", "volumeattachments"],
+        ),
+        rule(
+            &["create", "delete", "get", "patch", "update"],
+            &["storage.k8s.io"],
+            &["csinodes"],
+        ),
+    ]
+}
+
 fn binding(name: &str, role: &str, groups: &[&str]) -> Value {
     let subjects: Vec<Value> = groups
         .iter()
@@ -257,6 +406,13 @@ fn binding(name: &str, role: &str, groups: &[&str]) -> Value {
         "roleRef": { "apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role },
         "subjects": subjects,
     })
+}
+
+fn user_binding(name: &str, role: &str, user: &str) -> Value {
+    let mut object = binding(name, role, &[]);
+    object["subjects"] =
+        json!([{ "apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user }]);
+    object
 }
 
 fn cluster_role_bindings() -> Vec<Value> {
@@ -286,6 +442,16 @@ fn cluster_role_bindings() -> Vec<Value> {
             "system:node-bootstrapper",
             "system:node-bootstrapper",
             &["system:bootstrappers"],
+        ),
+        user_binding(
+            "system:kube-scheduler",
+            "system:kube-scheduler",
+            "system:kube-scheduler",
+        ),
+        user_binding(
+            "system:kube-controller-manager",
+            "system:kube-controller-manager",
+            "system:kube-controller-manager",
         ),
     ]
 }

@@ -36,6 +36,9 @@ pub async fn admit(
     if resource.group == "rbac.authorization.k8s.io" {
         escalation::check(context, user, resource, namespace, object).await?;
     }
+    if resource.group.is_empty() && resource.kind == "Node" && operation == Operation::Create {
+        taint_not_ready(object);
+    }
     if resource.group.is_empty() && resource.kind == "Pod" {
         if operation == Operation::Create {
             pods::mutate(context, namespace, object).await?;
@@ -51,4 +54,23 @@ pub async fn admit(
         limits::resource_quota(&context.registry, resource, namespace, object).await?;
     }
     Ok(())
+}
+
+/// TaintNodesByCondition: a new Node is not ready until its kubelet says so, so it starts with
+/// the `node.kubernetes.io/not-ready:NoSchedule` taint (the node lifecycle controller manages it
+/// from then on).
+fn taint_not_ready(node: &mut Value) {
+    const KEY: &str = "node.kubernetes.io/not-ready";
+    if !node["spec"]["taints"].is_array() {
+        node["spec"]["taints"] = serde_json::json!([]);
+    }
+    let taints = node["spec"]["taints"]
+        .as_array_mut()
+        .expect("made an array");
+    if !taints
+        .iter()
+        .any(|t| t["key"] == KEY && t["effect"] == "NoSchedule")
+    {
+        taints.push(serde_json::json!({ "key": KEY, "effect": "NoSchedule" }));
+    }
 }
