@@ -277,7 +277,10 @@ fn the_bootstrap_policy_gives_system_components_their_roles() {
         stdout(&kubectl(&admin, &all)).trim().to_owned()
     };
     assert_eq!(
-        can("system:kube-scheduler", &["create", "pods", "--subresource=binding"]),
+        can(
+            "system:kube-scheduler",
+            &["create", "pods", "--subresource=binding"]
+        ),
         "yes"
     );
     assert_eq!(can("system:kube-scheduler", &["list", "nodes"]), "yes");
