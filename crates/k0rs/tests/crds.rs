@@ -117,3 +117,83 @@ fn a_crd_serves_its_objects_until_it_is_deleted() {
     let out = run(&["get", "plans", "-o", "name"]);
     assert!(out.trim().is_empty(), "objects survived their CRD: {out}");
 }
+
+const WIDGETS: &str = "apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.k0rs.io
+spec:
+  group: example.k0rs.io
+  names: {kind: Widget, plural: widgets}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            required: [size]
+            properties:
+              size: {type: integer, minimum: 1}
+              color: {type: string, default: blue, enum: [blue, red]}
+";
+
+#[test]
+fn custom_resources_are_pruned_defaulted_and_validated_by_their_schema() {
+    let controller = Controller::start();
+    let admin = controller.admin();
+    let crd = controller.node.root.path().join("widgets.yaml");
+    std::fs::write(&crd, WIDGETS).unwrap();
+    let out = kubectl(&admin, &["apply", "-f", path_str(&crd)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = kubectl(
+        &admin,
+        &[
+            "wait",
+            "--for=condition=Established",
+            "crd/widgets.example.k0rs.io",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let create = |name: &str, spec: &str| {
+        let file = controller.node.root.path().join(format!("{name}.yaml"));
+        std::fs::write(
+            &file,
+            format!("apiVersion: example.k0rs.io/v1\nkind: Widget\nmetadata: {{name: {name}}}\nspec: {spec}\n"),
+        )
+        .unwrap();
+        kubectl(
+            &admin,
+            &["create", "--validate=false", "-f", path_str(&file)],
+        )
+    };
+    let out = create("good", "{size: 3, shape: round}");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stored: serde_json::Value =
+        serde_json::from_slice(&kubectl(&admin, &["get", "widget", "good", "-o", "json"]).stdout)
+            .unwrap();
+    assert_eq!(
+        stored["spec"],
+        serde_json::json!({"size": 3, "color": "blue"})
+    );
+    let out = create("bad", "{size: 0, color: green}");
+    let message = stderr(&out);
+    assert!(
+        message.contains("spec.size in body should be greater than or equal to 1"),
+        "{message}"
+    );
+    assert!(
+        message.contains("spec.color: Unsupported value: \"green\""),
+        "{message}"
+    );
+    let out = create("missing", "{color: red}");
+    assert!(
+        stderr(&out).contains("spec.size: Required value"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -16,6 +16,23 @@ static REGISTERED: RwLock<Vec<&'static Resource>> = RwLock::new(Vec::new());
 /// The `additionalPrinterColumns` of each served custom resource version.
 static PRINTER_COLUMNS: RwLock<Vec<(&'static Resource, Vec<Value>)>> = RwLock::new(Vec::new());
 
+/// The `openAPIV3Schema` of each served custom resource version.
+static SCHEMAS: RwLock<Vec<(&'static Resource, Value)>> = RwLock::new(Vec::new());
+
+/// The structural schema of a custom resource version, if it has one.
+pub fn schema_of(resource: &Resource) -> Option<Value> {
+    SCHEMAS
+        .read()
+        .expect("CRD table poisoned")
+        .iter()
+        .find(|(r, _)| {
+            r.group == resource.group
+                && r.version == resource.version
+                && r.plural == resource.plural
+        })
+        .map(|(_, schema)| schema.clone())
+}
+
 /// The printer columns of a custom resource version, if it has any.
 pub fn printer_columns(resource: &Resource) -> Option<Vec<Value>> {
     PRINTER_COLUMNS
@@ -101,16 +118,25 @@ fn register(crd: &Value) {
     let plural = crd["spec"]["names"]["plural"].as_str().unwrap_or_default();
     let mut table = REGISTERED.write().expect("CRD table poisoned");
     let mut columns = PRINTER_COLUMNS.write().expect("CRD table poisoned");
+    let mut schemas = SCHEMAS.write().expect("CRD table poisoned");
     table.retain(|r| !(r.group == group && r.plural == plural));
     columns.retain(|(r, _)| !(r.group == group && r.plural == plural));
+    schemas.retain(|(r, _)| !(r.group == group && r.plural == plural));
     for resource in resources_of(crd) {
         let resource: &'static Resource = Box::leak(Box::new(resource));
         table.push(resource);
-        let printed: Vec<Value> = crd["spec"]["versions"]
+        let version = crd["spec"]["versions"]
             .as_array()
             .into_iter()
             .flatten()
-            .find(|v| v["name"] == resource.version)
+            .find(|v| v["name"] == resource.version);
+        if let Some(schema) = version
+            .map(|v| &v["schema"]["openAPIV3Schema"])
+            .filter(|s| s.is_object())
+        {
+            schemas.push((resource, schema.clone()));
+        }
+        let printed: Vec<Value> = version
             .and_then(|v| v["additionalPrinterColumns"].as_array().cloned())
             .unwrap_or_default();
         if !printed.is_empty() {
@@ -130,6 +156,23 @@ fn unregister(crd: &Value) {
         .write()
         .expect("CRD table poisoned")
         .retain(|(r, _)| !(r.group == group && r.plural == plural));
+    SCHEMAS
+        .write()
+        .expect("CRD table poisoned")
+        .retain(|(r, _)| !(r.group == group && r.plural == plural));
+}
+
+/// Prunes, defaults and validates a custom resource against its version's schema.
+pub fn admit(resource: &Resource, object: &mut Value) -> Result<(), Status> {
+    let Some(schema) = schema_of(resource) else {
+        return Ok(());
+    };
+    let causes = crate::custom_schema::apply(&schema, object);
+    if causes.is_empty() {
+        return Ok(());
+    }
+    let name = object["metadata"]["name"].as_str().unwrap_or_default();
+    Err(Status::invalid(resource.group, resource.kind, name, causes))
 }
 
 impl Registry {

@@ -194,6 +194,7 @@ impl Registry {
         }
         let name = meta::prepare_create(resource, namespace, &mut object)?;
         strategy::prepare_for_create(resource, &mut object);
+        crate::crds::admit(resource, &mut object)?;
         crate::validation::validate(resource, &object)?;
         if let Some(ns) = namespace {
             self.require_namespace(ns).await?;
@@ -395,6 +396,7 @@ impl Registry {
         strategy::keep_other_parts(resource, &stored, &mut object, part);
         if part == Part::Main {
             crate::defaults::apply(resource, &mut object);
+            crate::crds::admit(resource, &mut object)?;
             crate::validation::validate(resource, &object)?;
         }
         let expected = match based_on {

@@ -10,6 +10,7 @@ mod cache;
 mod columns;
 mod conversion;
 mod crds;
+mod custom_schema;
 mod defaults;
 mod deletion;
 mod encoding;
