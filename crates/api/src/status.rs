@@ -252,6 +252,26 @@ impl Status {
         .with_details(details)
     }
 
+    /// `invalid` with one cause: `field` has an invalid value, for `message`.
+    pub fn invalid_field(
+        group: &str,
+        kind: &str,
+        name: &str,
+        field: &str,
+        message: impl Into<String>,
+    ) -> Self {
+        Self::invalid(
+            group,
+            kind,
+            name,
+            vec![StatusCause {
+                kind: Some("FieldValueInvalid".into()),
+                message: message.into(),
+                field: Some(field.into()),
+            }],
+        )
+    }
+
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::failure(StatusReason::BadRequest, message)
     }

@@ -74,16 +74,7 @@ fn user_info(user: &UserInfo) -> Value {
 }
 
 fn invalid(kind: &str, field: &str, message: &str) -> Status {
-    Status::invalid(
-        "",
-        kind,
-        "",
-        vec![k0rs_api::StatusCause {
-            kind: Some("FieldValueInvalid".into()),
-            message: message.into(),
-            field: Some(field.into()),
-        }],
-    )
+    Status::invalid_field("", kind, "", field, message)
 }
 
 /// The user a SubjectAccessReview asks about.

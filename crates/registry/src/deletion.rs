@@ -118,15 +118,12 @@ impl DeleteOptions {
             propagation = Some(value.clone());
         }
         if options.grace_period_seconds.is_some_and(|g| g < 0) {
-            return Err(Status::invalid(
+            return Err(Status::invalid_field(
                 "",
                 "DeleteOptions",
                 "",
-                vec![k0rs_api::StatusCause {
-                    kind: Some("FieldValueInvalid".into()),
-                    message: "Invalid value: must be greater than or equal to 0".into(),
-                    field: Some("gracePeriodSeconds".into()),
-                }],
+                "gracePeriodSeconds",
+                "Invalid value: must be greater than or equal to 0",
             ));
         }
         options.propagation_policy = propagation.as_deref().map(Propagation::parse).transpose()?;

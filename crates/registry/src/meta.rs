@@ -1,7 +1,7 @@
 //! Object metadata on the way into the store: what a create sets (name from generateName, uid,
 //! creationTimestamp, generation) and what an update keeps from the stored object.
 
-use k0rs_api::{Status, StatusCause};
+use k0rs_api::Status;
 use serde_json::{Map, Value, json};
 
 use crate::table::Resource;
@@ -10,16 +10,7 @@ use crate::table::Resource;
 const GENERATE_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 
 fn invalid(resource: &Resource, name: &str, field: &str, message: &str) -> Status {
-    Status::invalid(
-        resource.group,
-        resource.kind,
-        name,
-        vec![StatusCause {
-            kind: Some("FieldValueInvalid".into()),
-            message: message.into(),
-            field: Some(field.into()),
-        }],
-    )
+    Status::invalid_field(resource.group, resource.kind, name, field, message)
 }
 
 /// Checks `apiVersion`/`kind` (filling them when absent) and returns the object's metadata map.

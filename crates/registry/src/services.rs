@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::ops::RangeInclusive;
 
 use ipnet::IpNet;
-use k0rs_api::{Status, StatusCause};
+use k0rs_api::Status;
 use serde_json::{Value, json};
 
 use crate::generic::{Registry, store_error};
@@ -134,16 +134,7 @@ impl Held {
 }
 
 fn invalid(name: &str, field: &str, message: String) -> Status {
-    Status::invalid(
-        "",
-        "Service",
-        name,
-        vec![StatusCause {
-            kind: Some("FieldValueInvalid".into()),
-            message,
-            field: Some(field.into()),
-        }],
-    )
+    Status::invalid_field("", "Service", name, field, message)
 }
 
 fn wants_cluster_ip(spec: &Value) -> bool {

@@ -145,18 +145,15 @@ impl Registry {
             .as_i64()
             .filter(|r| *r >= 0 && i32::try_from(*r).is_ok())
             .ok_or_else(|| {
-                Status::invalid(
+                Status::invalid_field(
                     "autoscaling",
                     "Scale",
                     name,
-                    vec![k0rs_api::StatusCause {
-                        kind: Some("FieldValueInvalid".into()),
-                        message: format!(
-                            "Invalid value: {}: must be greater than or equal to 0",
-                            scale["spec"]["replicas"]
-                        ),
-                        field: Some("spec.replicas".into()),
-                    }],
+                    "spec.replicas",
+                    format!(
+                        "Invalid value: {}: must be greater than or equal to 0",
+                        scale["spec"]["replicas"]
+                    ),
                 )
             })?;
         let mut object = self.get(resource, namespace, name).await?;

@@ -167,16 +167,7 @@ impl Tokens {
 }
 
 fn invalid(field: &str, message: &str) -> Status {
-    Status::invalid(
-        "authentication.k8s.io",
-        "TokenRequest",
-        "",
-        vec![k0rs_api::StatusCause {
-            kind: Some("FieldValueInvalid".into()),
-            message: message.into(),
-            field: Some(field.into()),
-        }],
-    )
+    Status::invalid_field("authentication.k8s.io", "TokenRequest", "", field, message)
 }
 
 /// The Pod or Secret a TokenRequest binds its token to; it must exist (with the uid given).
