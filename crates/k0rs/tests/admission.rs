@@ -4,18 +4,7 @@
 mod harness;
 
 use harness::controller::{Controller, kubectl};
-use harness::{path_str, stderr, stdout};
-
-fn apply_json(
-    controller: &Controller,
-    kubeconfig: &std::path::Path,
-    name: &str,
-    object: &serde_json::Value,
-) -> std::process::Output {
-    let file = controller.node.root.path().join(format!("{name}.json"));
-    std::fs::write(&file, object.to_string()).unwrap();
-    kubectl(kubeconfig, &["create", "-f", path_str(&file)])
-}
+use harness::{stderr, stdout};
 
 fn pod(name: &str, extra: &serde_json::Value) -> serde_json::Value {
     let mut pod = serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
@@ -32,12 +21,7 @@ fn pod(name: &str, extra: &serde_json::Value) -> serde_json::Value {
 fn new_pods_get_priority_tolerations_and_their_service_account_token() {
     let controller = Controller::start();
     let admin = controller.admin();
-    let out = apply_json(
-        &controller,
-        &admin,
-        "plain",
-        &pod("plain", &serde_json::json!({})),
-    );
+    let out = controller.create_json(&admin, "plain", &pod("plain", &serde_json::json!({})));
     assert!(out.status.success(), "{}", stderr(&out));
     let created: serde_json::Value =
         serde_json::from_slice(&kubectl(&admin, &["get", "pod", "plain", "-o", "json"]).stdout)
@@ -78,15 +62,14 @@ fn new_pods_get_priority_tolerations_and_their_service_account_token() {
         "critical",
         &serde_json::json!({"priorityClassName": "system-node-critical", "automountServiceAccountToken": false}),
     );
-    let out = apply_json(&controller, &admin, "critical", &critical);
+    let out = controller.create_json(&admin, "critical", &critical);
     assert!(out.status.success(), "{}", stderr(&out));
     let created: serde_json::Value =
         serde_json::from_slice(&kubectl(&admin, &["get", "pod", "critical", "-o", "json"]).stdout)
             .unwrap();
     assert_eq!(created["spec"]["priority"], 2_000_001_000);
     assert!(created["spec"].get("volumes").is_none());
-    let out = apply_json(
-        &controller,
+    let out = controller.create_json(
         &admin,
         "nope",
         &pod("nope", &serde_json::json!({"priorityClassName": "nope"})),
@@ -122,7 +105,7 @@ fn a_restricted_namespace_rejects_a_privileged_pod() {
     for ns in ["locked", "base"] {
         let mut object = privileged.clone();
         object["metadata"]["namespace"] = serde_json::json!(ns);
-        let out = apply_json(&controller, &admin, &format!("root-{ns}"), &object);
+        let out = controller.create_json(&admin, &format!("root-{ns}"), &object);
         let message = stderr(&out);
         assert!(!out.status.success(), "{ns}: a privileged pod was admitted");
         assert!(message.contains("violates PodSecurity"), "{message}");
@@ -137,12 +120,13 @@ fn a_restricted_namespace_rejects_a_privileged_pod() {
     let mut plain = pod("plain", &serde_json::json!({}));
     plain["metadata"]["namespace"] = serde_json::json!("base");
     assert!(
-        apply_json(&controller, &admin, "plain-base", &plain)
+        controller
+            .create_json(&admin, "plain-base", &plain)
             .status
             .success()
     );
     plain["metadata"]["namespace"] = serde_json::json!("locked");
-    let out = apply_json(&controller, &admin, "plain-locked", &plain);
+    let out = controller.create_json(&admin, "plain-locked", &plain);
     assert!(
         stderr(&out).contains("runAsNonRoot != true"),
         "{}",
@@ -154,7 +138,7 @@ fn a_restricted_namespace_rejects_a_privileged_pod() {
         serde_json::json!({"runAsNonRoot": true, "seccompProfile": {"type": "RuntimeDefault"}});
     hardened["spec"]["containers"][0]["securityContext"] =
         serde_json::json!({"allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}});
-    let out = apply_json(&controller, &admin, "hardened", &hardened);
+    let out = controller.create_json(&admin, "hardened", &hardened);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
         stdout(&kubectl(
@@ -176,8 +160,7 @@ fn limit_ranges_default_and_bound_containers_and_quotas_cap_the_namespace() {
         object["metadata"]["namespace"] = serde_json::json!("team");
         object
     };
-    ok(apply_json(
-        &controller,
+    ok(controller.create_json(
         &admin,
         "limits",
         &in_team(serde_json::json!({
@@ -187,8 +170,7 @@ fn limit_ranges_default_and_bound_containers_and_quotas_cap_the_namespace() {
             "defaultRequest": {"cpu": "100m"},
             "max": {"cpu": "1"}}]}})),
     ));
-    ok(apply_json(
-        &controller,
+    ok(controller.create_json(
         &admin,
         "plain",
         &in_team(pod("plain", &serde_json::json!({}))),
@@ -208,7 +190,7 @@ fn limit_ranges_default_and_bound_containers_and_quotas_cap_the_namespace() {
     );
     let mut greedy = in_team(pod("greedy", &serde_json::json!({})));
     greedy["spec"]["containers"][0]["resources"] = serde_json::json!({"limits": {"cpu": "2"}});
-    let out = apply_json(&controller, &admin, "greedy", &greedy);
+    let out = controller.create_json(&admin, "greedy", &greedy);
     assert!(
         stderr(&out).contains("maximum cpu usage per Container is 1, but limit is 2"),
         "{}",
@@ -216,22 +198,19 @@ fn limit_ranges_default_and_bound_containers_and_quotas_cap_the_namespace() {
     );
 
     // A quota of two pods and 250m of requested cpu: the plain pod uses 100m.
-    ok(apply_json(
-        &controller,
+    ok(controller.create_json(
         &admin,
         "quota",
         &in_team(serde_json::json!({
         "apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "small"},
         "spec": {"hard": {"pods": "2", "requests.cpu": "250m", "configmaps": "1"}}})),
     ));
-    ok(apply_json(
-        &controller,
+    ok(controller.create_json(
         &admin,
         "second",
         &in_team(pod("second", &serde_json::json!({}))),
     ));
-    let out = apply_json(
-        &controller,
+    let out = controller.create_json(
         &admin,
         "third",
         &in_team(pod("third", &serde_json::json!({}))),

@@ -66,22 +66,7 @@ fn no_credentials_is_401_with_a_status() {
 #[test]
 fn users_outside_system_masters_are_forbidden_with_a_status() {
     let controller = Controller::start();
-    let out = controller
-        .node
-        .k0rs(&[
-            "kubeconfig",
-            "create",
-            "alice",
-            "--groups",
-            "dev",
-            "--config",
-            path_str(&controller.config),
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    let kubeconfig = controller.node.root.path().join("alice.conf");
-    std::fs::write(&kubeconfig, &out.stdout).unwrap();
+    let kubeconfig = controller.kubeconfig_for("alice", &["dev"]);
     let out = kubectl(&kubeconfig, &["get", "--raw", "/metrics"]);
     assert!(!out.status.success());
     assert!(
@@ -288,19 +273,7 @@ fn kubectl_creates_gets_replaces_and_deletes_configmaps() {
 #[test]
 fn users_outside_system_masters_cannot_touch_resources() {
     let controller = Controller::start();
-    let out = controller
-        .node
-        .k0rs(&[
-            "kubeconfig",
-            "create",
-            "bob",
-            "--config",
-            path_str(&controller.config),
-        ])
-        .output()
-        .unwrap();
-    let kubeconfig = controller.node.root.path().join("bob.conf");
-    std::fs::write(&kubeconfig, &out.stdout).unwrap();
+    let kubeconfig = controller.kubeconfig_for("bob", &[]);
     let out = kubectl(
         &kubeconfig,
         &["get", "--raw", "/api/v1/namespaces/default/configmaps"],

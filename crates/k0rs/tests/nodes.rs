@@ -5,38 +5,7 @@
 mod harness;
 
 use harness::controller::{Controller, kubectl};
-use harness::{path_str, stderr};
-
-fn kubeconfig_for(controller: &Controller, user: &str, groups: &str) -> std::path::PathBuf {
-    let out = controller
-        .node
-        .k0rs(&[
-            "kubeconfig",
-            "create",
-            user,
-            "--groups",
-            groups,
-            "--config",
-            path_str(&controller.config),
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    let path = controller.node.root.path().join("node.conf");
-    std::fs::write(&path, &out.stdout).unwrap();
-    path
-}
-
-fn create(
-    controller: &Controller,
-    kubeconfig: &std::path::Path,
-    name: &str,
-    object: &serde_json::Value,
-) -> std::process::Output {
-    let file = controller.node.root.path().join(format!("{name}.json"));
-    std::fs::write(&file, object.to_string()).unwrap();
-    kubectl(kubeconfig, &["create", "-f", path_str(&file)])
-}
+use harness::stderr;
 
 fn pod(name: &str, node: &str) -> serde_json::Value {
     serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
@@ -50,7 +19,7 @@ fn pod(name: &str, node: &str) -> serde_json::Value {
 fn a_node_reads_what_its_pods_use_and_writes_only_its_own() {
     let controller = Controller::start();
     let admin = controller.admin();
-    let node = kubeconfig_for(&controller, "system:node:n1", "system:nodes");
+    let node = controller.kubeconfig_for("system:node:n1", &["system:nodes"]);
     let ok = |out: std::process::Output| assert!(out.status.success(), "{}", stderr(&out));
     let forbidden = |out: std::process::Output| {
         assert!(!out.status.success(), "allowed when it should not be");
@@ -58,14 +27,12 @@ fn a_node_reads_what_its_pods_use_and_writes_only_its_own() {
     };
 
     // Its own Node, not another's.
-    ok(create(
-        &controller,
+    ok(controller.create_json(
         &node,
         "n1",
         &serde_json::json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}}),
     ));
-    forbidden(create(
-        &controller,
+    forbidden(controller.create_json(
         &node,
         "n2",
         &serde_json::json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n2"}}),
@@ -81,8 +48,8 @@ fn a_node_reads_what_its_pods_use_and_writes_only_its_own() {
         &admin,
         &["create", "configmap", "settings", "--from-literal=k=v"],
     ));
-    ok(create(&controller, &admin, "p1", &pod("p1", "n1")));
-    ok(create(&controller, &admin, "p2", &pod("p2", "n2")));
+    ok(controller.create_json(&admin, "p1", &pod("p1", "n1")));
+    ok(controller.create_json(&admin, "p2", &pod("p2", "n2")));
 
     // Reads: what its pods use; not other secrets, not lists of secrets.
     ok(kubectl(&node, &["get", "secret", "mine"]));
@@ -124,8 +91,8 @@ fn a_node_reads_what_its_pods_use_and_writes_only_its_own() {
         serde_json::json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
             "metadata": {"name": name, "namespace": "kube-node-lease"}, "spec": {"holderIdentity": name}})
     };
-    ok(create(&controller, &node, "lease-n1", &lease("n1")));
-    forbidden(create(&controller, &node, "lease-n2", &lease("n2")));
+    ok(controller.create_json(&node, "lease-n1", &lease("n1")));
+    forbidden(controller.create_json(&node, "lease-n2", &lease("n2")));
     // Nothing else.
     forbidden(kubectl(&node, &["create", "configmap", "x"]));
 }

@@ -5,35 +5,14 @@
 mod harness;
 
 use harness::controller::{Controller, kubectl};
-use harness::{path_str, stderr, stdout};
-
-/// A kubeconfig for `user` in `groups`, made by `k0rs kubeconfig create`.
-fn kubeconfig_for(controller: &Controller, user: &str, groups: &str) -> std::path::PathBuf {
-    let out = controller
-        .node
-        .k0rs(&[
-            "kubeconfig",
-            "create",
-            user,
-            "--groups",
-            groups,
-            "--config",
-            path_str(&controller.config),
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    let path = controller.node.root.path().join(format!("{user}.conf"));
-    std::fs::write(&path, &out.stdout).unwrap();
-    path
-}
+use harness::{stderr, stdout};
 
 #[test]
 #[allow(clippy::too_many_lines)] // one user's permissions, granted step by step
 fn users_may_do_what_their_roles_allow_and_nothing_else() {
     let controller = Controller::start();
     let admin = controller.admin();
-    let alice = kubeconfig_for(&controller, "alice", "dev");
+    let alice = controller.kubeconfig_for("alice", &["dev"]);
     let as_admin = |args: &[&str]| {
         let out = kubectl(&admin, args);
         assert!(out.status.success(), "kubectl {args:?}: {}", stderr(&out));
@@ -156,7 +135,7 @@ fn users_may_do_what_their_roles_allow_and_nothing_else() {
 fn users_cannot_grant_what_they_do_not_hold() {
     let controller = Controller::start();
     let admin = controller.admin();
-    let alice = kubeconfig_for(&controller, "alice", "dev");
+    let alice = controller.kubeconfig_for("alice", &["dev"]);
     let as_admin = |args: &[&str]| {
         let out = kubectl(&admin, args);
         assert!(out.status.success(), "kubectl {args:?}: {}", stderr(&out));

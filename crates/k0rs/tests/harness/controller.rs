@@ -78,6 +78,28 @@ impl Controller {
         self.node.pki("admin.conf")
     }
 
+    /// A kubeconfig for `user` in `groups`, made by `k0rs kubeconfig create`.
+    pub fn kubeconfig_for(&self, user: &str, groups: &[&str]) -> PathBuf {
+        let groups = groups.join(",");
+        let mut args = vec!["kubeconfig", "create", user];
+        if !groups.is_empty() {
+            args.extend(["--groups", &groups]);
+        }
+        args.extend(["--config", path_str(&self.config)]);
+        let out = self.node.k0rs(&args).output().unwrap();
+        assert!(out.status.success(), "{}", super::stderr(&out));
+        let path = self.node.root.path().join(format!("{user}.conf"));
+        std::fs::write(&path, &out.stdout).unwrap();
+        path
+    }
+
+    /// `kubectl create -f` of `object`, written to `<name>.json`, with `kubeconfig`.
+    pub fn create_json(&self, kubeconfig: &Path, name: &str, object: &serde_json::Value) -> Output {
+        let file = self.node.root.path().join(format!("{name}.json"));
+        std::fs::write(&file, object.to_string()).unwrap();
+        kubectl(kubeconfig, &["create", "-f", path_str(&file)])
+    }
+
     /// curl trusting the cluster CA, without client certificate unless `args` gives one.
     pub fn curl(&self, args: &[&str]) -> Output {
         let (path, rest) = args.split_first().unwrap();
