@@ -390,11 +390,7 @@ async fn dispatch(
         }
         "deletecollection" => {
             let options = DeleteOptions::parse(&read_body(body).await?, query)?;
-            let registry = &if options.dry_run {
-                registry.dry_run()
-            } else {
-                registry.clone()
-            };
+            let registry = &deleting_through(registry, &options);
             (
                 StatusCode::OK,
                 registry
@@ -404,11 +400,7 @@ async fn dispatch(
         }
         "delete" => {
             let options = DeleteOptions::parse(&read_body(body).await?, query)?;
-            let registry = &if options.dry_run {
-                registry.dry_run()
-            } else {
-                registry.clone()
-            };
+            let registry = &deleting_through(registry, &options);
             (
                 StatusCode::OK,
                 registry
@@ -442,6 +434,18 @@ pub(crate) fn registry_for(
         Some(other) => Err(Status::bad_request(format!(
             "dryRun: Unsupported value: {other:?}: supported values: \"All\""
         ))),
+    }
+}
+
+/// The registry a delete goes through: its options may ask for a dry run too.
+fn deleting_through(
+    registry: &k0rs_registry::Registry,
+    options: &DeleteOptions,
+) -> k0rs_registry::Registry {
+    if options.dry_run {
+        registry.dry_run()
+    } else {
+        registry.clone()
     }
 }
 
