@@ -180,6 +180,8 @@ pub async fn resource_quota(
     object: &Value,
 ) -> Result<(), Status> {
     let quotas = items(registry, "resourcequotas", namespace).await;
+    // The namespace's objects of this kind, read once for every quota entry that counts them.
+    let mut existing: Option<Vec<Value>> = None;
     for quota in &quotas {
         let name = quota["metadata"]["name"].as_str().unwrap_or_default();
         for (key, hard) in quota["spec"]["hard"].as_object().into_iter().flatten() {
@@ -190,9 +192,12 @@ pub async fn resource_quota(
             let Some(hard_value) = quantity::of(hard) else {
                 continue;
             };
-            let existing = items(registry, resource.plural, namespace).await;
+            if existing.is_none() {
+                existing = Some(items(registry, resource.plural, namespace).await);
+            }
             let used: f64 = existing
                 .iter()
+                .flatten()
                 .filter(|o| !matches!(o["status"]["phase"].as_str(), Some("Succeeded" | "Failed")))
                 .map(|o| usage_of(key, resource, o))
                 .sum();
