@@ -203,7 +203,8 @@ fn limit_ranges_default_and_bound_containers_and_quotas_cap_the_namespace() {
         "quota",
         &in_team(serde_json::json!({
         "apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "small"},
-        "spec": {"hard": {"pods": "2", "requests.cpu": "250m", "configmaps": "1"}}})),
+        "spec": {"hard": {"pods": "2", "requests.cpu": "250m", "configmaps": "1",
+                          "count/deployments.apps": "1"}}})),
     ));
     ok(controller.create_json(
         &admin,
@@ -227,4 +228,19 @@ fn limit_ranges_default_and_bound_containers_and_quotas_cap_the_namespace() {
     ));
     let out = kubectl(&admin, &["create", "configmap", "two", "-n", "team"]);
     assert!(stderr(&out).contains("exceeded quota: small, requested: configmaps=1, used: configmaps=1, limited: configmaps=1"), "{}", stderr(&out));
+    // Object counts of other groups count what the namespace already holds.
+    ok(kubectl(
+        &admin,
+        &["create", "deployment", "one", "--image=x", "-n", "team"],
+    ));
+    let out = kubectl(
+        &admin,
+        &["create", "deployment", "two", "--image=x", "-n", "team"],
+    );
+    assert!(
+        stderr(&out)
+            .contains("requested: count/deployments.apps=1, used: count/deployments.apps=1"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -11,10 +11,15 @@ fn forbidden(message: String) -> Status {
     Status::failure(StatusReason::Forbidden, message)
 }
 
-async fn items(registry: &Registry, plural: &str, namespace: &str) -> Vec<Value> {
+/// The core/v1 `plural` objects of a namespace.
+async fn core_items(registry: &Registry, plural: &str, namespace: &str) -> Vec<Value> {
     let Some(resource) = k0rs_registry::find("", "v1", plural) else {
         return Vec::new();
     };
+    items(registry, resource, namespace).await
+}
+
+async fn items(registry: &Registry, resource: &Resource, namespace: &str) -> Vec<Value> {
     registry
         .list_at(
             resource,
@@ -48,7 +53,7 @@ pub async fn limit_range(
     namespace: &str,
     pod: &mut Value,
 ) -> Result<(), Status> {
-    let ranges = items(registry, "limitranges", namespace).await;
+    let ranges = core_items(registry, "limitranges", namespace).await;
     let limits: Vec<&Value> = ranges
         .iter()
         .flat_map(|r| r["spec"]["limits"].as_array().into_iter().flatten())
@@ -179,7 +184,7 @@ pub async fn resource_quota(
     namespace: &str,
     object: &Value,
 ) -> Result<(), Status> {
-    let quotas = items(registry, "resourcequotas", namespace).await;
+    let quotas = core_items(registry, "resourcequotas", namespace).await;
     // The namespace's objects of this kind, read once for every quota entry that counts them.
     let mut existing: Option<Vec<Value>> = None;
     for quota in &quotas {
@@ -193,7 +198,7 @@ pub async fn resource_quota(
                 continue;
             };
             if existing.is_none() {
-                existing = Some(items(registry, resource.plural, namespace).await);
+                existing = Some(items(registry, resource, namespace).await);
             }
             let used: f64 = existing
                 .iter()
