@@ -197,3 +197,93 @@ fn custom_resources_are_pruned_defaulted_and_validated_by_their_schema() {
         stderr(&out)
     );
 }
+
+const GADGETS: &str = "apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: gadgets.example.k0rs.io
+spec:
+  group: example.k0rs.io
+  names: {kind: Gadget, plural: gadgets}
+  scope: Namespaced
+  versions:
+  - name: v1alpha1
+    served: true
+    storage: false
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec: {type: object, properties: {size: {type: integer}, old: {type: string}}}
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec: {type: object, properties: {size: {type: integer}}}
+";
+
+#[test]
+fn a_crd_with_two_versions_serves_the_same_objects_in_both() {
+    let controller = Controller::start();
+    let admin = controller.admin();
+    let run = |args: &[&str]| {
+        let out = kubectl(&admin, args);
+        assert!(out.status.success(), "kubectl {args:?}: {}", stderr(&out));
+        stdout(&out)
+    };
+    // Two storage versions are refused and nothing is stored.
+    let twice = controller.node.root.path().join("twice.yaml");
+    std::fs::write(&twice, GADGETS.replace("storage: false", "storage: true")).unwrap();
+    let out = kubectl(&admin, &["create", "-f", path_str(&twice)]);
+    assert!(
+        stderr(&out).contains("must have exactly one version marked as storage version"),
+        "{}",
+        stderr(&out)
+    );
+    let crd = controller.node.root.path().join("gadgets.yaml");
+    std::fs::write(&crd, GADGETS).unwrap();
+    run(&["create", "-f", path_str(&crd)]);
+    run(&[
+        "wait",
+        "--for=condition=Established",
+        "crd/gadgets.example.k0rs.io",
+    ]);
+    let old = controller.node.root.path().join("old.yaml");
+    std::fs::write(
+        &old,
+        "apiVersion: example.k0rs.io/v1alpha1\nkind: Gadget\nmetadata: {name: g}\nspec: {size: 2, old: x}\n",
+    )
+    .unwrap();
+    run(&["create", "--validate=false", "-f", path_str(&old)]);
+    // Read in the storage version: pruned by its schema, shown as v1.
+    let v1: serde_json::Value = serde_json::from_str(&run(&[
+        "get",
+        "gadgets.v1.example.k0rs.io",
+        "g",
+        "-o",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(v1["apiVersion"], "example.k0rs.io/v1");
+    assert_eq!(v1["spec"], serde_json::json!({"size": 2}));
+    let alpha: serde_json::Value = serde_json::from_str(&run(&[
+        "get",
+        "--raw",
+        "/apis/example.k0rs.io/v1alpha1/namespaces/default/gadgets",
+    ]))
+    .unwrap();
+    assert_eq!(alpha["items"][0]["apiVersion"], "example.k0rs.io/v1alpha1");
+    assert_eq!(alpha["items"][0]["metadata"]["uid"], v1["metadata"]["uid"]);
+    let status: serde_json::Value = serde_json::from_str(&run(&[
+        "get",
+        "crd",
+        "gadgets.example.k0rs.io",
+        "-o",
+        "jsonpath={.status.storedVersions}",
+    ]))
+    .unwrap();
+    assert_eq!(status, serde_json::json!(["v1"]));
+}

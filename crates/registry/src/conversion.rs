@@ -1,7 +1,8 @@
 //! Resources that are one stored kind seen in two versions, as in Kubernetes: autoscaling/v1
 //! HorizontalPodAutoscalers are stored as autoscaling/v2, events.k8s.io/v1 Events as core/v1
 //! Events. Objects are converted to the stored form on the way in and back on the way out, so
-//! both versions see the same objects.
+//! both versions see the same objects. Custom resources with several versions are stored in their
+//! CRD's storage version and converted with strategy `None` (only `apiVersion` changes).
 
 use k0rs_api::Status;
 use serde_json::{Map, Value, json};
@@ -15,7 +16,7 @@ pub fn storage_of(resource: &Resource) -> Option<&'static Resource> {
             crate::find("autoscaling", "v2", "horizontalpodautoscalers")
         }
         ("events.k8s.io", "v1", "Event") => crate::find("", "v1", "events"),
-        _ => None,
+        _ => crate::crds::storage_of(resource),
     }
 }
 
@@ -51,9 +52,12 @@ pub fn to_storage(
     mut object: Value,
 ) -> Result<Value, Status> {
     crate::meta::check_type(resource, &mut object)?;
-    match resource.kind {
-        "Event" => rename(&mut object, EVENT_FIELDS.into_iter()),
-        _ => hpa_v1_to_v2(&mut object),
+    match (resource.group, resource.kind) {
+        ("events.k8s.io", "Event") => rename(&mut object, EVENT_FIELDS.into_iter()),
+        ("autoscaling", "HorizontalPodAutoscaler") => hpa_v1_to_v2(&mut object),
+        // Custom resources (conversion strategy None): the version's own schema first; only the
+        // apiVersion changes.
+        _ => crate::crds::admit(resource, &mut object)?,
     }
     object["apiVersion"] = json!(storage.api_version());
     Ok(object)
@@ -64,9 +68,12 @@ pub fn from_storage(resource: &Resource, mut object: Value) -> Value {
     if !object.is_object() {
         return object;
     }
-    match resource.kind {
-        "Event" => rename(&mut object, EVENT_FIELDS.into_iter().map(|(a, b)| (b, a))),
-        _ => hpa_v2_to_v1(&mut object),
+    match (resource.group, resource.kind) {
+        ("events.k8s.io", "Event") => {
+            rename(&mut object, EVENT_FIELDS.into_iter().map(|(a, b)| (b, a)));
+        }
+        ("autoscaling", "HorizontalPodAutoscaler") => hpa_v2_to_v1(&mut object),
+        _ => {}
     }
     object["apiVersion"] = json!(resource.api_version());
     object["kind"] = json!(resource.kind);

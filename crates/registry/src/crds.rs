@@ -19,6 +19,20 @@ static PRINTER_COLUMNS: RwLock<Vec<(&'static Resource, Vec<Value>)>> = RwLock::n
 /// The `openAPIV3Schema` of each served custom resource version.
 static SCHEMAS: RwLock<Vec<(&'static Resource, Value)>> = RwLock::new(Vec::new());
 
+/// The storage version of each custom resource that has several versions.
+static STORAGE: RwLock<Vec<&'static Resource>> = RwLock::new(Vec::new());
+
+/// The resource a custom resource version is stored as, when that is another version.
+pub fn storage_of(resource: &Resource) -> Option<&'static Resource> {
+    STORAGE
+        .read()
+        .expect("CRD table poisoned")
+        .iter()
+        .find(|r| r.group == resource.group && r.plural == resource.plural)
+        .filter(|r| r.version != resource.version)
+        .copied()
+}
+
 /// The structural schema of a custom resource version, if it has one.
 pub fn schema_of(resource: &Resource) -> Option<Value> {
     SCHEMAS
@@ -73,6 +87,15 @@ fn is_crd(resource: &Resource) -> bool {
 
 /// The resources a CRD serves, one per served version.
 fn resources_of(crd: &Value) -> Vec<Resource> {
+    versions_of(crd)
+        .into_iter()
+        .filter(|(version, _)| version["served"] != false)
+        .map(|(_, resource)| resource)
+        .collect()
+}
+
+/// Each version of a CRD with the resource it makes, served or not.
+fn versions_of(crd: &Value) -> Vec<(&Value, Resource)> {
     let spec = &crd["spec"];
     let names = &spec["names"];
     let group = leak(spec["group"].as_str().unwrap_or_default());
@@ -88,7 +111,6 @@ fn resources_of(crd: &Value) -> Vec<Resource> {
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|v| v["served"] != false)
         .map(|version| {
             let mut subresources: Vec<Subresource> = Vec::new();
             if version["subresources"]["status"].is_object() {
@@ -97,7 +119,7 @@ fn resources_of(crd: &Value) -> Vec<Resource> {
             if version["subresources"]["scale"].is_object() {
                 subresources.push(SCALE);
             }
-            Resource {
+            let resource = Resource {
                 group,
                 version: leak(version["name"].as_str().unwrap_or_default()),
                 kind,
@@ -108,7 +130,8 @@ fn resources_of(crd: &Value) -> Vec<Resource> {
                 namespaced: spec["scope"] != "Cluster",
                 verbs: CRUD,
                 subresources: Box::leak(subresources.into_boxed_slice()),
-            }
+            };
+            (version, resource)
         })
         .collect()
 }
@@ -122,22 +145,24 @@ fn register(crd: &Value) {
     table.retain(|r| !(r.group == group && r.plural == plural));
     columns.retain(|(r, _)| !(r.group == group && r.plural == plural));
     schemas.retain(|(r, _)| !(r.group == group && r.plural == plural));
-    for resource in resources_of(crd) {
+    let mut storage = STORAGE.write().expect("CRD table poisoned");
+    storage.retain(|r| !(r.group == group && r.plural == plural));
+    for (version, resource) in versions_of(crd) {
         let resource: &'static Resource = Box::leak(Box::new(resource));
+        if version["storage"] == true {
+            storage.push(resource);
+        }
+        if version["served"] == false {
+            continue;
+        }
         table.push(resource);
-        let version = crd["spec"]["versions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|v| v["name"] == resource.version);
-        if let Some(schema) = version
-            .map(|v| &v["schema"]["openAPIV3Schema"])
-            .filter(|s| s.is_object())
-        {
+        let schema = &version["schema"]["openAPIV3Schema"];
+        if schema.is_object() {
             schemas.push((resource, schema.clone()));
         }
-        let printed: Vec<Value> = version
-            .and_then(|v| v["additionalPrinterColumns"].as_array().cloned())
+        let printed: Vec<Value> = version["additionalPrinterColumns"]
+            .as_array()
+            .cloned()
             .unwrap_or_default();
         if !printed.is_empty() {
             columns.push((resource, printed));
@@ -160,6 +185,10 @@ fn unregister(crd: &Value) {
         .write()
         .expect("CRD table poisoned")
         .retain(|(r, _)| !(r.group == group && r.plural == plural));
+    STORAGE
+        .write()
+        .expect("CRD table poisoned")
+        .retain(|r| !(r.group == group && r.plural == plural));
 }
 
 /// Prunes, defaults and validates a custom resource against its version's schema.
@@ -202,13 +231,16 @@ impl Registry {
             json!({ "type": kind, "status": "True", "lastTransitionTime": now,
                     "reason": reason, "message": message })
         };
-        let storage: Vec<Value> = crd["spec"]["versions"]
+        // Every version objects were ever stored in stays listed until an operator migrates them.
+        let mut storage: Vec<Value> = crd["status"]["storedVersions"]
             .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|v| v["storage"] == true)
-            .map(|v| v["name"].clone())
-            .collect();
+            .cloned()
+            .unwrap_or_default();
+        for version in crd["spec"]["versions"].as_array().into_iter().flatten() {
+            if version["storage"] == true && !storage.contains(&version["name"]) {
+                storage.push(version["name"].clone());
+            }
+        }
         let mut established = crd.clone();
         established["status"] = json!({
             "acceptedNames": crd["spec"]["names"],

@@ -1,6 +1,7 @@
 //! Validation of objects before they are stored, with Kubernetes' field paths and messages: a
 //! write that fails any rule is 422 Invalid with one cause per problem, and nothing is written.
 
+mod definitions;
 mod names;
 mod workloads;
 
@@ -78,6 +79,9 @@ pub fn validate(resource: &Resource, object: &Value) -> Result<(), Status> {
         }
         ("batch", "CronJob") => workloads::cron_job(&object["spec"], &mut errors),
         ("", "Service") => workloads::service(&object["spec"], &mut errors),
+        ("apiextensions.k8s.io", "CustomResourceDefinition") => {
+            definitions::custom_resource_definition(object, &mut errors);
+        }
         ("", "ConfigMap" | "Secret") => {
             for field in ["data", "binaryData", "stringData"] {
                 for key in object[field]

@@ -1,0 +1,78 @@
+//! CustomResourceDefinition rules that the registry relies on: the name is `<plural>.<group>`,
+//! there is at least one version, exactly one of them is the storage version, and version names
+//! are unique DNS labels.
+
+use serde_json::Value;
+
+use super::Errors;
+
+/// Checks a CRD's spec and name.
+pub fn custom_resource_definition(object: &Value, errors: &mut Errors) {
+    let spec = &object["spec"];
+    let group = spec["group"].as_str().unwrap_or_default();
+    let plural = spec["names"]["plural"].as_str().unwrap_or_default();
+    if group.is_empty() {
+        errors.required("spec.group");
+    } else if !group.contains('.') {
+        errors.invalid(
+            "spec.group",
+            &spec["group"],
+            "should be a domain with at least one dot",
+        );
+    }
+    if plural.is_empty() {
+        errors.required("spec.names.plural");
+    }
+    if spec["names"]["kind"]
+        .as_str()
+        .unwrap_or_default()
+        .is_empty()
+    {
+        errors.required("spec.names.kind");
+    }
+    let name = &object["metadata"]["name"];
+    if !group.is_empty() && !plural.is_empty() && *name != format!("{plural}.{group}") {
+        errors.invalid(
+            "metadata.name",
+            name,
+            "must be spec.names.plural+\".\"+spec.group",
+        );
+    }
+    if !matches!(spec["scope"].as_str(), Some("Namespaced" | "Cluster")) {
+        errors.unsupported("spec.scope", &spec["scope"], &["Cluster", "Namespaced"]);
+    }
+    versions(&spec["versions"], errors);
+}
+
+fn versions(versions: &Value, errors: &mut Errors) {
+    let versions = versions.as_array().map(Vec::as_slice).unwrap_or_default();
+    if versions.is_empty() {
+        errors.required("spec.versions");
+        return;
+    }
+    let mut seen: Vec<&str> = Vec::new();
+    for (i, version) in versions.iter().enumerate() {
+        let name = version["name"].as_str().unwrap_or_default();
+        let field = format!("spec.versions[{i}].name");
+        if name.is_empty() {
+            errors.required(&field);
+        } else if !super::names::is_dns_label(name) {
+            errors.invalid(
+                &field,
+                &version["name"],
+                "a DNS-1035 label must consist of lower case alphanumeric characters or '-'",
+            );
+        } else if seen.contains(&name) {
+            errors.duplicate(&field, &version["name"]);
+        }
+        seen.push(name);
+    }
+    let stored = versions.iter().filter(|v| v["storage"] == true).count();
+    if stored != 1 {
+        errors.invalid(
+            "spec.versions",
+            &Value::from(format!("{stored}")),
+            "must have exactly one version marked as storage version",
+        );
+    }
+}
