@@ -96,6 +96,7 @@ async fn serve(caller: &Caller, context: &Context, request: Request) -> Result<R
     }
     let content_type = content_type(request.headers()).to_owned();
     if matches!(verb, "create" | "update" | "patch") {
+        let user_agent = user_agent(request.headers()).to_owned();
         let write_request = WriteRequest {
             user,
             resource,
@@ -103,6 +104,7 @@ async fn serve(caller: &Caller, context: &Context, request: Request) -> Result<R
             verb,
             query: &query,
             content_type: &content_type,
+            user_agent: &user_agent,
         };
         let (status_code, object, warnings) =
             write(context, &write_request, request.into_body()).await?;
@@ -217,6 +219,7 @@ struct WriteRequest<'a> {
     verb: &'a str,
     query: &'a Query,
     content_type: &'a str,
+    user_agent: &'a str,
 }
 
 /// A create, update or patch: field validation, admission, then the registry. Returns the
@@ -233,8 +236,11 @@ async fn write(
         verb,
         query,
         content_type,
+        user_agent,
     } = *request;
     let registry = &registry_for(context, query)?;
+    // Server-side apply records its own manager; every other write records this one.
+    let tracked = &registry.managed_by(&field_manager(query, user_agent)?);
     let namespace = info.namespace.as_deref();
     let name = info.name.as_deref().unwrap_or_default();
     let validation = FieldValidation::parse(query)?;
@@ -289,7 +295,7 @@ async fn write(
             };
             return Ok((code, object, warnings));
         }
-        let patched = registry
+        let patched = tracked
             .patch(resource, namespace, name, &patch, kind)
             .await?;
         return Ok((StatusCode::OK, patched, warnings));
@@ -300,13 +306,13 @@ async fn write(
     Ok(if operation == Operation::Create {
         (
             StatusCode::CREATED,
-            registry.create(resource, namespace, object).await?,
+            tracked.create(resource, namespace, object).await?,
             warnings,
         )
     } else {
         (
             StatusCode::OK,
-            registry.update(resource, namespace, name, object).await?,
+            tracked.update(resource, namespace, name, object).await?,
             warnings,
         )
     })
@@ -435,6 +441,43 @@ pub(crate) fn registry_for(
             "dryRun: Unsupported value: {other:?}: supported values: \"All\""
         ))),
     }
+}
+
+/// The longest field manager name Kubernetes accepts.
+const FIELD_MANAGER_MAX: usize = 128;
+
+/// The field manager of a write: `fieldManager`, else the client's User-Agent up to its first
+/// `/` (printable characters only), as Kubernetes records it.
+pub(crate) fn field_manager(query: &Query, user_agent: &str) -> Result<String, Status> {
+    if let Some(manager) = query.get("fieldManager").filter(|m| !m.is_empty()) {
+        if manager.chars().count() > FIELD_MANAGER_MAX {
+            return Err(Status::bad_request(format!(
+                "fieldManager: Too long: may not be longer than {FIELD_MANAGER_MAX}"
+            )));
+        }
+        if manager.chars().any(char::is_control) {
+            return Err(Status::bad_request(
+                "fieldManager: Invalid value: must only contain printable characters",
+            ));
+        }
+        return Ok(manager.clone());
+    }
+    Ok(user_agent
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(FIELD_MANAGER_MAX)
+        .collect())
+}
+
+/// A request's User-Agent header, empty when absent or not text.
+pub(crate) fn user_agent(headers: &axum::http::HeaderMap) -> &str {
+    headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
 }
 
 /// The registry a delete goes through: its options may ask for a dry run too.

@@ -62,7 +62,9 @@ pub async fn serve(
         crate::node_authz::restrict(&context.registry, user, resource, namespace, &current).await?;
     }
     let query = crate::resources::query_params(request.uri())?;
-    let registry = &crate::resources::registry_for(context, &query)?;
+    let manager =
+        crate::resources::field_manager(&query, crate::resources::user_agent(request.headers()))?;
+    let registry = &crate::resources::registry_for(context, &query)?.managed_by(&manager);
     let content_type = content_type(request.headers()).to_owned();
     let (code, body) = match verb {
         "get" => (

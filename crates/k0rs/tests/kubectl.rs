@@ -541,4 +541,51 @@ fn server_side_apply_owns_fields_and_conflicts() {
         ]),
         "busybox:1.36"
     );
+    ordinary_writes_own_fields_too(&k, file);
+}
+
+/// Ordinary writes record their manager (operation Update) and take the fields they change: an
+/// apply of another value then conflicts with that manager.
+fn ordinary_writes_own_fields_too(k: &Kubectl<'_>, file: &str) {
+    k.ok(&["label", "deploy", "web", "tier=front"]);
+    k.ok(&[
+        "patch",
+        "deploy",
+        "web",
+        "--field-manager=operator",
+        "-p",
+        r#"{"spec":{"replicas":5}}"#,
+    ]);
+    let entries = k.json(&[
+        "get",
+        "deploy",
+        "web",
+        "-o",
+        "json",
+        "--show-managed-fields",
+    ])["metadata"]["managedFields"]
+        .clone();
+    let entry = |manager: &str| {
+        entries
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["manager"] == manager)
+            .cloned()
+            .unwrap_or_else(|| panic!("no entry of {manager}: {entries}"))
+    };
+    assert_eq!(entry("kubectl-label")["operation"], "Update");
+    assert!(entry("kubectl-label")["fieldsV1"]["f:metadata"]["f:labels"]["f:tier"].is_object());
+    assert!(entry("operator")["fieldsV1"]["f:spec"]["f:replicas"].is_object());
+    assert!(
+        entry("bob")["fieldsV1"]["f:spec"]
+            .get("f:replicas")
+            .is_none()
+    );
+    let out = k.run(&["apply", "--server-side", "--field-manager=bob", "-f", file]);
+    assert!(
+        stderr(&out).contains(r#"conflict with "operator" using apps/v1: .spec.replicas"#),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -70,6 +70,9 @@ pub struct Registry {
     store: Arc<dyn Store>,
     /// Writes go through every check but are not stored (`dryRun=All`).
     dry_run: bool,
+    /// The field manager of ordinary writes, recorded in `managedFields` (`None`: not recorded,
+    /// as for server-side apply, which records its own).
+    manager: Option<Arc<str>>,
     /// The lease Events are attached to, and when it was granted.
     event_lease: Arc<std::sync::Mutex<Option<(std::time::Instant, k0rs_store::LeaseId)>>>,
     cache: Arc<crate::cache::WatchCache>,
@@ -129,6 +132,7 @@ impl Registry {
         Self {
             cache: Arc::new(crate::cache::WatchCache::new(store.clone())),
             dry_run: false,
+            manager: None,
             event_lease: Arc::default(),
             store,
             service_network: Arc::new(network),
@@ -141,6 +145,28 @@ impl Registry {
         Self {
             dry_run: true,
             ..self.clone()
+        }
+    }
+
+    /// The same registry, whose creates, updates and patches `manager` owns the fields of.
+    #[must_use]
+    pub fn managed_by(&self, manager: &str) -> Self {
+        Self {
+            manager: Some(manager.into()),
+            ..self.clone()
+        }
+    }
+
+    /// Records the write of `new` over `old` in its managedFields, when writes are tracked.
+    fn track(&self, old: Option<&Value>, new: &mut Value, part: Part) {
+        if let Some(manager) = &self.manager {
+            let subresource = match part {
+                Part::Main => None,
+                Part::Status => Some("status"),
+                Part::Finalizers => Some("finalize"),
+            };
+            let now = k0rs_api::time::now();
+            k0rs_api::patch::track_update(old, new, manager, subresource, &now);
         }
     }
 
@@ -196,6 +222,7 @@ impl Registry {
         strategy::prepare_for_create(resource, &mut object);
         crate::crds::admit(resource, &mut object)?;
         crate::validation::validate(resource, &object)?;
+        self.track(None, &mut object, Part::Main);
         if let Some(ns) = namespace {
             self.require_namespace(ns).await?;
         }
@@ -399,6 +426,7 @@ impl Registry {
             crate::crds::admit(resource, &mut object)?;
             crate::validation::validate(resource, &object)?;
         }
+        self.track(Some(&stored), &mut object, part);
         let expected = match based_on {
             Some(rv) => rv
                 .parse::<Revision>()

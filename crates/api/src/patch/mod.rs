@@ -2,9 +2,11 @@
 //! patch, chosen by the request's content type. A patch that does not apply is a `Status` error and
 //! changes nothing.
 
+mod managed_fields;
 mod server_side;
 mod strategic;
 
+pub use managed_fields::track_update;
 pub use server_side::apply as server_side_apply;
 
 use serde_json::Value;

@@ -9,7 +9,7 @@ use super::strategic::{ListMerge, list_merge, merge};
 use crate::{Status, StatusCause, StatusReason};
 
 /// A field path: `f:<name>` steps, `k:<json>` for an item of a keyed list.
-type Path = Vec<String>;
+pub(super) type Path = Vec<String>;
 
 /// Metadata fields the server sets; nobody owns them.
 const SERVER_FIELDS: [&str; 8] = [
@@ -24,7 +24,7 @@ const SERVER_FIELDS: [&str; 8] = [
 ];
 
 /// The leaf fields `object` sets.
-fn field_set(object: &Value) -> Vec<Path> {
+pub(super) fn field_set(object: &Value) -> Vec<Path> {
     let mut paths = Vec::new();
     collect(object, "", "", &mut Vec::new(), &mut paths);
     paths
@@ -33,7 +33,13 @@ fn field_set(object: &Value) -> Vec<Path> {
 /// Collects the leaf paths of `value`, which is the field `field` of an object that is itself
 /// the field `parent` of its own parent (list items take their list's name): the merge keys of
 /// lists depend on both (`ports` of a container merge on `containerPort`, of a Service on `port`).
-fn collect(value: &Value, field: &str, parent: &str, path: &mut Path, out: &mut Vec<Path>) {
+pub(super) fn collect(
+    value: &Value,
+    field: &str,
+    parent: &str,
+    path: &mut Path,
+    out: &mut Vec<Path>,
+) {
     let top = path.is_empty();
     match value {
         Value::Object(map) if !map.is_empty() => {
@@ -75,7 +81,7 @@ fn step<'a>(value: &'a Value, segment: &str) -> Option<&'a Value> {
         .find(|item| key.iter().all(|(k, v)| item.get(k) == Some(v)))
 }
 
-fn value_at<'a>(object: &'a Value, path: &Path) -> Option<&'a Value> {
+pub(super) fn value_at<'a>(object: &'a Value, path: &Path) -> Option<&'a Value> {
     path.iter().try_fold(object, |v, segment| step(v, segment))
 }
 
@@ -137,7 +143,7 @@ fn display(path: &Path) -> String {
 }
 
 /// FieldsV1 of a set of paths: nested `f:`/`k:` objects, `{}` at the leaves.
-fn to_fields_v1(paths: &[Path]) -> Value {
+pub(super) fn to_fields_v1(paths: &[Path]) -> Value {
     let mut root = json!({});
     for path in paths {
         let mut current = &mut root;
@@ -154,7 +160,7 @@ fn to_fields_v1(paths: &[Path]) -> Value {
     root
 }
 
-fn from_fields_v1(fields: &Value) -> Vec<Path> {
+pub(super) fn from_fields_v1(fields: &Value) -> Vec<Path> {
     fn walk(value: &Value, path: &mut Path, out: &mut Vec<Path>) {
         let Some(map) = value.as_object() else { return };
         let children: Vec<(&String, &Value)> = map.iter().filter(|(k, _)| *k != ".").collect();

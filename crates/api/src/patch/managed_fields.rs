@@ -1,0 +1,165 @@
+//! Field ownership of ordinary writes (create, update, patch): as in Kubernetes, the writer's field
+//! manager (`operation: Update`) takes every field the write set or changed, other managers lose
+//! those fields, and a field the write removed is owned by nobody. Server-side apply then
+//! conflicts with these managers like with any other (`kubectl create` then `apply --server-side`
+//! of another value is a conflict with "kubectl-create").
+
+use std::collections::HashSet;
+
+use serde_json::{Value, json};
+
+use super::server_side::{Path, collect, field_set, from_fields_v1, to_fields_v1, value_at};
+
+/// Every leaf field of `object`, its status included (writes through `/status` own status fields).
+fn all_fields(object: &Value) -> Vec<Path> {
+    let mut paths = field_set(object);
+    if let Some(status) = object.get("status") {
+        let mut path = vec!["f:status".to_owned()];
+        collect(status, "status", "", &mut path, &mut paths);
+    }
+    paths
+}
+
+/// An item of a keyed list is co-owned: it changes only by appearing or going.
+fn is_item(path: &Path) -> bool {
+    path.last().is_some_and(|s| s.starts_with("k:"))
+}
+
+fn same_entry(entry: &Value, manager: &str, subresource: Option<&str>) -> bool {
+    entry["manager"] == manager
+        && entry["operation"] == "Update"
+        && entry["subresource"].as_str() == subresource
+}
+
+/// Records in `new.metadata.managedFields` that `manager` wrote `new` over `old` (`None`: a
+/// create), through `subresource` if any. Entries the client sent replace the stored ones; an empty
+/// or missing list keeps them.
+pub fn track_update(
+    old: Option<&Value>,
+    new: &mut Value,
+    manager: &str,
+    subresource: Option<&str>,
+    now: &str,
+) {
+    let mut entries: Vec<Value> = match new["metadata"]["managedFields"].as_array() {
+        Some(sent) if !sent.is_empty() => sent.clone(),
+        _ => old
+            .and_then(|o| o["metadata"]["managedFields"].as_array().cloned())
+            .unwrap_or_default(),
+    };
+    let fields = all_fields(new);
+    let changed: HashSet<&Path> = fields
+        .iter()
+        .filter(|p| match old {
+            None => true,
+            Some(old) if is_item(p) => value_at(old, p).is_none(),
+            Some(old) => value_at(old, p) != value_at(new, p),
+        })
+        .collect();
+    let old_fields = old.map(all_fields).unwrap_or_default();
+    let removed: HashSet<&Path> = old_fields
+        .iter()
+        .filter(|p| value_at(new, p).is_none())
+        .collect();
+    if !changed.is_empty() || !removed.is_empty() {
+        let mut mine: Vec<Path> = Vec::new();
+        for entry in &mut entries {
+            let owned = from_fields_v1(&entry["fieldsV1"]);
+            if same_entry(entry, manager, subresource) {
+                mine = owned;
+                continue;
+            }
+            let kept: Vec<Path> = owned
+                .into_iter()
+                .filter(|p| !changed.contains(p) && !removed.contains(p))
+                .collect();
+            entry["fieldsV1"] = to_fields_v1(&kept);
+        }
+        entries.retain(|e| {
+            !same_entry(e, manager, subresource)
+                && e["fieldsV1"].as_object().is_some_and(|m| !m.is_empty())
+        });
+        mine.retain(|p| !removed.contains(p) && !changed.contains(p));
+        mine.extend(changed.into_iter().cloned());
+        if !mine.is_empty() {
+            let mut entry = json!({
+                "manager": manager,
+                "operation": "Update",
+                "apiVersion": new["apiVersion"],
+                "time": now,
+                "fieldsType": "FieldsV1",
+                "fieldsV1": to_fields_v1(&mine),
+            });
+            if let Some(subresource) = subresource {
+                entry["subresource"] = json!(subresource);
+            }
+            entries.push(entry);
+        }
+    }
+    if let Some(metadata) = new.get_mut("metadata").and_then(Value::as_object_mut) {
+        if entries.is_empty() {
+            metadata.remove("managedFields");
+        } else {
+            metadata.insert("managedFields".into(), Value::Array(entries));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config_map(data: &Value) -> Value {
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": data})
+    }
+
+    fn owned(object: &Value, manager: &str) -> Value {
+        object["metadata"]["managedFields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["manager"] == manager)
+            .map_or(Value::Null, |e| e["fieldsV1"].clone())
+    }
+
+    #[test]
+    fn writers_take_the_fields_they_change_from_other_managers() {
+        let mut created = config_map(&json!({"a": "1", "b": "2"}));
+        track_update(None, &mut created, "kubectl-create", None, "t");
+        assert_eq!(
+            owned(&created, "kubectl-create"),
+            json!({"f:data": {"f:a": {}, "f:b": {}}})
+        );
+        assert_eq!(
+            created["metadata"]["managedFields"][0]["operation"],
+            "Update"
+        );
+
+        // Bob changes b and removes a: he owns b, and nobody owns a.
+        let mut edited = config_map(&json!({"b": "3"}));
+        edited["metadata"]["managedFields"] = json!([]);
+        track_update(Some(&created), &mut edited, "bob", None, "t");
+        assert_eq!(owned(&edited, "kubectl-create"), Value::Null);
+        assert_eq!(owned(&edited, "bob"), json!({"f:data": {"f:b": {}}}));
+
+        // A write that changes nothing changes no ownership.
+        let mut same = edited.clone();
+        track_update(Some(&edited), &mut same, "carol", None, "t");
+        assert_eq!(
+            same["metadata"]["managedFields"],
+            edited["metadata"]["managedFields"]
+        );
+    }
+
+    #[test]
+    fn status_writes_are_their_own_entries() {
+        let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+                         "spec": {"nodeName": "n"}});
+        let mut running = pod.clone();
+        running["status"] = json!({"phase": "Running"});
+        track_update(Some(&pod), &mut running, "kubelet", Some("status"), "t");
+        let entry = &running["metadata"]["managedFields"][0];
+        assert_eq!(entry["subresource"], "status");
+        assert_eq!(entry["fieldsV1"], json!({"f:status": {"f:phase": {}}}));
+    }
+}
