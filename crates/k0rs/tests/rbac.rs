@@ -295,3 +295,62 @@ fn the_bootstrap_policy_gives_system_components_their_roles() {
         );
     }
 }
+
+#[test]
+fn each_controller_loop_has_its_own_role_bound_to_its_service_account() {
+    let controller = Controller::start();
+    let admin = controller.admin();
+    let can = |account: &str, args: &[&str]| {
+        let user = format!("system:serviceaccount:kube-system:{account}");
+        let mut all = vec!["auth", "can-i"];
+        all.extend_from_slice(args);
+        all.extend(["--as", &user]);
+        stdout(&kubectl(&admin, &all)).trim().to_owned()
+    };
+    // The deployment controller manages its ReplicaSets and its Deployments' status, no secrets.
+    let deployments = "deployment-controller";
+    assert_eq!(can(deployments, &["update", "replicasets.apps"]), "yes");
+    assert_eq!(
+        can(
+            deployments,
+            &["update", "deployments.apps", "--subresource=status"]
+        ),
+        "yes"
+    );
+    assert_eq!(can(deployments, &["delete", "deployments.apps"]), "no");
+    assert_eq!(can(deployments, &["get", "secrets"]), "no");
+    // The namespace controller empties a terminating namespace of anything in it.
+    assert_eq!(
+        can("namespace-controller", &["delete", "pods", "-n", "team"]),
+        "yes"
+    );
+    assert_eq!(
+        can("namespace-controller", &["create", "pods", "-n", "team"]),
+        "no"
+    );
+    // Another account gets nothing from these bindings.
+    assert_eq!(can("default", &["update", "replicasets.apps"]), "no");
+
+    let out = kubectl(
+        &admin,
+        &[
+            "get",
+            "clusterrolebinding",
+            "system:controller:deployment-controller",
+            "-o",
+            "jsonpath={.roleRef.name} {.subjects[0].kind} {.subjects[0].namespace}/{.subjects[0].name}",
+        ],
+    );
+    assert_eq!(
+        stdout(&out).trim(),
+        "system:controller:deployment-controller ServiceAccount kube-system/deployment-controller",
+        "{}",
+        stderr(&out)
+    );
+    let roles = stdout(&kubectl(&admin, &["get", "clusterroles", "-o", "name"]));
+    let controllers = roles
+        .lines()
+        .filter(|l| l.starts_with("clusterrole.rbac.authorization.k8s.io/system:controller:"))
+        .count();
+    assert_eq!(controllers, 31, "{roles}");
+}

@@ -7,10 +7,10 @@ use serde_json::{Value, json};
 
 use crate::generic::Registry;
 
-const READ: &[&str] = &["get", "list", "watch"];
+pub(super) const READ: &[&str] = &["get", "list", "watch"];
 const WRITE: &[&str] = &["create", "delete", "deletecollection", "patch", "update"];
 
-fn rule(verbs: &[&str], groups: &[&str], resources: &[&str]) -> Value {
+pub(super) fn rule(verbs: &[&str], groups: &[&str], resources: &[&str]) -> Value {
     json!({ "verbs": verbs, "apiGroups": groups, "resources": resources })
 }
 
@@ -60,7 +60,7 @@ fn workload_rules(verbs: &[&str]) -> Vec<Value> {
     ]
 }
 
-fn cluster_role(name: &str, labels: &Value, rules: Vec<Value>) -> Value {
+pub(super) fn cluster_role(name: &str, labels: &Value, rules: Vec<Value>) -> Value {
     let rules = Value::Array(rules);
     json!({
         "metadata": {
@@ -80,7 +80,7 @@ fn aggregated(name: &str, labels: &Value, aggregate_from: &str) -> Value {
     role
 }
 
-fn bootstrap_labels() -> Value {
+pub(super) fn bootstrap_labels() -> Value {
     json!({ "kubernetes.io/bootstrapping": "rbac-defaults" })
 }
 
@@ -129,7 +129,7 @@ fn cluster_roles() -> Vec<Value> {
         "update",
         "watch",
     ];
-    vec![
+    let mut roles = vec![
         cluster_role(
             "cluster-admin",
             &labels,
@@ -247,7 +247,9 @@ fn cluster_roles() -> Vec<Value> {
                 &["certificatesigningrequests/selfnodeclient"],
             )],
         ),
-    ]
+    ];
+    roles.extend(super::bootstrap_controller_roles::controller_roles());
+    roles
 }
 
 /// What kube-scheduler reads and writes: pods and their bindings, nodes, volumes, its lease.
@@ -392,7 +394,7 @@ fn node_rules() -> Vec<Value> {
     ]
 }
 
-fn binding(name: &str, role: &str, groups: &[&str]) -> Value {
+pub(super) fn binding(name: &str, role: &str, groups: &[&str]) -> Value {
     let subjects: Vec<Value> = groups
         .iter()
         .map(|g| json!({ "apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": g }))
@@ -416,7 +418,7 @@ fn user_binding(name: &str, role: &str, user: &str) -> Value {
 }
 
 fn cluster_role_bindings() -> Vec<Value> {
-    vec![
+    let mut bindings = vec![
         binding("cluster-admin", "cluster-admin", &["system:masters"]),
         binding(
             "system:basic-user",
@@ -453,7 +455,9 @@ fn cluster_role_bindings() -> Vec<Value> {
             "system:kube-controller-manager",
             "system:kube-controller-manager",
         ),
-    ]
+    ];
+    bindings.extend(super::bootstrap_controller_roles::controller_role_bindings());
+    bindings
 }
 
 impl Registry {

@@ -5,6 +5,7 @@
 //! through one code path (a new built-in kind is one entry here, plus a strategy where it has rules).
 
 mod bootstrap;
+mod bootstrap_controller_roles;
 mod bootstrap_policy;
 mod cache;
 mod columns;
