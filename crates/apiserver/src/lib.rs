@@ -3,10 +3,12 @@
 //! Every request passes TLS, then authentication (x509 client certificates: common name = user,
 //! organizations = groups), then authorization (in this first step `system:masters` may do
 //! everything; anyone else is refused with a 403 `Status`). The health endpoints and `/version` are
-//! open to everyone, as in Kubernetes. Resources are served as the registry is built.
+//! open to everyone, as in Kubernetes. Resources are served as the registry is built; group
+//! versions that APIServices hand to other servers are proxied to them (`aggregator`).
 
 mod admission;
 mod aggregated;
+mod aggregator;
 mod authn;
 mod authz;
 mod body;
@@ -27,6 +29,7 @@ mod tls;
 mod tokens;
 mod watch;
 
+pub use aggregator::{FrontProxy, FrontProxyError};
 pub use authn::UserInfo;
 pub use server::{ApiServer, ServerOptions, VersionInfo};
 pub use tls::TlsMaterial;

@@ -39,6 +39,17 @@ async fn serve(caller: &Caller, context: &Context, request: Request) -> Result<R
         None => (false, path.strip_prefix("/apis/").unwrap_or_default()),
     };
     let info = request_info::parse(core, rest).ok_or_else(|| Status::not_found_path(&path))?;
+    // A group version not served here may be another server's (an APIService with a service).
+    if !core
+        && !info.version.is_empty()
+        && k0rs_registry::resources_of(&info.group, &info.version)
+            .next()
+            .is_none()
+        && let Some(backend) =
+            crate::aggregator::backend(&context.registry, &info.group, &info.version).await?
+    {
+        return serve_aggregated(context, caller, &info, &path, &backend, request).await;
+    }
     let Some(resource_name) = info.resource.clone() else {
         return serve_group_discovery(context, caller, &info, &path).await;
     };
@@ -156,6 +167,53 @@ async fn read_raw(
 }
 
 /// `/apis/<group>` and `/apis/<group>/<version>`: discovery.
+/// A request for an aggregated group version: authorized here, answered by its server.
+async fn serve_aggregated(
+    context: &Context,
+    caller: &Caller,
+    info: &RequestInfo,
+    path: &str,
+    backend: &crate::aggregator::Backend,
+    request: Request,
+) -> Result<Response, Status> {
+    let watch = request
+        .uri()
+        .query()
+        .is_some_and(|q| q.split('&').any(|p| p == "watch=1" || p == "watch=true"));
+    let verb = verb(request.method(), info.name.is_some(), watch);
+    let user = match &info.resource {
+        Some(resource) => {
+            let resource = match &info.subresource {
+                Some(sub) => format!("{resource}/{sub}"),
+                None => resource.clone(),
+            };
+            let attributes = Attributes::Resource {
+                verb,
+                group: &info.group,
+                resource: &resource,
+                namespace: info.namespace.as_deref(),
+                name: info.name.as_deref(),
+            };
+            authorize(context, caller, &attributes).await?
+        }
+        None => {
+            authorize(
+                context,
+                caller,
+                &Attributes::NonResource { verb: "get", path },
+            )
+            .await?
+        }
+    };
+    let front_proxy = context.front_proxy.as_ref().ok_or_else(|| {
+        Status::failure(
+            StatusReason::ServiceUnavailable,
+            format!("{} is served by another API server, and this one has no front-proxy client certificate", backend.api_service),
+        )
+    })?;
+    crate::aggregator::proxy(front_proxy, backend, user, request).await
+}
+
 async fn serve_group_discovery(
     context: &Context,
     caller: &Caller,
@@ -169,7 +227,10 @@ async fn serve_group_discovery(
     )
     .await?;
     let document = if info.version.is_empty() {
-        discovery::named_group(&info.group)
+        match discovery::named_group(&info.group) {
+            Some(local) => Some(local),
+            None => crate::aggregator::aggregated_named_group(&context.registry, &info.group).await,
+        }
     } else {
         discovery::resource_list(&info.group, &info.version)
     };

@@ -29,6 +29,8 @@ pub struct Context {
     pub advertise_address: Arc<str>,
     /// Bearer-token authentication and the token issuer (none: client certificates only).
     pub tokens: Option<Arc<Tokens>>,
+    /// The identity towards aggregated API servers (none: APIServices with a service answer 503).
+    pub front_proxy: Option<Arc<crate::FrontProxy>>,
 }
 
 pub fn router(version: Arc<VersionInfo>, context: Context) -> Router {
@@ -73,7 +75,24 @@ pub fn router(version: Arc<VersionInfo>, context: Context) -> Router {
                         return aggregated_response(&context, caller, "/apis", version, false)
                             .await;
                     }
-                    authorized(&context, caller, "/apis", || Some(discovery::groups())).await
+                    if let Err(status) = authorize(
+                        &context,
+                        &caller,
+                        &Attributes::NonResource {
+                            verb: "get",
+                            path: "/apis",
+                        },
+                    )
+                    .await
+                    {
+                        return status_response(&status);
+                    }
+                    let mut groups = discovery::groups();
+                    let remote = crate::aggregator::aggregated_groups(&context.registry).await;
+                    if let Some(list) = groups["groups"].as_array_mut() {
+                        list.extend(remote);
+                    }
+                    Json(groups).into_response()
                 },
             ),
         )
@@ -249,14 +268,27 @@ async fn aggregated_response(
     version: &str,
     core: bool,
 ) -> Response {
-    authorized_response(context, caller, path, || {
-        (
-            [(header::CONTENT_TYPE, aggregated::content_type(version))],
-            aggregated::document(version, core).to_string(),
-        )
-            .into_response()
-    })
+    if let Err(status) = authorize(
+        context,
+        &caller,
+        &Attributes::NonResource { verb: "get", path },
+    )
     .await
+    {
+        return status_response(&status);
+    }
+    let mut document = aggregated::document(version, core);
+    if !core
+        && let Some(front_proxy) = &context.front_proxy
+        && let Some(items) = document["items"].as_array_mut()
+    {
+        items.extend(crate::aggregator::aggregated_resources(&context.registry, front_proxy).await);
+    }
+    (
+        [(header::CONTENT_TYPE, aggregated::content_type(version))],
+        document.to_string(),
+    )
+        .into_response()
 }
 
 /// Serves a GET to an authorized caller.

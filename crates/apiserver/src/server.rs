@@ -52,6 +52,8 @@ pub struct ServerOptions {
     pub service_network: ServiceNetwork,
     /// The service-account token issuer (none: no bearer tokens).
     pub tokens: Option<TokenOptions>,
+    /// The front-proxy client identity for API aggregation (none: no aggregation).
+    pub front_proxy: Option<Arc<crate::FrontProxy>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -104,13 +106,25 @@ impl ApiServer {
             .map(Tokens::new)
             .transpose()?
             .map(Arc::new);
+        let front_proxy = options.front_proxy;
+        let (shutdown, mut stopped) = watch::channel(false);
+        if let Some(front_proxy) = &front_proxy {
+            crate::aggregator::publish_authentication(&registry, front_proxy)
+                .await
+                .map_err(|status| ServerError::Bootstrap(status.message))?;
+            crate::aggregator::spawn_availability(
+                registry.clone(),
+                front_proxy.clone(),
+                shutdown.subscribe(),
+            );
+        }
         let context = routes::Context {
             registry,
             advertise_address: options.advertise_address.into(),
             tokens,
+            front_proxy,
         };
         let router = routes::router(Arc::new(options.version), context);
-        let (shutdown, mut stopped) = watch::channel(false);
         let task = tokio::spawn(async move {
             // Connections live in a set, so that stopping the server ends them too.
             let mut connections = tokio::task::JoinSet::new();

@@ -15,6 +15,8 @@ use crate::service_account::ensure_service_account_keys;
 pub mod files_of {
     pub const CA: &str = "ca";
     pub const FRONT_PROXY_CA: &str = "front-proxy-ca";
+    /// The API server's client certificate towards aggregated API servers.
+    pub const FRONT_PROXY_CLIENT: &str = "front-proxy-client";
     pub const ETCD_CA: &str = "etcd/ca";
     pub const API_SERVER: &str = "server";
     pub const ADMIN: &str = "admin";
@@ -43,8 +45,8 @@ pub struct ClusterPkiSpec {
 }
 
 /// Creates whatever is missing of the controller's PKI and checks what exists: the cluster,
-/// front-proxy and etcd authorities, the API server serving certificate, the admin client
-/// certificate, the service-account key pair and `admin.conf`. Idempotent: a rerun on a complete
+/// front-proxy and etcd authorities, the API server serving certificate, the admin and
+/// front-proxy client certificates, the service-account key pair and `admin.conf`. Idempotent: a rerun on a complete
 /// PKI writes nothing.
 pub fn ensure_cluster_pki(spec: &ClusterPkiSpec) -> Result<()> {
     let dir = spec.dir.as_path();
@@ -52,7 +54,8 @@ pub fn ensure_cluster_pki(spec: &ClusterPkiSpec) -> Result<()> {
     files::ensure_private_dir(&dir.join("etcd"))?;
 
     let ca = Authority::ensure(dir, files_of::CA, "kubernetes-ca")?;
-    Authority::ensure(dir, files_of::FRONT_PROXY_CA, "kubernetes-front-proxy-ca")?;
+    let front_proxy =
+        Authority::ensure(dir, files_of::FRONT_PROXY_CA, "kubernetes-front-proxy-ca")?;
     Authority::ensure(dir, files_of::ETCD_CA, "etcd-ca")?;
 
     ca.ensure_leaf(
@@ -69,6 +72,15 @@ pub fn ensure_cluster_pki(spec: &ClusterPkiSpec) -> Result<()> {
         &LeafSpec {
             file: files_of::ADMIN.into(),
             subject: Subject::new("kubernetes-admin").with_organizations(&[MASTERS_GROUP]),
+            usage: Usage::Client,
+            sans: BTreeSet::new(),
+        },
+    )?;
+    front_proxy.ensure_leaf(
+        dir,
+        &LeafSpec {
+            file: files_of::FRONT_PROXY_CLIENT.into(),
+            subject: Subject::new("front-proxy-client"),
             usage: Usage::Client,
             sans: BTreeSet::new(),
         },

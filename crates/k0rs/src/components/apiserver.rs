@@ -3,10 +3,13 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use async_trait::async_trait;
-use k0rs_apiserver::{ApiServer, ServerOptions, TlsMaterial, TokenOptions, VersionInfo};
+use k0rs_apiserver::{
+    ApiServer, FrontProxy, ServerOptions, TlsMaterial, TokenOptions, VersionInfo,
+};
 use k0rs_component::Component;
 use k0rs_config::{ApiSpec, NetworkSpec};
 use k0rs_registry::{ApiEndpoint, ServiceNetwork};
@@ -138,6 +141,15 @@ impl Component for ApiServerComponent {
                 issuer: self.issuer.clone(),
                 audiences: self.audiences.clone(),
             }),
+            front_proxy: Some(Arc::new(
+                FrontProxy::new(
+                    &self.read("front-proxy-client.crt")?,
+                    &self.read("front-proxy-client.key")?,
+                    self.read("front-proxy-ca.crt")?,
+                    self.read("ca.crt")?,
+                )
+                .context("the front-proxy client certificate")?,
+            )),
         })
         .await?;
         self.server = Some(server);
