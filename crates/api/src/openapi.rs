@@ -157,6 +157,12 @@ fn add_properties(
     }
 }
 
+/// The `apiVersion` and `kind` properties every kind's schema has.
+fn add_type_meta(schema: &mut Value) {
+    schema["properties"]["apiVersion"] = json!({ "type": "string", "description": "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values." });
+    schema["properties"]["kind"] = json!({ "type": "string", "description": "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase." });
+}
+
 /// An OpenAPI v3 document with the schemas of `kinds` (group, version, kind) and everything they
 /// reach; each kind's schema names its group, version and kind.
 pub fn v3_document(title: &str, version: &str, kinds: &[(&str, &str, &str)]) -> Value {
@@ -180,9 +186,45 @@ pub fn v3_document(title: &str, version: &str, kinds: &[(&str, &str, &str)]) -> 
     for (name, gvk) in gvks {
         if let Some(schema) = schemas.get_mut(&name) {
             schema["x-kubernetes-group-version-kind"] = gvk;
-            schema["properties"]["apiVersion"] = json!({ "type": "string", "description": "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values." });
-            schema["properties"]["kind"] = json!({ "type": "string", "description": "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase." });
+            add_type_meta(schema);
         }
+    }
+    json!({
+        "openapi": "3.0.0",
+        "info": { "title": title, "version": version },
+        "paths": {},
+        "components": { "schemas": schemas },
+    })
+}
+
+/// Kubernetes' schema name of a custom kind: the group reversed, the version, the kind
+/// (`io.k0sproject.autopilot.v1beta2.Plan`).
+pub fn custom_schema_name(group: &str, version: &str, kind: &str) -> String {
+    let reversed: Vec<&str> = group.split('.').rev().collect();
+    format!("{}.{version}.{kind}", reversed.join("."))
+}
+
+const OBJECT_META: &str = "apimachinery.pkg.apis.meta.v1.ObjectMeta";
+
+/// An OpenAPI v3 document of custom kinds (group, version, kind, `openAPIV3Schema` if any): each
+/// schema as its CRD gives it, with `metadata` as ObjectMeta, `apiVersion`, `kind` and its GVK.
+pub fn v3_custom_document(
+    title: &str,
+    version: &str,
+    kinds: &[(&str, &str, &str, Option<&Value>)],
+) -> Value {
+    let mut schemas = BTreeMap::new();
+    collect(OBJECT_META, &mut schemas);
+    for (group, kind_version, kind, schema) in kinds {
+        let mut schema = schema.cloned().unwrap_or_else(
+            || json!({ "type": "object", "x-kubernetes-preserve-unknown-fields": true }),
+        );
+        schema["x-kubernetes-group-version-kind"] =
+            json!([{ "group": group, "version": kind_version, "kind": kind }]);
+        schema["properties"]["metadata"] =
+            json!({ "allOf": [reference(OBJECT_META)], "default": {} });
+        add_type_meta(&mut schema);
+        schemas.insert(custom_schema_name(group, kind_version, kind), schema);
     }
     json!({
         "openapi": "3.0.0",

@@ -1,8 +1,9 @@
-//! `/openapi/v2` and `/openapi/v3`: the documents kubectl fetches before `apply`, `edit` and
-//! validation. This first step serves valid documents without schemas: kubectl then finds no schema
-//! for a kind, skips client-side validation and computes strategic merge patches from its own
-//! compiled-in types, which is what it does against any server without a schema for the kind. The
-//! generated schemas of every kind come with API server II.
+//! `/openapi/v2` and `/openapi/v3`: the documents kubectl fetches before `explain`, `apply`,
+//! `edit` and validation. v3 has a generated document per group version: built-in kinds from the
+//! protobuf schema and Go docs (built once), custom kinds from their CRDs' `openAPIV3Schema`
+//! (built per request, hashed so that clients refetch when a CRD changes). v2 is a valid document
+//! without definitions: kubectl 1.27+ reads v3 for `explain` and validation, and computes strategic
+//! merge patches from its compiled-in types when v2 has no schema, as against any such server.
 
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
@@ -83,17 +84,48 @@ fn v3_path(group: &str, version: &str) -> String {
     }
 }
 
+/// The custom kinds of a group version with their schemas (empty: a built-in group version).
+type CustomKinds = Vec<(&'static k0rs_registry::Resource, Option<serde_json::Value>)>;
+
+/// The hash of a group version's document: the build's for built-in kinds, one of the CRD
+/// schemas for custom kinds (they change while the server runs).
+fn schema_hash(customs: &CustomKinds) -> String {
+    use std::hash::{Hash as _, Hasher as _};
+    if customs.is_empty() {
+        return SCHEMA_HASH.to_owned();
+    }
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    for (resource, schema) in customs {
+        (resource.kind, resource.version).hash(&mut hasher);
+        schema.as_ref().map(ToString::to_string).hash(&mut hasher);
+    }
+    format!("{:016X}", hasher.finish())
+}
+
 /// The OpenAPI v3 index: one entry per served group version.
 pub fn v3_index() -> Response {
     let paths: serde_json::Map<String, serde_json::Value> = k0rs_registry::group_versions()
         .into_iter()
         .map(|(group, version)| {
             let path = v3_path(group, version);
-            let url = format!("/openapi/v3/{path}?hash={SCHEMA_HASH}");
+            let hash = schema_hash(&k0rs_registry::custom_schemas_of(group, version));
+            let url = format!("/openapi/v3/{path}?hash={hash}");
             (path, json!({ "serverRelativeURL": url }))
         })
         .collect();
     axum::Json(json!({ "paths": paths })).into_response()
+}
+
+/// The document of a group version of custom resources, built at each request.
+fn custom_document(path: &str, version: &str, customs: &CustomKinds) -> String {
+    let kinds: Vec<(&str, &str, &str, Option<&serde_json::Value>)> = customs
+        .iter()
+        .map(|(r, schema)| (r.group, r.version, r.kind, schema.as_ref()))
+        .collect();
+    let mut document = k0rs_api::openapi::v3_custom_document(TITLE, version, &kinds);
+    let resources: Vec<&k0rs_registry::Resource> = customs.iter().map(|(r, _)| *r).collect();
+    document["paths"] = operations(path, &resources);
+    document.to_string()
 }
 
 /// The OpenAPI v3 document of one group version (`api/v1`, `apis/apps/v1`): the schemas of its
@@ -104,6 +136,21 @@ pub fn v3_group_version(path: &str, version: &str) -> Option<Response> {
     let (group, group_version) = k0rs_registry::group_versions()
         .into_iter()
         .find(|(g, v)| v3_path(g, v) == path)?;
+    let customs = k0rs_registry::custom_schemas_of(group, group_version);
+    if !customs.is_empty() {
+        let hash = schema_hash(&customs);
+        let body = custom_document(path, version, &customs);
+        return Some(
+            (
+                [
+                    (header::CONTENT_TYPE, "application/json".to_owned()),
+                    (header::ETAG, hash),
+                ],
+                body,
+            )
+                .into_response(),
+        );
+    }
     let mut cache = DOCUMENTS.lock().expect("openapi cache poisoned");
     let documents = cache.get_or_insert_with(Default::default);
     let body = documents.entry(path.to_owned()).or_insert_with(|| {

@@ -404,7 +404,8 @@ impl FieldValidation {
         if self == Self::Ignore {
             return Ok(Vec::new());
         }
-        let unknown: Vec<String> = k0rs_api::fields::unknown_fields(object)
+        let unknown: Vec<String> = k0rs_registry::unknown_custom_fields(resource, object)
+            .unwrap_or_else(|| k0rs_api::fields::unknown_fields(object))
             .into_iter()
             .map(|field| format!("unknown field \"{field}\""))
             .collect();

@@ -196,6 +196,37 @@ fn custom_resources_are_pruned_defaulted_and_validated_by_their_schema() {
         "{}",
         stderr(&out)
     );
+    schema_served_to_kubectl(&controller, &admin);
+}
+
+/// The CRD's schema in OpenAPI v3: `explain` reads it, and strict validation (kubectl's
+/// default) refuses what pruning would drop.
+fn schema_served_to_kubectl(controller: &Controller, admin: &std::path::Path) {
+    let out = kubectl(admin, &["explain", "widgets.spec.size"]);
+    assert!(
+        stdout(&out).contains("FIELD: size <integer>"),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let out = kubectl(admin, &["explain", "widgets.spec", "--recursive"]);
+    assert!(
+        stdout(&out).contains("size\t<integer> -required-"),
+        "{}",
+        stdout(&out)
+    );
+    let file = controller.node.root.path().join("strict.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: example.k0rs.io/v1\nkind: Widget\nmetadata: {name: strict}\nspec: {size: 1, shape: round}\n",
+    )
+    .unwrap();
+    let out = kubectl(admin, &["create", "-f", path_str(&file)]);
+    assert!(
+        stderr(&out).contains(r#"strict decoding error: unknown field "spec.shape""#),
+        "{}",
+        stderr(&out)
+    );
 }
 
 const GADGETS: &str = "apiVersion: apiextensions.k8s.io/v1

@@ -191,6 +191,21 @@ fn unregister(crd: &Value) {
         .retain(|r| !(r.group == group && r.plural == plural));
 }
 
+/// The fields of a custom resource its schema does not declare; `None` for built-in kinds.
+pub fn unknown_fields(resource: &Resource, object: &Value) -> Option<Vec<String>> {
+    let is_custom = registered().iter().any(|r| {
+        r.group == resource.group && r.version == resource.version && r.plural == resource.plural
+    });
+    if !is_custom {
+        return None;
+    }
+    Some(
+        schema_of(resource)
+            .map(|schema| crate::custom_schema::unknown_fields(&schema, object))
+            .unwrap_or_default(),
+    )
+}
+
 /// Prunes, defaults and validates a custom resource against its version's schema.
 pub fn admit(resource: &Resource, object: &mut Value) -> Result<(), Status> {
     let Some(schema) = schema_of(resource) else {

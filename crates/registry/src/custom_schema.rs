@@ -34,6 +34,39 @@ pub fn apply(schema: &Value, object: &mut Value) -> Vec<StatusCause> {
     causes
 }
 
+/// The fields of `object` that its schema would prune (`spec.bogus`, `spec.items[0].x`): what
+/// `fieldValidation=Strict` refuses and `Warn` warns about.
+pub fn unknown_fields(schema: &Value, object: &Value) -> Vec<String> {
+    fn gone(before: &Value, after: &Value, path: &str, out: &mut Vec<String>) {
+        match (before, after) {
+            (Value::Object(before), Value::Object(after)) => {
+                for (key, value) in before {
+                    let inner = if path.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{path}.{key}")
+                    };
+                    match after.get(key) {
+                        Some(kept) => gone(value, kept, &inner, out),
+                        None => out.push(inner),
+                    }
+                }
+            }
+            (Value::Array(before), Value::Array(after)) => {
+                for (i, (value, kept)) in before.iter().zip(after).enumerate() {
+                    gone(value, kept, &format!("{path}[{i}]"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut pruned = object.clone();
+    apply(schema, &mut pruned);
+    let mut out = Vec::new();
+    gone(object, &pruned, "", &mut out);
+    out
+}
+
 fn invalid(causes: &mut Vec<StatusCause>, path: &str, message: String) {
     causes.push(StatusCause {
         kind: Some("FieldValueInvalid".into()),

@@ -31,6 +31,7 @@ mod watch;
 
 pub use bootstrap::ApiEndpoint;
 pub use columns::table;
+pub use crds::unknown_fields as unknown_custom_fields;
 pub use deletion::{DeleteOptions, Propagation};
 pub use generic::{Filter, Registry};
 pub use read_at::ReadAt;
@@ -53,6 +54,19 @@ pub fn all_resources() -> Vec<&'static Resource> {
     let mut all: Vec<&'static Resource> = RESOURCES.iter().collect();
     all.extend(crds::registered());
     all
+}
+
+/// The custom resources of one group version with their `openAPIV3Schema`s (empty for a
+/// built-in group version).
+pub fn custom_schemas_of(
+    group: &str,
+    version: &str,
+) -> Vec<(&'static Resource, Option<serde_json::Value>)> {
+    crds::registered()
+        .into_iter()
+        .filter(|r| r.group == group && r.version == version)
+        .map(|r| (r, crds::schema_of(r)))
+        .collect()
 }
 
 /// The group versions served, in the order discovery lists them (core `v1` first).
