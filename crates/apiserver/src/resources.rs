@@ -272,6 +272,36 @@ fn respond(
     Ok(json_response(code, &body))
 }
 
+/// The admission chain for the object a server-side apply writes.
+struct ApplyAdmission<'r> {
+    context: &'r Context,
+    user: &'r UserInfo,
+    resource: &'r Resource,
+    namespace: Option<&'r str>,
+}
+
+impl k0rs_registry::Admit for ApplyAdmission<'_> {
+    fn admit<'a>(
+        &'a self,
+        object: &'a mut Value,
+        creating: bool,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), Status>> + Send + 'a>> {
+        let operation = if creating {
+            Operation::Create
+        } else {
+            Operation::Update
+        };
+        Box::pin(admission::admit(
+            self.context,
+            self.user,
+            self.resource,
+            self.namespace,
+            object,
+            operation,
+        ))
+    }
+}
+
 /// What a create, update or patch needs besides its body.
 struct WriteRequest<'a> {
     user: &'a UserInfo,
@@ -333,7 +363,8 @@ async fn write(
                 Err(status) => return Err(status),
             };
             warnings = validation.check(resource, &patched)?;
-            if admitted {
+            // An apply is admitted below, as the object it writes.
+            if admitted && config.is_none() {
                 admission::admit(context, user, resource, namespace, &mut patched, operation)
                     .await?;
             }
@@ -346,8 +377,14 @@ async fn write(
                     Status::bad_request("fieldManager is required for apply requests")
                 })?;
             let force = query.get("force").is_some_and(|f| f == "true");
+            let admit = ApplyAdmission {
+                context,
+                user,
+                resource,
+                namespace,
+            };
             let (created, object) = registry
-                .apply(resource, namespace, name, &config, manager, force)
+                .apply(resource, namespace, name, &config, manager, force, &admit)
                 .await?;
             let code = if created {
                 StatusCode::CREATED

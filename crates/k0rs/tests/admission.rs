@@ -79,6 +79,40 @@ fn new_pods_get_priority_tolerations_and_their_service_account_token() {
         "{}",
         stderr(&out)
     );
+    applied_pods_are_admitted_too(&controller, &admin);
+}
+
+/// A pod created by server-side apply goes through the same mutations.
+fn applied_pods_are_admitted_too(controller: &Controller, admin: &std::path::Path) {
+    let file = controller.node.root.path().join("applied.json");
+    std::fs::write(
+        &file,
+        pod(
+            "applied",
+            &serde_json::json!({"priorityClassName": "system-cluster-critical"}),
+        )
+        .to_string(),
+    )
+    .unwrap();
+    let out = kubectl(
+        admin,
+        &["apply", "--server-side", "-f", harness::path_str(&file)],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let created: serde_json::Value =
+        serde_json::from_slice(&kubectl(admin, &["get", "pod", "applied", "-o", "json"]).stdout)
+            .unwrap();
+    let spec = &created["spec"];
+    assert_eq!(spec["priority"], 2_000_000_000);
+    assert_eq!(spec["serviceAccountName"], "default");
+    assert_eq!(spec["tolerations"].as_array().map(Vec::len), Some(2));
+    assert!(spec["volumes"][0]["projected"].is_object(), "{spec}");
+    // Applying it again changes nothing the admission added.
+    let out = kubectl(
+        admin,
+        &["apply", "--server-side", "-f", harness::path_str(&file)],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
 }
 
 #[test]

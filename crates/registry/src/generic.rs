@@ -64,6 +64,16 @@ pub(crate) enum Part {
     Finalizers,
 }
 
+/// Admission of an object a server-side apply is about to write (`creating`: it does not exist
+/// yet); it may change the object or refuse it.
+pub trait Admit: Send + Sync {
+    fn admit<'a>(
+        &'a self,
+        object: &'a mut Value,
+        creating: bool,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), Status>> + Send + 'a>>;
+}
+
 /// Serves create, get, list, update and delete of any resource of the table.
 #[derive(Clone)]
 pub struct Registry {
@@ -609,7 +619,9 @@ impl Registry {
 impl Registry {
     /// Server-side apply of `config` by `manager`: creates the object if it does not exist, else
     /// merges the configuration in with field ownership (409 on a conflict unless `force`).
+    /// `admit` sees (and may change) the object about to be written, and whether it is a create.
     /// Returns whether it created the object, and the object.
+    #[allow(clippy::too_many_arguments)] // the apply request's parts, each one value
     pub async fn apply(
         &self,
         resource: &Resource,
@@ -618,6 +630,7 @@ impl Registry {
         config: &Value,
         manager: &str,
         force: bool,
+        admit: &dyn Admit,
     ) -> Result<(bool, Value), Status> {
         const ATTEMPTS: usize = 5;
         if config["metadata"]["name"]
@@ -640,6 +653,7 @@ impl Registry {
                         force,
                         &now,
                     )?;
+                    admit.admit(&mut merged, false).await?;
                     // Applied on top of this version of the object, or tried again.
                     merged["metadata"]["resourceVersion"] =
                         live["metadata"]["resourceVersion"].clone();
@@ -657,6 +671,7 @@ impl Registry {
                     let mut object =
                         k0rs_api::patch::server_side_apply(None, config, manager, force, &now)?;
                     object["metadata"]["name"] = json!(name);
+                    admit.admit(&mut object, true).await?;
                     match self.create(resource, namespace, object).await {
                         Err(status) if status.code == 409 => last = Some(status),
                         result => return result.map(|object| (true, object)),

@@ -33,7 +33,7 @@ pub use bootstrap::ApiEndpoint;
 pub use columns::table;
 pub use crds::unknown_fields as unknown_custom_fields;
 pub use deletion::{DeleteOptions, Propagation};
-pub use generic::{Filter, Registry};
+pub use generic::{Admit, Filter, Registry};
 pub use read_at::ReadAt;
 pub use services::ServiceNetwork;
 pub use subresource::Subresource as ServedSubresource;
