@@ -133,7 +133,36 @@ fn walk(schema: &Value, value: &mut Value, path: &str, causes: &mut Vec<StatusCa
     }
 }
 
+/// Whether `text` matches `pattern` (RE2 syntax, as Kubernetes'); a pattern that does not
+/// compile matches nothing. Compiled patterns are kept: the same few CRDs validate every write.
+fn matches_pattern(pattern: &str, text: &str) -> bool {
+    static COMPILED: std::sync::Mutex<Vec<(String, Option<regex::Regex>)>> =
+        std::sync::Mutex::new(Vec::new());
+    /// More distinct patterns than this and the oldest are compiled again when used.
+    const KEPT: usize = 256;
+    let mut compiled = COMPILED.lock().expect("pattern cache poisoned");
+    let index = if let Some(index) = compiled.iter().position(|(p, _)| p == pattern) {
+        index
+    } else {
+        if compiled.len() >= KEPT {
+            compiled.remove(0);
+        }
+        compiled.push((pattern.to_owned(), regex::Regex::new(pattern).ok()));
+        compiled.len() - 1
+    };
+    compiled[index].1.as_ref().is_some_and(|r| r.is_match(text))
+}
+
 fn bounds(schema: &Value, value: &Value, path: &str, causes: &mut Vec<StatusCause>) {
+    if let (Some(text), Some(pattern)) = (value.as_str(), schema["pattern"].as_str())
+        && !matches_pattern(pattern, text)
+    {
+        invalid(
+            causes,
+            path,
+            format!("Invalid value: {value}: {path} in body should match '{pattern}'"),
+        );
+    }
     if let (Some(n), Some(min)) = (value.as_f64(), schema["minimum"].as_f64())
         && n < min
     {
@@ -258,7 +287,7 @@ mod tests {
     fn schema() -> Value {
         json!({"type": "object", "properties": {
             "spec": {"type": "object", "required": ["id"], "properties": {
-                "id": {"type": "string", "minLength": 2},
+                "id": {"type": "string", "minLength": 2, "pattern": "^[a-z]+$"},
                 "replicas": {"type": "integer", "minimum": 0, "default": 1},
                 "mode": {"type": "string", "enum": ["a", "b"]},
                 "extra": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
@@ -290,5 +319,18 @@ mod tests {
         let mut missing = json!({"spec": {}});
         let causes = apply(&schema(), &mut missing);
         assert_eq!(causes[0].field.as_deref(), Some("spec.id"));
+    }
+
+    #[test]
+    fn patterns_are_matched_and_unknown_fields_named() {
+        let mut upper = json!({"spec": {"id": "UP"}});
+        let causes = apply(&schema(), &mut upper);
+        assert_eq!(causes.len(), 1);
+        assert_eq!(
+            causes[0].message,
+            "Invalid value: \"UP\": spec.id in body should match '^[a-z]+$'"
+        );
+        let object = json!({"spec": {"id": "ok", "typo": 1, "extra": {"kept": 1}}, "junk": [1]});
+        assert_eq!(unknown_fields(&schema(), &object), ["junk", "spec.typo"]);
     }
 }
