@@ -56,6 +56,22 @@ pub async fn run(options: ControllerOptions) -> anyhow::Result<()> {
         store,
     )?;
     manager.add(apiserver);
+    let hostname = k0rs_pki::host_facts::hostname()?;
+    if !disabled.iter().any(|c| c == "kube-controller-manager") {
+        let options = controller_manager_options(&config)?;
+        manager.add(components::control_loops::ControlLoop::new(
+            components::control_loops::Loop::ControllerManager(options),
+            &paths.pki_dir(),
+            &hostname,
+        ));
+    }
+    if !disabled.iter().any(|c| c == "kube-scheduler") {
+        manager.add(components::control_loops::ControlLoop::new(
+            components::control_loops::Loop::Scheduler,
+            &paths.pki_dir(),
+            &hostname,
+        ));
+    }
 
     if init_only {
         manager.init().await?;
@@ -68,4 +84,22 @@ pub async fn run(options: ControllerOptions) -> anyhow::Result<()> {
     manager.run_until(shutdown_signal()).await?;
     tracing::info!(component = "controller", "stopped");
     Ok(())
+}
+
+/// The controller manager's settings from `spec.controllerManager.extraArgs` (k0s passes them to
+/// kube-controller-manager as flags).
+fn controller_manager_options(
+    config: &ClusterConfig,
+) -> anyhow::Result<k0rs_controllers::manager::Options> {
+    let mut options = k0rs_controllers::manager::Options::default();
+    let args = &config.spec.controller_manager.extra_args;
+    if let Some(grace) = args.get("node-monitor-grace-period") {
+        options.node_monitor_grace_period = components::control_loops::go_duration(grace)
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "spec.controllerManager.extraArgs.node-monitor-grace-period: {grace:?} is not a duration like 40s"
+                )
+            })?;
+    }
+    Ok(options)
 }

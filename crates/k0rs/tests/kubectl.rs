@@ -122,7 +122,7 @@ fn expect_line(lines: &mpsc::Receiver<String>, words: &[&str]) -> String {
 }
 
 fn workflow(binary: &str, backend: Backend) {
-    let controller = Controller::start_on(backend);
+    let controller = Controller::start_with(backend, "", &[]);
     let k = Kubectl {
         binary,
         controller: &controller,

@@ -274,7 +274,7 @@ fn the_bootstrap_policy_gives_system_components_their_roles() {
     assert_eq!(
         can(
             "system:kube-controller-manager",
-            &["delete", "clusterroles"]
+            &["create", "clusterroles"]
         ),
         "no"
     );

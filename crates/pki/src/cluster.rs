@@ -21,7 +21,20 @@ pub mod files_of {
     pub const API_SERVER: &str = "server";
     pub const ADMIN: &str = "admin";
     pub const ADMIN_KUBECONFIG: &str = "admin.conf";
+    /// The scheduler's client certificate and kubeconfig (`scheduler.conf`).
+    pub const SCHEDULER: &str = "scheduler";
+    /// The controller manager's client certificate and kubeconfig (`ccm.conf`).
+    pub const CONTROLLER_MANAGER: &str = "ccm";
 }
+
+/// The in-process components that talk to the API as clients: (file stem, user name).
+const COMPONENT_CLIENTS: [(&str, &str); 2] = [
+    (files_of::SCHEDULER, "system:kube-scheduler"),
+    (
+        files_of::CONTROLLER_MANAGER,
+        "system:kube-controller-manager",
+    ),
+];
 
 /// The group whose members bypass authorization (Kubernetes' `system:masters`).
 pub const MASTERS_GROUP: &str = "system:masters";
@@ -85,6 +98,23 @@ pub fn ensure_cluster_pki(spec: &ClusterPkiSpec) -> Result<()> {
             sans: BTreeSet::new(),
         },
     )?;
+    for (file, user) in COMPONENT_CLIENTS {
+        ca.ensure_leaf(
+            dir,
+            &LeafSpec {
+                file: file.into(),
+                subject: Subject::new(user),
+                usage: Usage::Client,
+                sans: BTreeSet::new(),
+            },
+        )?;
+        let kubeconfig = client_kubeconfig(dir, file, &spec.admin_server_url)?;
+        files::write_if_changed(
+            &dir.join(format!("{file}.conf")),
+            &kubeconfig.to_yaml(),
+            SECRET_MODE,
+        )?;
+    }
     ensure_service_account_keys(dir)?;
 
     let kubeconfig = admin_kubeconfig(dir, &spec.admin_server_url)?;
@@ -97,18 +127,21 @@ pub fn ensure_cluster_pki(spec: &ClusterPkiSpec) -> Result<()> {
 
 /// The admin kubeconfig for `server`, from the admin certificate and the cluster CA in `dir`.
 pub fn admin_kubeconfig(dir: &Path, server: &str) -> Result<Kubeconfig> {
+    client_kubeconfig(dir, files_of::ADMIN, server)
+}
+
+/// A kubeconfig for `server` with the client certificate `<file>.crt` of `dir`.
+fn client_kubeconfig(dir: &Path, file: &str, server: &str) -> Result<Kubeconfig> {
     let ca = Authority::load(dir, files_of::CA)?;
-    let admin = material::load_pair(dir, files_of::ADMIN)?.ok_or_else(|| {
-        crate::PkiError::NotInitialised {
-            path: material::pair_paths(dir, files_of::ADMIN).0,
-        }
+    let pair = material::load_pair(dir, file)?.ok_or_else(|| crate::PkiError::NotInitialised {
+        path: material::pair_paths(dir, file).0,
     })?;
-    ca.verify_issued(&admin)?;
+    ca.verify_issued(&pair)?;
     Ok(Kubeconfig::with_client_certificate(
         ADMIN_KUBECONFIG_NAMES,
         server,
         ca.cert_pem(),
-        &admin.cert_pem,
-        &admin.key_pem,
+        &pair.cert_pem,
+        &pair.key_pem,
     ))
 }

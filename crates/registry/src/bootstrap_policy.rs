@@ -323,6 +323,21 @@ fn controller_manager_rules() -> Vec<Value> {
             ],
             &["*"],
         ),
+        // The garbage collector and the namespace controller act on every resource, custom
+        // ones included (their own roles say the same).
+        rule(
+            &[
+                "delete",
+                "deletecollection",
+                "get",
+                "list",
+                "patch",
+                "update",
+                "watch",
+            ],
+            &["*"],
+            &["*"],
+        ),
         rule(&["create"], &["authentication.k8s.io"], &["tokenreviews"]),
         rule(
             &["create"],

@@ -32,6 +32,16 @@ pub fn is_deleting(object: &Value) -> bool {
     object["metadata"].get("deletionTimestamp").is_some()
 }
 
+/// Adds `finalizer` to `metadata.finalizers` unless it is there.
+pub fn add_finalizer(object: &mut Value, finalizer: &str) {
+    let meta = &mut object["metadata"];
+    match meta.get_mut("finalizers").and_then(Value::as_array_mut) {
+        Some(list) if list.iter().any(|f| f == finalizer) => {}
+        Some(list) => list.push(json!(finalizer)),
+        None => meta["finalizers"] = json!([finalizer]),
+    }
+}
+
 /// Marks the object as being deleted.
 pub fn mark(resource: &Resource, object: &mut Value) {
     object["metadata"]["deletionTimestamp"] = json!(k0rs_api::time::now());
@@ -128,6 +138,15 @@ impl DeleteOptions {
         }
         options.propagation_policy = propagation.as_deref().map(Propagation::parse).transpose()?;
         Ok(options)
+    }
+
+    /// The finalizer a propagation policy puts on the object (Kubernetes' names), if any.
+    pub fn propagation_finalizer(&self) -> Option<&'static str> {
+        match self.propagation_policy {
+            Some(Propagation::Foreground) => Some("foregroundDeletion"),
+            Some(Propagation::Orphan) => Some("orphan"),
+            Some(Propagation::Background) | None => None,
+        }
     }
 
     /// 409 Conflict unless the object still is the one the preconditions name.

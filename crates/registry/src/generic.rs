@@ -508,6 +508,18 @@ impl Registry {
                 .write(resource, &key, name, marked, current.mod_revision)
                 .await;
         }
+        if let Some(finalizer) = options.propagation_finalizer()
+            && !deletion::is_deleting(&object)
+        {
+            // The garbage collector deletes (Foreground) or releases (Orphan) the dependents,
+            // then removes the finalizer, which deletes the object.
+            let mut marked = object;
+            deletion::add_finalizer(&mut marked, finalizer);
+            deletion::mark(resource, &mut marked);
+            return self
+                .write(resource, &key, name, marked, current.mod_revision)
+                .await;
+        }
         if deletion::has_finalizers(resource, &object) {
             if deletion::is_deleting(&object) {
                 return Ok(object);

@@ -1,6 +1,7 @@
 //! Adapters that make the library crates' pieces into lifecycle components of a node.
 
 pub mod apiserver;
+pub mod control_loops;
 pub mod pid_file;
 pub mod pki;
 pub mod store;

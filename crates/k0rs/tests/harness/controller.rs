@@ -27,7 +27,24 @@ impl Controller {
         Self::start_on(Backend::Embedded)
     }
 
+    /// The API server alone (scheduler and controller manager disabled, as
+    /// `--disable-components` allows): API tests see exactly the objects they write.
     pub fn start_on(backend: Backend) -> Self {
+        Self::start_with(
+            backend,
+            "",
+            &["--disable-components=kube-controller-manager,kube-scheduler"],
+        )
+    }
+
+    /// A whole control plane, scheduler and controllers included.
+    pub fn start_control_plane() -> Self {
+        Self::start_with(Backend::Embedded, "", &[])
+    }
+
+    /// A controller whose config has `extra` (YAML lines indented under `spec:`) too, started
+    /// with `flags`.
+    pub fn start_with(backend: Backend, extra: &str, flags: &[&str]) -> Self {
         let node = Node::new();
         let port = free_port();
         let (etcd, storage) = match backend {
@@ -43,11 +60,11 @@ impl Controller {
         let config = node.config(
             "k0s.yaml",
             &format!(
-                "spec:\n  api:\n    address: 127.0.0.1\n    port: {port}\n    extraArgs:\n      bind-address: 127.0.0.1\n{storage}"
+                "spec:\n  api:\n    address: 127.0.0.1\n    port: {port}\n    extraArgs:\n      bind-address: 127.0.0.1\n{storage}{extra}"
             ),
         );
         let child = node
-            .k0rs(&["controller", "--config", path_str(&config)])
+            .k0rs(&[&["controller", "--config", path_str(&config)], flags].concat())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();

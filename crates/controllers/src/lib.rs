@@ -1,0 +1,16 @@
+//! The scheduler and the controllers of `k0rs controller`, in process: each is an API client
+//! (kube-rs, over HTTPS with its own client certificate, as kube-scheduler and
+//! kube-controller-manager are in k0s) and runs only while it holds its Lease, so that several
+//! controllers can run for HA.
+
+mod gc;
+mod informer;
+pub mod leader;
+pub mod manager;
+mod namespaces;
+mod nodes;
+mod running;
+pub mod scheduler;
+mod workloads;
+
+pub use running::{Running, start_controller_manager, start_scheduler};

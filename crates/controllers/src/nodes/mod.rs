@@ -1,0 +1,3 @@
+//! Controllers of nodes.
+
+pub mod lifecycle;

@@ -1,0 +1,170 @@
+//! The scheduler's view of the cluster: every node with what its pods already take, kept from
+//! the watch streams, plus the pods it has bound but not yet seen bound ("assumed", as in
+//! kube-scheduler) so that back-to-back decisions do not overcommit a node.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::{Node, Pod};
+
+use super::resources::{Amounts, allocatable, pod_requests, scoring_requests};
+
+/// What one pod takes on its node.
+#[derive(Debug, Clone)]
+pub struct Placed {
+    pub uid: String,
+    pub namespace: String,
+    pub labels: BTreeMap<String, String>,
+    /// The uid of its controller (ReplicaSet, StatefulSet…), for spreading.
+    pub owner: Option<String>,
+    pub requests: Amounts,
+    pub scoring: (f64, f64),
+    /// (protocol, hostIP, hostPort) it binds on the node.
+    pub ports: Vec<(String, String, i32)>,
+}
+
+impl Placed {
+    pub fn of(pod: &Pod) -> Self {
+        let meta = &pod.metadata;
+        let ports = pod
+            .spec
+            .iter()
+            .flat_map(|s| s.containers.iter())
+            .flat_map(|c| c.ports.iter().flatten())
+            .filter_map(|p| {
+                let port = p.host_port.filter(|p| *p > 0)?;
+                Some((
+                    p.protocol.clone().unwrap_or_else(|| "TCP".into()),
+                    p.host_ip.clone().unwrap_or_else(|| "0.0.0.0".into()),
+                    port,
+                ))
+            })
+            .collect();
+        Self {
+            uid: meta.uid.clone().unwrap_or_default(),
+            namespace: meta.namespace.clone().unwrap_or_default(),
+            labels: meta.labels.clone().unwrap_or_default(),
+            owner: meta
+                .owner_references
+                .iter()
+                .flatten()
+                .find(|o| o.controller == Some(true))
+                .map(|o| o.uid.clone()),
+            requests: pod_requests(pod),
+            scoring: scoring_requests(pod),
+            ports,
+        }
+    }
+}
+
+/// One node and what is placed on it.
+#[derive(Debug, Clone)]
+pub struct NodeInfo {
+    pub node: Arc<Node>,
+    pub allocatable: Amounts,
+    pub requested: Amounts,
+    pub scoring: (f64, f64),
+    pub pods: Vec<Placed>,
+    pub ports: HashSet<(String, String, i32)>,
+}
+
+impl NodeInfo {
+    fn new(node: Arc<Node>) -> Self {
+        Self {
+            allocatable: allocatable(&node),
+            node,
+            requested: Amounts::default(),
+            scoring: (0.0, 0.0),
+            pods: Vec::new(),
+            ports: HashSet::new(),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        self.node.metadata.name.as_deref().unwrap_or_default()
+    }
+
+    fn place(&mut self, placed: Placed) {
+        self.requested.add(&placed.requests);
+        self.scoring.0 += placed.scoring.0;
+        self.scoring.1 += placed.scoring.1;
+        self.ports.extend(placed.ports.iter().cloned());
+        self.pods.push(placed);
+    }
+
+    fn take(&mut self, uid: &str) {
+        let Some(index) = self.pods.iter().position(|p| p.uid == uid) else {
+            return;
+        };
+        let placed = self.pods.swap_remove(index);
+        self.requested.subtract(&placed.requests);
+        self.scoring.0 -= placed.scoring.0;
+        self.scoring.1 -= placed.scoring.1;
+        self.ports = self
+            .pods
+            .iter()
+            .flat_map(|p| p.ports.iter().cloned())
+            .collect();
+    }
+}
+
+/// Nodes by name, and the node of each placed pod by uid.
+#[derive(Debug, Default)]
+pub struct Cache {
+    pub nodes: HashMap<String, NodeInfo>,
+    placed_on: HashMap<String, String>,
+    /// Pods placed on nodes the cache does not know (yet): placed when their node appears.
+    waiting: HashMap<String, Vec<Placed>>,
+}
+
+impl Cache {
+    pub fn set_node(&mut self, node: Node) {
+        let name = node.metadata.name.clone().unwrap_or_default();
+        let node = Arc::new(node);
+        if let Some(info) = self.nodes.get_mut(&name) {
+            info.allocatable = allocatable(&node);
+            info.node = node;
+        } else {
+            let mut info = NodeInfo::new(node);
+            for placed in self.waiting.remove(&name).unwrap_or_default() {
+                info.place(placed);
+            }
+            self.nodes.insert(name, info);
+        }
+    }
+
+    pub fn remove_node(&mut self, name: &str) {
+        if let Some(info) = self.nodes.remove(name) {
+            self.waiting.insert(name.to_owned(), info.pods);
+        }
+    }
+
+    /// Accounts a pod on `node` (replacing what was accounted for it before).
+    pub fn place(&mut self, node: &str, placed: Placed) {
+        self.remove_pod(&placed.uid);
+        self.placed_on.insert(placed.uid.clone(), node.to_owned());
+        match self.nodes.get_mut(node) {
+            Some(info) => info.place(placed),
+            None => self
+                .waiting
+                .entry(node.to_owned())
+                .or_default()
+                .push(placed),
+        }
+    }
+
+    pub fn remove_pod(&mut self, uid: &str) {
+        let Some(node) = self.placed_on.remove(uid) else {
+            return;
+        };
+        if let Some(info) = self.nodes.get_mut(&node) {
+            info.take(uid);
+        } else if let Some(list) = self.waiting.get_mut(&node) {
+            list.retain(|p| p.uid != uid);
+        }
+    }
+
+    pub fn is_placed(&self, uid: &str) -> bool {
+        self.placed_on.contains_key(uid)
+    }
+}

@@ -1,0 +1,243 @@
+//! The scheduler (kube-scheduler's default profile): watches nodes and pods, puts each pending
+//! pod of `default-scheduler` on the best node that passes every filter, and binds it through
+//! `pods/binding`. A pod no node can take gets `PodScheduled=False` and a FailedScheduling event
+//! naming why, and is tried again when nodes or pods change.
+
+mod cache;
+mod filters;
+mod queue;
+mod resources;
+mod scores;
+mod status;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt as _;
+use k8s_openapi::api::core::v1::{Node, Pod};
+use kube::runtime::WatchStreamExt as _;
+use kube::runtime::watcher::{self, Event};
+use kube::{Api, Client};
+use tokio::sync::mpsc;
+
+use cache::{Cache, NodeInfo, Placed};
+pub use filters::toleration_matches;
+use queue::Queue;
+
+/// The scheduler name pods ask for by default.
+pub const NAME: &str = "default-scheduler";
+/// Binds under way at once.
+const MAX_IN_FLIGHT: usize = 256;
+/// Pods decided between two looks at the watch streams.
+const BATCH: usize = 64;
+
+#[allow(clippy::large_enum_variant)] // each change is moved once, from the stream to `apply`
+enum Change {
+    Node(Event<Node>),
+    Pod(Event<Pod>),
+}
+
+/// A bind that finished: the pod's uid, and whether the API took it.
+struct Bound {
+    uid: String,
+    result: Result<(), kube::Error>,
+}
+
+/// Schedules until the watch streams end (they retry on errors, so: until the task is dropped).
+pub async fn run(client: Client) {
+    let nodes = watcher::watcher(Api::<Node>::all(client.clone()), watcher::Config::default())
+        .default_backoff()
+        .map(|e| e.map(Change::Node));
+    let pods = watcher::watcher(Api::<Pod>::all(client.clone()), watcher::Config::default())
+        .default_backoff()
+        .map(|e| e.map(Change::Pod));
+    let mut changes = std::pin::pin!(futures::stream::select(nodes, pods));
+    let (bound_tx, mut bound_rx) = mpsc::unbounded_channel::<Bound>();
+    let mut state = State {
+        client,
+        cache: Cache::default(),
+        queue: Queue::default(),
+        bound_tx,
+    };
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    loop {
+        let ready = state.queue.has_ready() && state.queue.in_flight() < MAX_IN_FLIGHT;
+        tokio::select! {
+            biased;
+            change = changes.next() => match change {
+                Some(Ok(change)) => state.apply(change),
+                Some(Err(e)) => tracing::debug!(component = "scheduler", error = %e, "watch error"),
+                None => return,
+            },
+            Some(bound) = bound_rx.recv() => state.bound(bound),
+            _ = tick.tick() => state.queue.tick(),
+            () = std::future::ready(()), if ready => state.schedule_batch(),
+        }
+    }
+}
+
+struct State {
+    client: Client,
+    cache: Cache,
+    queue: Queue,
+    bound_tx: mpsc::UnboundedSender<Bound>,
+}
+
+fn uid(pod: &Pod) -> String {
+    pod.metadata.uid.clone().unwrap_or_default()
+}
+
+fn is_finished(pod: &Pod) -> bool {
+    matches!(
+        pod.status.as_ref().and_then(|s| s.phase.as_deref()),
+        Some("Succeeded" | "Failed")
+    )
+}
+
+impl State {
+    fn apply(&mut self, change: Change) {
+        match change {
+            Change::Node(Event::Apply(node) | Event::InitApply(node)) => {
+                self.cache.set_node(node);
+                self.queue.retry_unschedulable();
+            }
+            Change::Node(Event::Delete(node)) => {
+                self.cache
+                    .remove_node(node.metadata.name.as_deref().unwrap_or_default());
+            }
+            Change::Pod(Event::Apply(pod) | Event::InitApply(pod)) => self.pod_changed(pod),
+            Change::Pod(Event::Delete(pod)) => {
+                let uid = uid(&pod);
+                self.cache.remove_pod(&uid);
+                self.queue.forget(&uid);
+                self.queue.retry_unschedulable();
+            }
+            Change::Node(Event::Init | Event::InitDone)
+            | Change::Pod(Event::Init | Event::InitDone) => {}
+        }
+    }
+
+    fn pod_changed(&mut self, pod: Pod) {
+        let uid = uid(&pod);
+        let node = pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.node_name.clone())
+            .filter(|n| !n.is_empty());
+        if is_finished(&pod) {
+            self.cache.remove_pod(&uid);
+            self.queue.forget(&uid);
+            self.queue.retry_unschedulable();
+            return;
+        }
+        if let Some(node) = node {
+            self.queue.forget(&uid);
+            self.cache.place(&node, Placed::of(&pod));
+            return;
+        }
+        let ours = pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.scheduler_name.as_deref())
+            .is_none_or(|n| n == NAME);
+        if ours && pod.metadata.deletion_timestamp.is_none() {
+            self.queue.add(uid, Arc::new(pod));
+        } else {
+            self.queue.forget(&uid);
+        }
+    }
+
+    fn bound(&mut self, bound: Bound) {
+        self.queue.done(&bound.uid);
+        if let Err(e) = bound.result {
+            tracing::debug!(component = "scheduler", uid = %bound.uid, error = %e, "bind failed");
+            self.cache.remove_pod(&bound.uid);
+            // A pod that is gone or already bound is settled by its watch event.
+            let settled = matches!(&e, kube::Error::Api(s) if s.code == 404 || s.code == 409);
+            if !settled {
+                self.queue.back_off(&bound.uid);
+            }
+        }
+    }
+
+    fn schedule_batch(&mut self) {
+        for _ in 0..BATCH {
+            if self.queue.in_flight() >= MAX_IN_FLIGHT {
+                return;
+            }
+            let Some((uid, pod)) = self.queue.pop() else {
+                return;
+            };
+            if self.cache.is_placed(&uid) {
+                continue;
+            }
+            self.schedule_one(uid, &pod);
+        }
+    }
+
+    fn schedule_one(&mut self, uid: String, pod: &Arc<Pod>) {
+        let placed = Placed::of(pod);
+        let (feasible, failures) = self.feasible(pod, &placed);
+        if feasible.is_empty() {
+            let message = status::unschedulable_message(self.cache.nodes.len(), &failures);
+            if self.queue.park(&uid, &message) {
+                tokio::spawn(status::report_unschedulable(
+                    self.client.clone(),
+                    pod.clone(),
+                    message,
+                ));
+            }
+            return;
+        }
+        let scores = scores::scores(pod, &placed, &feasible);
+        let best = scores
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .map(|(i, _)| feasible[i].name().to_owned())
+            .expect("at least one feasible node");
+        self.cache.place(&best, placed);
+        self.queue.start(&uid);
+        let client = self.client.clone();
+        let done = self.bound_tx.clone();
+        let pod = pod.clone();
+        tokio::spawn(async move {
+            let result = status::bind(client, &pod, &best).await;
+            let _ = done.send(Bound { uid, result });
+        });
+    }
+
+    /// The nodes that pass every filter (at most as many as kube-scheduler would score, found from
+    /// a rotating start), and the failure reasons of the others.
+    fn feasible(&mut self, pod: &Pod, placed: &Placed) -> (Vec<&NodeInfo>, Vec<String>) {
+        let all: Vec<&NodeInfo> = self.cache.nodes.values().collect();
+        let wanted = nodes_to_score(all.len());
+        let start = self.queue.next_start(all.len());
+        let mut feasible = Vec::new();
+        let mut failures = Vec::new();
+        for i in 0..all.len() {
+            let node = all[(start + i) % all.len()];
+            let reasons = filters::reasons(pod, placed, node);
+            if reasons.is_empty() {
+                feasible.push(node);
+                if feasible.len() >= wanted {
+                    break;
+                }
+            } else {
+                failures.extend(reasons);
+            }
+        }
+        (feasible, failures)
+    }
+}
+
+/// kube-scheduler's adaptive percentageOfNodesToScore: all of a small cluster, then a share that
+/// shrinks with size (50% − nodes/125, at least 5%), never fewer than 100 nodes.
+fn nodes_to_score(nodes: usize) -> usize {
+    const MIN: usize = 100;
+    if nodes <= MIN {
+        return nodes;
+    }
+    let percent = 50usize.saturating_sub(nodes / 125).max(5);
+    (nodes * percent / 100).max(MIN)
+}

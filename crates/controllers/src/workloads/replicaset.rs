@@ -1,0 +1,169 @@
+//! The ReplicaSet controller: keeps `spec.replicas` active pods from the template, removing the
+//! surplus in Kubernetes' order, and reports replicas, ready and available pods in the status.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt as _;
+use k8s_openapi::api::apps::v1::{ReplicaSet, ReplicaSetStatus};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::reflector::Store;
+use kube::runtime::watcher;
+use kube::{Api, Client, ResourceExt as _};
+use serde_json::json;
+
+use super::pods::{self, Expectations};
+use crate::informer::informer;
+
+/// Pods created or deleted at once for one ReplicaSet.
+const BURST: usize = 500;
+
+struct Context {
+    client: Client,
+    pods: Store<Pod>,
+    expectations: Expectations,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct Error(#[from] kube::Error);
+
+pub async fn run(client: Client) {
+    let (pod_store, pod_informer) = informer(Api::<Pod>::all(client.clone()));
+    let context = Arc::new(Context {
+        client: client.clone(),
+        pods: pod_store,
+        expectations: Expectations::default(),
+    });
+    let controller = Controller::new(
+        Api::<ReplicaSet>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .owns(Api::<Pod>::all(client), watcher::Config::default())
+    .run(reconcile, error_policy, context)
+    .for_each(|_| std::future::ready(()));
+    tokio::join!(pod_informer, controller);
+}
+
+fn error_policy(_: Arc<ReplicaSet>, error: &Error, _: Arc<Context>) -> Action {
+    tracing::debug!(component = "replicaset-controller", error = %error, "retrying");
+    Action::requeue(Duration::from_secs(1))
+}
+
+async fn reconcile(set: Arc<ReplicaSet>, context: Arc<Context>) -> Result<Action, Error> {
+    if set.metadata.deletion_timestamp.is_some() {
+        return Ok(Action::await_change());
+    }
+    let _ = context.pods.wait_until_ready().await;
+    let uid = set.uid().unwrap_or_default();
+    let namespace = set.namespace().unwrap_or_default();
+    let owned: Vec<Arc<Pod>> = context
+        .pods
+        .state()
+        .into_iter()
+        .filter(|p| {
+            p.metadata.namespace.as_deref() == Some(&namespace) && pods::owned_by(&p.metadata, &uid)
+        })
+        .collect();
+    let known: HashSet<String> = owned.iter().map(|p| p.name_any()).collect();
+    let mut active: Vec<Arc<Pod>> = owned
+        .iter()
+        .filter(|p| pods::is_active(p))
+        .cloned()
+        .collect();
+    let active_names: HashSet<String> = active.iter().map(|p| p.name_any()).collect();
+    if !context.expectations.satisfied(&uid, &known, &active_names) {
+        return Ok(Action::requeue(Duration::from_millis(200)));
+    }
+    let spec = set.spec.as_ref();
+    let wanted = usize::try_from(spec.and_then(|s| s.replicas).unwrap_or(1)).unwrap_or(0);
+    let api = Api::<Pod>::namespaced(context.client.clone(), &namespace);
+    let (mut created, mut deleted) = (Vec::new(), Vec::new());
+    if active.len() < wanted {
+        let template = spec.and_then(|s| s.template.clone()).unwrap_or_default();
+        let reference = pods::controller_ref(&set.metadata, "apps/v1", "ReplicaSet");
+        let new_pod = pods::from_template(&template, &set.name_any(), reference);
+        let missing = (wanted - active.len()).min(BURST);
+        let params = PostParams::default();
+        let results =
+            futures::future::join_all((0..missing).map(|_| api.create(&params, &new_pod))).await;
+        for result in results {
+            match result {
+                Ok(made) => created.push(made.name_any()),
+                Err(e) => {
+                    tracing::debug!(component = "replicaset-controller", set = %set.name_any(), error = %e, "pod not created");
+                }
+            }
+        }
+    } else if active.len() > wanted {
+        active.sort_by(|a, b| pods::removal_order(a, b));
+        let surplus: Vec<String> = active
+            .iter()
+            .take((active.len() - wanted).min(BURST))
+            .map(|p| p.name_any())
+            .collect();
+        let params = DeleteParams::default();
+        let results =
+            futures::future::join_all(surplus.iter().map(|name| api.delete(name, &params))).await;
+        for (name, result) in surplus.into_iter().zip(results) {
+            match result {
+                Ok(_) | Err(kube::Error::Api(_)) => deleted.push(name),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    context.expectations.expect(&uid, created, deleted);
+    update_status(&context, &set, &owned).await?;
+    Ok(Action::await_change())
+}
+
+async fn update_status(
+    context: &Context,
+    set: &ReplicaSet,
+    owned: &[Arc<Pod>],
+) -> Result<(), Error> {
+    let min_ready = set
+        .spec
+        .as_ref()
+        .and_then(|s| s.min_ready_seconds)
+        .unwrap_or(0);
+    let active: Vec<&Arc<Pod>> = owned.iter().filter(|p| pods::is_active(p)).collect();
+    let count = |f: &dyn Fn(&Pod) -> bool| {
+        i32::try_from(active.iter().filter(|p| f(p)).count()).unwrap_or(i32::MAX)
+    };
+    let template_labels = set
+        .spec
+        .as_ref()
+        .and_then(|s| s.template.as_ref())
+        .and_then(|t| t.metadata.as_ref())
+        .and_then(|m| m.labels.clone())
+        .unwrap_or_default();
+    let status = ReplicaSetStatus {
+        replicas: count(&|_| true),
+        fully_labeled_replicas: Some(count(&|p| {
+            let labels = p.metadata.labels.clone().unwrap_or_default();
+            template_labels
+                .iter()
+                .all(|(k, v)| labels.get(k) == Some(v))
+        })),
+        ready_replicas: Some(count(&pods::is_ready)),
+        available_replicas: Some(count(&|p| pods::is_available(p, min_ready))),
+        observed_generation: set.metadata.generation,
+        conditions: set.status.as_ref().and_then(|s| s.conditions.clone()),
+    };
+    if set.status.as_ref() == Some(&status) {
+        return Ok(());
+    }
+    let api =
+        Api::<ReplicaSet>::namespaced(context.client.clone(), &set.namespace().unwrap_or_default());
+    api.patch_status(
+        &set.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(json!({ "status": status })),
+    )
+    .await?;
+    Ok(())
+}

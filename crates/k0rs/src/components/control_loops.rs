@@ -1,0 +1,139 @@
+//! The scheduler and the controller manager as components of a controller node: each an API
+//! client with its own certificate (`<pki>/scheduler.conf`, `<pki>/ccm.conf`), leading through
+//! its Lease, so that every controller of an HA cluster can run them.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use k0rs_component::Component;
+use k0rs_controllers::Running;
+
+/// Which control loop a component runs.
+#[derive(Debug, Clone)]
+pub enum Loop {
+    Scheduler,
+    ControllerManager(k0rs_controllers::manager::Options),
+}
+
+#[derive(Debug)]
+pub struct ControlLoop {
+    which: Loop,
+    kubeconfig: PathBuf,
+    identity: String,
+    running: Option<Running>,
+}
+
+impl ControlLoop {
+    pub fn new(which: Loop, pki_dir: &std::path::Path, hostname: &str) -> Self {
+        let file = match which {
+            Loop::Scheduler => "scheduler.conf",
+            Loop::ControllerManager(_) => "ccm.conf",
+        };
+        Self {
+            which,
+            kubeconfig: pki_dir.join(file),
+            // As client-go: the host, and something unique to this process.
+            identity: format!("{hostname}_{}", std::process::id()),
+            running: None,
+        }
+    }
+}
+
+#[async_trait]
+impl Component for ControlLoop {
+    fn name(&self) -> &'static str {
+        match self.which {
+            Loop::Scheduler => "kube-scheduler",
+            Loop::ControllerManager(_) => "kube-controller-manager",
+        }
+    }
+
+    async fn init(&mut self) -> anyhow::Result<()> {
+        Ok(())
+    }
+
+    async fn start(&mut self) -> anyhow::Result<()> {
+        let running = match &self.which {
+            Loop::Scheduler => {
+                k0rs_controllers::start_scheduler(&self.kubeconfig, &self.identity).await?
+            }
+            Loop::ControllerManager(options) => {
+                // The cluster CA exists once the PKI component has run: read it at start.
+                let ca = self.kubeconfig.with_file_name("ca.crt");
+                let mut options = options.clone();
+                options.root_ca_pem = std::fs::read_to_string(&ca)
+                    .with_context(|| format!("cannot read {}", ca.display()))?;
+                k0rs_controllers::start_controller_manager(
+                    &self.kubeconfig,
+                    &self.identity,
+                    options,
+                )
+                .await?
+            }
+        };
+        self.running = Some(running);
+        Ok(())
+    }
+
+    async fn ready(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(self.running.is_some(), "not started");
+        Ok(())
+    }
+
+    async fn stop(&mut self) -> anyhow::Result<()> {
+        if let Some(running) = self.running.take() {
+            running.stop().await;
+        }
+        Ok(())
+    }
+}
+
+/// A Go duration as Kubernetes flags take them (`40s`, `5m`, `1m30s`, `500ms`).
+pub fn go_duration(text: &str) -> Option<std::time::Duration> {
+    let mut total = std::time::Duration::ZERO;
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(rest.len());
+        let number: f64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let seconds = match &rest[..unit_end] {
+            "h" => 3600.0,
+            "m" => 60.0,
+            "s" => 1.0,
+            "ms" => 0.001,
+            _ => return None,
+        };
+        total += std::time::Duration::from_secs_f64(number * seconds);
+        rest = &rest[unit_end..];
+    }
+    Some(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_durations_parse() {
+        assert_eq!(go_duration("40s"), Some(std::time::Duration::from_secs(40)));
+        assert_eq!(
+            go_duration("1m30s"),
+            Some(std::time::Duration::from_secs(90))
+        );
+        assert_eq!(
+            go_duration("500ms"),
+            Some(std::time::Duration::from_millis(500))
+        );
+        assert_eq!(go_duration("5"), None);
+        assert_eq!(go_duration("x"), None);
+    }
+}

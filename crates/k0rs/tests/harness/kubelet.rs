@@ -1,0 +1,179 @@
+//! Fake kubelets for tests without a container runtime: they register their Node objects, renew
+//! their Leases every second, report the pods bound to them Running and Ready at once, and finish
+//! the graceful deletion of those pods — what the scheduler and controllers expect of real ones.
+//! A kubelet can be stopped to see what the control plane does about a silent node.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt as _;
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::{Node, Pod};
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use kube::runtime::{WatchStreamExt as _, watcher};
+use kube::{Api, Client, Config};
+use serde_json::json;
+
+pub struct Kubelets {
+    alive: Arc<Mutex<HashSet<String>>>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Drop for Kubelets {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+pub async fn client(kubeconfig: &Path) -> Client {
+    let yaml = std::fs::read_to_string(kubeconfig).unwrap();
+    let kubeconfig = kube::config::Kubeconfig::from_yaml(&yaml).unwrap();
+    let config =
+        Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default())
+            .await
+            .unwrap();
+    Client::try_from(config).unwrap()
+}
+
+impl Kubelets {
+    /// Registers `nodes` (Node objects without status: 4 cpu, 8Gi, 110 pods are added) and runs
+    /// their kubelets.
+    pub fn start(kubeconfig: &Path, nodes: &[serde_json::Value]) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let alive: Arc<Mutex<HashSet<String>>> = Arc::default();
+        let client = runtime.block_on(client(kubeconfig));
+        for node in nodes {
+            let mut node = node.clone();
+            node["apiVersion"] = json!("v1");
+            node["kind"] = json!("Node");
+            let name = node["metadata"]["name"].as_str().unwrap().to_owned();
+            let labels = &mut node["metadata"]["labels"];
+            if !labels.is_object() {
+                *labels = json!({});
+            }
+            labels["kubernetes.io/hostname"] = json!(name);
+            node["status"] = json!({
+                "capacity": {"cpu": "4", "memory": "8Gi", "pods": "110"},
+                "allocatable": {"cpu": "4", "memory": "8Gi", "pods": "110"},
+                "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}],
+            });
+            let node: Node = serde_json::from_value(node).unwrap();
+            runtime
+                .block_on(Api::<Node>::all(client.clone()).create(&PostParams::default(), &node))
+                .unwrap();
+            alive.lock().unwrap().insert(name);
+        }
+        runtime.spawn(renew_leases(client.clone(), alive.clone()));
+        // The node lifecycle controller lifts the not-ready taint every new node gets.
+        runtime.block_on(async {
+            let api = Api::<Node>::all(client.clone());
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+            for node in nodes {
+                let name = node["metadata"]["name"].as_str().unwrap();
+                loop {
+                    let current = api.get(name).await.unwrap();
+                    let not_ready = current
+                        .spec
+                        .and_then(|s| s.taints)
+                        .unwrap_or_default()
+                        .iter()
+                        .any(|t| t.key == "node.kubernetes.io/not-ready");
+                    if !not_ready {
+                        break;
+                    }
+                    assert!(
+                        tokio::time::Instant::now() < deadline,
+                        "node {name} stays not-ready"
+                    );
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        });
+        runtime.spawn(run_pods(client, alive.clone()));
+        Self {
+            alive,
+            runtime: Some(runtime),
+        }
+    }
+
+    /// The kubelet of `node` stops: no more Lease renewals or pod updates.
+    pub fn stop(&self, node: &str) {
+        self.alive.lock().unwrap().remove(node);
+    }
+}
+
+async fn renew_leases(client: Client, alive: Arc<Mutex<HashSet<String>>>) {
+    let leases = Api::<Lease>::namespaced(client, "kube-node-lease");
+    loop {
+        let names: Vec<String> = alive.lock().unwrap().iter().cloned().collect();
+        for name in names {
+            let now = k8s_openapi::chrono::Utc::now()
+                .to_rfc3339_opts(k8s_openapi::chrono::SecondsFormat::Micros, true);
+            let lease = json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                "metadata": {"name": name},
+                "spec": {"holderIdentity": name, "leaseDurationSeconds": 40, "renewTime": now}});
+            let _ = leases
+                .patch(
+                    &name,
+                    &PatchParams::apply("kubelet").force(),
+                    &Patch::Apply(lease),
+                )
+                .await;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+async fn run_pods(client: Client, alive: Arc<Mutex<HashSet<String>>>) {
+    let pods = Api::<Pod>::all(client.clone());
+    let mut events = std::pin::pin!(
+        watcher(pods, watcher::Config::default())
+            .default_backoff()
+            .applied_objects()
+    );
+    while let Some(Ok(pod)) = events.next().await {
+        let Some(node) = pod.spec.as_ref().and_then(|s| s.node_name.clone()) else {
+            continue;
+        };
+        if !alive.lock().unwrap().contains(&node) {
+            continue;
+        }
+        let namespace = pod.metadata.namespace.clone().unwrap_or_default();
+        let name = pod.metadata.name.clone().unwrap_or_default();
+        let api = Api::<Pod>::namespaced(client.clone(), &namespace);
+        if pod.metadata.deletion_timestamp.is_some() {
+            let _ = api
+                .delete(
+                    &name,
+                    &DeleteParams {
+                        grace_period_seconds: Some(0),
+                        ..DeleteParams::default()
+                    },
+                )
+                .await;
+            continue;
+        }
+        let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
+        if phase == Some("Running") {
+            continue;
+        }
+        let now = k8s_openapi::chrono::Utc::now()
+            .to_rfc3339_opts(k8s_openapi::chrono::SecondsFormat::Secs, true);
+        let status = json!({"status": {"phase": "Running", "startTime": now, "conditions": [
+            {"type": "Ready", "status": "True", "lastTransitionTime": now},
+            {"type": "ContainersReady", "status": "True", "lastTransitionTime": now},
+            {"type": "Initialized", "status": "True", "lastTransitionTime": now},
+        ]}});
+        let _ = api
+            .patch_status(&name, &PatchParams::default(), &Patch::Merge(status))
+            .await;
+    }
+}
