@@ -3,7 +3,9 @@
 //! request. ClusterRoles with an `aggregationRule` have the rules of every ClusterRole their
 //! selectors match. Roles and bindings are read through the watch cache.
 
-use k0rs_registry::{Filter, ReadAt, Registry};
+use std::sync::Arc;
+
+use k0rs_registry::Registry;
 use serde_json::Value;
 
 use crate::authn::UserInfo;
@@ -11,18 +13,17 @@ use crate::authz::Attributes;
 
 const GROUP: &str = "rbac.authorization.k8s.io";
 
-async fn list(registry: &Registry, plural: &str, namespace: Option<&str>) -> Vec<Value> {
+/// The roles or bindings of `plural`, decoded once per change (every request of a non-admin
+/// client reads them).
+async fn list(registry: &Registry, plural: &str, namespace: Option<&str>) -> Arc<Vec<Value>> {
     let Some(resource) = k0rs_registry::find(GROUP, "v1", plural) else {
-        return Vec::new();
+        return Arc::default();
     };
-    match registry
-        .list_at(resource, namespace, &Filter::default(), ReadAt::Any)
-        .await
-    {
-        Ok(list) => list["items"].as_array().cloned().unwrap_or_default(),
+    match registry.list_decoded(resource, namespace).await {
+        Ok(list) => list,
         Err(status) => {
             tracing::warn!(component = "apiserver", plural, error = %status.message, "cannot read RBAC objects");
-            Vec::new()
+            Arc::default()
         }
     }
 }
@@ -157,8 +158,8 @@ pub async fn rules_for(
 ) -> Vec<Value> {
     let cluster_roles = list(registry, "clusterroles", None).await;
     let mut rules = Vec::new();
-    for binding in list(registry, "clusterrolebindings", None).await {
-        if binds(&binding, user, None) && binding["roleRef"]["kind"] == "ClusterRole" {
+    for binding in list(registry, "clusterrolebindings", None).await.iter() {
+        if binds(binding, user, None) && binding["roleRef"]["kind"] == "ClusterRole" {
             let name = binding["roleRef"]["name"].as_str().unwrap_or_default();
             rules.extend(cluster_role_rules(&cluster_roles, name));
         }
@@ -167,8 +168,8 @@ pub async fn rules_for(
         return rules;
     };
     let namespace_roles = list(registry, "roles", Some(namespace)).await;
-    for binding in list(registry, "rolebindings", Some(namespace)).await {
-        if !binds(&binding, user, Some(namespace)) {
+    for binding in list(registry, "rolebindings", Some(namespace)).await.iter() {
+        if !binds(binding, user, Some(namespace)) {
             continue;
         }
         let name = binding["roleRef"]["name"].as_str().unwrap_or_default();
@@ -200,7 +201,7 @@ pub async fn role_rules(
     }
     list(registry, "roles", namespace)
         .await
-        .into_iter()
+        .iter()
         .find(|r| r["metadata"]["name"] == name)
         .map(|r| r["rules"].as_array().cloned().unwrap_or_default())
         .unwrap_or_default()

@@ -13,7 +13,14 @@ use serde_json::json;
 
 fn run(kubeconfig: &std::path::Path, args: &[&str]) -> String {
     let out = kubectl(kubeconfig, args);
-    assert!(out.status.success(), "kubectl {args:?}: {}", stderr(&out));
+    if !out.status.success() {
+        // What the controllers left behind, for whoever reads a failure.
+        let state = kubectl(
+            kubeconfig,
+            &["get", "deploy,rs,pods,nodes,events", "-A", "-o", "wide"],
+        );
+        panic!("kubectl {args:?}: {}\n{}", stderr(&out), stdout(&state));
+    }
     stdout(&out)
 }
 

@@ -87,6 +87,7 @@ pub struct Registry {
     event_lease: Arc<std::sync::Mutex<Option<(std::time::Instant, k0rs_store::LeaseId)>>>,
     cache: Arc<crate::cache::WatchCache>,
     service_network: Arc<ServiceNetwork>,
+    decoded: Arc<crate::decoded::DecodedLists>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -146,7 +147,12 @@ impl Registry {
             event_lease: Arc::default(),
             store,
             service_network: Arc::new(network),
+            decoded: Arc::default(),
         }
+    }
+
+    pub(crate) fn decoded_lists(&self) -> &crate::decoded::DecodedLists {
+        &self.decoded
     }
 
     /// The same registry, whose writes are checked but not stored (`dryRun=All`).

@@ -12,6 +12,7 @@ mod columns;
 mod conversion;
 mod crds;
 mod custom_schema;
+mod decoded;
 mod defaults;
 mod deletion;
 mod encoding;

@@ -14,7 +14,7 @@ use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Node, NodeCondition, Pod, Taint};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::chrono::{self, DateTime, Utc};
-use kube::api::{DeleteParams, Patch, PatchParams};
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
 use kube::runtime::reflector::Store;
 use kube::{Api, Client};
 use serde_json::json;
@@ -34,7 +34,6 @@ pub async fn run(client: Client, grace: Duration) {
     let (nodes, nodes_informer) = informer(Api::<Node>::all(client.clone()));
     let (leases, leases_informer) =
         informer(Api::<Lease>::namespaced(client.clone(), "kube-node-lease"));
-    let (pods, pods_informer) = informer(Api::<Pod>::all(client.clone()));
     let work = async {
         let _ = nodes.wait_until_ready().await;
         let mut first_seen: HashMap<String, DateTime<Utc>> = HashMap::new();
@@ -56,11 +55,11 @@ pub async fn run(client: Client, grace: Duration) {
                 }
                 reconcile_taints(&client, &node).await;
             }
-            evict(&client, &nodes, &pods).await;
+            evict(&client, &nodes).await;
             tokio::time::sleep(PERIOD).await;
         }
     };
-    tokio::join!(nodes_informer, leases_informer, pods_informer, work);
+    tokio::join!(nodes_informer, leases_informer, work);
 }
 
 /// When the node's kubelet was last heard of: its Lease renewal or its Ready heartbeat.
@@ -201,8 +200,9 @@ async fn reconcile_taints(client: &Client, node: &Node) {
     }
 }
 
-/// Deletes the pods that NoExecute taints of their nodes no longer let stay.
-async fn evict(client: &Client, nodes: &Store<Node>, pods: &Store<Pod>) {
+/// Deletes the pods that NoExecute taints of their nodes no longer let stay. The pods of tainted
+/// nodes are listed when needed: a cache of every pod would cost more than the rare lists.
+async fn evict(client: &Client, nodes: &Store<Node>) {
     let tainted: HashMap<String, Vec<Taint>> = nodes
         .state()
         .iter()
@@ -219,14 +219,20 @@ async fn evict(client: &Client, nodes: &Store<Node>, pods: &Store<Pod>) {
             (!taints.is_empty()).then(|| (n.metadata.name.clone().unwrap_or_default(), taints))
         })
         .collect();
-    if tainted.is_empty() {
-        return;
+    for (node, taints) in &tainted {
+        let on_node = ListParams::default().fields(&format!("spec.nodeName={node}"));
+        match Api::<Pod>::all(client.clone()).list(&on_node).await {
+            Ok(pods) => evict_from(client, taints, &pods.items).await,
+            Err(e) => {
+                tracing::debug!(component = "node-lifecycle", node = %node, error = %e, "cannot list pods")
+            }
+        }
     }
-    for pod in pods.state() {
+}
+
+async fn evict_from(client: &Client, taints: &[Taint], pods: &[Pod]) {
+    for pod in pods {
         let Some(spec) = &pod.spec else { continue };
-        let Some(taints) = spec.node_name.as_ref().and_then(|n| tainted.get(n)) else {
-            continue;
-        };
         if pod.metadata.deletion_timestamp.is_some() || !evict_now(spec, taints) {
             continue;
         }

@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use futures::StreamExt as _;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, ReplicaSetSpec};
-use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::{Action, Controller};
@@ -28,7 +27,6 @@ const HASH_LABEL: &str = "pod-template-hash";
 pub(super) struct Context {
     pub client: Client,
     pub sets: Store<ReplicaSet>,
-    pub pods: Store<Pod>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -37,11 +35,9 @@ pub struct Error(#[from] kube::Error);
 
 pub async fn run(client: Client) {
     let (sets, sets_informer) = informer(Api::<ReplicaSet>::all(client.clone()));
-    let (pod_store, pods_informer) = informer(Api::<Pod>::all(client.clone()));
     let context = Arc::new(Context {
         client: client.clone(),
         sets,
-        pods: pod_store,
     });
     let controller = Controller::new(
         Api::<Deployment>::all(client.clone()),
@@ -50,7 +46,7 @@ pub async fn run(client: Client) {
     .owns(Api::<ReplicaSet>::all(client), watcher::Config::default())
     .run(reconcile, error_policy, context)
     .for_each(|_| std::future::ready(()));
-    tokio::join!(sets_informer, pods_informer, controller);
+    tokio::join!(sets_informer, controller);
 }
 
 fn error_policy(_: Arc<Deployment>, error: &Error, _: Arc<Context>) -> Action {
@@ -152,7 +148,7 @@ async fn reconcile(deployment: Arc<Deployment>, context: Arc<Context>) -> Result
     let replicas = spec.replicas.unwrap_or(1);
     let recreate = spec.strategy.as_ref().and_then(|s| s.type_.as_deref()) == Some("Recreate");
     let scaled = if recreate {
-        recreate_step(&context, &sets_api, &new, &olds, replicas).await?
+        recreate_step(&sets_api, &new, &olds, replicas).await?
     } else {
         rolling_step(&sets_api, &spec, &new, &olds, replicas).await?
     };
@@ -288,7 +284,6 @@ async fn rolling_step(
 }
 
 async fn recreate_step(
-    context: &Context,
     api: &Api<ReplicaSet>,
     new: &ReplicaSet,
     olds: &[Arc<ReplicaSet>],
@@ -298,12 +293,10 @@ async fn recreate_step(
     for set in olds {
         scaled |= scale(api, set, 0).await?;
     }
-    let old_uids: Vec<String> = olds.iter().filter_map(|s| s.uid()).collect();
-    let old_pods_left = context
-        .pods
-        .state()
+    // The old sets' own count of their pods: the new pods start once none is left.
+    let old_pods_left = olds
         .iter()
-        .any(|p| old_uids.iter().any(|uid| pods::owned_by(&p.metadata, uid)));
+        .any(|s| s.status.as_ref().is_some_and(|st| st.replicas > 0));
     if scaled || old_pods_left {
         return Ok(true);
     }

@@ -24,6 +24,15 @@ impl BenchController {
     /// Writes the controller's config under `dir`: a free loopback port, the embedded store or the
     /// etcd at `etcd`.
     pub fn configure(dir: &Path, etcd: Option<&str>) -> anyhow::Result<SocketAddr> {
+        Self::configure_with(dir, etcd, "")
+    }
+
+    /// As [`Self::configure`], with `extra` lines under `spec:` in the config.
+    pub fn configure_with(
+        dir: &Path,
+        etcd: Option<&str>,
+        extra: &str,
+    ) -> anyhow::Result<SocketAddr> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
@@ -34,7 +43,7 @@ impl BenchController {
             )
         });
         let config = format!(
-            "spec:\n  api:\n    address: 127.0.0.1\n    port: {port}\n    extraArgs:\n      bind-address: 127.0.0.1\n{storage}"
+            "spec:\n  api:\n    address: 127.0.0.1\n    port: {port}\n    extraArgs:\n      bind-address: 127.0.0.1\n{storage}{extra}"
         );
         std::fs::write(dir.join("k0s.yaml"), config)?;
         Ok(SocketAddr::from(([127, 0, 0, 1], port)))

@@ -4,6 +4,7 @@
 mod api;
 mod client;
 mod cluster;
+mod scheduler;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -32,6 +33,10 @@ pub enum Bench {
     /// etcd: cold start, restart with 10,000 objects, idle memory with 1,000 objects, GET, LIST of
     /// 1,000 ConfigMaps and create throughput over 16 connections, watch delivery to 1,000 watchers
     Api(ApiArgs),
+    /// The scheduler of a real `k0rs controller` (Kubernetes' scheduler_perf SchedulingBasic):
+    /// fake nodes, then pods created over many connections; pods scheduled and bound per second,
+    /// end to end through the API server, on the embedded store and on etcd
+    Scheduler(SchedulerArgs),
     /// Open an embedded store, idle, print the resident memory in bytes (used by `bench store`)
     #[command(hide = true)]
     IdleRss {
@@ -60,6 +65,25 @@ pub struct StoreArgs {
     /// Directory for both stores' data (default: a new directory under the system temp dir)
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct SchedulerArgs {
+    /// Print one JSON object: {"embedded": {...}, "etcd": {...}, "ratio": {...}}
+    #[arg(long)]
+    pub json: bool,
+    /// Fake nodes
+    #[arg(long, default_value_t = 1_000)]
+    pub nodes: usize,
+    /// Pods to schedule
+    #[arg(long, default_value_t = 10_000)]
+    pub pods: usize,
+    /// Connections creating nodes and pods
+    #[arg(long, default_value_t = 16)]
+    pub clients: usize,
+    /// Skip the etcd half of the comparison
+    #[arg(long)]
+    pub embedded_only: bool,
 }
 
 #[derive(Debug, ClapArgs)]
@@ -100,6 +124,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     match args.bench {
         Bench::Store(args) => store(args).await,
         Bench::Api(args) => api_bench(args).await,
+        Bench::Scheduler(args) => scheduler_bench(args).await,
         Bench::IdleRss { dir } => {
             let store = Embedded::open(EmbeddedOptions::new(dir)).await?;
             tokio::time::sleep(IDLE).await;
@@ -195,6 +220,27 @@ async fn api_bench(args: ApiArgs) -> anyhow::Result<()> {
         eprintln!("[etcd] starting a throwaway etcd on loopback");
         let server = EtcdServer::start(&dir.join("etcd-server"), &[]).await?;
         let figures = api::run(&dir.join("etcd"), Some(&server.endpoint), &options).await;
+        drop(server);
+        figures
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    report(&embedded?, &etcd?, args.json)
+}
+
+async fn scheduler_bench(args: SchedulerArgs) -> anyhow::Result<()> {
+    let options = scheduler::SchedulerOptions {
+        nodes: args.nodes,
+        pods: args.pods,
+        clients: args.clients,
+    };
+    let dir = std::env::temp_dir().join(format!("k0rs-bench-scheduler-{}", std::process::id()));
+    let embedded = scheduler::run(&dir.join("embedded"), None, &options).await;
+    let etcd = if args.embedded_only || embedded.is_err() {
+        Ok(BTreeMap::new())
+    } else {
+        eprintln!("[etcd] starting a throwaway etcd on loopback");
+        let server = EtcdServer::start(&dir.join("etcd-server"), &[]).await?;
+        let figures = scheduler::run(&dir.join("etcd"), Some(&server.endpoint), &options).await;
         drop(server);
         figures
     };
