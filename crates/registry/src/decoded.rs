@@ -16,9 +16,12 @@ use crate::table::Resource;
 /// create, update or delete changes at least one).
 type Fingerprint = (usize, i64, i64);
 
+/// A list's fingerprint and its objects, decoded.
+type Decoded = (Fingerprint, Arc<Vec<Value>>);
+
 #[derive(Default)]
 pub(crate) struct DecodedLists {
-    lists: Mutex<HashMap<String, (Fingerprint, Arc<Vec<Value>>)>>,
+    lists: Mutex<HashMap<String, Decoded>>,
 }
 
 impl Registry {

@@ -224,7 +224,7 @@ async fn evict(client: &Client, nodes: &Store<Node>) {
         match Api::<Pod>::all(client.clone()).list(&on_node).await {
             Ok(pods) => evict_from(client, taints, &pods.items).await,
             Err(e) => {
-                tracing::debug!(component = "node-lifecycle", node = %node, error = %e, "cannot list pods")
+                tracing::debug!(component = "node-lifecycle", node = %node, error = %e, "cannot list pods");
             }
         }
     }

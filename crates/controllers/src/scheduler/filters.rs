@@ -60,9 +60,15 @@ fn unschedulable(spec: &PodSpec, node: &NodeInfo) -> bool {
     cordoned && !tolerated(spec, &taint)
 }
 
+/// A node's labels, borrowed (filters and scores run for every node and pod: no copies).
+pub fn node_labels(node: &NodeInfo) -> &BTreeMap<String, String> {
+    static NONE: BTreeMap<String, String> = BTreeMap::new();
+    node.node.metadata.labels.as_ref().unwrap_or(&NONE)
+}
+
 /// nodeSelector and required node affinity.
 fn node_affinity(spec: &PodSpec, node: &NodeInfo) -> bool {
-    let labels = node.node.metadata.labels.clone().unwrap_or_default();
+    let labels = node_labels(node);
     let selector_ok = spec
         .node_selector
         .iter()
@@ -79,7 +85,7 @@ fn node_affinity(spec: &PodSpec, node: &NodeInfo) -> bool {
     let affinity_ok = required.is_none_or(|r| {
         r.node_selector_terms
             .iter()
-            .any(|t| term_matches(t, &labels, node.name()))
+            .any(|t| term_matches(t, labels, node.name()))
     });
     selector_ok && affinity_ok
 }

@@ -5,7 +5,7 @@
 use k8s_openapi::api::core::v1::{Pod, PodSpec};
 
 use super::cache::{NodeInfo, Placed};
-use super::filters::{count, term_matches, tolerated};
+use super::filters::{count, node_labels, term_matches, tolerated};
 
 const MAX: f64 = 100.0;
 
@@ -91,7 +91,7 @@ fn spreading(placed: &Placed, nodes: &[&NodeInfo]) -> Vec<f64> {
 
 /// The summed weights of the preferred node affinity terms the node matches.
 fn preferred_affinity(spec: &PodSpec, node: &NodeInfo) -> f64 {
-    let labels = node.node.metadata.labels.clone().unwrap_or_default();
+    let labels = node_labels(node);
     spec.affinity
         .as_ref()
         .and_then(|a| a.node_affinity.as_ref())
@@ -101,7 +101,7 @@ fn preferred_affinity(spec: &PodSpec, node: &NodeInfo) -> f64 {
         })
         .into_iter()
         .flatten()
-        .filter(|t| term_matches(&t.preference, &labels, node.name()))
+        .filter(|t| term_matches(&t.preference, labels, node.name()))
         .map(|t| f64::from(t.weight))
         .sum()
 }

@@ -116,15 +116,25 @@ async fn reconcile(set: Arc<ReplicaSet>, context: Arc<Context>) -> Result<Action
         }
     }
     context.expectations.expect(&uid, created, deleted);
-    update_status(&context, &set, &owned).await?;
-    Ok(Action::await_change())
+    let settled = update_status(&context, &set, &owned).await?;
+    // The pod events that trigger a reconcile come from another watch than the pod cache read
+    // here: a reconcile can see a pod one change behind. Until the set has settled, look again.
+    Ok(if settled {
+        Action::requeue(SETTLED_RESYNC)
+    } else {
+        Action::requeue(UNSETTLED_RESYNC)
+    })
 }
 
+const SETTLED_RESYNC: Duration = Duration::from_secs(30);
+const UNSETTLED_RESYNC: Duration = Duration::from_secs(1);
+
+/// Writes the status from the pods; whether every wanted replica is available.
 async fn update_status(
     context: &Context,
     set: &ReplicaSet,
     owned: &[Arc<Pod>],
-) -> Result<(), Error> {
+) -> Result<bool, Error> {
     let min_ready = set
         .spec
         .as_ref()
@@ -154,8 +164,10 @@ async fn update_status(
         observed_generation: set.metadata.generation,
         conditions: set.status.as_ref().and_then(|s| s.conditions.clone()),
     };
+    let wanted = set.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+    let settled = status.replicas == wanted && status.available_replicas == Some(wanted);
     if set.status.as_ref() == Some(&status) {
-        return Ok(());
+        return Ok(settled);
     }
     let api =
         Api::<ReplicaSet>::namespaced(context.client.clone(), &set.namespace().unwrap_or_default());
@@ -165,5 +177,5 @@ async fn update_status(
         &Patch::Merge(json!({ "status": status })),
     )
     .await?;
-    Ok(())
+    Ok(settled)
 }

@@ -82,6 +82,7 @@ pub async fn run(
         "last_bind_after_last_create_ms".into(),
         (all_bound - started).saturating_sub(created).as_secs_f64() * 1000.0,
     );
+    #[allow(clippy::cast_precision_loss)] // a process's bytes are far below 2^52
     figures.insert(
         "controller_rss_mb".into(),
         controller.resident_bytes()? as f64 / 1e6,
