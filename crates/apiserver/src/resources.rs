@@ -55,11 +55,11 @@ async fn serve(caller: &Caller, context: &Context, request: Request) -> Result<R
     };
     let resource = k0rs_registry::find(&info.group, &info.version, &resource_name)
         .ok_or_else(|| Status::not_found_path(&path))?;
-    let watch = request
-        .uri()
-        .query()
-        .is_some_and(|q| q.split('&').any(|p| p == "watch=1" || p == "watch=true"));
-    let verb = verb(request.method(), info.name.is_some(), watch);
+    let verb = verb(
+        request.method(),
+        info.name.is_some(),
+        is_watch(request.uri()),
+    );
     let authorized_resource = match &info.subresource {
         Some(sub) => format!("{}/{sub}", resource.plural),
         None => resource.plural.to_owned(),
@@ -167,6 +167,12 @@ async fn read_raw(
 }
 
 /// `/apis/<group>` and `/apis/<group>/<version>`: discovery.
+/// Whether a GET asks to watch (`watch=1` or `watch=true`).
+fn is_watch(uri: &axum::http::Uri) -> bool {
+    uri.query()
+        .is_some_and(|q| q.split('&').any(|p| p == "watch=1" || p == "watch=true"))
+}
+
 /// A request for an aggregated group version: authorized here, answered by its server.
 async fn serve_aggregated(
     context: &Context,
@@ -176,11 +182,11 @@ async fn serve_aggregated(
     backend: &crate::aggregator::Backend,
     request: Request,
 ) -> Result<Response, Status> {
-    let watch = request
-        .uri()
-        .query()
-        .is_some_and(|q| q.split('&').any(|p| p == "watch=1" || p == "watch=true"));
-    let verb = verb(request.method(), info.name.is_some(), watch);
+    let verb = verb(
+        request.method(),
+        info.name.is_some(),
+        is_watch(request.uri()),
+    );
     let user = match &info.resource {
         Some(resource) => {
             let resource = match &info.subresource {

@@ -8,8 +8,8 @@ use std::io::BufRead;
 use std::process::{Child, Command, Stdio};
 
 use base64::Engine;
-use harness::controller::{Controller, kubectl};
-use harness::{path_str, stderr, stdout, tool};
+use harness::controller::{Controller, kubectl, kubectl_ok};
+use harness::{path_str, stderr, tool};
 
 /// The aggregated server, stopped when dropped.
 struct Server(Child);
@@ -82,11 +82,7 @@ fn server_certificate(controller: &Controller) -> (std::path::PathBuf, std::path
 fn an_api_service_proxies_its_group_to_another_server() {
     let controller = Controller::start();
     let admin = controller.admin();
-    let run = |args: &[&str]| {
-        let out = kubectl(&admin, args);
-        assert!(out.status.success(), "kubectl {args:?}: {}", stderr(&out));
-        stdout(&out)
-    };
+    let run = |args: &[&str]| kubectl_ok(&admin, args);
     let (cert, key) = server_certificate(&controller);
     let (server, port) = start_server(&controller, path_str(&cert), path_str(&key));
     let ca_bundle = base64::engine::general_purpose::STANDARD.encode(std::fs::read(&cert).unwrap());

@@ -4,7 +4,7 @@
 
 mod harness;
 
-use harness::controller::{Controller, kubectl};
+use harness::controller::{Controller, kubectl, kubectl_ok};
 use harness::{path_str, stderr, stdout};
 
 const CRD: &str = "apiVersion: apiextensions.k8s.io/v1
@@ -41,11 +41,7 @@ spec: {id: id123, timestamp: now}
 fn a_crd_serves_its_objects_until_it_is_deleted() {
     let controller = Controller::start();
     let admin = controller.admin();
-    let run = |args: &[&str]| {
-        let out = kubectl(&admin, args);
-        assert!(out.status.success(), "kubectl {args:?}: {}", stderr(&out));
-        stdout(&out)
-    };
+    let run = |args: &[&str]| kubectl_ok(&admin, args);
     let crd = controller.node.root.path().join("crd.yaml");
     let plan = controller.node.root.path().join("plan.yaml");
     std::fs::write(&crd, CRD).unwrap();
@@ -260,11 +256,7 @@ spec:
 fn a_crd_with_two_versions_serves_the_same_objects_in_both() {
     let controller = Controller::start();
     let admin = controller.admin();
-    let run = |args: &[&str]| {
-        let out = kubectl(&admin, args);
-        assert!(out.status.success(), "kubectl {args:?}: {}", stderr(&out));
-        stdout(&out)
-    };
+    let run = |args: &[&str]| kubectl_ok(&admin, args);
     // Two storage versions are refused and nothing is stored.
     let twice = controller.node.root.path().join("twice.yaml");
     std::fs::write(&twice, GADGETS.replace("storage: false", "storage: true")).unwrap();

@@ -163,14 +163,19 @@ pub fn tolerated(spec: &PodSpec, taint: &Taint) -> bool {
         .any(|t| toleration_matches(t, taint))
 }
 
-/// The first NoSchedule or NoExecute taint the pod does not tolerate.
-fn untolerated<'a>(spec: &PodSpec, node: &'a NodeInfo) -> Option<&'a Taint> {
+/// A node's taints.
+pub fn node_taints(node: &NodeInfo) -> impl Iterator<Item = &Taint> {
     node.node
         .spec
         .as_ref()
         .and_then(|s| s.taints.as_ref())
         .into_iter()
         .flatten()
+}
+
+/// The first NoSchedule or NoExecute taint the pod does not tolerate.
+fn untolerated<'a>(spec: &PodSpec, node: &'a NodeInfo) -> Option<&'a Taint> {
+    node_taints(node)
         .filter(|t| t.effect == "NoSchedule" || t.effect == "NoExecute")
         .find(|t| !tolerated(spec, t))
 }

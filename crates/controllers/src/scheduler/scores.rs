@@ -5,7 +5,7 @@
 use k8s_openapi::api::core::v1::{Pod, PodSpec};
 
 use super::cache::{NodeInfo, Placed};
-use super::filters::{count, node_labels, term_matches, tolerated};
+use super::filters::{count, node_labels, node_taints, term_matches, tolerated};
 
 const MAX: f64 = 100.0;
 
@@ -109,12 +109,7 @@ fn preferred_affinity(spec: &PodSpec, node: &NodeInfo) -> f64 {
 /// How many PreferNoSchedule taints of the node the pod does not tolerate.
 fn intolerable_soft_taints(spec: &PodSpec, node: &NodeInfo) -> f64 {
     count(
-        node.node
-            .spec
-            .as_ref()
-            .and_then(|s| s.taints.as_ref())
-            .into_iter()
-            .flatten()
+        node_taints(node)
             .filter(|t| t.effect == "PreferNoSchedule" && !tolerated(spec, t))
             .count(),
     )

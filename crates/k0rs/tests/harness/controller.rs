@@ -177,6 +177,17 @@ pub fn kubectl_bin(binary: &str, kubeconfig: &Path, args: &[&str]) -> Output {
 }
 
 /// The host's kubectl (1.28) with `kubeconfig`.
+/// `kubectl <args>`, which must succeed; its output.
+pub fn kubectl_ok(kubeconfig: &Path, args: &[&str]) -> String {
+    let out = kubectl(kubeconfig, args);
+    assert!(
+        out.status.success(),
+        "kubectl {args:?}: {}",
+        super::stderr(&out)
+    );
+    super::stdout(&out)
+}
+
 pub fn kubectl(kubeconfig: &Path, args: &[&str]) -> Output {
     kubectl_bin("kubectl", kubeconfig, args)
 }
