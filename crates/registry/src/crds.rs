@@ -28,9 +28,19 @@ pub fn storage_of(resource: &Resource) -> Option<&'static Resource> {
         .read()
         .expect("CRD table poisoned")
         .iter()
-        .find(|r| r.group == resource.group && r.plural == resource.plural)
+        .find(|r| of_crd(r, resource.group, resource.plural))
         .filter(|r| r.version != resource.version)
         .copied()
+}
+
+/// Whether two resources are the same version of the same resource.
+fn same_version(a: &Resource, b: &Resource) -> bool {
+    a.group == b.group && a.version == b.version && a.plural == b.plural
+}
+
+/// Whether `r` is a version of the CRD for `group`/`plural`.
+fn of_crd(r: &Resource, group: &str, plural: &str) -> bool {
+    r.group == group && r.plural == plural
 }
 
 /// The structural schema of a custom resource version, if it has one.
@@ -39,11 +49,7 @@ pub fn schema_of(resource: &Resource) -> Option<Value> {
         .read()
         .expect("CRD table poisoned")
         .iter()
-        .find(|(r, _)| {
-            r.group == resource.group
-                && r.version == resource.version
-                && r.plural == resource.plural
-        })
+        .find(|(r, _)| same_version(r, resource))
         .map(|(_, schema)| schema.clone())
 }
 
@@ -53,11 +59,7 @@ pub fn printer_columns(resource: &Resource) -> Option<Vec<Value>> {
         .read()
         .expect("CRD table poisoned")
         .iter()
-        .find(|(r, _)| {
-            r.group == resource.group
-                && r.version == resource.version
-                && r.plural == resource.plural
-        })
+        .find(|(r, _)| same_version(r, resource))
         .map(|(_, columns)| columns.clone())
 }
 
@@ -142,11 +144,11 @@ fn register(crd: &Value) {
     let mut table = REGISTERED.write().expect("CRD table poisoned");
     let mut columns = PRINTER_COLUMNS.write().expect("CRD table poisoned");
     let mut schemas = SCHEMAS.write().expect("CRD table poisoned");
-    table.retain(|r| !(r.group == group && r.plural == plural));
-    columns.retain(|(r, _)| !(r.group == group && r.plural == plural));
-    schemas.retain(|(r, _)| !(r.group == group && r.plural == plural));
+    table.retain(|r| !of_crd(r, group, plural));
+    columns.retain(|(r, _)| !of_crd(r, group, plural));
+    schemas.retain(|(r, _)| !of_crd(r, group, plural));
     let mut storage = STORAGE.write().expect("CRD table poisoned");
-    storage.retain(|r| !(r.group == group && r.plural == plural));
+    storage.retain(|r| !of_crd(r, group, plural));
     for (version, resource) in versions_of(crd) {
         let resource: &'static Resource = Box::leak(Box::new(resource));
         if version["storage"] == true {
@@ -176,26 +178,24 @@ fn unregister(crd: &Value) {
     REGISTERED
         .write()
         .expect("CRD table poisoned")
-        .retain(|r| !(r.group == group && r.plural == plural));
+        .retain(|r| !of_crd(r, group, plural));
     PRINTER_COLUMNS
         .write()
         .expect("CRD table poisoned")
-        .retain(|(r, _)| !(r.group == group && r.plural == plural));
+        .retain(|(r, _)| !of_crd(r, group, plural));
     SCHEMAS
         .write()
         .expect("CRD table poisoned")
-        .retain(|(r, _)| !(r.group == group && r.plural == plural));
+        .retain(|(r, _)| !of_crd(r, group, plural));
     STORAGE
         .write()
         .expect("CRD table poisoned")
-        .retain(|r| !(r.group == group && r.plural == plural));
+        .retain(|r| !of_crd(r, group, plural));
 }
 
 /// The fields of a custom resource its schema does not declare; `None` for built-in kinds.
 pub fn unknown_fields(resource: &Resource, object: &Value) -> Option<Vec<String>> {
-    let is_custom = registered().iter().any(|r| {
-        r.group == resource.group && r.version == resource.version && r.plural == resource.plural
-    });
+    let is_custom = registered().iter().any(|r| same_version(r, resource));
     if !is_custom {
         return None;
     }

@@ -263,15 +263,7 @@ async fn rolling_step(
     olds: &[Arc<ReplicaSet>],
     replicas: i32,
 ) -> Result<bool, Error> {
-    let rolling = spec
-        .strategy
-        .as_ref()
-        .and_then(|s| s.rolling_update.as_ref());
-    let (surge, unavailable) = rollout::budgets(
-        rolling.and_then(|r| r.max_surge.as_ref()),
-        rolling.and_then(|r| r.max_unavailable.as_ref()),
-        replicas,
-    );
+    let (surge, unavailable) = rollout::budgets_of(spec, replicas);
     let old_sets: Vec<Set> = olds.iter().map(|s| as_set(s)).collect();
     let mut new_set = as_set(new);
     new_set.replicas = rollout::scale_new(&new_set, &old_sets, replicas, surge);

@@ -76,15 +76,7 @@ pub async fn update(
         .and_then(|s| s.status.as_ref())
         .map_or(0, |s| s.replicas);
     let available = counts(sets, |s| s.available_replicas);
-    let rolling = spec
-        .strategy
-        .as_ref()
-        .and_then(|s| s.rolling_update.as_ref());
-    let (_, max_unavailable) = rollout::budgets(
-        rolling.and_then(|r| r.max_surge.as_ref()),
-        rolling.and_then(|r| r.max_unavailable.as_ref()),
-        replicas,
-    );
+    let (_, max_unavailable) = rollout::budgets_of(&spec, replicas);
     let recreate = spec.strategy.as_ref().and_then(|s| s.type_.as_deref()) == Some("Recreate");
     let min_available = if recreate {
         replicas

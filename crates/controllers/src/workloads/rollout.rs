@@ -55,6 +55,19 @@ pub fn budgets(
     }
 }
 
+/// maxSurge and maxUnavailable of a Deployment's RollingUpdate strategy for `replicas`.
+pub fn budgets_of(spec: &k8s_openapi::api::apps::v1::DeploymentSpec, replicas: i32) -> (i32, i32) {
+    let rolling = spec
+        .strategy
+        .as_ref()
+        .and_then(|s| s.rolling_update.as_ref());
+    budgets(
+        rolling.and_then(|r| r.max_surge.as_ref()),
+        rolling.and_then(|r| r.max_unavailable.as_ref()),
+        replicas,
+    )
+}
+
 /// One ReplicaSet as the rollout sees it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Set {
