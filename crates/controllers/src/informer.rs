@@ -1,17 +1,20 @@
 //! A watched, in-memory copy of one resource (kube-runtime's reflector), the way client-go
 //! informers give controllers their caches: lists once, then follows the watch, retrying with
-//! backoff on errors.
+//! backoff on errors. A [`Shared`] informer is one cache and one watch for several controllers
+//! (client-go's shared informer factory): each subscribes to its changes.
 
 use std::fmt::Debug;
 use std::future::Future;
 use std::hash::Hash;
+use std::sync::Arc;
 
-use futures::StreamExt as _;
+use futures::{Stream, StreamExt as _};
 use kube::Resource;
 use kube::api::Api;
-use kube::runtime::reflector::{self, Store};
+use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt as _, watcher};
 use serde::de::DeserializeOwned;
+use tokio::sync::broadcast;
 
 /// A store of `api`'s objects and the future that keeps it current (run it for as long as the
 /// store is used).
@@ -21,11 +24,98 @@ where
     K::DynamicType: Default + Eq + Hash + Clone + Send + Sync,
 {
     let (store, writer) = reflector::store();
-    // managedFields are for writers, not for controllers' decisions: dropping them halves what
-    // a cached pod weighs.
-    let stream = watcher(api, watcher::Config::default())
-        .default_backoff()
-        .modify(|object: &mut K| object.meta_mut().managed_fields = None);
-    let stream = reflector::reflector(writer, stream).for_each(|_| std::future::ready(()));
+    let stream = reflector::reflector(writer, trimmed(api)).for_each(|_| std::future::ready(()));
     (store, stream)
+}
+
+/// The watch of `api`, without managedFields: they are for writers, not for controllers'
+/// decisions, and dropping them halves what a cached pod weighs.
+fn trimmed<K>(api: Api<K>) -> impl Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send
+where
+    K: Resource + Clone + DeserializeOwned + Debug + Send + 'static,
+{
+    watcher(api, watcher::Config::default())
+        .default_backoff()
+        .modify(|object: &mut K| object.meta_mut().managed_fields = None)
+}
+
+/// How many changes a slow subscriber may fall behind before it misses some (it then relies on
+/// its periodic resync).
+const BACKLOG: usize = 16_384;
+
+/// One cache of a resource for several controllers, and its changes (including deletions) as
+/// they reach the cache: a subscriber that reads the store on a change sees that change.
+#[derive(Clone)]
+pub struct Shared<K: Resource<DynamicType = ()> + 'static> {
+    pub store: Store<K>,
+    changes: broadcast::Sender<Arc<K>>,
+}
+
+/// A shared informer of `api` and the future that keeps it current.
+pub fn shared<K>(api: Api<K>) -> (Shared<K>, impl Future<Output = ()> + Send)
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+{
+    let (store, mut writer) = reflector::store();
+    let (changes, _) = broadcast::channel(BACKLOG);
+    let sender = changes.clone();
+    let run = trimmed(api).for_each(move |event| {
+        if let Ok(event) = event {
+            writer.apply_watcher_event(&event);
+            if let watcher::Event::Apply(object)
+            | watcher::Event::Delete(object)
+            | watcher::Event::InitApply(object) = event
+            {
+                // Nobody listening yet is fine: subscribers list the store when they start.
+                let _ = sender.send(Arc::new(object));
+            }
+        }
+        std::future::ready(())
+    });
+    (Shared { store, changes }, run)
+}
+
+impl<K> Shared<K>
+where
+    K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
+{
+    /// Every change, as long as the stream is polled.
+    pub fn changes(&self) -> impl Stream<Item = Arc<K>> + Send + 'static {
+        futures::stream::unfold(self.changes.subscribe(), |mut receiver| async move {
+            loop {
+                match receiver.recv().await {
+                    Ok(object) => return Some((object, receiver)),
+                    Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        })
+    }
+
+    /// The controllers (of kind `O`) of the changed objects, as triggers for `O`'s controller.
+    pub fn owners<O>(&self) -> impl Stream<Item = ObjectRef<O>> + Send + 'static
+    where
+        O: Resource<DynamicType = ()> + 'static,
+    {
+        let kind = O::kind(&()).into_owned();
+        let api_version = O::api_version(&()).into_owned();
+        self.changes().flat_map(move |object| {
+            let meta = object.meta();
+            let owner = meta
+                .owner_references
+                .iter()
+                .flatten()
+                .find(|o| {
+                    o.controller == Some(true) && o.kind == kind && o.api_version == api_version
+                })
+                .map(|o| {
+                    let reference = ObjectRef::<O>::new(&o.name);
+                    match &meta.namespace {
+                        Some(namespace) => reference.within(namespace),
+                        None => reference,
+                    }
+                });
+            futures::stream::iter(owner)
+        })
+    }
 }

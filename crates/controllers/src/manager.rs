@@ -3,7 +3,11 @@
 
 use std::time::Duration;
 
-use kube::Client;
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::Pod;
+use kube::{Api, Client};
+
+use crate::informer;
 
 /// What the controllers take from the cluster configuration.
 #[derive(Debug, Clone)]
@@ -25,10 +29,17 @@ impl Default for Options {
 
 /// Runs every controller until dropped.
 pub async fn run(client: Client, options: Options) {
+    // One cache of every pod for the controllers that own pods.
+    let (pods, pods_informer) = informer::shared(Api::<Pod>::all(client.clone()));
+    let (jobs, jobs_informer) = informer::shared(Api::<Job>::all(client.clone()));
     tokio::join!(
+        pods_informer,
+        jobs_informer,
         crate::nodes::lifecycle::run(client.clone(), options.node_monitor_grace_period),
         crate::namespaces::run(client.clone(), options.root_ca_pem.clone()),
-        crate::workloads::replica_sets(client.clone()),
+        crate::workloads::replica_sets(client.clone(), pods.clone()),
+        crate::workloads::jobs(client.clone(), pods.clone()),
+        crate::workloads::cron_jobs(client.clone(), jobs),
         crate::workloads::deployments(client.clone()),
         crate::gc::run(client),
     );

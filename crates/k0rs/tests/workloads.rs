@@ -6,38 +6,11 @@ mod harness;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use harness::cluster::{eventually, json_of, run};
 use harness::controller::{Backend, Controller, kubectl};
 use harness::kubelet::Kubelets;
-use harness::{stderr, stdout};
+use harness::stderr;
 use serde_json::json;
-
-fn run(kubeconfig: &std::path::Path, args: &[&str]) -> String {
-    let out = kubectl(kubeconfig, args);
-    if !out.status.success() {
-        // What the controllers left behind, for whoever reads a failure.
-        let state = kubectl(
-            kubeconfig,
-            &["get", "deploy,rs,pods,nodes,events", "-A", "-o", "wide"],
-        );
-        panic!("kubectl {args:?}: {}\n{}", stderr(&out), stdout(&state));
-    }
-    stdout(&out)
-}
-
-fn json_of(kubeconfig: &std::path::Path, args: &[&str]) -> serde_json::Value {
-    let mut args = args.to_vec();
-    args.extend(["-o", "json"]);
-    serde_json::from_str(&run(kubeconfig, &args)).unwrap()
-}
-
-/// Polls `check` every 100 ms until it holds, for at most `seconds`.
-fn eventually(seconds: u64, what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 /// Pods of `selector` per node (running, not being deleted).
 fn placement(kubeconfig: &std::path::Path, selector: &str) -> BTreeMap<String, usize> {

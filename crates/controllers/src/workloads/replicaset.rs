@@ -16,7 +16,7 @@ use kube::{Api, Client, ResourceExt as _};
 use serde_json::json;
 
 use super::pods::{self, Expectations};
-use crate::informer::informer;
+use crate::informer::Shared;
 
 /// Pods created or deleted at once for one ReplicaSet.
 const BURST: usize = 500;
@@ -31,21 +31,17 @@ struct Context {
 #[error(transparent)]
 pub struct Error(#[from] kube::Error);
 
-pub async fn run(client: Client) {
-    let (pod_store, pod_informer) = informer(Api::<Pod>::all(client.clone()));
+pub async fn run(client: Client, pods: Shared<Pod>) {
     let context = Arc::new(Context {
         client: client.clone(),
-        pods: pod_store,
+        pods: pods.store.clone(),
         expectations: Expectations::default(),
     });
-    let controller = Controller::new(
-        Api::<ReplicaSet>::all(client.clone()),
-        watcher::Config::default(),
-    )
-    .owns(Api::<Pod>::all(client), watcher::Config::default())
-    .run(reconcile, error_policy, context)
-    .for_each(|_| std::future::ready(()));
-    tokio::join!(pod_informer, controller);
+    Controller::new(Api::<ReplicaSet>::all(client), watcher::Config::default())
+        .reconcile_on(pods.owners::<ReplicaSet>())
+        .run(reconcile, error_policy, context)
+        .for_each(|_| std::future::ready(()))
+        .await;
 }
 
 fn error_policy(_: Arc<ReplicaSet>, error: &Error, _: Arc<Context>) -> Action {
@@ -117,8 +113,8 @@ async fn reconcile(set: Arc<ReplicaSet>, context: Arc<Context>) -> Result<Action
     }
     context.expectations.expect(&uid, created, deleted);
     let settled = update_status(&context, &set, &owned).await?;
-    // The pod events that trigger a reconcile come from another watch than the pod cache read
-    // here: a reconcile can see a pod one change behind. Until the set has settled, look again.
+    // Pod changes trigger a reconcile after they reach the cache read here; a set that has not
+    // settled is still looked at again soon in case a trigger was missed.
     Ok(if settled {
         Action::requeue(SETTLED_RESYNC)
     } else {
@@ -127,7 +123,7 @@ async fn reconcile(set: Arc<ReplicaSet>, context: Arc<Context>) -> Result<Action
 }
 
 const SETTLED_RESYNC: Duration = Duration::from_secs(30);
-const UNSETTLED_RESYNC: Duration = Duration::from_secs(1);
+const UNSETTLED_RESYNC: Duration = Duration::from_secs(5);
 
 /// Writes the status from the pods; whether every wanted replica is available.
 async fn update_status(

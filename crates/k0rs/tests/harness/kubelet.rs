@@ -1,6 +1,7 @@
 //! Fake kubelets for tests without a container runtime: they register their Node objects, renew
-//! their Leases every second, report the pods bound to them Running and Ready at once, and finish
-//! the graceful deletion of those pods — what the scheduler and controllers expect of real ones.
+//! their Leases every second, report the pods bound to them Running and Ready at once (or, for a
+//! pod that is not restarted and whose command ends in `true` or `false`, Succeeded or Failed),
+//! and finish the graceful deletion of those pods — what the scheduler and controllers expect of real ones.
 //! A kubelet can be stopped to see what the control plane does about a silent node.
 
 use std::collections::HashSet;
@@ -162,18 +163,49 @@ async fn run_pods(client: Client, alive: Arc<Mutex<HashSet<String>>>) {
             continue;
         }
         let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
-        if phase == Some("Running") {
+        if phase.is_some_and(|p| p != "Pending") {
             continue;
         }
         let now = k8s_openapi::chrono::Utc::now()
             .to_rfc3339_opts(k8s_openapi::chrono::SecondsFormat::Secs, true);
-        let status = json!({"status": {"phase": "Running", "startTime": now, "conditions": [
-            {"type": "Ready", "status": "True", "lastTransitionTime": now},
-            {"type": "ContainersReady", "status": "True", "lastTransitionTime": now},
-            {"type": "Initialized", "status": "True", "lastTransitionTime": now},
-        ]}});
+        let status = match exit_code(&pod) {
+            None => json!({"status": {"phase": "Running", "startTime": now, "conditions": [
+                {"type": "Ready", "status": "True", "lastTransitionTime": now},
+                {"type": "ContainersReady", "status": "True", "lastTransitionTime": now},
+                {"type": "Initialized", "status": "True", "lastTransitionTime": now},
+            ]}}),
+            Some(code) => {
+                let phase = if code == 0 { "Succeeded" } else { "Failed" };
+                json!({"status": {"phase": phase, "startTime": now, "conditions": [
+                    {"type": "Ready", "status": "False", "reason": "PodCompleted", "lastTransitionTime": now},
+                ], "containerStatuses": [{
+                    "name": "main", "image": "", "imageID": "", "ready": false, "restartCount": 0,
+                    "state": {"terminated": {"exitCode": code, "startedAt": now, "finishedAt": now}},
+                }]}})
+            }
+        };
         let _ = api
             .patch_status(&name, &PatchParams::default(), &Patch::Merge(status))
             .await;
+    }
+}
+
+/// How a pod that is not restarted ends: its first container's command line ending in `true`
+/// exits 0, in `false` exits 1; anything else runs until deleted.
+fn exit_code(pod: &Pod) -> Option<i32> {
+    let spec = pod.spec.as_ref()?;
+    if spec.restart_policy.as_deref() == Some("Always") {
+        return None;
+    }
+    let container = spec.containers.first()?;
+    let words = container
+        .command
+        .iter()
+        .flatten()
+        .chain(container.args.iter().flatten());
+    match words.last().map(String::as_str) {
+        Some("true") => Some(0),
+        Some("false") => Some(1),
+        _ => None,
     }
 }
