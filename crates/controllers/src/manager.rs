@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
+use k8s_openapi::api::apps::v1::ControllerRevision;
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::{Api, Client};
 
 use crate::informer;
@@ -32,14 +33,21 @@ pub async fn run(client: Client, options: Options) {
     // One cache of every pod for the controllers that own pods.
     let (pods, pods_informer) = informer::shared(Api::<Pod>::all(client.clone()));
     let (jobs, jobs_informer) = informer::shared(Api::<Job>::all(client.clone()));
+    let (nodes, nodes_informer) = informer::shared(Api::<Node>::all(client.clone()));
+    let (revisions, revisions_informer) =
+        informer::shared(Api::<ControllerRevision>::all(client.clone()));
     tokio::join!(
         pods_informer,
         jobs_informer,
+        nodes_informer,
+        revisions_informer,
         crate::nodes::lifecycle::run(client.clone(), options.node_monitor_grace_period),
         crate::namespaces::run(client.clone(), options.root_ca_pem.clone()),
         crate::workloads::replica_sets(client.clone(), pods.clone()),
         crate::workloads::jobs(client.clone(), pods.clone()),
         crate::workloads::cron_jobs(client.clone(), jobs),
+        crate::workloads::daemon_sets(client.clone(), pods.clone(), nodes, revisions.clone()),
+        crate::workloads::stateful_sets(client.clone(), pods.clone(), revisions),
         crate::workloads::deployments(client.clone()),
         crate::gc::run(client),
     );

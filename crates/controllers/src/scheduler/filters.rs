@@ -68,7 +68,12 @@ pub fn node_labels(node: &NodeInfo) -> &BTreeMap<String, String> {
 
 /// nodeSelector and required node affinity.
 fn node_affinity(spec: &PodSpec, node: &NodeInfo) -> bool {
-    let labels = node_labels(node);
+    selects(spec, node_labels(node), node.name())
+}
+
+/// Whether a pod's nodeSelector and required node affinity select the node with `labels` and
+/// `name` (also what a DaemonSet asks of the nodes it runs on).
+pub fn selects(spec: &PodSpec, labels: &BTreeMap<String, String>, name: &str) -> bool {
     let selector_ok = spec
         .node_selector
         .iter()
@@ -85,7 +90,7 @@ fn node_affinity(spec: &PodSpec, node: &NodeInfo) -> bool {
     let affinity_ok = required.is_none_or(|r| {
         r.node_selector_terms
             .iter()
-            .any(|t| term_matches(t, labels, node.name()))
+            .any(|t| term_matches(t, labels, name))
     });
     selector_ok && affinity_ok
 }

@@ -4,7 +4,7 @@
 //! naming why, and is tried again when nodes or pods change.
 
 mod cache;
-mod filters;
+pub(crate) mod filters;
 mod queue;
 mod resources;
 mod scores;

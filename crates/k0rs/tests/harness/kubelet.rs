@@ -109,6 +109,11 @@ impl Kubelets {
     pub fn stop(&self, node: &str) {
         self.alive.lock().unwrap().remove(node);
     }
+
+    /// The kubelet of `node` runs again; it acts on pods as they next change.
+    pub fn resume(&self, node: &str) {
+        self.alive.lock().unwrap().insert(node.to_owned());
+    }
 }
 
 async fn renew_leases(client: Client, alive: Arc<Mutex<HashSet<String>>>) {
