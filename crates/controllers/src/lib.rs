@@ -3,6 +3,8 @@
 //! kube-controller-manager are in k0s) and runs only while it holds its Lease, so that several
 //! controllers can run for HA.
 
+mod certificates;
+mod endpoints;
 mod gc;
 mod informer;
 pub mod leader;

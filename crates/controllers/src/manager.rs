@@ -1,7 +1,10 @@
 //! The controller manager: every controller of k0rs in one task set, started together once the
 //! manager leads (Lease `kube-system/kube-controller-manager`).
 
+use std::path::PathBuf;
 use std::time::Duration;
+
+use ipnet::IpNet;
 
 use k8s_openapi::api::apps::v1::ControllerRevision;
 use k8s_openapi::api::batch::v1::Job;
@@ -17,6 +20,12 @@ pub struct Options {
     pub node_monitor_grace_period: Duration,
     /// The cluster CA in PEM, published to every namespace as `kube-root-ca.crt`.
     pub root_ca_pem: String,
+    /// Where the cluster CA (`ca.crt`, `ca.key`) is, for the CSR signer (none: nothing signed).
+    pub ca_dir: Option<PathBuf>,
+    /// The cluster pod CIDRs nodes get their `spec.podCIDR` from (empty: no node IPAM).
+    pub cluster_cidrs: Vec<IpNet>,
+    /// `node-cidr-mask-size`: the prefix of each node's IPv4 pod CIDR (24).
+    pub node_cidr_mask_size: u8,
 }
 
 impl Default for Options {
@@ -24,6 +33,9 @@ impl Default for Options {
         Self {
             node_monitor_grace_period: Duration::from_secs(40),
             root_ca_pem: String::new(),
+            ca_dir: None,
+            cluster_cidrs: Vec::new(),
+            node_cidr_mask_size: 24,
         }
     }
 }
@@ -46,9 +58,22 @@ pub async fn run(client: Client, options: Options) {
         crate::workloads::replica_sets(client.clone(), pods.clone()),
         crate::workloads::jobs(client.clone(), pods.clone()),
         crate::workloads::cron_jobs(client.clone(), jobs),
-        crate::workloads::daemon_sets(client.clone(), pods.clone(), nodes, revisions.clone()),
+        crate::workloads::daemon_sets(
+            client.clone(),
+            pods.clone(),
+            nodes.clone(),
+            revisions.clone()
+        ),
+        crate::nodes::ipam::run(
+            client.clone(),
+            nodes,
+            options.cluster_cidrs.clone(),
+            options.node_cidr_mask_size
+        ),
+        crate::certificates::run(client.clone(), options.ca_dir.clone()),
         crate::workloads::stateful_sets(client.clone(), pods.clone(), revisions),
         crate::workloads::deployments(client.clone()),
+        crate::endpoints::run(client.clone(), pods.clone()),
         crate::gc::run(client),
     );
 }

@@ -101,5 +101,17 @@ fn controller_manager_options(
                 )
             })?;
     }
+    if let Some(mask) = args.get("node-cidr-mask-size") {
+        options.node_cidr_mask_size = mask.parse().ok().filter(|m| (1..=30).contains(m)).ok_or_else(|| {
+            anyhow::anyhow!("spec.controllerManager.extraArgs.node-cidr-mask-size: {mask:?} is not a prefix length from 1 to 30")
+        })?;
+    }
+    let network = &config.spec.network;
+    options.cluster_cidrs = vec![network.pod_cidr];
+    if network.dual_stack.enabled {
+        options
+            .cluster_cidrs
+            .extend(network.dual_stack.ipv6_pod_cidr);
+    }
     Ok(options)
 }

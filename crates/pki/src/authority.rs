@@ -23,14 +23,14 @@ const LEAF_VALIDITY: Duration = Duration::from_hours(365 * 24);
 /// A leaf certificate closer than this to its expiry is re-issued at start.
 const LEAF_RENEW_BEFORE: Duration = Duration::from_hours(30 * 24);
 /// Back-dating of `notBefore`, so hosts with slightly late clocks accept new certificates.
-const CLOCK_SKEW: Duration = Duration::from_mins(5);
+pub(crate) const CLOCK_SKEW: Duration = Duration::from_mins(5);
 
 /// A loaded certificate authority that can issue leaf certificates.
 pub struct Authority {
     cert_path: PathBuf,
     cert_pem: String,
     cert: CertFile,
-    issuer: Issuer<'static, KeyPair>,
+    pub(crate) issuer: Issuer<'static, KeyPair>,
 }
 
 impl std::fmt::Debug for Authority {
@@ -251,7 +251,7 @@ fn base_params(subject: &Subject, validity: Duration) -> Result<CertificateParam
 
 /// A random positive 128-bit serial: re-issuing a certificate over the same key must not repeat the
 /// serial (rcgen's default derives it from the public key).
-fn random_serial() -> Result<SerialNumber> {
+pub(crate) fn random_serial() -> Result<SerialNumber> {
     use ring::rand::SecureRandom;
     let mut bytes = [0u8; 16];
     ring::rand::SystemRandom::new()

@@ -16,6 +16,7 @@ mod host;
 mod kubeconfig;
 mod material;
 mod names;
+mod requests;
 mod sans;
 mod service_account;
 mod subject;

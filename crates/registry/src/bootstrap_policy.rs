@@ -460,6 +460,18 @@ fn cluster_role_bindings() -> Vec<Value> {
             "system:node-bootstrapper",
             &["system:bootstrappers"],
         ),
+        // What k0s binds so that joining kubelets' client certificates are approved
+        // automatically: first from a bootstrap token, then renewed by the node itself.
+        binding(
+            "k0rs:node-autoapprove-bootstrap",
+            "system:certificates.k8s.io:certificatesigningrequests:nodeclient",
+            &["system:bootstrappers"],
+        ),
+        binding(
+            "k0rs:node-autoapprove-certificate-rotation",
+            "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient",
+            &["system:nodes"],
+        ),
         user_binding(
             "system:kube-scheduler",
             "system:kube-scheduler",

@@ -529,6 +529,7 @@ pub fn columns(resource: &Resource) -> Vec<Column> {
                 Value::from(v["globalDefault"].as_bool().unwrap_or(false))
             }),
         ]),
+        "certificates.k8s.io" => csr_columns(),
         "coordination.k8s.io" => named(vec![column("Holder", "string", 0, |v, _| {
             Value::from(v["spec"]["holderIdentity"].as_str().unwrap_or_default())
         })]),
@@ -580,6 +581,47 @@ pub fn columns(resource: &Resource) -> Vec<Column> {
         ]),
         _ => named(Vec::new()),
     }
+}
+
+/// kubectl's columns for CertificateSigningRequests.
+fn csr_columns() -> Vec<Column> {
+    vec![
+        NAME,
+        AGE,
+        column("SignerName", "string", 0, |v, _| {
+            text(&v["spec"]["signerName"])
+        }),
+        column("Requestor", "string", 0, |v, _| {
+            text(&v["spec"]["username"])
+        }),
+        column("RequestedDuration", "string", 0, |v, _| {
+            v["spec"]["expirationSeconds"].as_i64().map_or_else(
+                || Value::from("<none>"),
+                |s| Value::from(format!("{}m", s / 60)),
+            )
+        }),
+        column("Condition", "string", 0, |v, _| csr_condition(v)),
+    ]
+}
+
+/// kubectl's CSR condition: the condition types joined, `Issued` once a certificate is there.
+fn csr_condition(csr: &Value) -> Value {
+    let mut conditions: Vec<String> = csr["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["type"].as_str().map(str::to_owned))
+        .collect();
+    if csr["status"]["certificate"]
+        .as_str()
+        .is_some_and(|c| !c.is_empty())
+    {
+        conditions.push("Issued".to_owned());
+    }
+    if conditions.is_empty() {
+        return Value::from("Pending");
+    }
+    Value::from(conditions.join(","))
 }
 
 #[cfg(test)]

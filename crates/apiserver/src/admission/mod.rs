@@ -1,6 +1,7 @@
 //! Admission: what a write must pass, and what it gets, between authorization and storage —
 //! NodeRestriction, RBAC escalation prevention, for pods the Priority, DefaultTolerationSeconds,
-//! ServiceAccount and LimitRanger mutations and the PodSecurity levels, and ResourceQuota. A refusal is 403 with the plugin's
+//! ServiceAccount and LimitRanger mutations and the PodSecurity levels, the requester of a
+//! CertificateSigningRequest, and ResourceQuota. A refusal is 403 with the plugin's
 //! message; nothing is written.
 
 mod escalation;
@@ -38,6 +39,15 @@ pub async fn admit(
     }
     if resource.group.is_empty() && resource.kind == "Node" && operation == Operation::Create {
         taint_not_ready(object);
+    }
+    if resource.kind == "CertificateSigningRequest" && operation == Operation::Create {
+        // A request names who filed it: what approvers judge (as the CSR strategy does).
+        object["spec"]["username"] = Value::String(user.name.clone());
+        object["spec"]["groups"] = serde_json::json!(user.groups);
+        if let Some(spec) = object["spec"].as_object_mut() {
+            spec.remove("uid");
+            spec.remove("extra");
+        }
     }
     if resource.group.is_empty() && resource.kind == "Pod" {
         if operation == Operation::Create {

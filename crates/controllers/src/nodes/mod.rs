@@ -1,3 +1,4 @@
 //! Controllers of nodes.
 
+pub mod ipam;
 pub mod lifecycle;

@@ -20,5 +20,6 @@ pub use cronjob::run as cron_jobs;
 pub use daemonset::run as daemon_sets;
 pub use deployment::run as deployments;
 pub use job::run as jobs;
+pub use pods::is_ready;
 pub use replicaset::run as replica_sets;
 pub use statefulset::run as stateful_sets;

@@ -2,7 +2,7 @@
 //! client with its own certificate (`<pki>/scheduler.conf`, `<pki>/ccm.conf`), leading through
 //! its Lease, so that every controller of an HA cluster can run them.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use async_trait::async_trait;
@@ -25,7 +25,7 @@ pub struct ControlLoop {
 }
 
 impl ControlLoop {
-    pub fn new(which: Loop, pki_dir: &std::path::Path, hostname: &str) -> Self {
+    pub fn new(which: Loop, pki_dir: &Path, hostname: &str) -> Self {
         let file = match which {
             Loop::Scheduler => "scheduler.conf",
             Loop::ControllerManager(_) => "ccm.conf",
@@ -64,6 +64,7 @@ impl Component for ControlLoop {
                 let mut options = options.clone();
                 options.root_ca_pem = std::fs::read_to_string(&ca)
                     .with_context(|| format!("cannot read {}", ca.display()))?;
+                options.ca_dir = ca.parent().map(Path::to_path_buf);
                 k0rs_controllers::start_controller_manager(
                     &self.kubeconfig,
                     &self.identity,

@@ -1,5 +1,5 @@
 //! Fake kubelets for tests without a container runtime: they register their Node objects, renew
-//! their Leases every second, report the pods bound to them Running and Ready at once (or, for a
+//! their Leases every second, report the pods bound to them Running and Ready at once, with an IP (or, for a
 //! pod that is not restarted and whose command ends in `true` or `false`, Succeeded or Failed),
 //! and finish the graceful deletion of those pods — what the scheduler and controllers expect of real ones.
 //! A kubelet can be stopped to see what the control plane does about a silent node.
@@ -174,11 +174,13 @@ async fn run_pods(client: Client, alive: Arc<Mutex<HashSet<String>>>) {
         let now = k8s_openapi::chrono::Utc::now()
             .to_rfc3339_opts(k8s_openapi::chrono::SecondsFormat::Secs, true);
         let status = match exit_code(&pod) {
-            None => json!({"status": {"phase": "Running", "startTime": now, "conditions": [
-                {"type": "Ready", "status": "True", "lastTransitionTime": now},
-                {"type": "ContainersReady", "status": "True", "lastTransitionTime": now},
-                {"type": "Initialized", "status": "True", "lastTransitionTime": now},
-            ]}}),
+            None => {
+                json!({"status": {"phase": "Running", "startTime": now, "podIP": next_ip(), "conditions": [
+                    {"type": "Ready", "status": "True", "lastTransitionTime": now},
+                    {"type": "ContainersReady", "status": "True", "lastTransitionTime": now},
+                    {"type": "Initialized", "status": "True", "lastTransitionTime": now},
+                ]}})
+            }
             Some(code) => {
                 let phase = if code == 0 { "Succeeded" } else { "Failed" };
                 json!({"status": {"phase": phase, "startTime": now, "conditions": [
@@ -213,4 +215,11 @@ fn exit_code(pod: &Pod) -> Option<i32> {
         Some("false") => Some(1),
         _ => None,
     }
+}
+
+/// A pod IP: fake, but unique within the test process.
+fn next_ip() -> String {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("10.250.{}.{}", n / 250, n % 250 + 1)
 }
