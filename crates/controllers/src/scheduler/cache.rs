@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::{Node, Pod, PodAffinityTerm};
 
 use super::resources::{Amounts, allocatable, pod_requests, scoring_requests};
 
@@ -21,6 +21,10 @@ pub struct Placed {
     pub scoring: (f64, f64),
     /// (protocol, hostIP, hostPort) it binds on the node.
     pub ports: Vec<(String, String, i32)>,
+    /// Its required pod anti-affinity terms, which later pods must respect too.
+    pub anti_affinity: Vec<PodAffinityTerm>,
+    pub priority: i32,
+    pub name: String,
 }
 
 impl Placed {
@@ -53,6 +57,18 @@ impl Placed {
             requests: pod_requests(pod),
             scoring: scoring_requests(pod),
             ports,
+            anti_affinity: pod
+                .spec
+                .as_ref()
+                .and_then(|s| s.affinity.as_ref())
+                .and_then(|a| a.pod_anti_affinity.as_ref())
+                .and_then(|a| {
+                    a.required_during_scheduling_ignored_during_execution
+                        .clone()
+                })
+                .unwrap_or_default(),
+            priority: pod.spec.as_ref().and_then(|s| s.priority).unwrap_or(0),
+            name: meta.name.clone().unwrap_or_default(),
         }
     }
 }
@@ -92,7 +108,7 @@ impl NodeInfo {
         self.pods.push(placed);
     }
 
-    fn take(&mut self, uid: &str) {
+    pub fn take(&mut self, uid: &str) {
         let Some(index) = self.pods.iter().position(|p| p.uid == uid) else {
             return;
         };
@@ -115,6 +131,8 @@ pub struct Cache {
     placed_on: HashMap<String, String>,
     /// Pods placed on nodes the cache does not know (yet): placed when their node appears.
     waiting: HashMap<String, Vec<Placed>>,
+    /// Placed pods with required anti-affinity terms, by uid (few: found without a scan).
+    anti_affine: HashSet<String>,
 }
 
 impl Cache {
@@ -143,6 +161,9 @@ impl Cache {
     pub fn place(&mut self, node: &str, placed: Placed) {
         self.remove_pod(&placed.uid);
         self.placed_on.insert(placed.uid.clone(), node.to_owned());
+        if !placed.anti_affinity.is_empty() {
+            self.anti_affine.insert(placed.uid.clone());
+        }
         match self.nodes.get_mut(node) {
             Some(info) => info.place(placed),
             None => self
@@ -157,6 +178,7 @@ impl Cache {
         let Some(node) = self.placed_on.remove(uid) else {
             return;
         };
+        self.anti_affine.remove(uid);
         if let Some(info) = self.nodes.get_mut(&node) {
             info.take(uid);
         } else if let Some(list) = self.waiting.get_mut(&node) {
@@ -166,5 +188,13 @@ impl Cache {
 
     pub fn is_placed(&self, uid: &str) -> bool {
         self.placed_on.contains_key(uid)
+    }
+
+    /// The placed pods with required anti-affinity, with their nodes.
+    pub fn anti_affine(&self) -> impl Iterator<Item = (&NodeInfo, &Placed)> {
+        self.anti_affine.iter().filter_map(|uid| {
+            let node = self.nodes.get(self.placed_on.get(uid)?)?;
+            Some((node, node.pods.iter().find(|p| p.uid == *uid)?))
+        })
     }
 }

@@ -3,11 +3,15 @@
 //! `pods/binding`. A pod no node can take gets `PodScheduled=False` and a FailedScheduling event
 //! naming why, and is tried again when nodes or pods change.
 
+mod affinity;
 mod cache;
 pub(crate) mod filters;
+mod preemption;
 mod queue;
 mod resources;
 mod scores;
+mod selectors;
+mod spread;
 mod status;
 
 use std::sync::Arc;
@@ -20,9 +24,11 @@ use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client};
 use tokio::sync::mpsc;
 
+use affinity::Affinity;
 use cache::{Cache, NodeInfo, Placed};
 pub use filters::toleration_matches;
 use queue::Queue;
+use spread::Spread;
 
 /// The scheduler name pods ask for by default.
 pub const NAME: &str = "default-scheduler";
@@ -177,8 +183,24 @@ impl State {
 
     fn schedule_one(&mut self, uid: String, pod: &Arc<Pod>) {
         let placed = Placed::of(pod);
-        let (feasible, failures) = self.feasible(pod, &placed);
+        let rules = Rules {
+            affinity: Affinity::prepare(pod, &placed, &self.cache),
+            spread: Spread::prepare(pod, &placed, &self.cache),
+        };
+        let (feasible, failures) = self.feasible(pod, &placed, &rules);
         if feasible.is_empty() {
+            let fits = |node: &NodeInfo| rules.refusal(node).is_none();
+            if let Some((node, victims)) = preemption::candidate(&self.cache, pod, &placed, &fits) {
+                // Victims going away bring the pod back from the parked ones.
+                self.queue.park(&uid, "");
+                tokio::spawn(preemption::preempt(
+                    self.client.clone(),
+                    pod.clone(),
+                    node,
+                    victims,
+                ));
+                return;
+            }
             let message = status::unschedulable_message(self.cache.nodes.len(), &failures);
             if self.queue.park(&uid, &message) {
                 tokio::spawn(status::report_unschedulable(
@@ -189,7 +211,7 @@ impl State {
             }
             return;
         }
-        let scores = scores::scores(pod, &placed, &feasible);
+        let scores = scores::scores(pod, &placed, &feasible, &rules.scores(&feasible));
         let best = scores
             .iter()
             .enumerate()
@@ -209,7 +231,12 @@ impl State {
 
     /// The nodes that pass every filter (at most as many as kube-scheduler would score, found from
     /// a rotating start), and the failure reasons of the others.
-    fn feasible(&mut self, pod: &Pod, placed: &Placed) -> (Vec<&NodeInfo>, Vec<String>) {
+    fn feasible(
+        &mut self,
+        pod: &Pod,
+        placed: &Placed,
+        rules: &Rules,
+    ) -> (Vec<&NodeInfo>, Vec<String>) {
         let all: Vec<&NodeInfo> = self.cache.nodes.values().collect();
         let wanted = nodes_to_score(all.len());
         let start = self.queue.next_start(all.len());
@@ -217,7 +244,12 @@ impl State {
         let mut failures = Vec::new();
         for i in 0..all.len() {
             let node = all[(start + i) % all.len()];
-            let reasons = filters::reasons(pod, placed, node);
+            let mut reasons = filters::reasons(pod, placed, node);
+            if reasons.is_empty()
+                && let Some(reason) = rules.refusal(node)
+            {
+                reasons.push(reason.to_owned());
+            }
             if reasons.is_empty() {
                 feasible.push(node);
                 if feasible.len() >= wanted {
@@ -228,6 +260,40 @@ impl State {
             }
         }
         (feasible, failures)
+    }
+}
+
+/// The rules a pod brings that weigh other pods: inter-pod affinity and topology spreading
+/// (counted once per attempt; none for most pods).
+struct Rules {
+    affinity: Option<Affinity>,
+    spread: Option<Spread>,
+}
+
+impl Rules {
+    /// PodTopologySpread, then InterPodAffinity, as kube-scheduler orders its filters.
+    fn refusal(&self, node: &NodeInfo) -> Option<&'static str> {
+        self.spread
+            .as_ref()
+            .and_then(|s| s.refusal(node))
+            .or_else(|| self.affinity.as_ref().and_then(|a| a.refusal(node)))
+    }
+
+    /// Their scores per node (0–100 each, weight 2 each as kube-scheduler's defaults).
+    fn scores(&self, nodes: &[&NodeInfo]) -> Vec<f64> {
+        let affinity = self.affinity.as_ref().map_or_else(
+            || vec![0.0; nodes.len()],
+            |a| scores::min_max(nodes.iter().map(|n| a.preference(n)).collect()),
+        );
+        let spread = self.spread.as_ref().map_or_else(
+            || vec![0.0; nodes.len()],
+            |s| scores::reverse_normalize(nodes.iter().map(|n| s.crowding(n)).collect()),
+        );
+        affinity
+            .iter()
+            .zip(spread)
+            .map(|(a, s)| 2.0 * a + 2.0 * s)
+            .collect()
     }
 }
 

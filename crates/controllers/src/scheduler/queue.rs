@@ -1,8 +1,9 @@
-//! The scheduling queue: pending pods in arrival order, pods no node could take (parked until the
+//! The scheduling queue: pending pods by priority, then in arrival order, pods no node could take (parked until the
 //! cluster changes, or 30 s), pods whose bind failed (backing off 1 s, doubling to 10 s), and the
 //! binds under way.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,7 +17,9 @@ const MAX_BACKOFF: Duration = Duration::from_secs(10);
 #[derive(Default)]
 pub struct Queue {
     pods: HashMap<String, Arc<Pod>>,
-    active: VecDeque<String>,
+    /// Pending pods by priority, then arrival (kube-scheduler's activeQ order).
+    active: BinaryHeap<(i32, Reverse<u64>, String)>,
+    arrivals: u64,
     queued: HashSet<String>,
     parked: HashSet<String>,
     /// The last unschedulable message reported for a pod, to report each change once.
@@ -54,7 +57,13 @@ impl Queue {
 
     fn enqueue(&mut self, uid: String) {
         if self.queued.insert(uid.clone()) {
-            self.active.push_back(uid);
+            let priority = self
+                .pods
+                .get(&uid)
+                .and_then(|p| p.spec.as_ref()?.priority)
+                .unwrap_or(0);
+            self.arrivals += 1;
+            self.active.push((priority, Reverse(self.arrivals), uid));
         }
     }
 
@@ -69,7 +78,7 @@ impl Queue {
     }
 
     pub fn pop(&mut self) -> Option<(String, Arc<Pod>)> {
-        while let Some(uid) = self.active.pop_front() {
+        while let Some((_, _, uid)) = self.active.pop() {
             self.queued.remove(&uid);
             if let Some(pod) = self.pods.get(&uid) {
                 return Some((uid, pod.clone()));

@@ -10,7 +10,8 @@ use super::filters::{count, node_labels, node_taints, term_matches, tolerated};
 const MAX: f64 = 100.0;
 
 /// The score of each candidate node, in the order given.
-pub fn scores(pod: &Pod, placed: &Placed, nodes: &[&NodeInfo]) -> Vec<f64> {
+/// `extra` holds the weighted scores of the pod's affinity and spreading rules.
+pub fn scores(pod: &Pod, placed: &Placed, nodes: &[&NodeInfo], extra: &[f64]) -> Vec<f64> {
     let Some(spec) = &pod.spec else {
         return vec![0.0; nodes.len()];
     };
@@ -31,6 +32,7 @@ pub fn scores(pod: &Pod, placed: &Placed, nodes: &[&NodeInfo]) -> Vec<f64> {
                 + 2.0 * spread[i]
                 + 2.0 * preferred[i]
                 + 3.0 * taints[i]
+                + extra[i]
         })
         .collect()
 }
@@ -124,8 +126,21 @@ fn normalize(values: Vec<f64>) -> Vec<f64> {
     values.into_iter().map(|v| MAX * v / max).collect()
 }
 
+/// Scales values, which may be negative, to 0–100 from the smallest to the largest.
+pub fn min_max(values: Vec<f64>) -> Vec<f64> {
+    let max = values.iter().copied().fold(f64::MIN, f64::max);
+    let min = values.iter().copied().fold(f64::MAX, f64::min);
+    if max - min <= 0.0 {
+        return vec![0.0; values.len()];
+    }
+    values
+        .into_iter()
+        .map(|v| MAX * (v - min) / (max - min))
+        .collect()
+}
+
 /// Scales values to 100–0: the smallest best.
-fn reverse_normalize(values: Vec<f64>) -> Vec<f64> {
+pub fn reverse_normalize(values: Vec<f64>) -> Vec<f64> {
     let max = values.iter().copied().fold(0.0, f64::max);
     if max <= 0.0 {
         return vec![MAX; values.len()];
