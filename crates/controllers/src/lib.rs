@@ -11,6 +11,7 @@ pub mod leader;
 pub mod manager;
 mod namespaces;
 mod nodes;
+mod pod_gc;
 mod running;
 pub mod scheduler;
 mod workloads;

@@ -56,6 +56,7 @@ pub async fn run(client: Client, options: Options) {
         crate::nodes::lifecycle::run(client.clone(), options.node_monitor_grace_period),
         crate::namespaces::run(client.clone(), options.root_ca_pem.clone()),
         crate::workloads::replica_sets(client.clone(), pods.clone()),
+        crate::workloads::replication_controllers(client.clone(), pods.clone()),
         crate::workloads::jobs(client.clone(), pods.clone()),
         crate::workloads::cron_jobs(client.clone(), jobs),
         crate::workloads::daemon_sets(
@@ -66,7 +67,7 @@ pub async fn run(client: Client, options: Options) {
         ),
         crate::nodes::ipam::run(
             client.clone(),
-            nodes,
+            nodes.clone(),
             options.cluster_cidrs.clone(),
             options.node_cidr_mask_size
         ),
@@ -74,6 +75,12 @@ pub async fn run(client: Client, options: Options) {
         crate::workloads::stateful_sets(client.clone(), pods.clone(), revisions),
         crate::workloads::deployments(client.clone()),
         crate::endpoints::run(client.clone(), pods.clone()),
+        crate::pod_gc::run(
+            client.clone(),
+            pods.clone(),
+            nodes,
+            crate::pod_gc::TERMINATED_THRESHOLD
+        ),
         crate::gc::run(client),
     );
 }

@@ -236,3 +236,32 @@ fn a_statefulset_starts_in_order_with_its_claims_and_rolls_down_to_its_partition
     let claims = run(&admin, &["get", "pvc", "-o", "name"]);
     assert!(claims.contains("data-db-2"), "{claims}");
 }
+
+#[test]
+fn a_replication_controller_keeps_its_replicas() {
+    let controller = Controller::start_control_plane();
+    let admin = controller.admin();
+    let _kubelets = Kubelets::start(&admin, &[json!({"metadata": {"name": "n1"}})]);
+    create(
+        &controller,
+        &json!({"apiVersion": "v1", "kind": "ReplicationController", "metadata": {"name": "old"}, "spec": {
+            "replicas": 3,
+            "selector": {"app": "old"},
+            "template": {"metadata": {"labels": {"app": "old"}}, "spec": {"containers": [
+                {"name": "old", "image": "busybox:1.36"},
+            ]}},
+        }}),
+    );
+    eventually(30, "three ready replicas", || {
+        json_of(&admin, &["get", "rc", "old"])["status"]["readyReplicas"] == 3
+    });
+    let owned = pods(&admin, "app=old");
+    assert_eq!(owned.len(), 3);
+    assert!(
+        owned
+            .iter()
+            .all(|p| p["metadata"]["ownerReferences"][0]["kind"] == "ReplicationController")
+    );
+    run(&admin, &["scale", "rc/old", "--replicas=1"]);
+    eventually(30, "one replica", || pods(&admin, "app=old").len() == 1);
+}

@@ -428,3 +428,20 @@ fn a_silent_node_goes_unknown_and_its_pods_are_evicted_after_their_toleration() 
         ""
     );
 }
+
+#[test]
+fn a_pod_bound_to_a_node_that_does_not_exist_is_collected() {
+    let controller = Controller::start_control_plane();
+    let admin = controller.admin();
+    let out = controller.create_json(
+        &admin,
+        "stray",
+        &json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "stray"},
+            "spec": {"nodeName": "ghost", "containers": [{"name": "c", "image": "busybox:1.36"}]}}),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    // Forty seconds of grace for a node that may only be late, then the next 20 s round.
+    eventually(90, "the stray pod collected", || {
+        !run(&admin, &["get", "pods", "-o", "name"]).contains("pod/stray")
+    });
+}

@@ -31,9 +31,16 @@ fn assigned(node: &Node) -> Vec<IpNet> {
     cidrs.iter().filter_map(|c| c.parse().ok()).collect()
 }
 
-/// The lowest subnet of `cidr` that nobody has.
-fn allocate(cidr: &IpNet, prefix: u8, taken: &HashSet<IpNet>) -> Option<IpNet> {
-    cidr.subnets(prefix).ok()?.find(|s| !taken.contains(s))
+/// The free subnets of `cidr`, lowest first (one pass, whatever the number of nodes waiting).
+fn free<'a>(
+    cidr: &IpNet,
+    prefix: u8,
+    taken: &'a HashSet<IpNet>,
+) -> impl Iterator<Item = IpNet> + 'a {
+    cidr.subnets(prefix)
+        .into_iter()
+        .flatten()
+        .filter(move |s| !taken.contains(s))
 }
 
 /// Runs the allocator until dropped.
@@ -44,33 +51,50 @@ pub async fn run(client: Client, nodes: Shared<Node>, cluster_cidrs: Vec<IpNet>,
     let _ = nodes.store.wait_until_ready().await;
     // Subnets handed out, per node, but perhaps not yet in the cache: a node is never given two.
     let mut handed: HashMap<String, Vec<IpNet>> = HashMap::new();
+    // Whether the CIDRs ran out (said once until some are free again).
+    let mut exhausted = false;
+    let mut before = 0;
     let mut changes = std::pin::pin!(nodes.changes());
     loop {
         let all: Vec<Arc<Node>> = nodes.store.state();
         // Once the cache shows a node's subnet (or the node is gone) it speaks for itself.
-        handed.retain(|name, _| {
-            all.iter()
-                .any(|n| n.name_any() == *name && assigned(n).is_empty())
-        });
+        let unassigned: HashSet<String> = all
+            .iter()
+            .filter(|n| assigned(n).is_empty())
+            .map(|n| n.name_any())
+            .collect();
+        handed.retain(|name, _| unassigned.contains(name));
         let mut taken: HashSet<IpNet> = all.iter().flat_map(|n| assigned(n)).collect();
         taken.extend(handed.values().flatten().copied());
+        if exhausted && all.len() < before {
+            exhausted = false;
+        }
+        before = all.len();
         let waiting: Vec<&Arc<Node>> = all
             .iter()
-            .filter(|n| assigned(n).is_empty() && !handed.contains_key(&n.name_any()))
+            .filter(|n| {
+                let name = n.name_any();
+                unassigned.contains(&name) && !handed.contains_key(&name)
+            })
             .collect();
+        let mut pools: Vec<_> = cluster_cidrs
+            .iter()
+            .map(|cidr| free(cidr, node_prefix(cidr, mask), &taken))
+            .collect();
+        let mut grants: Vec<(&Arc<Node>, Vec<IpNet>)> = Vec::new();
         for node in waiting {
-            let mut cidrs = Vec::new();
-            for cidr in &cluster_cidrs {
-                match allocate(cidr, node_prefix(cidr, mask), &taken) {
-                    Some(subnet) => cidrs.push(subnet),
-                    None => {
-                        tracing::warn!(component = "node-ipam-controller", node = %node.name_any(), cidr = %cidr, "no pod CIDR left for the node");
-                    }
-                }
-            }
+            let cidrs: Vec<IpNet> = pools.iter_mut().filter_map(Iterator::next).collect();
             if cidrs.len() != cluster_cidrs.len() {
-                continue;
+                if !exhausted {
+                    tracing::warn!(component = "node-ipam-controller", node = %node.name_any(), cidrs = ?cluster_cidrs, "no pod CIDR left for the node");
+                }
+                exhausted = true;
+                break;
             }
+            grants.push((node, cidrs));
+        }
+        drop(pools);
+        for (node, cidrs) in grants {
             let texts: Vec<String> = cidrs.iter().map(ToString::to_string).collect();
             let patch = json!({ "spec": { "podCIDR": texts[0], "podCIDRs": texts } });
             match Api::<Node>::all(client.clone())
@@ -83,7 +107,6 @@ pub async fn run(client: Client, nodes: Shared<Node>, cluster_cidrs: Vec<IpNet>,
             {
                 Ok(_) => {
                     tracing::info!(component = "node-ipam-controller", node = %node.name_any(), cidrs = ?texts, "allocated pod CIDRs");
-                    taken.extend(cidrs.iter().copied());
                     handed.insert(node.name_any(), cidrs);
                 }
                 Err(e) => {
@@ -103,21 +126,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_lowest_free_subnet_is_handed_out() {
+    fn the_lowest_free_subnets_are_handed_out() {
         let cidr: IpNet = "10.244.0.0/16".parse().unwrap();
         let mut taken = HashSet::new();
-        assert_eq!(
-            allocate(&cidr, 24, &taken).unwrap().to_string(),
-            "10.244.0.0/24"
-        );
+        let first = free(&cidr, 24, &taken).next().unwrap();
+        assert_eq!(first.to_string(), "10.244.0.0/24");
         taken.insert("10.244.0.0/24".parse().unwrap());
         taken.insert("10.244.2.0/24".parse().unwrap());
-        assert_eq!(
-            allocate(&cidr, 24, &taken).unwrap().to_string(),
-            "10.244.1.0/24"
-        );
+        let next: Vec<String> = free(&cidr, 24, &taken)
+            .take(2)
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(next, ["10.244.1.0/24", "10.244.3.0/24"]);
         let small: IpNet = "10.0.0.0/24".parse().unwrap();
         taken.insert("10.0.0.0/24".parse().unwrap());
-        assert_eq!(allocate(&small, 24, &taken), None);
+        assert_eq!(free(&small, 24, &taken).next(), None);
     }
 }

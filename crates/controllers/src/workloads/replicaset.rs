@@ -1,4 +1,4 @@
-//! The ReplicaSet controller: keeps `spec.replicas` active pods from the template, removing the
+//! The ReplicaSet (and ReplicationController) controller: keeps `spec.replicas` active pods from the template, removing the
 //! surplus in Kubernetes' order, and reports replicas, ready and available pods in the status.
 
 use std::collections::HashSet;
@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt as _;
-use k8s_openapi::api::apps::v1::{ReplicaSet, ReplicaSetStatus};
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::apps::v1::{ReplicaSet, ReplicaSetSpec, ReplicaSetStatus};
+use k8s_openapi::api::core::v1::{Pod, ReplicationController};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::Store;
@@ -21,10 +22,34 @@ use crate::informer::Shared;
 /// Pods created or deleted at once for one ReplicaSet.
 const BURST: usize = 500;
 
+/// The two kinds that keep a number of pods from a template the same way.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    ReplicaSet,
+    ReplicationController,
+}
+
+impl Kind {
+    fn api_version(self) -> &'static str {
+        match self {
+            Self::ReplicaSet => "apps/v1",
+            Self::ReplicationController => "v1",
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::ReplicaSet => "ReplicaSet",
+            Self::ReplicationController => "ReplicationController",
+        }
+    }
+}
+
 struct Context {
     client: Client,
     pods: Store<Pod>,
     expectations: Expectations,
+    kind: Kind,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -36,12 +61,61 @@ pub async fn run(client: Client, pods: Shared<Pod>) {
         client: client.clone(),
         pods: pods.store.clone(),
         expectations: Expectations::default(),
+        kind: Kind::ReplicaSet,
     });
     Controller::new(Api::<ReplicaSet>::all(client), watcher::Config::default())
         .reconcile_on(pods.owners::<ReplicaSet>())
         .run(reconcile, error_policy, context)
         .for_each(|_| std::future::ready(()))
         .await;
+}
+
+/// The ReplicationController controller: the same work on the older kind (Kubernetes, too,
+/// runs it as a ReplicaSet controller over converted objects).
+pub async fn run_replication_controllers(client: Client, pods: Shared<Pod>) {
+    let context = Arc::new(Context {
+        client: client.clone(),
+        pods: pods.store.clone(),
+        expectations: Expectations::default(),
+        kind: Kind::ReplicationController,
+    });
+    Controller::new(
+        Api::<ReplicationController>::all(client),
+        watcher::Config::default(),
+    )
+    .reconcile_on(pods.owners::<ReplicationController>())
+    .run(
+        |rc, context| async move { reconcile(Arc::new(as_replica_set(&rc)), context).await },
+        |_, error, _| {
+            tracing::debug!(component = "replicationcontroller-controller", error = %error, "retrying");
+            Action::requeue(Duration::from_secs(1))
+        },
+        context,
+    )
+    .for_each(|_| std::future::ready(()))
+    .await;
+}
+
+/// A ReplicationController as the ReplicaSet it is equivalent to.
+fn as_replica_set(rc: &ReplicationController) -> ReplicaSet {
+    let spec = rc.spec.clone().unwrap_or_default();
+    ReplicaSet {
+        metadata: rc.metadata.clone(),
+        spec: Some(ReplicaSetSpec {
+            replicas: spec.replicas,
+            min_ready_seconds: spec.min_ready_seconds,
+            selector: LabelSelector {
+                match_labels: spec.selector,
+                match_expressions: None,
+            },
+            template: spec.template,
+        }),
+        // The statuses have the same fields.
+        status: rc
+            .status
+            .as_ref()
+            .and_then(|s| serde_json::from_value(serde_json::to_value(s).ok()?).ok()),
+    }
 }
 
 fn error_policy(_: Arc<ReplicaSet>, error: &Error, _: Arc<Context>) -> Action {
@@ -80,7 +154,11 @@ async fn reconcile(set: Arc<ReplicaSet>, context: Arc<Context>) -> Result<Action
     let (mut created, mut deleted) = (Vec::new(), Vec::new());
     if active.len() < wanted {
         let template = spec.and_then(|s| s.template.clone()).unwrap_or_default();
-        let reference = pods::controller_ref(&set.metadata, "apps/v1", "ReplicaSet");
+        let reference = pods::controller_ref(
+            &set.metadata,
+            context.kind.api_version(),
+            context.kind.name(),
+        );
         let new_pod = pods::from_template(&template, &set.name_any(), reference);
         let missing = (wanted - active.len()).min(BURST);
         let params = PostParams::default();
@@ -165,13 +243,20 @@ async fn update_status(
     if set.status.as_ref() == Some(&status) {
         return Ok(settled);
     }
-    let api =
-        Api::<ReplicaSet>::namespaced(context.client.clone(), &set.namespace().unwrap_or_default());
-    api.patch_status(
-        &set.name_any(),
-        &PatchParams::default(),
-        &Patch::Merge(json!({ "status": status })),
-    )
-    .await?;
+    let namespace = set.namespace().unwrap_or_default();
+    let (name, params) = (set.name_any(), PatchParams::default());
+    let patch = Patch::Merge(json!({ "status": status }));
+    match context.kind {
+        Kind::ReplicaSet => {
+            Api::<ReplicaSet>::namespaced(context.client.clone(), &namespace)
+                .patch_status(&name, &params, &patch)
+                .await?;
+        }
+        Kind::ReplicationController => {
+            Api::<ReplicationController>::namespaced(context.client.clone(), &namespace)
+                .patch_status(&name, &params, &patch)
+                .await?;
+        }
+    }
     Ok(settled)
 }

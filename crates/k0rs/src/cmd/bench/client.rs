@@ -72,11 +72,16 @@ impl Connection {
     ) -> anyhow::Result<Response<Incoming>> {
         self.sender.ready().await?;
         let body = body.map_or_else(Bytes::new, |b| Bytes::from(b.to_string()));
+        let content_type = if method == Method::PATCH {
+            "application/merge-patch+json"
+        } else {
+            "application/json"
+        };
         let request = Request::builder()
             .method(method)
             .uri(path)
             .header("host", "localhost")
-            .header("content-type", "application/json")
+            .header("content-type", content_type)
             .body(Full::new(body))?;
         Ok(self.sender.send_request(request).await?)
     }

@@ -4,6 +4,7 @@
 mod api;
 mod client;
 mod cluster;
+mod deployment;
 mod scheduler;
 
 use std::collections::BTreeMap;
@@ -81,6 +82,9 @@ pub struct SchedulerArgs {
     /// Connections creating nodes and pods
     #[arg(long, default_value_t = 16)]
     pub clients: usize,
+    /// Replicas of a Deployment run first, until all are available (0: skip)
+    #[arg(long, default_value_t = 1_000)]
+    pub deployment: usize,
     /// Skip the etcd half of the comparison
     #[arg(long)]
     pub embedded_only: bool,
@@ -232,6 +236,7 @@ async fn scheduler_bench(args: SchedulerArgs) -> anyhow::Result<()> {
         nodes: args.nodes,
         pods: args.pods,
         clients: args.clients,
+        deployment: args.deployment,
     };
     let dir = std::env::temp_dir().join(format!("k0rs-bench-scheduler-{}", std::process::id()));
     let embedded = scheduler::run(&dir.join("embedded"), None, &options).await;

@@ -21,6 +21,8 @@ pub struct SchedulerOptions {
     pub nodes: usize,
     pub pods: usize,
     pub clients: usize,
+    /// Replicas of the Deployment phase (0: none).
+    pub deployment: usize,
 }
 
 type Figures = BTreeMap<String, f64>;
@@ -50,6 +52,12 @@ pub async fn run(
     progress("waiting for the nodes to become schedulable");
     wait_schedulable(&tls, options.nodes).await?;
 
+    let mut figures = Figures::new();
+    if options.deployment > 0 {
+        progress(&format!("a Deployment of {} replicas", options.deployment));
+        let seconds = super::deployment::run(&tls, options.deployment).await?;
+        figures.insert("deployment_available_s".into(), seconds);
+    }
     let bound = Arc::new(AtomicUsize::new(0));
     let watch = tokio::spawn(count_bindings(tls.clone(), options.pods, bound.clone()));
     progress(&format!("creating {} pods", options.pods));
@@ -66,7 +74,6 @@ pub async fn run(
     let all_bound = tokio::time::timeout(BIND_TIMEOUT, watch)
         .await
         .context("the pods were not all bound in time")???;
-    let mut figures = Figures::new();
     #[allow(clippy::cast_precision_loss)]
     {
         figures.insert(
