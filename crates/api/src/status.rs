@@ -22,6 +22,8 @@ pub enum StatusReason {
     UnsupportedMediaType,
     InternalError,
     ServiceUnavailable,
+    /// A request refused for now, to be retried (an eviction against a disruption budget).
+    TooManyRequests,
     /// The server could not answer in time (a resourceVersion newer than it has, for one).
     Timeout,
 }
@@ -42,6 +44,7 @@ impl StatusReason {
             StatusReason::UnsupportedMediaType => 415,
             StatusReason::InternalError => 500,
             StatusReason::ServiceUnavailable => 503,
+            StatusReason::TooManyRequests => 429,
             StatusReason::Timeout => 504,
         }
     }

@@ -4,6 +4,7 @@
 //! controllers can run for HA.
 
 mod certificates;
+mod disruption;
 mod endpoints;
 mod gc;
 mod informer;

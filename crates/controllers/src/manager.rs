@@ -75,6 +75,7 @@ pub async fn run(client: Client, options: Options) {
         crate::workloads::stateful_sets(client.clone(), pods.clone(), revisions),
         crate::workloads::deployments(client.clone()),
         crate::endpoints::run(client.clone(), pods.clone()),
+        crate::disruption::run(client.clone(), pods.clone()),
         crate::pod_gc::run(
             client.clone(),
             pods.clone(),

@@ -16,6 +16,7 @@ mod decoded;
 mod defaults;
 mod deletion;
 mod encoding;
+mod eviction;
 mod generic;
 mod meta;
 mod paging;

@@ -119,8 +119,7 @@ impl Registry {
                     body["deleteOptions"].to_string().as_bytes(),
                     &std::collections::HashMap::new(),
                 )?;
-                self.delete_with(resource, namespace, name, &options)
-                    .await?;
+                self.evict(resource, namespace, name, &options).await?;
             }
             _ => return Err(Status::method_not_allowed()),
         }
