@@ -52,12 +52,16 @@ fn unschedulable(spec: &PodSpec, node: &NodeInfo) -> bool {
         .as_ref()
         .and_then(|s| s.unschedulable)
         .unwrap_or(false);
-    let taint = Taint {
-        key: "node.kubernetes.io/unschedulable".into(),
-        effect: "NoSchedule".into(),
-        ..Taint::default()
-    };
-    cordoned && !tolerated(spec, &taint)
+    // The taint a cordoned node is read as (made only for cordoned nodes: this runs per node
+    // and pod).
+    cordoned && {
+        let taint = Taint {
+            key: "node.kubernetes.io/unschedulable".into(),
+            effect: "NoSchedule".into(),
+            ..Taint::default()
+        };
+        !tolerated(spec, &taint)
+    }
 }
 
 /// A node's labels, borrowed (filters and scores run for every node and pod: no copies).
@@ -195,14 +199,14 @@ fn ports_conflict(
     })
 }
 
-/// "Insufficient <resource>" for each requested resource the node has too little of left, and
-/// "Too many pods" when it holds as many pods as it may.
 /// A count as a float (counts of pods and taints are far below 2^52).
 #[allow(clippy::cast_precision_loss)]
 pub fn count(n: usize) -> f64 {
     n as f64
 }
 
+/// "Insufficient <resource>" for each requested resource the node has too little of left, and
+/// "Too many pods" when it holds as many pods as it may.
 fn insufficient(placed: &Placed, node: &NodeInfo) -> Vec<String> {
     let mut out = Vec::new();
     let max_pods = node.allocatable.0.get("pods").copied().unwrap_or(110.0);

@@ -21,22 +21,31 @@ impl Amounts {
         self.0.get(name).copied().unwrap_or(0.0)
     }
 
+    /// The amount of `name`, added if missing (without allocating a key that is already there:
+    /// this runs for every placed pod).
+    fn slot(&mut self, name: &str) -> &mut f64 {
+        if !self.0.contains_key(name) {
+            self.0.insert(name.to_owned(), 0.0);
+        }
+        self.0.get_mut(name).expect("just inserted")
+    }
+
     pub fn add(&mut self, other: &Amounts) {
         for (name, amount) in &other.0 {
-            *self.0.entry(name.clone()).or_default() += amount;
+            *self.slot(name) += amount;
         }
     }
 
     pub fn subtract(&mut self, other: &Amounts) {
         for (name, amount) in &other.0 {
-            *self.0.entry(name.clone()).or_default() -= amount;
+            *self.slot(name) -= amount;
         }
     }
 
     fn max(&mut self, other: &Amounts) {
         for (name, amount) in &other.0 {
-            let entry = self.0.entry(name.clone()).or_default();
-            *entry = entry.max(*amount);
+            let slot = self.slot(name);
+            *slot = slot.max(*amount);
         }
     }
 

@@ -245,7 +245,15 @@ async fn scheduler_bench(args: SchedulerArgs) -> anyhow::Result<()> {
     } else {
         eprintln!("[etcd] starting a throwaway etcd on loopback");
         let server = EtcdServer::start(&dir.join("etcd-server"), &[]).await?;
-        let figures = scheduler::run(&dir.join("etcd"), Some(&server.endpoint), &options).await;
+        let mut figures = scheduler::run(&dir.join("etcd"), Some(&server.endpoint), &options).await;
+        // The store's memory is the controller's with the embedded store: count etcd's too.
+        if let Ok(figures) = &mut figures {
+            let pid = server.pid();
+            #[allow(clippy::cast_precision_loss)] // a process's bytes are far below 2^52
+            let bytes =
+                resident_bytes(&pid.to_string()).context("cannot read etcd's memory")? as f64;
+            figures.insert("etcd_rss_mb".into(), bytes / 1e6);
+        }
         drop(server);
         figures
     };
