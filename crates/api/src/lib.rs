@@ -9,6 +9,7 @@ pub mod openapi;
 pub mod patch;
 pub mod protobuf;
 pub mod quantity;
+pub mod quota;
 mod selector;
 mod status;
 pub mod time;

@@ -16,7 +16,6 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::chrono::{Duration as Span, Utc};
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use kube::{Api, Client, ResourceExt as _};
 use serde_json::json;
@@ -47,17 +46,7 @@ pub async fn run(client: Client, pods: Shared<Pod>) {
         watcher::Config::default(),
     );
     // A pod change may concern any budget of its namespace.
-    let budgets = controller.store();
-    let triggers = pods.changes().flat_map(move |pod| {
-        let namespace = pod.namespace();
-        let refs: Vec<ObjectRef<PodDisruptionBudget>> = budgets
-            .state()
-            .iter()
-            .filter(|b| b.namespace() == namespace)
-            .map(|b| ObjectRef::from_obj(b.as_ref()))
-            .collect();
-        futures::stream::iter(refs)
-    });
+    let triggers = pods.neighbours(controller.store());
     controller
         .reconcile_on(triggers)
         .run(reconcile, error_policy, context)

@@ -92,6 +92,28 @@ where
         })
     }
 
+    /// For each change, every object of `selectors` in the changed object's namespace, as
+    /// triggers for their controller: objects that select others by labels (Services, budgets)
+    /// must look again when a label stops matching as well as when one starts.
+    pub fn neighbours<O>(
+        &self,
+        selectors: Store<O>,
+    ) -> impl Stream<Item = ObjectRef<O>> + Send + 'static
+    where
+        O: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
+    {
+        self.changes().flat_map(move |object| {
+            let namespace = object.meta().namespace.clone();
+            let refs: Vec<ObjectRef<O>> = selectors
+                .state()
+                .iter()
+                .filter(|s| s.meta().namespace == namespace)
+                .map(|s| ObjectRef::from_obj(s.as_ref()))
+                .collect();
+            futures::stream::iter(refs)
+        })
+    }
+
     /// The controllers (of kind `O`) of the changed objects, as triggers for `O`'s controller.
     pub fn owners<O>(&self) -> impl Stream<Item = ObjectRef<O>> + Send + 'static
     where

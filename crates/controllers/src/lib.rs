@@ -13,6 +13,7 @@ pub mod manager;
 mod namespaces;
 mod nodes;
 mod pod_gc;
+mod quota;
 mod running;
 pub mod scheduler;
 mod workloads;

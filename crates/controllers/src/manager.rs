@@ -76,6 +76,7 @@ pub async fn run(client: Client, options: Options) {
         crate::workloads::deployments(client.clone()),
         crate::endpoints::run(client.clone(), pods.clone()),
         crate::disruption::run(client.clone(), pods.clone()),
+        crate::quota::run(client.clone()),
         crate::pod_gc::run(
             client.clone(),
             pods.clone(),

@@ -3,7 +3,7 @@
 
 mod harness;
 
-use harness::cluster::{eventually, json_of, run};
+use harness::cluster::{create, eventually, json_of, run};
 use harness::controller::Controller;
 use harness::kubelet::Kubelets;
 use serde_json::json;
@@ -18,12 +18,6 @@ fn job(name: &str, spec: &serde_json::Value, command: &str) -> serde_json::Value
         {"name": "main", "image": "busybox:1.36", "command": ["sh", "-c", command]},
     ]}});
     json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name}, "spec": spec})
-}
-
-fn create(controller: &Controller, object: &serde_json::Value) {
-    let name = object["metadata"]["name"].as_str().unwrap();
-    let out = controller.create_json(&controller.admin(), name, object);
-    assert!(out.status.success(), "{}", harness::stderr(&out));
 }
 
 fn condition(job: &serde_json::Value, kind: &str) -> Option<serde_json::Value> {

@@ -4,16 +4,10 @@
 
 mod harness;
 
-use harness::cluster::{eventually, json_of, run};
+use harness::cluster::{create, eventually, json_of, run};
 use harness::controller::Controller;
 use harness::kubelet::Kubelets;
 use serde_json::json;
-
-fn create(controller: &Controller, object: &serde_json::Value) {
-    let name = object["metadata"]["name"].as_str().unwrap();
-    let out = controller.create_json(&controller.admin(), name, object);
-    assert!(out.status.success(), "{}", harness::stderr(&out));
-}
 
 /// The ready addresses of the Endpoints `name` with their ports, and the not-ready ones.
 fn endpoints(admin: &std::path::Path, name: &str) -> (Vec<(String, i64)>, usize) {

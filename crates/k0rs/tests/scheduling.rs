@@ -6,16 +6,10 @@ mod harness;
 
 use std::collections::BTreeMap;
 
-use harness::cluster::{eventually, json_of, run};
+use harness::cluster::{create, eventually, json_of, run};
 use harness::controller::Controller;
 use harness::kubelet::Kubelets;
 use serde_json::{Value, json};
-
-fn create(controller: &Controller, object: &Value) {
-    let name = object["metadata"]["name"].as_str().unwrap();
-    let out = controller.create_json(&controller.admin(), name, object);
-    assert!(out.status.success(), "{}", harness::stderr(&out));
-}
 
 fn deployment(name: &str, replicas: i32, pod_spec: &Value) -> Value {
     let mut spec = pod_spec.clone();

@@ -5,7 +5,7 @@ mod harness;
 
 use std::collections::BTreeMap;
 
-use harness::cluster::{eventually, json_of, run};
+use harness::cluster::{create, eventually, json_of, run};
 use harness::controller::Controller;
 use harness::kubelet::Kubelets;
 use serde_json::json;
@@ -37,12 +37,6 @@ fn images_by_node(admin: &std::path::Path, selector: &str) -> BTreeMap<String, S
             )
         })
         .collect()
-}
-
-fn create(controller: &Controller, object: &serde_json::Value) {
-    let name = object["metadata"]["name"].as_str().unwrap();
-    let out = controller.create_json(&controller.admin(), name, object);
-    assert!(out.status.success(), "{}", harness::stderr(&out));
 }
 
 #[test]

@@ -2,8 +2,8 @@
 //! limits and bound them; its ResourceQuotas bound how many objects it holds and how much compute
 //! its pods ask for. Both refuse with Kubernetes' messages.
 
-use k0rs_api::quantity;
 use k0rs_api::{Status, StatusReason};
+use k0rs_api::{quantity, quota};
 use k0rs_registry::{Filter, ReadAt, Registry, Resource};
 use serde_json::{Value, json};
 
@@ -135,46 +135,12 @@ fn text(value: &Value) -> String {
 
 /// What a quota entry counts of an object being created in the namespace.
 fn usage_of(key: &str, resource: &Resource, object: &Value) -> f64 {
-    let sum = |section: &str, name: &str| -> f64 {
-        object["spec"]["containers"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|c| quantity::of(&c["resources"][section][name]))
-            .sum()
+    let kind = quota::Kind {
+        group: resource.group,
+        kind: resource.kind,
+        plural: resource.plural,
     };
-    let core = resource.group.is_empty();
-    match key {
-        "pods" if core && resource.kind == "Pod" => 1.0,
-        "services" if core && resource.kind == "Service" => 1.0,
-        "configmaps" if core && resource.kind == "ConfigMap" => 1.0,
-        "secrets" if core && resource.kind == "Secret" => 1.0,
-        "persistentvolumeclaims" if core && resource.kind == "PersistentVolumeClaim" => 1.0,
-        "replicationcontrollers" if core && resource.kind == "ReplicationController" => 1.0,
-        "services.nodeports"
-            if core && resource.kind == "Service" && object["spec"]["type"] == "NodePort" =>
-        {
-            1.0
-        }
-        "services.loadbalancers"
-            if core && resource.kind == "Service" && object["spec"]["type"] == "LoadBalancer" =>
-        {
-            1.0
-        }
-        "requests.cpu" | "cpu" if core && resource.kind == "Pod" => sum("requests", "cpu"),
-        "requests.memory" | "memory" if core && resource.kind == "Pod" => sum("requests", "memory"),
-        "limits.cpu" if core && resource.kind == "Pod" => sum("limits", "cpu"),
-        "limits.memory" if core && resource.kind == "Pod" => sum("limits", "memory"),
-        other => match other.strip_prefix("count/") {
-            Some(counted) => {
-                let (plural, group) = counted.split_once('.').unwrap_or((counted, ""));
-                f64::from(u8::from(
-                    resource.plural == plural && resource.group == group,
-                ))
-            }
-            None => 0.0,
-        },
-    }
+    quota::usage(key, kind, object)
 }
 
 /// ResourceQuota: refuses a create that would take the namespace over a quota's `hard` limits.

@@ -38,17 +38,7 @@ pub async fn run(client: Client, pods: Shared<Pod>) {
     });
     // A pod change may concern any service of its namespace (its labels may have just stopped
     // matching one): all of them look again.
-    let store = services.store.clone();
-    let triggers = pods.changes().flat_map(move |pod| {
-        let namespace = pod.namespace();
-        let refs: Vec<ObjectRef<Service>> = store
-            .state()
-            .iter()
-            .filter(|s| s.namespace() == namespace)
-            .map(|s| ObjectRef::from_obj(s.as_ref()))
-            .collect();
-        futures::stream::iter(refs)
-    });
+    let triggers = pods.neighbours(services.store.clone());
     let controller = Controller::for_shared_stream(services.changes(), services.store.clone())
         .reconcile_on(triggers)
         .run(reconcile, error_policy, context)

@@ -143,22 +143,8 @@ async fn reconcile(set: Arc<DaemonSet>, context: Arc<Context>) -> Result<Action,
     let _ = context.revisions.wait_until_ready().await;
     let uid = set.uid().unwrap_or_default();
     let namespace = set.namespace().unwrap_or_default();
-    let owned: Vec<Arc<Pod>> = context
-        .pods
-        .store
-        .state()
-        .into_iter()
-        .filter(|p| {
-            p.metadata.namespace.as_deref() == Some(&namespace) && pods::owned_by(&p.metadata, &uid)
-        })
-        .collect();
-    let known = owned.iter().map(|p| p.name_any()).collect();
-    let active_names = owned
-        .iter()
-        .filter(|p| pods::is_active(p))
-        .map(|p| p.name_any())
-        .collect();
-    if !context.expectations.satisfied(&uid, &known, &active_names) {
+    let owned = pods::owned(&context.pods.store, &set.metadata);
+    if !context.expectations.settled(&uid, &owned) {
         return Ok(Action::requeue(Duration::from_millis(200)));
     }
     let spec = set.spec.clone().unwrap_or_default();

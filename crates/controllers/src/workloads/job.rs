@@ -60,35 +60,14 @@ fn error_policy(_: Arc<Job>, error: &Error, _: Arc<Context>) -> Action {
     Action::requeue(Duration::from_secs(1))
 }
 
-/// The job's pods from the cache.
-fn owned_pods(context: &Context, job: &Job) -> Vec<Arc<Pod>> {
-    let uid = job.uid().unwrap_or_default();
-    let namespace = job.namespace().unwrap_or_default();
-    context
-        .pods
-        .store
-        .state()
-        .into_iter()
-        .filter(|p| {
-            p.metadata.namespace.as_deref() == Some(&namespace) && pods::owned_by(&p.metadata, &uid)
-        })
-        .collect()
-}
-
 async fn reconcile(job: Arc<Job>, context: Arc<Context>) -> Result<Action, Error> {
     if job.metadata.deletion_timestamp.is_some() {
         return Ok(Action::await_change());
     }
     let _ = context.pods.store.wait_until_ready().await;
     let uid = job.uid().unwrap_or_default();
-    let owned = owned_pods(&context, &job);
-    let known = owned.iter().map(|p| p.name_any()).collect();
-    let active_names = owned
-        .iter()
-        .filter(|p| pods::is_active(p))
-        .map(|p| p.name_any())
-        .collect();
-    if !context.expectations.satisfied(&uid, &known, &active_names) {
+    let owned = pods::owned(&context.pods.store, &job.metadata);
+    if !context.expectations.settled(&uid, &owned) {
         return Ok(Action::requeue(Duration::from_millis(200)));
     }
     let counted = job_tracking::track(&context.client, &job, &owned).await?;

@@ -3,12 +3,13 @@
 //! controller from acting twice before its cache has seen its own writes.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use k8s_openapi::chrono::Utc;
+use kube::runtime::reflector::Store;
 
 /// Whether a pod counts toward its controller's replicas: not finished, not being deleted.
 pub fn is_active(pod: &Pod) -> bool {
@@ -46,6 +47,16 @@ pub fn is_available(pod: &Pod, min_ready_seconds: i32) -> bool {
     ready.last_transition_time.as_ref().is_some_and(|t| {
         Utc::now() - t.0 >= k8s_openapi::chrono::Duration::seconds(min_ready_seconds.into())
     })
+}
+
+/// The pods in `store` that the controller `owner` owns.
+pub fn owned(store: &Store<Pod>, owner: &ObjectMeta) -> Vec<Arc<Pod>> {
+    let uid = owner.uid.clone().unwrap_or_default();
+    store
+        .state()
+        .into_iter()
+        .filter(|p| p.metadata.namespace == owner.namespace && owned_by(&p.metadata, &uid))
+        .collect()
 }
 
 /// Whether the controller with `uid` owns `pod`.
@@ -121,6 +132,20 @@ impl Expectations {
                 deleted.into_iter().collect(),
             ),
         );
+    }
+
+    /// Whether the cache shows every write recorded for `owner`, judged from the pods it owns.
+    pub fn settled(&self, owner: &str, pods: &[Arc<Pod>]) -> bool {
+        let known = pods
+            .iter()
+            .filter_map(|p| p.metadata.name.clone())
+            .collect();
+        let active = pods
+            .iter()
+            .filter(|p| is_active(p))
+            .filter_map(|p| p.metadata.name.clone())
+            .collect();
+        self.satisfied(owner, &known, &active)
     }
 
     /// Whether the cache shows every write recorded for `owner`, given the names of the pods it

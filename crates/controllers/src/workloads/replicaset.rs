@@ -1,7 +1,6 @@
 //! The ReplicaSet (and ReplicationController) controller: keeps `spec.replicas` active pods from the template, removing the
 //! surplus in Kubernetes' order, and reports replicas, ready and available pods in the status.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -130,22 +129,13 @@ async fn reconcile(set: Arc<ReplicaSet>, context: Arc<Context>) -> Result<Action
     let _ = context.pods.wait_until_ready().await;
     let uid = set.uid().unwrap_or_default();
     let namespace = set.namespace().unwrap_or_default();
-    let owned: Vec<Arc<Pod>> = context
-        .pods
-        .state()
-        .into_iter()
-        .filter(|p| {
-            p.metadata.namespace.as_deref() == Some(&namespace) && pods::owned_by(&p.metadata, &uid)
-        })
-        .collect();
-    let known: HashSet<String> = owned.iter().map(|p| p.name_any()).collect();
+    let owned = pods::owned(&context.pods, &set.metadata);
     let mut active: Vec<Arc<Pod>> = owned
         .iter()
         .filter(|p| pods::is_active(p))
         .cloned()
         .collect();
-    let active_names: HashSet<String> = active.iter().map(|p| p.name_any()).collect();
-    if !context.expectations.satisfied(&uid, &known, &active_names) {
+    if !context.expectations.settled(&uid, &owned) {
         return Ok(Action::requeue(Duration::from_millis(200)));
     }
     let spec = set.spec.as_ref();

@@ -41,3 +41,10 @@ pub fn eventually(seconds: u64, what: &str, mut check: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// `kubectl create -f` of `object` as the admin, which must succeed.
+pub fn create(controller: &super::controller::Controller, object: &serde_json::Value) {
+    let name = object["metadata"]["name"].as_str().unwrap();
+    let out = controller.create_json(&controller.admin(), name, object);
+    assert!(out.status.success(), "{}", stderr(&out));
+}

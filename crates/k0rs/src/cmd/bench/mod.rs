@@ -348,14 +348,19 @@ fn report(
         "{:<36} {:>14} {:>14} {:>9}",
         "metric", "embedded", "etcd", "ratio"
     );
-    for (metric, e) in embedded {
-        let x = etcd
+    // Every metric of either run (etcd's own memory is only in the etcd run).
+    let metrics: std::collections::BTreeSet<&String> = embedded.keys().chain(etcd.keys()).collect();
+    let shown = |figures: &BTreeMap<String, f64>, metric: &String| {
+        figures
             .get(metric)
-            .map_or_else(|| "-".to_owned(), |x| format!("{x:.1}"));
+            .map_or_else(|| "-".to_owned(), |v| format!("{v:.1}"))
+    };
+    for metric in metrics {
+        let (e, x) = (shown(embedded, metric), shown(etcd, metric));
         let r = ratio
             .get(metric)
             .map_or_else(|| "-".to_owned(), |r| format!("{r:.2}"));
-        println!("{metric:<36} {e:>14.1} {x:>14} {r:>9}");
+        println!("{metric:<36} {e:>14} {x:>14} {r:>9}");
     }
     println!(
         "(ratio = embedded / etcd: above 1 is better for ops_per_sec, below 1 for latency and memory)"
