@@ -3,6 +3,7 @@
 //! backoff on errors. A [`Shared`] informer is one cache and one watch for several controllers
 //! (client-go's shared informer factory): each subscribes to its changes.
 
+use std::collections::HashSet;
 use std::fmt::Debug;
 use std::future::Future;
 use std::hash::Hash;
@@ -59,15 +60,43 @@ where
     let (store, mut writer) = reflector::store();
     let (changes, _) = broadcast::channel(BACKLOG);
     let sender = changes.clone();
+    let reader = store.clone();
+    // A (re)list's objects reach the store all at once at InitDone: they are announced then,
+    // with the objects the relist no longer has (deleted while the watch was down).
+    let mut relisted: Vec<Arc<K>> = Vec::new();
     let run = trimmed(api).for_each(move |event| {
-        if let Ok(event) = event {
-            writer.apply_watcher_event(&event);
-            if let watcher::Event::Apply(object)
-            | watcher::Event::Delete(object)
-            | watcher::Event::InitApply(object) = event
-            {
-                // Nobody listening yet is fine: subscribers list the store when they start.
-                let _ = sender.send(Arc::new(object));
+        let Ok(event) = event else {
+            return std::future::ready(());
+        };
+        // Nobody listening yet is fine: subscribers list the store when they start.
+        let announce = |object: Arc<K>| drop(sender.send(object));
+        match event {
+            watcher::Event::Init => {
+                relisted.clear();
+                writer.apply_watcher_event(&event);
+            }
+            watcher::Event::InitApply(ref object) => {
+                writer.apply_watcher_event(&event);
+                relisted.push(Arc::new(object.clone()));
+            }
+            watcher::Event::InitDone => {
+                let before = reader.state();
+                writer.apply_watcher_event(&event);
+                let now: HashSet<ObjectRef<K>> = relisted
+                    .iter()
+                    .map(|o| ObjectRef::from_obj(o.as_ref()))
+                    .collect();
+                let gone: Vec<Arc<K>> = before
+                    .into_iter()
+                    .filter(|o| !now.contains(&ObjectRef::from_obj(o.as_ref())))
+                    .collect();
+                relisted.drain(..).chain(gone).for_each(announce);
+            }
+            watcher::Event::Apply(_) | watcher::Event::Delete(_) => {
+                writer.apply_watcher_event(&event);
+                if let watcher::Event::Apply(object) | watcher::Event::Delete(object) = event {
+                    announce(Arc::new(object));
+                }
             }
         }
         std::future::ready(())

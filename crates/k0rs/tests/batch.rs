@@ -225,3 +225,43 @@ fn a_cronjob_runs_every_minute_and_keeps_its_history() {
             .is_empty()
     });
 }
+
+#[test]
+fn deleting_a_running_job_removes_its_pods() {
+    let controller = Controller::start_control_plane();
+    let admin = controller.admin();
+    let _kubelets = Kubelets::start(&admin, &one_node());
+    let pods_of = |job: &str| {
+        json_of(&admin, &["get", "pods", "-l", &format!("job-name={job}")])["items"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    // Background (kubectl's default) and foreground deletion: either way the tracking finalizer
+    // must not keep the pods, or the job, from going.
+    for (job_name, cascade) in [("bg", "background"), ("fg", "foreground")] {
+        create(
+            &controller,
+            &job(
+                job_name,
+                &json!({"parallelism": 2, "completions": 2}),
+                "sleep 3600",
+            ),
+        );
+        eventually(30, "two running pods", || pods_of(job_name) == 2);
+        run(
+            &admin,
+            &[
+                "delete",
+                "job",
+                job_name,
+                &format!("--cascade={cascade}"),
+                "--wait=false",
+            ],
+        );
+        eventually(60, "the job's pods gone", || pods_of(job_name) == 0);
+        eventually(30, "the job gone", || {
+            !run(&admin, &["get", "jobs", "-o", "name"]).contains(&format!("job.batch/{job_name}"))
+        });
+    }
+}

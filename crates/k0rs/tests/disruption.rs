@@ -11,8 +11,12 @@ use harness::{path_str, stdout};
 use serde_json::json;
 
 /// POSTs an eviction of `pod`; the HTTP status and the body.
-fn evict(controller: &Controller, pod: &str) -> (u16, serde_json::Value) {
-    let body = json!({"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": pod}});
+fn evict(controller: &Controller, pod: &str, dry_run: bool) -> (u16, serde_json::Value) {
+    let mut body =
+        json!({"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": pod}});
+    if dry_run {
+        body["deleteOptions"] = json!({"dryRun": ["All"]});
+    }
     let path = format!("/api/v1/namespaces/default/pods/{pod}/eviction");
     let (cert, key) = (
         controller.node.pki("admin.crt"),
@@ -98,9 +102,13 @@ fn evictions_and_drains_respect_disruption_budgets() {
     kubelets.stop("n2");
     let pods = web_pods(&admin);
     let name = |i: usize| pods[i]["metadata"]["name"].as_str().unwrap().to_owned();
-    let (code, body) = evict(&controller, &name(0));
+    // A dry run spends nothing and deletes nothing.
+    let (code, body) = evict(&controller, &name(0), true);
     assert_eq!(code, 201, "{body}");
-    let (code, body) = evict(&controller, &name(1));
+    assert_eq!(web_pods(&admin).len(), 3);
+    let (code, body) = evict(&controller, &name(0), false);
+    assert_eq!(code, 201, "{body}");
+    let (code, body) = evict(&controller, &name(1), false);
     assert_eq!(code, 429, "{body}");
     assert_eq!(body["reason"], "TooManyRequests", "{body}");
     assert!(

@@ -55,13 +55,20 @@ impl Registry {
             Some("Succeeded" | "Failed")
         );
         if !terminal && pod["metadata"]["deletionTimestamp"].is_null() {
-            self.spend_disruption(namespace, &pod).await?;
+            self.spend_disruption(namespace, &pod, options.dry_run)
+                .await?;
         }
         self.delete_with(pods, namespace, name, options).await?;
         Ok(())
     }
 
-    async fn spend_disruption(&self, namespace: Option<&str>, pod: &Value) -> Result<(), Status> {
+    /// Spends one disruption of the pod's budget (only checks that one is left, for a dry run).
+    async fn spend_disruption(
+        &self,
+        namespace: Option<&str>,
+        pod: &Value,
+        dry_run: bool,
+    ) -> Result<(), Status> {
         let Some(budgets) = crate::find("policy", "v1", "poddisruptionbudgets") else {
             return Ok(());
         };
@@ -119,6 +126,9 @@ impl Registry {
                         "The disruption budget {name} needs {desired} healthy pods and has {healthy} currently"
                     )),
                 ));
+            }
+            if dry_run {
+                return Ok(());
             }
             budget["status"]["disruptionsAllowed"] = json!(allowed - 1);
             let now = k0rs_api::time::now();

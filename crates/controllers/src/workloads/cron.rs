@@ -63,7 +63,8 @@ impl Schedule {
         if weekdays & (1 << 7) != 0 {
             weekdays |= 1;
         }
-        let starred = |text: &str| text.starts_with('*') || text.starts_with('?');
+        // Only an unrestricted field is "any" (as robfig/cron: `*/2` restricts, `*/1` does not).
+        let starred = |text: &str| matches!(text, "*" | "?" | "*/1" | "?/1");
         Ok(Self {
             minutes: field(fields[0], 0, 59, &[])?,
             hours: field(fields[1], 0, 23, &[])?,
@@ -271,6 +272,11 @@ mod tests {
         assert_eq!(
             next("0 0 * * 7", "2026-01-01T00:00:00Z"),
             "2026-01-04T00:00:00Z"
+        );
+        // A stepped day of month restricts: odd days or Mondays (the 3rd comes first).
+        assert_eq!(
+            next("0 9 */2 * 1", "2026-01-02T00:00:00Z"),
+            "2026-01-03T09:00:00Z"
         );
     }
 

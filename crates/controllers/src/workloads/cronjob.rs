@@ -121,7 +121,11 @@ async fn reconcile(cronjob: Arc<CronJob>, context: Arc<Context>) -> Result<Actio
         && let Some(due) = due(&cronjob, &schedule, &zone, now)
     {
         let policy = spec.concurrency_policy.as_deref().unwrap_or("Allow");
-        if policy == "Forbid" && !active.is_empty() {
+        // The run of that time exists (the status saying so has not reached the cache yet).
+        let started = jobs.iter().any(|j| j.name_any() == job_name(&cronjob, due));
+        if started {
+            last_schedule = Some(Time(to_chrono(due)));
+        } else if policy == "Forbid" && !active.is_empty() {
             tracing::debug!(component = "cronjob-controller", cronjob = %cronjob.name_any(), "a job is still active; skipping this run");
         } else {
             if policy == "Replace" {
@@ -172,6 +176,11 @@ fn due(
     Some(scheduled)
 }
 
+/// The job of the run at `at`: `<cronjob>-<minutes since the epoch>`.
+fn job_name(cronjob: &CronJob, at: Timestamp) -> String {
+    format!("{}-{}", cronjob.name_any(), at.as_second() / 60)
+}
+
 /// Creates the job for time `at`; None when it exists already.
 async fn start_job(
     api: &Api<Job>,
@@ -181,7 +190,7 @@ async fn start_job(
 ) -> Result<Option<Job>, Error> {
     let template = cronjob.spec.clone().unwrap_or_default().job_template;
     let mut metadata = template.metadata.unwrap_or_default();
-    metadata.name = Some(format!("{}-{}", cronjob.name_any(), at.as_second() / 60));
+    metadata.name = Some(job_name(cronjob, at));
     metadata.owner_references = Some(vec![pods::controller_ref(
         &cronjob.metadata,
         "batch/v1",

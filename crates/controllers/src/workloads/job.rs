@@ -17,7 +17,7 @@ use kube::runtime::controller::{Action, Controller};
 use kube::runtime::watcher;
 use kube::{Api, Client, ResourceExt as _};
 
-use super::job_tracking::{self, Counted};
+use super::job_tracking::{self, Counted, Memo};
 use super::pods::{self, Expectations};
 use crate::informer::Shared;
 
@@ -35,6 +35,8 @@ pub(super) struct Context {
     expectations: Expectations,
     /// Per job uid: failures seen and when the last was seen, for the recreation backoff.
     failures: Mutex<HashMap<String, (i32, Instant)>>,
+    /// Per job uid: what this controller has counted, which its caches may not show yet.
+    memos: Mutex<HashMap<String, Memo>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -47,12 +49,18 @@ pub async fn run(client: Client, pods: Shared<Pod>) {
         pods: pods.clone(),
         expectations: Expectations::default(),
         failures: Mutex::default(),
+        memos: Mutex::default(),
     });
-    Controller::new(Api::<Job>::all(client), watcher::Config::default())
+    let controller = Controller::new(Api::<Job>::all(client.clone()), watcher::Config::default());
+    let jobs = controller.store();
+    let controller = controller
         .reconcile_on(pods.owners::<Job>())
         .run(reconcile, error_policy, context)
-        .for_each(|_| std::future::ready(()))
-        .await;
+        .for_each(|_| std::future::ready(()));
+    tokio::join!(
+        controller,
+        job_tracking::release_orphans(client, pods.store.clone(), jobs)
+    );
 }
 
 fn error_policy(_: Arc<Job>, error: &Error, _: Arc<Context>) -> Action {
@@ -61,16 +69,32 @@ fn error_policy(_: Arc<Job>, error: &Error, _: Arc<Context>) -> Action {
 }
 
 async fn reconcile(job: Arc<Job>, context: Arc<Context>) -> Result<Action, Error> {
-    if job.metadata.deletion_timestamp.is_some() {
-        return Ok(Action::await_change());
-    }
     let _ = context.pods.store.wait_until_ready().await;
     let uid = job.uid().unwrap_or_default();
     let owned = pods::owned(&context.pods.store, &job.metadata);
+    if job.metadata.deletion_timestamp.is_some() {
+        // Its pods are going with it: nothing is counted any more.
+        job_tracking::release_all(&context.client, &owned).await;
+        context.memos.lock().expect("memos poisoned").remove(&uid);
+        return Ok(Action::await_change());
+    }
     if !context.expectations.settled(&uid, &owned) {
         return Ok(Action::requeue(Duration::from_millis(200)));
     }
-    let counted = job_tracking::track(&context.client, &job, &owned).await?;
+    let mut memo = context
+        .memos
+        .lock()
+        .expect("memos poisoned")
+        .get(&uid)
+        .cloned()
+        .unwrap_or_default();
+    let tracked = job_tracking::track(&context.client, &job, &owned, &mut memo).await;
+    context
+        .memos
+        .lock()
+        .expect("memos poisoned")
+        .insert(uid.clone(), memo);
+    let counted = tracked?;
     if job_tracking::finished(&job) {
         context
             .failures
@@ -119,14 +143,32 @@ async fn reconcile(job: Arc<Job>, context: Arc<Context>) -> Result<Action, Error
 /// Why the job has failed, if it has: too many failures or past its deadline.
 fn failure(job: &Job, counted: &Counted, active: &[&Arc<Pod>]) -> Option<&'static str> {
     let spec = job.spec.as_ref()?;
-    // With restartPolicy OnFailure a failure is a container restart.
+    let limit = spec.backoff_limit.unwrap_or(6);
+    // With restartPolicy OnFailure a failure is a container restart: the limit is reached at
+    // `backoffLimit` restarts (at the first with a limit of 0), as in Kubernetes.
+    let on_failure = spec
+        .template
+        .spec
+        .as_ref()
+        .and_then(|s| s.restart_policy.as_deref())
+        == Some("OnFailure");
     let restarts: i32 = active
         .iter()
-        .filter_map(|p| p.status.as_ref()?.container_statuses.as_ref())
-        .flatten()
+        .filter_map(|p| p.status.as_ref())
+        .flat_map(|s| {
+            s.init_container_statuses
+                .iter()
+                .flatten()
+                .chain(s.container_statuses.iter().flatten())
+        })
         .map(|c| c.restart_count)
         .sum();
-    if counted.failed + restarts > spec.backoff_limit.unwrap_or(6) {
+    let restarted_out = if limit == 0 {
+        restarts > 0
+    } else {
+        restarts >= limit
+    };
+    if counted.failed > limit || (on_failure && restarted_out) {
         return Some("BackoffLimitExceeded");
     }
     if job_tracking::deadline_left(job) == Some(Duration::ZERO) {

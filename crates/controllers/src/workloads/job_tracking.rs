@@ -13,6 +13,7 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::chrono::Utc;
 use kube::api::{Patch, PatchParams};
+use kube::runtime::reflector::Store;
 use kube::{Api, Client, ResourceExt as _};
 use serde_json::json;
 
@@ -46,20 +47,53 @@ async fn patch_status(client: &Client, job: &Job, status: serde_json::Value) -> 
         .map(|_| ())
 }
 
+/// What the controller has counted of a job, ahead of what its caches may show: the Job cache
+/// can hold an older status, the pod cache a finalizer already removed. Counts only grow.
+#[derive(Debug, Default, Clone)]
+pub struct Memo {
+    /// Pods whose finalizer this controller removed (counted, whatever the caches say).
+    released: HashSet<String>,
+    succeeded: i32,
+    failed: i32,
+    indexes: BTreeSet<i32>,
+}
+
 /// Counts the pods that ended since the last look, removing their finalizers.
-pub async fn track(client: &Client, job: &Job, owned: &[Arc<Pod>]) -> kube::Result<Counted> {
+pub async fn track(
+    client: &Client,
+    job: &Job,
+    owned: &[Arc<Pod>],
+    memo: &mut Memo,
+) -> kube::Result<Counted> {
     let status = status(job);
     let mut counted = Counted {
-        succeeded: status.succeeded.unwrap_or(0),
-        failed: status.failed.unwrap_or(0),
+        succeeded: status.succeeded.unwrap_or(0).max(memo.succeeded),
+        failed: status.failed.unwrap_or(0).max(memo.failed),
         completed_indexes: parse_indexes(status.completed_indexes.as_deref().unwrap_or("")),
     };
+    counted
+        .completed_indexes
+        .extend(memo.indexes.iter().copied());
     let uncounted = status.uncounted_terminated_pods.unwrap_or_default();
-    let mut succeeded: BTreeSet<String> = uncounted.succeeded.into_iter().flatten().collect();
-    let mut failed: BTreeSet<String> = uncounted.failed.into_iter().flatten().collect();
+    // Uids counted already (by this controller, in a status the cache does not show yet) are not
+    // counted again.
+    let fresh = |uid: &String| !memo.released.contains(uid);
+    let mut succeeded: BTreeSet<String> = uncounted
+        .succeeded
+        .into_iter()
+        .flatten()
+        .filter(fresh)
+        .collect();
+    let mut failed: BTreeSet<String> = uncounted
+        .failed
+        .into_iter()
+        .flatten()
+        .filter(fresh)
+        .collect();
     let tracked: Vec<&Arc<Pod>> = owned
         .iter()
         .filter(|p| p.finalizers().iter().any(|f| f == TRACKING_FINALIZER))
+        .filter(|p| p.uid().is_none_or(|u| fresh(&u)))
         .collect();
     let mut added = false;
     for pod in &tracked {
@@ -97,6 +131,11 @@ pub async fn track(client: &Client, job: &Job, owned: &[Arc<Pod>]) -> kube::Resu
     }
     counted.succeeded += count(succeeded.iter().filter(|u| done(u)));
     counted.failed += count(failed.iter().filter(|u| done(u)));
+    memo.released
+        .extend(succeeded.iter().chain(&failed).filter(|u| done(u)).cloned());
+    memo.succeeded = counted.succeeded;
+    memo.failed = counted.failed;
+    memo.indexes.clone_from(&counted.completed_indexes);
     succeeded.retain(|u| !done(u));
     failed.retain(|u| !done(u));
     let mut update = json!({
@@ -131,35 +170,73 @@ async fn release(
             succeeded.contains(&uid) || failed.contains(&uid)
         })
         .collect();
-    let results = futures::future::join_all(ended.iter().map(|pod| {
-        let finalizers: Vec<&String> = pod
-            .finalizers()
-            .iter()
-            .filter(|f| *f != TRACKING_FINALIZER)
-            .collect();
-        // The resourceVersion makes this fail rather than drop a finalizer added meanwhile.
-        let patch = json!({ "metadata": {
-            "finalizers": finalizers,
-            "resourceVersion": pod.resource_version(),
-        }});
-        let name = pod.name_any();
-        let api = api.clone();
-        async move {
-            api.patch(&name, &PatchParams::default(), &Patch::Merge(patch))
-                .await
-        }
-    }))
-    .await;
+    let results = futures::future::join_all(ended.iter().map(|pod| release_one(&api, pod))).await;
     ended
         .iter()
         .zip(results)
-        .filter(|(_, r)| match r {
-            Ok(_) => true,
-            Err(kube::Error::Api(status)) => status.code == 404,
-            Err(_) => false,
-        })
+        .filter(|(_, released)| *released)
         .filter_map(|(p, _)| p.uid())
         .collect()
+}
+
+/// Removes the tracking finalizer from `pod`; whether it is gone (or the pod is).
+async fn release_one(api: &Api<Pod>, pod: &Pod) -> bool {
+    let finalizers: Vec<&String> = pod
+        .finalizers()
+        .iter()
+        .filter(|f| *f != TRACKING_FINALIZER)
+        .collect();
+    // The resourceVersion makes this fail rather than drop a finalizer added meanwhile.
+    let patch = json!({ "metadata": {
+        "finalizers": finalizers,
+        "resourceVersion": pod.resource_version(),
+    }});
+    match api
+        .patch(
+            &pod.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(patch),
+        )
+        .await
+    {
+        Ok(_) => true,
+        Err(kube::Error::Api(status)) => status.code == 404,
+        Err(_) => false,
+    }
+}
+
+/// Releases every tracked pod of a job being deleted.
+pub async fn release_all(client: &Client, owned: &[Arc<Pod>]) {
+    for pod in owned
+        .iter()
+        .filter(|p| p.finalizers().iter().any(|f| f == TRACKING_FINALIZER))
+    {
+        let api = Api::<Pod>::namespaced(client.clone(), &pod.namespace().unwrap_or_default());
+        release_one(&api, pod).await;
+    }
+}
+
+/// Every 10 s, releases tracked pods whose Job is gone (deleted in the background: its pods
+/// would otherwise stay Terminating for ever).
+pub async fn release_orphans(client: Client, pods: Store<Pod>, jobs: Store<Job>) {
+    let _ = pods.wait_until_ready().await;
+    let _ = jobs.wait_until_ready().await;
+    loop {
+        let uids: HashSet<String> = jobs.state().iter().filter_map(|j| j.uid()).collect();
+        let orphans: Vec<Arc<Pod>> = pods
+            .state()
+            .into_iter()
+            .filter(|p| p.finalizers().iter().any(|f| f == TRACKING_FINALIZER))
+            .filter(|p| {
+                p.owner_references()
+                    .iter()
+                    .filter(|o| o.kind == "Job" && o.controller == Some(true))
+                    .all(|o| !uids.contains(&o.uid))
+            })
+            .collect();
+        release_all(&client, &orphans).await;
+        tokio::time::sleep(Duration::from_secs(10)).await;
+    }
 }
 
 /// `1,3-5,7` → {1, 3, 4, 5, 7}.
