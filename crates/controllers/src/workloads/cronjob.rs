@@ -52,14 +52,9 @@ fn error_policy(_: Arc<CronJob>, error: &Error, _: Arc<Context>) -> Action {
     Action::requeue(Duration::from_secs(1))
 }
 
+/// How the job ended, if it has: "Complete" or "Failed".
 fn finished(job: &Job) -> Option<&str> {
-    job.status
-        .as_ref()?
-        .conditions
-        .iter()
-        .flatten()
-        .find(|c| (c.type_ == "Complete" || c.type_ == "Failed") && c.status == "True")
-        .map(|c| c.type_.as_str())
+    super::job_tracking::ending(job).map(|c| c.type_.as_str())
 }
 
 fn to_chrono(at: Timestamp) -> DateTime<Utc> {

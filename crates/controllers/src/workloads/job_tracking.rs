@@ -287,7 +287,17 @@ fn has_condition(job: &Job, kind: &str) -> bool {
 
 /// Whether the job has completed or failed for good.
 pub fn finished(job: &Job) -> bool {
-    has_condition(job, "Complete") || has_condition(job, "Failed")
+    ending(job).is_some()
+}
+
+/// The condition that ended the job, if one has: Complete or Failed, true.
+pub fn ending(job: &Job) -> Option<&JobCondition> {
+    job.status
+        .as_ref()?
+        .conditions
+        .iter()
+        .flatten()
+        .find(|c| (c.type_ == "Complete" || c.type_ == "Failed") && c.status == "True")
 }
 
 /// The conditions with `kind` set to `value` (a transition only when it changes).

@@ -15,11 +15,7 @@ fn finished_at(job: &Job) -> Option<k8s_openapi::chrono::DateTime<Utc>> {
     if let Some(time) = &status.completion_time {
         return Some(time.0);
     }
-    status
-        .conditions
-        .iter()
-        .flatten()
-        .find(|c| (c.type_ == "Complete" || c.type_ == "Failed") && c.status == "True")
+    super::job_tracking::ending(job)
         .and_then(|c| c.last_transition_time.as_ref())
         .map(|t| t.0)
 }

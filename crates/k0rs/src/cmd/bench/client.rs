@@ -105,3 +105,37 @@ impl Connection {
         Ok(bytes)
     }
 }
+
+/// The events of a watch, one JSON object per line of the response body.
+pub struct Events {
+    body: Incoming,
+    pending: Vec<u8>,
+}
+
+impl Connection {
+    /// Starts the watch at `path` (which asks for `watch=1`).
+    pub async fn watch(&mut self, path: &str) -> anyhow::Result<Events> {
+        let response = self.send(Method::GET, path, None).await?;
+        anyhow::ensure!(response.status() == StatusCode::OK, "watch refused");
+        Ok(Events {
+            body: response.into_body(),
+            pending: Vec::new(),
+        })
+    }
+}
+
+impl Events {
+    /// The next event; an error when the watch ends.
+    pub async fn next(&mut self) -> anyhow::Result<serde_json::Value> {
+        loop {
+            if let Some(end) = self.pending.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = self.pending.drain(..=end).collect();
+                return Ok(serde_json::from_slice(&line)?);
+            }
+            let frame = self.body.frame().await.context("the watch ended")??;
+            if let Ok(data) = frame.into_data() {
+                self.pending.extend_from_slice(&data);
+            }
+        }
+    }
+}

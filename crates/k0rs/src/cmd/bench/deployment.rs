@@ -5,8 +5,6 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
-use http_body_util::BodyExt as _;
 use hyper::{Method, StatusCode};
 use serde_json::json;
 use tokio::sync::mpsc;
@@ -90,37 +88,21 @@ async fn fake_kubelet(tls: Tls) -> anyhow::Result<()> {
         });
     }
     let mut connection = tls.connect().await?;
-    let response = connection
-        .send(
-            Method::GET,
-            &format!("/api/v1/namespaces/{NAMESPACE}/pods?watch=1&timeoutSeconds=600"),
-            None,
-        )
-        .await?;
-    anyhow::ensure!(response.status() == StatusCode::OK, "watch refused");
-    let mut body = response.into_body();
-    let mut pending = Vec::new();
+    let path = format!("/api/v1/namespaces/{NAMESPACE}/pods?watch=1&timeoutSeconds=600");
+    let mut events = connection.watch(&path).await?;
     loop {
-        let frame = body.frame().await.context("the watch ended")??;
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
-        pending.extend_from_slice(&data);
-        while let Some(end) = pending.iter().position(|b| *b == b'\n') {
-            let line: Vec<u8> = pending.drain(..=end).collect();
-            let event: serde_json::Value = serde_json::from_slice(&line)?;
-            let pod = &event["object"];
-            let bound = pod["spec"]["nodeName"]
-                .as_str()
-                .is_some_and(|n| !n.is_empty());
-            if bound && pod["status"]["phase"] == "Pending" && event["type"] != "DELETED" {
-                let _ = tx.send(
-                    pod["metadata"]["name"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_owned(),
-                );
-            }
+        let event = events.next().await?;
+        let pod = &event["object"];
+        let bound = pod["spec"]["nodeName"]
+            .as_str()
+            .is_some_and(|n| !n.is_empty());
+        if bound && pod["status"]["phase"] == "Pending" && event["type"] != "DELETED" {
+            let _ = tx.send(
+                pod["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            );
         }
     }
 }

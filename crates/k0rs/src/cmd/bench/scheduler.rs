@@ -9,7 +9,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use http_body_util::BodyExt as _;
 use hyper::{Method, StatusCode};
 use serde_json::json;
 
@@ -172,39 +171,24 @@ async fn wait_schedulable(tls: &Tls, nodes: usize) -> anyhow::Result<()> {
 /// Watches pods until `pods` distinct ones are bound; returns when the last was seen bound.
 async fn count_bindings(tls: Tls, pods: usize, bound: Arc<AtomicUsize>) -> anyhow::Result<Instant> {
     let mut connection = tls.connect().await?;
-    let response = connection
-        .send(
-            Method::GET,
-            "/api/v1/namespaces/default/pods?watch=1&timeoutSeconds=600",
-            None,
-        )
+    let mut events = connection
+        .watch("/api/v1/namespaces/default/pods?watch=1&timeoutSeconds=600")
         .await?;
-    anyhow::ensure!(response.status() == StatusCode::OK, "watch refused");
-    let mut body = response.into_body();
     let mut seen: HashSet<String> = HashSet::with_capacity(pods);
-    let mut pending = Vec::new();
     while seen.len() < pods {
-        let frame = body.frame().await.context("the watch ended")??;
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
-        pending.extend_from_slice(&data);
-        while let Some(end) = pending.iter().position(|b| *b == b'\n') {
-            let line: Vec<u8> = pending.drain(..=end).collect();
-            let event: serde_json::Value = serde_json::from_slice(&line)?;
-            let object = &event["object"];
-            if object["spec"]["nodeName"]
-                .as_str()
-                .is_some_and(|n| !n.is_empty())
-            {
-                seen.insert(
-                    object["metadata"]["name"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_owned(),
-                );
-                bound.store(seen.len(), Ordering::Relaxed);
-            }
+        let event = events.next().await?;
+        let object = &event["object"];
+        if object["spec"]["nodeName"]
+            .as_str()
+            .is_some_and(|n| !n.is_empty())
+        {
+            seen.insert(
+                object["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            );
+            bound.store(seen.len(), Ordering::Relaxed);
         }
     }
     Ok(Instant::now())
