@@ -61,9 +61,15 @@ def squash(snake):
     return snake.replace("_", "")
 
 
+# Go JSON names with acronyms that camelCasing a snake name cannot recover, for the messages that
+# k8s-openapi flattens away (VolumeSource into Volume, PersistentVolumeSource into its spec).
+ACRONYMS = {"downwardApi": "downwardAPI", "scaleIo": "scaleIO"}
+
+
 def camel(snake):
     head, *rest = snake.split("_")
-    return head + "".join(p[:1].upper() + p[1:] for p in rest)
+    name = head + "".join(p[:1].upper() + p[1:] for p in rest)
+    return ACRONYMS.get(name, name)
 
 
 def resolve(package, rust_type):

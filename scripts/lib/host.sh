@@ -5,10 +5,13 @@
 
 # To build k0rs: a C compiler for ring, protoc for the CRI/etcd client code generation (later).
 BUILD_PACKAGES=(gcc libc6-dev protobuf-compiler libprotobuf-dev)
+# What a worker runs pods with (k0rs supervises containerd itself; no service is enabled).
+NODE_PACKAGES=(containerd runc containernetworking-plugins iptables busybox-static)
 # To run a controller and show it working; etcd for `k0rs bench store`.
-RUN_PACKAGES=(openssl ca-certificates etcd-server)
-# Used by the tests as independent judges of k0rs's output.
-TEST_PACKAGES=(openssl hostname etcd-server curl)
+RUN_PACKAGES=(openssl ca-certificates etcd-server "${NODE_PACKAGES[@]}")
+# Used by the tests as independent judges of k0rs's output; iproute2 and util-linux (nsenter) put
+# each test node in a network namespace of its own.
+TEST_PACKAGES=(openssl hostname etcd-server curl iproute2 util-linux "${NODE_PACKAGES[@]}")
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

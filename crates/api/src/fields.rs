@@ -122,5 +122,15 @@ mod tests {
                           "data": {"k": "v"}});
         assert!(unknown_fields(&fine).is_empty());
         assert!(unknown_fields(&json!({"apiVersion": "x/v1", "kind": "Y", "z": 1})).is_empty());
+        // Go's acronyms survive in the names of flattened messages (VolumeSource).
+        let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+            "spec": {"containers": [{"name": "c", "image": "x"}],
+                "volumes": [{"name": "i", "downwardAPI": {"items": []}},
+                            {"name": "s", "scaleIO": {"gateway": "g", "system": "s", "secretRef": {"name": "n"}}}]}});
+        assert!(
+            unknown_fields(&pod).is_empty(),
+            "{:?}",
+            unknown_fields(&pod)
+        );
     }
 }

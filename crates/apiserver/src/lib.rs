@@ -15,6 +15,7 @@ mod body;
 mod compression;
 mod discovery;
 mod impersonation;
+mod kubelets;
 mod negotiate;
 mod node_authz;
 mod openapi;
@@ -31,6 +32,7 @@ mod watch;
 
 pub use aggregator::{FrontProxy, FrontProxyError};
 pub use authn::UserInfo;
+pub use kubelets::{KubeletClient, KubeletClientError};
 pub use server::{ApiServer, ServerOptions, VersionInfo};
 pub use tls::TlsMaterial;
 pub use tokens::TokenOptions;

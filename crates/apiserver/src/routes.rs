@@ -31,6 +31,8 @@ pub struct Context {
     pub tokens: Option<Arc<Tokens>>,
     /// The identity towards aggregated API servers (none: APIServices with a service answer 503).
     pub front_proxy: Option<Arc<crate::FrontProxy>>,
+    /// The client towards kubelets (none: pods/log, exec, attach and portforward answer 503).
+    pub kubelet_client: Option<Arc<crate::KubeletClient>>,
 }
 
 pub fn router(version: Arc<VersionInfo>, context: Context) -> Router {

@@ -54,6 +54,8 @@ pub struct ServerOptions {
     pub tokens: Option<TokenOptions>,
     /// The front-proxy client identity for API aggregation (none: no aggregation).
     pub front_proxy: Option<Arc<crate::FrontProxy>>,
+    /// The client identity towards kubelets (none: no logs, exec or port-forward).
+    pub kubelet_client: Option<Arc<crate::KubeletClient>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -123,6 +125,7 @@ impl ApiServer {
             advertise_address: options.advertise_address.into(),
             tokens,
             front_proxy,
+            kubelet_client: options.kubelet_client,
         };
         let router = routes::router(Arc::new(options.version), context);
         let task = tokio::spawn(async move {

@@ -51,6 +51,12 @@ pub async fn serve(
             .await?;
         return Ok(json_response(StatusCode::CREATED, &response));
     }
+    if resource.group.is_empty()
+        && resource.kind == "Pod"
+        && matches!(name, "log" | "exec" | "attach" | "portforward")
+    {
+        return crate::kubelets::serve(context, namespace, object_name, name, request).await;
+    }
     let Some(sub) = ServedSubresource::of(resource, name) else {
         return Err(not_served_yet(context, resource, namespace, object_name, name).await);
     };

@@ -18,4 +18,4 @@ mod running;
 pub mod scheduler;
 mod workloads;
 
-pub use running::{Running, start_controller_manager, start_scheduler};
+pub use running::{Running, client, client_from_yaml, start_controller_manager, start_scheduler};

@@ -32,12 +32,18 @@ impl Running {
 pub async fn client(path: &Path, component: &str) -> anyhow::Result<Client> {
     let yaml =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let kubeconfig = Kubeconfig::from_yaml(&yaml)
-        .with_context(|| format!("{} is not a kubeconfig", path.display()))?;
+    client_from_yaml(&yaml, component)
+        .await
+        .with_context(|| format!("cannot use {}", path.display()))
+}
+
+/// A client from a kubeconfig's text (client certificate or bearer token), named `component`.
+pub async fn client_from_yaml(yaml: &str, component: &str) -> anyhow::Result<Client> {
+    let kubeconfig = Kubeconfig::from_yaml(yaml).context("not a kubeconfig")?;
     let mut config =
         kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
             .await
-            .with_context(|| format!("cannot use {}", path.display()))?;
+            .context("unusable kubeconfig")?;
     let agent = format!("{component}/v{} (k0rs)", env!("CARGO_PKG_VERSION"));
     config.headers.push((
         http::header::USER_AGENT,

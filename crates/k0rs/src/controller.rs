@@ -3,6 +3,7 @@
 use k0rs_component::{Manager, ReadinessPolicy};
 use k0rs_config::ClusterConfig;
 
+use crate::cmd::worker::WorkerFlags;
 use crate::components;
 use crate::paths::HostPaths;
 use crate::signals::shutdown_signal;
@@ -21,6 +22,11 @@ pub struct ControllerOptions {
     pub role: Role,
     pub init_only: bool,
     pub disabled: Vec<String>,
+    /// The worker flags (`--labels`, `--taints`, `--kubelet-extra-args` …) of a controller that is a
+    /// worker too.
+    pub worker: WorkerFlags,
+    /// `--no-taints`: a controller's worker takes workloads like any other.
+    pub no_taints: bool,
 }
 
 pub async fn run(options: ControllerOptions) -> anyhow::Result<()> {
@@ -30,14 +36,10 @@ pub async fn run(options: ControllerOptions) -> anyhow::Result<()> {
         role,
         init_only,
         disabled,
+        worker,
+        no_taints,
     } = options;
     tracing::info!(component = "controller", version = %crate::version::K0RS, ?role, data_dir = %paths.data_dir.display(), ?disabled, "starting");
-    if role != Role::Controller {
-        tracing::warn!(
-            component = "controller",
-            "worker components are not built yet: this node runs the control plane only"
-        );
-    }
 
     let mut manager = Manager::new(ReadinessPolicy::default());
     manager.add(components::pid_file::PidFile::new(paths.run_dir()));
@@ -71,6 +73,25 @@ pub async fn run(options: ControllerOptions) -> anyhow::Result<()> {
             &paths.pki_dir(),
             &hostname,
         ));
+    }
+    if role != Role::Controller {
+        // k0s: a controller's worker is labelled as control plane, and tainted unless it is the
+        // only node (`--single`) or `--no-taints` says otherwise.
+        let taints: &[&str] = if role == Role::ControllerAndWorker && !no_taints {
+            &[crate::worker::CONTROL_PLANE_TAINT]
+        } else {
+            &[]
+        };
+        let mut setup = crate::worker::WorkerSetup::from_flags(&worker, taints)?;
+        setup.labels.insert(
+            "node-role.kubernetes.io/control-plane".into(),
+            "true".into(),
+        );
+        let credentials = crate::worker::Credentials::FromCa {
+            pki_dir: paths.pki_dir(),
+            server: config.spec.api.url(),
+        };
+        crate::worker::add_components(&mut manager, &config, &paths, setup, credentials)?;
     }
 
     if init_only {

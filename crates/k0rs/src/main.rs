@@ -4,10 +4,12 @@ mod cli;
 mod cmd;
 mod components;
 mod controller;
+mod join_token;
 mod logging;
 mod paths;
 mod signals;
 mod version;
+mod worker;
 
 use std::process::ExitCode;
 

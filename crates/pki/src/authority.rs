@@ -234,7 +234,7 @@ fn renewal_reason(cert: &CertFile, spec: &LeafSpec) -> Option<String> {
         .then(|| format!("missing subject alternative names {}", missing.join(", ")))
 }
 
-fn base_params(subject: &Subject, validity: Duration) -> Result<CertificateParams> {
+pub(crate) fn base_params(subject: &Subject, validity: Duration) -> Result<CertificateParams> {
     let now = OffsetDateTime::now_utc();
     let mut params = CertificateParams::default();
     params.not_before = now - CLOCK_SKEW;
@@ -272,7 +272,7 @@ pub(crate) fn generate_key(what: &str) -> Result<KeyPair> {
     })
 }
 
-fn san_type(san: &San) -> Result<SanType> {
+pub(crate) fn san_type(san: &San) -> Result<SanType> {
     Ok(match san {
         San::Ip(ip) => SanType::IpAddress(*ip),
         San::Dns(name) => {

@@ -17,6 +17,8 @@ pub mod files_of {
     pub const FRONT_PROXY_CA: &str = "front-proxy-ca";
     /// The API server's client certificate towards aggregated API servers.
     pub const FRONT_PROXY_CLIENT: &str = "front-proxy-client";
+    /// The API server's client certificate towards kubelets (logs, exec, port-forward).
+    pub const KUBELET_CLIENT: &str = "apiserver-kubelet-client";
     pub const ETCD_CA: &str = "etcd/ca";
     pub const API_SERVER: &str = "server";
     pub const ADMIN: &str = "admin";
@@ -85,6 +87,15 @@ pub fn ensure_cluster_pki(spec: &ClusterPkiSpec) -> Result<()> {
         &LeafSpec {
             file: files_of::ADMIN.into(),
             subject: Subject::new("kubernetes-admin").with_organizations(&[MASTERS_GROUP]),
+            usage: Usage::Client,
+            sans: BTreeSet::new(),
+        },
+    )?;
+    ca.ensure_leaf(
+        dir,
+        &LeafSpec {
+            file: files_of::KUBELET_CLIENT.into(),
+            subject: Subject::new(files_of::KUBELET_CLIENT).with_organizations(&[MASTERS_GROUP]),
             usage: Usage::Client,
             sans: BTreeSet::new(),
         },

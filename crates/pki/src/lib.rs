@@ -30,6 +30,7 @@ pub use error::PkiError;
 pub use etcd::{ETCD_CLIENT, ETCD_SERVER, ensure_etcd_certificates};
 pub use kubeconfig::{Kubeconfig, KubeconfigNames};
 pub use names::{LeafSpec, San, Subject, Usage};
+pub use requests::new_request;
 pub use sans::api_server_sans;
 
 /// Facts about this host that certificates depend on.

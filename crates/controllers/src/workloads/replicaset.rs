@@ -135,11 +135,17 @@ async fn reconcile(set: Arc<ReplicaSet>, context: Arc<Context>) -> Result<Action
         .filter(|p| pods::is_active(p))
         .cloned()
         .collect();
-    if !context.expectations.settled(&uid, &owned) {
-        return Ok(Action::requeue(Duration::from_millis(200)));
-    }
     let spec = set.spec.as_ref();
     let wanted = usize::try_from(spec.and_then(|s| s.replicas).unwrap_or(1)).unwrap_or(0);
+    let observed = set.status.as_ref().and_then(|s| s.observed_generation);
+    if set.metadata.generation != observed {
+        tracing::info!(component = "replicaset-controller", set = %set.name_any(), generation = ?set.metadata.generation, ?observed, wanted, active = active.len(), owned = owned.len(), "new generation");
+    }
+    if !context.expectations.settled(&uid, &owned) {
+        tracing::debug!(component = "replicaset-controller", set = %set.name_any(), wanted, active = active.len(), "waiting for earlier writes to reach the cache");
+        return Ok(Action::requeue(Duration::from_millis(200)));
+    }
+    tracing::debug!(component = "replicaset-controller", set = %set.name_any(), wanted, active = active.len(), "reconciling");
     let api = Api::<Pod>::namespaced(context.client.clone(), &namespace);
     let (mut created, mut deleted) = (Vec::new(), Vec::new());
     if active.len() < wanted {
@@ -163,6 +169,7 @@ async fn reconcile(set: Arc<ReplicaSet>, context: Arc<Context>) -> Result<Action
             }
         }
     } else if active.len() > wanted {
+        tracing::info!(component = "replicaset-controller", set = %set.name_any(), from = active.len(), to = wanted, "scaling down");
         active.sort_by(|a, b| pods::removal_order(a, b));
         let surplus: Vec<String> = active
             .iter()

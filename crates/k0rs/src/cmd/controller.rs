@@ -72,6 +72,8 @@ pub async fn run(args: Args, paths: HostPaths) -> anyhow::Result<()> {
         role,
         init_only: args.init_only,
         disabled: args.disable_components,
+        worker: args.worker,
+        no_taints: args.no_taints,
     })
     .await
 }

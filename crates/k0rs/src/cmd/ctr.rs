@@ -1,6 +1,11 @@
-//! `k0rs ctr`: containerd's client against the node's containerd. Not built yet: see the worker issue.
+//! `k0rs ctr`: containerd's own client (Debian's `ctr`) against this node's containerd, in the
+//! `k8s.io` namespace where the kubelet's containers and images live (as `k0s ctr`).
+
+use std::os::unix::process::CommandExt as _;
 
 use clap::Args as ClapArgs;
+
+use crate::paths::HostPaths;
 
 #[derive(Debug, ClapArgs)]
 #[command(disable_help_flag = true)]
@@ -10,6 +15,14 @@ pub struct Args {
     pub args: Vec<String>,
 }
 
-pub fn run(_args: &Args) -> anyhow::Result<()> {
-    super::not_implemented("ctr")
+pub fn run(args: &Args, paths: &HostPaths) -> anyhow::Result<()> {
+    let ctr = crate::components::containerd::find_binary("ctr")?;
+    let socket = paths.run_dir().join("containerd.sock");
+    let error = std::process::Command::new(&ctr)
+        .arg("--address")
+        .arg(&socket)
+        .args(["--namespace", "k8s.io"])
+        .args(&args.args)
+        .exec();
+    Err(anyhow::anyhow!("cannot run {}: {error}", ctr.display()))
 }

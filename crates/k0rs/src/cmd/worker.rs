@@ -1,8 +1,16 @@
-//! `k0rs worker [TOKEN]`: run a worker node. Not built yet: see the worker issue.
+//! `k0rs worker [TOKEN]`: run a worker node that joins a cluster with a join token (`k0rs token
+//! create --role=worker`): containerd and the kubelet, bootstrapped with the token's credentials.
 
 use std::path::PathBuf;
 
+use anyhow::Context as _;
+use k0rs_component::{Manager, ReadinessPolicy};
+use k0rs_config::ClusterConfig;
+
 use clap::Args as ClapArgs;
+
+use crate::join_token::{JoinToken, Role};
+use crate::paths::HostPaths;
 
 /// Flags of the worker role, shared by `worker`, `controller --enable-worker` and `install worker`.
 #[derive(Debug, Clone, Default, ClapArgs)]
@@ -41,8 +49,40 @@ pub struct Args {
     pub worker: WorkerFlags,
 }
 
-pub fn run(_args: &Args) -> anyhow::Result<()> {
-    super::not_implemented("worker")
+pub async fn run(args: Args, paths: HostPaths) -> anyhow::Result<()> {
+    let text = match (&args.token, &args.worker.token_file) {
+        (Some(token), None) => token.clone(),
+        (None, Some(file)) => std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read the join token from {}", file.display()))?,
+        (Some(_), Some(_)) => anyhow::bail!(
+            "give the join token either as an argument or with --token-file, not both"
+        ),
+        (None, None) => anyhow::bail!(
+            "a join token is needed: k0rs worker <token> or --token-file FILE (k0rs token create --role=worker makes one)"
+        ),
+    };
+    let token = JoinToken::decode(&text)?;
+    anyhow::ensure!(
+        token.role() == Some(Role::Worker),
+        "this is a {} join token; k0rs worker needs a worker token",
+        token.role().map_or("unknown", Role::as_str)
+    );
+    // A worker has no ClusterConfig of its own: k0s's defaults give the cluster DNS address and
+    // domain, as they do for k0s workers without a worker profile.
+    let config = ClusterConfig::default();
+    let setup = crate::worker::WorkerSetup::from_flags(&args.worker, &[])?;
+    tracing::info!(component = "worker", version = %crate::version::K0RS, node = setup.node_name, server = token.server, data_dir = %paths.data_dir.display(), "starting");
+    let mut manager = Manager::new(ReadinessPolicy::default());
+    manager.add(crate::components::pid_file::PidFile::new(paths.run_dir()));
+    let credentials = crate::worker::Credentials::Join(k0rs_kubelet::bootstrap::Join {
+        server: token.server,
+        ca_pem: token.ca_pem,
+        bootstrap_token: token.bootstrap_token,
+    });
+    crate::worker::add_components(&mut manager, &config, &paths, setup, credentials)?;
+    manager.run_until(crate::signals::shutdown_signal()).await?;
+    tracing::info!(component = "worker", "stopped");
+    Ok(())
 }
 
 fn parse_label(s: &str) -> Result<String, String> {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use async_trait::async_trait;
 use k0rs_apiserver::{
-    ApiServer, FrontProxy, ServerOptions, TlsMaterial, TokenOptions, VersionInfo,
+    ApiServer, FrontProxy, KubeletClient, ServerOptions, TlsMaterial, TokenOptions, VersionInfo,
 };
 use k0rs_component::Component;
 use k0rs_config::{ApiSpec, NetworkSpec};
@@ -149,6 +149,14 @@ impl Component for ApiServerComponent {
                     self.read("ca.crt")?,
                 )
                 .context("the front-proxy client certificate")?,
+            )),
+            kubelet_client: Some(Arc::new(
+                KubeletClient::new(
+                    &self.read("apiserver-kubelet-client.crt")?,
+                    &self.read("apiserver-kubelet-client.key")?,
+                    &self.read("ca.crt")?,
+                )
+                .context("the kubelet client certificate")?,
             )),
         })
         .await?;

@@ -1,7 +1,9 @@
 //! Adapters that make the library crates' pieces into lifecycle components of a node.
 
 pub mod apiserver;
+pub mod containerd;
 pub mod control_loops;
+pub mod kubelet;
 pub mod pid_file;
 pub mod pki;
 pub mod store;

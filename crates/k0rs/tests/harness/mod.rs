@@ -6,6 +6,9 @@
 pub mod cluster;
 pub mod controller;
 pub mod kubelet;
+pub mod lan;
+pub mod single_node;
+pub mod worker_node;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -107,7 +107,10 @@ impl WatchSource for Watch {
                     return None;
                 },
                 _ = self.progress.tick(), if self.request.progress_notify => {
-                    let revision = *self.published.borrow();
+                    // Only what has been scanned is done: the published revision may already be
+                    // ahead (this tick can win over the change it has not seen), and a progress
+                    // report past unsent events makes a watch cache or a bookmark skip them.
+                    let revision = self.next - 1;
                     return Some(Ok(WatchResponse { revision, events: Vec::new() }));
                 }
             }

@@ -1,0 +1,287 @@
+//! Composition root of a worker: containerd, then the kubelet — on a worker node, or on a
+//! controller started with `--enable-worker` / `--single`.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use std::os::unix::fs::OpenOptionsExt as _;
+
+use anyhow::Context as _;
+use k0rs_component::Manager;
+use k0rs_config::ClusterConfig;
+use k0rs_pki::{Authority, Kubeconfig, KubeconfigNames, Subject, files_of};
+use k8s_openapi::api::core::v1::Taint;
+
+use crate::cmd::worker::WorkerFlags;
+use crate::components;
+use crate::paths::HostPaths;
+
+/// The taint k0s puts on a controller that also runs workloads (`--enable-worker` without `--no-taints`).
+pub const CONTROL_PLANE_TAINT: &str = "node-role.kubernetes.io/control-plane=:NoSchedule";
+
+/// The kubelet API's port (Kubernetes' default).
+pub const KUBELET_PORT: u16 = 10250;
+
+/// The kubelet settings this node's flags and the cluster config give.
+pub struct WorkerSetup {
+    pub node_name: String,
+    pub node_ip: Option<IpAddr>,
+    pub labels: BTreeMap<String, String>,
+    pub taints: Vec<Taint>,
+}
+
+impl WorkerSetup {
+    /// From `--labels`, `--taints` and `--kubelet-extra-args` (`--hostname-override`, `--node-ip`).
+    pub fn from_flags(flags: &WorkerFlags, extra_taints: &[&str]) -> anyhow::Result<Self> {
+        let extra = kubelet_extra_args(flags.kubelet_extra_args.as_deref().unwrap_or_default());
+        let node_name = match extra.get("hostname-override") {
+            Some(name) => name.clone(),
+            None => k0rs_pki::host_facts::hostname()?,
+        }
+        .to_lowercase();
+        let node_ip = extra
+            .get("node-ip")
+            .map(|ip| {
+                ip.parse()
+                    .with_context(|| format!("--node-ip {ip:?} is not an IP address"))
+            })
+            .transpose()?;
+        let labels = flags
+            .labels
+            .iter()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let taints = flags
+            .taints
+            .iter()
+            .map(String::as_str)
+            .chain(extra_taints.iter().copied())
+            .map(parse_taint)
+            .collect();
+        Ok(Self {
+            node_name,
+            node_ip,
+            labels,
+            taints,
+        })
+    }
+}
+
+/// `--flag=value --flag value` pairs of `--kubelet-extra-args`, by flag name.
+fn kubelet_extra_args(text: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut words = text.split_whitespace().peekable();
+    while let Some(word) = words.next() {
+        let Some(flag) = word.strip_prefix("--") else {
+            continue;
+        };
+        let (name, value) = flag.split_once('=').unwrap_or_else(|| {
+            (
+                flag,
+                words.next_if(|w| !w.starts_with("--")).unwrap_or("true"),
+            )
+        });
+        out.insert(name.to_owned(), value.to_owned());
+    }
+    out
+}
+
+/// `key[=value]:effect` (already checked by the flag parser).
+fn parse_taint(text: &str) -> Taint {
+    let (key_value, effect) = text.rsplit_once(':').unwrap_or((text, "NoSchedule"));
+    let (key, value) = key_value
+        .split_once('=')
+        .map_or((key_value, None), |(k, v)| {
+            (k, Some(v.to_owned()).filter(|v| !v.is_empty()))
+        });
+    Taint {
+        key: key.to_owned(),
+        value,
+        effect: effect.to_owned(),
+        time_added: None,
+    }
+}
+
+/// Adds containerd and the kubelet, authenticating with `credentials`, to `manager`.
+pub fn add_components(
+    manager: &mut Manager,
+    config: &ClusterConfig,
+    paths: &HostPaths,
+    setup: WorkerSetup,
+    credentials: Credentials,
+) -> anyhow::Result<()> {
+    let containerd =
+        components::containerd::ContainerdComponent::new(&paths.data_dir, &paths.run_dir());
+    let network = &config.spec.network;
+    let options = k0rs_kubelet::Options {
+        node_name: setup.node_name,
+        kubeconfig: paths.data_dir.join("kubelet.conf"),
+        kubelet_dir: paths.data_dir.join("kubelet"),
+        cri_socket: containerd.socket(),
+        cni_conf_dir: containerd.cni_conf_dir(),
+        node_ip: setup.node_ip,
+        labels: setup.labels,
+        taints: setup.taints,
+        cluster_dns: nth_address(&network.service_cidr, 10)
+            .context("the service CIDR has no tenth address for cluster DNS")?,
+        cluster_domain: network.cluster_domain.clone(),
+        serving: None,
+        port: KUBELET_PORT,
+    };
+    manager.add(containerd);
+    manager.add(components::kubelet::KubeletComponent::new(
+        options,
+        credentials,
+    ));
+    Ok(())
+}
+
+/// The `n`th address of a CIDR (k0s puts cluster DNS at the tenth of the service CIDR).
+fn nth_address(cidr: &ipnet::IpNet, n: u32) -> Option<IpAddr> {
+    match cidr {
+        ipnet::IpNet::V4(v4) => {
+            let base = u32::from(v4.network());
+            let ip = std::net::Ipv4Addr::from(base.checked_add(n)?);
+            v4.contains(&ip).then_some(IpAddr::V4(ip))
+        }
+        ipnet::IpNet::V6(v6) => {
+            let base = u128::from(v6.network());
+            let ip = std::net::Ipv6Addr::from(base.checked_add(u128::from(n))?);
+            v6.contains(&ip).then_some(IpAddr::V6(ip))
+        }
+    }
+}
+
+/// Where the kubelet's API identity comes from.
+#[derive(Debug, Clone)]
+pub enum Credentials {
+    /// A controller's own worker: a certificate from the cluster CA in this PKI directory, for the
+    /// API server at this URL.
+    FromCa { pki_dir: PathBuf, server: String },
+    /// A worker joining with a join token: certificates through the cluster's CSR approver.
+    Join(k0rs_kubelet::bootstrap::Join),
+}
+
+impl Credentials {
+    /// Makes `<data-dir>/kubelet.conf` and the kubelet API's serving certificate (for the node's
+    /// names and `address`) ready.
+    pub async fn ensure(
+        &self,
+        data_dir: &Path,
+        node_name: &str,
+        address: IpAddr,
+    ) -> anyhow::Result<(PathBuf, k0rs_kubelet::ServingIdentity)> {
+        let kubeconfig = data_dir.join("kubelet.conf");
+        match self {
+            Credentials::FromCa { pki_dir, server } => {
+                controller_kubelet_kubeconfig(pki_dir, &kubeconfig, node_name, server)?;
+                let serving = controller_kubelet_serving(pki_dir, data_dir, node_name, address)?;
+                Ok((kubeconfig, serving))
+            }
+            Credentials::Join(join) => {
+                k0rs_kubelet::bootstrap::ensure_client(join, node_name, &kubeconfig).await?;
+                let client = k0rs_controllers::client(&kubeconfig, "kubelet").await?;
+                let dir = data_dir.join("kubelet").join("pki");
+                let serving = k0rs_kubelet::bootstrap::ensure_serving(
+                    &client,
+                    node_name,
+                    address,
+                    &dir,
+                    &join.ca_pem,
+                )
+                .await?;
+                Ok((kubeconfig, serving))
+            }
+        }
+    }
+}
+
+/// The kubelet API's serving certificate on a controller's worker, from the cluster CA.
+fn controller_kubelet_serving(
+    pki_dir: &Path,
+    data_dir: &Path,
+    node_name: &str,
+    address: IpAddr,
+) -> anyhow::Result<k0rs_kubelet::ServingIdentity> {
+    let dir = data_dir.join("kubelet").join("pki");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let ca = Authority::load(pki_dir, files_of::CA)?;
+    let spec = k0rs_pki::LeafSpec {
+        file: "kubelet-server".into(),
+        subject: Subject::new(format!("system:node:{node_name}"))
+            .with_organizations(&["system:nodes"]),
+        usage: k0rs_pki::Usage::Server,
+        sans: [
+            k0rs_pki::San::Dns(node_name.to_owned()),
+            k0rs_pki::San::Ip(address),
+        ]
+        .into_iter()
+        .collect(),
+    };
+    ca.ensure_leaf(&dir, &spec)?;
+    let read = |file: &str| {
+        std::fs::read_to_string(dir.join(file))
+            .with_context(|| format!("cannot read {}", dir.join(file).display()))
+    };
+    Ok(k0rs_kubelet::ServingIdentity {
+        cert_pem: read("kubelet-server.crt")?,
+        key_pem: read("kubelet-server.key")?,
+        client_ca_pem: ca.cert_pem().to_owned(),
+    })
+}
+
+/// The kubelet kubeconfig of a worker that runs on a controller: a `system:node:<name>` client
+/// certificate straight from the cluster CA (no join needed). Written as `<data-dir>/kubelet.conf`.
+fn controller_kubelet_kubeconfig(
+    pki_dir: &Path,
+    path: &Path,
+    node_name: &str,
+    server: &str,
+) -> anyhow::Result<()> {
+    let ca = Authority::load(pki_dir, files_of::CA)?;
+    let user = format!("system:node:{node_name}");
+    let (cert, key) =
+        ca.issue_client(Subject::new(user.clone()).with_organizations(&["system:nodes"]))?;
+    let names = KubeconfigNames {
+        cluster: "k0s",
+        context: "k0s",
+        user: &user,
+    };
+    let kubeconfig = Kubeconfig::with_client_certificate(names, server, ca.cert_pem(), &cert, &key);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    std::io::Write::write_all(&mut file, kubeconfig.to_yaml().as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extra_args_take_both_spellings() {
+        let args = kubelet_extra_args("--hostname-override=node-a --node-ip 10.0.0.2 --v");
+        assert_eq!(args["hostname-override"], "node-a");
+        assert_eq!(args["node-ip"], "10.0.0.2");
+        assert_eq!(args["v"], "true");
+    }
+
+    #[test]
+    fn taints_and_dns_address() {
+        let taint = parse_taint(CONTROL_PLANE_TAINT);
+        assert_eq!(
+            (taint.key.as_str(), taint.value, taint.effect.as_str()),
+            ("node-role.kubernetes.io/control-plane", None, "NoSchedule")
+        );
+        let cidr: ipnet::IpNet = "10.96.0.0/12".parse().unwrap();
+        assert_eq!(nth_address(&cidr, 10), Some("10.96.0.10".parse().unwrap()));
+    }
+}

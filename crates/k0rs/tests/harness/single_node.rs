@@ -1,0 +1,304 @@
+//! A real single-node cluster for the worker tests: `k0rs controller --single` with its own
+//! containerd, in a network namespace of its own (so that parallel tests never share a bridge,
+//! pod addresses or iptables rules), with the busybox test image in its `<data-dir>/images/`.
+//! kubectl runs in that namespace too. Dropping it deletes the workloads through the API (so the
+//! kubelet removes their containers), stops k0rs and removes the namespace.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use super::lan::{Lan, NetNs};
+use super::{Node, path_str, stderr, stdout};
+
+/// The address of the controller's node on its LAN.
+pub const NODE_IP: &str = "10.123.0.2";
+
+pub struct SingleNode {
+    pub node: Node,
+    // Fields drop in order: the node's namespace before the LAN it is attached to.
+    pub net: NetNs,
+    pub lan: Lan,
+    child: Option<Child>,
+    /// The controller's role flags.
+    role: Vec<String>,
+    pub config: PathBuf,
+    pub log: PathBuf,
+}
+
+impl SingleNode {
+    pub fn start() -> Self {
+        Self::start_with("", &["--single"])
+    }
+
+    /// With `extra` appended to the ClusterConfig's `spec`, as a controller with `role` flags
+    /// (`--single`, or `--enable-worker --no-taints` for a cluster that workers join).
+    pub fn start_with(extra: &str, role: &[&str]) -> Self {
+        let node = Node::new();
+        let lan = Lan::new();
+        let net = lan.join();
+        let images = node.data_dir().join("images");
+        let out = node
+            .k0rs(&[
+                "airgap",
+                "build-image",
+                "busybox",
+                "-o",
+                path_str(&images.join("busybox.tar")),
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "build-image: {}", stderr(&out));
+        let config = node.config(
+            "k0s.yaml",
+            &format!(
+                "spec:\n  api:\n    address: {}\n    port: 6443\n{extra}",
+                net.address
+            ),
+        );
+        let log = node.root.path().join("k0rs.log");
+        let mut cluster = Self {
+            node,
+            net,
+            lan,
+            child: None,
+            role: role.iter().map(|a| (*a).to_owned()).collect(),
+            config,
+            log,
+        };
+        cluster.spawn();
+        cluster.wait_node_ready();
+        cluster
+    }
+
+    /// Starts (or restarts) k0rs in the namespace.
+    pub fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .unwrap();
+        let mut cmd = self.in_netns(assert_cmd::cargo::cargo_bin!("k0rs").to_str().unwrap());
+        cmd.arg("--data-dir")
+            .arg(self.node.data_dir())
+            .arg("--run-dir")
+            .arg(self.node.run_dir())
+            .arg("controller")
+            .args(&self.role)
+            .args(["--config", path_str(&self.config)])
+            .env(
+                "RUST_LOG",
+                std::env::var("K0RS_TEST_LOG").unwrap_or_else(|_| "info".into()),
+            )
+            .env_remove("KUBECONFIG")
+            .stdout(Stdio::null())
+            .stderr(log);
+        self.child = Some(cmd.spawn().unwrap());
+    }
+
+    /// Stops k0rs with SIGTERM (containers keep running) and waits for it to exit.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while child.try_wait().unwrap().is_none() {
+                if Instant::now() > deadline {
+                    let _ = child.kill();
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+
+    fn in_netns(&self, program: &str) -> Command {
+        self.net.command(program)
+    }
+
+    /// A command run inside the node's network namespace.
+    pub fn command(&self, program: &str, args: &[&str]) -> Output {
+        self.in_netns(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    /// A long-running command in the node's network namespace (killed by the caller).
+    pub fn spawn_command(&self, program: &str, args: &[&str]) -> Child {
+        self.in_netns(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    /// kubectl (`binary`: a path to another version) with the admin kubeconfig and `stdin`.
+    pub fn kubectl_with_input(&self, binary: &str, args: &[&str], stdin: &[u8]) -> Output {
+        let mut cmd = self.in_netns(binary);
+        cmd.arg("--kubeconfig").arg(self.admin()).args(args);
+        super::run_with_stdin(&mut cmd, stdin)
+    }
+
+    /// `k0rs <args>` for this node (its data and run directories), in its network namespace.
+    pub fn k0rs(&self, args: &[&str]) -> Output {
+        let mut cmd = self.in_netns(assert_cmd::cargo::cargo_bin!("k0rs").to_str().unwrap());
+        cmd.arg("--data-dir")
+            .arg(self.node.data_dir())
+            .arg("--run-dir")
+            .arg(self.node.run_dir())
+            .args(args)
+            .env_remove("KUBECONFIG")
+            .stdin(Stdio::null());
+        cmd.output().unwrap()
+    }
+
+    pub fn admin(&self) -> PathBuf {
+        self.node.pki("admin.conf")
+    }
+
+    pub fn kubectl(&self, args: &[&str]) -> Output {
+        let admin = self.admin();
+        let mut cmd = self.in_netns("kubectl");
+        cmd.arg("--kubeconfig")
+            .arg(admin)
+            .args(args)
+            .stdin(Stdio::null());
+        cmd.output().unwrap()
+    }
+
+    /// kubectl that must succeed; its stdout. A failure shows the pods, events and k0rs's log tail.
+    pub fn run(&self, args: &[&str]) -> String {
+        let out = self.kubectl(args);
+        assert!(
+            out.status.success(),
+            "kubectl {args:?}: {}\n{}",
+            stderr(&out),
+            self.diagnostics()
+        );
+        stdout(&out)
+    }
+
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut args = args.to_vec();
+        args.extend(["-o", "json"]);
+        serde_json::from_str(&self.run(&args)).unwrap()
+    }
+
+    /// kubectl apply of a YAML/JSON document given on stdin.
+    pub fn apply(&self, document: &str) {
+        let admin = self.admin();
+        let mut cmd = self.in_netns("kubectl");
+        cmd.arg("--kubeconfig")
+            .arg(admin)
+            .args(["apply", "-f", "-"]);
+        let out = super::run_with_stdin(&mut cmd, document.as_bytes());
+        assert!(
+            out.status.success(),
+            "kubectl apply: {}\n{document}",
+            stderr(&out)
+        );
+    }
+
+    /// Polls `check` every 200 ms for at most `seconds`; on timeout shows the cluster's state.
+    pub fn eventually(&self, seconds: u64, what: &str, mut check: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(seconds);
+        while !check() {
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}\n{}",
+                self.diagnostics()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// A pod field by JSONPath (empty when the pod or field is missing).
+    pub fn pod_field(&self, pod: &str, path: &str) -> String {
+        self.field_of("pod", pod, path)
+    }
+
+    /// A field of object `kind/name` by JSONPath (empty when missing).
+    pub fn field_of(&self, kind: &str, name: &str, path: &str) -> String {
+        let out = self.kubectl(&["get", kind, name, "-o", &format!("jsonpath={{{path}}}")]);
+        stdout(&out)
+    }
+
+    pub fn diagnostics(&self) -> String {
+        let state = self.kubectl(&["get", "deploy,rs,pods,nodes,events", "-A", "-o", "wide"]);
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(40).collect();
+        format!(
+            "{}\n--- k0rs log (last lines) ---\n{}",
+            stdout(&state),
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        )
+    }
+
+    fn wait_node_ready(&self) {
+        self.eventually(90, "the node to be Ready", || {
+            let out = self.kubectl(&[
+                "get",
+                "nodes",
+                "-o",
+                "jsonpath={.items[*].status.conditions[?(@.type==\"Ready\")].status}",
+            ]);
+            stdout(&out).trim() == "True"
+        });
+    }
+}
+
+impl Drop for SingleNode {
+    fn drop(&mut self) {
+        if self.child.is_some() {
+            // Workloads first (so nothing recreates pods), then pods gracefully: the kubelet removes
+            // their containers and sandboxes.
+            let _ = self.kubectl(&[
+                "delete",
+                "deploy,rs,ds,sts,jobs,cronjobs,rc",
+                "--all",
+                "-A",
+                "--wait=false",
+            ]);
+            let _ = self.kubectl(&[
+                "delete",
+                "pods",
+                "--all",
+                "-A",
+                "--grace-period=1",
+                "--timeout=60s",
+            ]);
+        }
+        self.stop();
+        if std::thread::panicking() {
+            // The whole log outlives the test's temporary directory when the test failed.
+            let keep = std::env::temp_dir().join(format!("{}.log", self.net.name));
+            if std::fs::copy(&self.log, &keep).is_ok() {
+                eprintln!("k0rs log kept in {}", keep.display());
+            }
+        }
+        kill_leftover_shims(&self.node.run_dir());
+    }
+}
+
+/// Kills the containerd shims (and their containers) still serving this node's socket, if the
+/// graceful path left any.
+pub fn kill_leftover_shims(run_dir: &std::path::Path) {
+    let socket = run_dir.join("containerd.sock");
+    let socket = socket.to_string_lossy();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.contains("containerd-shim")
+            && cmdline.contains(socket.as_ref())
+            && let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>()
+        {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+}

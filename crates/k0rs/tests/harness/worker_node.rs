@@ -1,0 +1,110 @@
+//! A `k0rs worker` joining a test cluster: its own network namespace on the controller's LAN, its
+//! own data and run directories (and so its own containerd), the busybox image, and a join token.
+
+use std::path::PathBuf;
+use std::process::{Child, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use super::lan::NetNs;
+use super::single_node::{SingleNode, kill_leftover_shims};
+use super::{Node, path_str, stderr};
+
+pub struct WorkerNode {
+    pub node: Node,
+    pub net: NetNs,
+    pub name: String,
+    child: Option<Child>,
+    pub log: PathBuf,
+}
+
+impl WorkerNode {
+    /// `k0rs worker --token-file …` as node `name` on `cluster`'s LAN, started (not waited for).
+    pub fn join(cluster: &SingleNode, name: &str, token: &str) -> Self {
+        let node = Node::new();
+        let images = node.data_dir().join("images");
+        let out = node
+            .k0rs(&[
+                "airgap",
+                "build-image",
+                "busybox",
+                "-o",
+                path_str(&images.join("busybox.tar")),
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "build-image: {}", stderr(&out));
+        let token_file = node.root.path().join("token");
+        std::fs::write(&token_file, token).unwrap();
+        let net = cluster.lan.join();
+        let log = node.root.path().join("k0rs.log");
+        let mut cmd = net.command(assert_cmd::cargo::cargo_bin!("k0rs").to_str().unwrap());
+        cmd.arg("--data-dir")
+            .arg(node.data_dir())
+            .arg("--run-dir")
+            .arg(node.run_dir())
+            .args(["worker", "--token-file", path_str(&token_file)])
+            .arg(format!("--kubelet-extra-args=--hostname-override={name}"))
+            .env("RUST_LOG", "info")
+            .env_remove("KUBECONFIG")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap());
+        let child = cmd.spawn().unwrap();
+        Self {
+            node,
+            net,
+            name: name.to_owned(),
+            child: Some(child),
+            log,
+        }
+    }
+
+    /// Waits for the worker process to exit by itself (a refused join) and returns its log.
+    pub fn wait_exit(&mut self, seconds: u64) -> (Option<i32>, String) {
+        let mut child = self.child.take().expect("running");
+        let deadline = Instant::now() + Duration::from_secs(seconds);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return (
+                    status.code(),
+                    std::fs::read_to_string(&self.log).unwrap_or_default(),
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the worker did not exit:\n{}",
+                std::fs::read_to_string(&self.log).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn output_of(&self, out: &Output) -> String {
+        format!(
+            "{}\n--- worker log ---\n{}",
+            stderr(out),
+            std::fs::read_to_string(&self.log).unwrap_or_default()
+        )
+    }
+}
+
+impl Drop for WorkerNode {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while child.try_wait().unwrap().is_none() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if std::thread::panicking() {
+            let keep = std::env::temp_dir().join(format!("{}-worker.log", self.net.name));
+            if std::fs::copy(&self.log, &keep).is_ok() {
+                eprintln!("worker log kept in {}", keep.display());
+            }
+        }
+        kill_leftover_shims(&self.node.run_dir());
+    }
+}

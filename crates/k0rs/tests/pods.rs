@@ -1,0 +1,556 @@
+//! Pods on real containers: `k0rs controller --single` with its containerd, runc and the CNI
+//! bridge, judged with kubectl and with files the containers write into a hostPath volume.
+
+mod harness;
+
+use harness::single_node::SingleNode;
+
+/// A hostPath directory the containers write their findings into.
+fn out_dir(cluster: &SingleNode) -> std::path::PathBuf {
+    let dir = cluster.node.root.path().join("out");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn read(dir: &std::path::Path, file: &str) -> String {
+    std::fs::read_to_string(dir.join(file)).unwrap_or_default()
+}
+
+#[test]
+fn busybox_runs_with_an_ip_env_volumes_and_hosts() {
+    let cluster = SingleNode::start();
+    cluster.run(&["run", "x", "--image=busybox", "--", "sleep", "1d"]);
+    cluster.eventually(60, "pod x Running", || {
+        cluster.pod_field("x", ".status.phase") == "Running"
+    });
+    let ip = cluster.pod_field("x", ".status.podIP");
+    assert!(
+        ip.starts_with("10.244."),
+        "pod IP {ip:?} is from the node's pod CIDR"
+    );
+    assert_eq!(
+        cluster.pod_field("x", ".status.hostIP"),
+        harness::single_node::NODE_IP
+    );
+    assert_eq!(
+        cluster.pod_field("x", ".status.containerStatuses[0].ready"),
+        "true"
+    );
+    assert!(
+        cluster
+            .pod_field("x", ".status.containerStatuses[0].containerID")
+            .starts_with("containerd://")
+    );
+    let ping = cluster.command("busybox", &["ping", "-c", "1", "-W", "2", &ip]);
+    assert!(
+        ping.status.success(),
+        "the pod answers on its IP: {}",
+        harness::stdout(&ping)
+    );
+
+    let out = out_dir(&cluster);
+    cluster.run(&["create", "configmap", "cfg", "--from-literal=key=v1"]);
+    cluster.apply(&format!(
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: probe, labels: {{app: probe}}}}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: c
+    image: busybox
+    command: ["sh", "-c", "env > /out/env; ls /var/run/secrets/kubernetes.io/serviceaccount > /out/sa; cat /etc/hosts > /out/hosts; cat /etc/resolv.conf > /out/resolv; cat /info/labels > /out/labels; while true; do cat /cfg/key > /out/key.tmp; mv /out/key.tmp /out/key; sleep 0.5; done"]
+    env:
+    - {{name: FROM_CM, valueFrom: {{configMapKeyRef: {{name: cfg, key: key}}}}}}
+    - {{name: MY_NAME, valueFrom: {{fieldRef: {{fieldPath: metadata.name}}}}}}
+    - {{name: COMBO, value: "$(MY_NAME)-x"}}
+    volumeMounts:
+    - {{name: cfg, mountPath: /cfg}}
+    - {{name: out, mountPath: /out}}
+    - {{name: info, mountPath: /info}}
+  volumes:
+  - {{name: cfg, configMap: {{name: cfg}}}}
+  - {{name: out, hostPath: {{path: {out}}}}}
+  - {{name: info, downwardAPI: {{items: [{{path: labels, fieldRef: {{fieldPath: metadata.labels}}}}]}}}}
+"#,
+        out = out.display()
+    ));
+    cluster.eventually(60, "the probe pod's findings", || {
+        read(&out, "key").trim() == "v1"
+    });
+    let env = read(&out, "env");
+    for line in [
+        "FROM_CM=v1",
+        "MY_NAME=probe",
+        "COMBO=probe-x",
+        "KUBERNETES_SERVICE_HOST=10.96.0.1",
+        "KUBERNETES_SERVICE_PORT=443",
+    ] {
+        assert!(env.lines().any(|l| l == line), "{line} in\n{env}");
+    }
+    assert_eq!(
+        read(&out, "sa").split_whitespace().collect::<Vec<_>>(),
+        ["ca.crt", "namespace", "token"]
+    );
+    let probe_ip = cluster.pod_field("probe", ".status.podIP");
+    assert!(
+        read(&out, "hosts")
+            .lines()
+            .any(|l| l == format!("{probe_ip}\tprobe")),
+        "{}",
+        read(&out, "hosts")
+    );
+    let resolv = read(&out, "resolv");
+    assert!(
+        resolv.contains("nameserver 10.96.0.10")
+            && resolv.contains("search default.svc.cluster.local svc.cluster.local cluster.local")
+            && resolv.contains("ndots:5"),
+        "{resolv}"
+    );
+    assert_eq!(read(&out, "labels").trim(), "app=\"probe\"");
+
+    // A configMap update reaches the running pod (the kubelet refreshes content volumes).
+    cluster.run(&[
+        "patch",
+        "configmap",
+        "cfg",
+        "-p",
+        r#"{"data":{"key":"v2"}}"#,
+    ]);
+    cluster.eventually(40, "the configMap update inside the pod", || {
+        read(&out, "key").trim() == "v2"
+    });
+}
+
+/// Three pods: init containers that record their order, one that fails for good, one that keeps
+/// failing under OnFailure.
+fn restart_pods(out: &std::path::Path) -> String {
+    format!(
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: ordered}}
+spec:
+  restartPolicy: Never
+  initContainers:
+  - {{name: one, image: busybox, command: ["sh", "-c", "echo -n 1 >> /out/order"], volumeMounts: [{{name: out, mountPath: /out}}]}}
+  - {{name: two, image: busybox, command: ["sh", "-c", "echo -n 2 >> /out/order"], volumeMounts: [{{name: out, mountPath: /out}}]}}
+  containers:
+  - {{name: main, image: busybox, command: ["sh", "-c", "echo -n m >> /out/order"], volumeMounts: [{{name: out, mountPath: /out}}]}}
+  volumes:
+  - {{name: out, hostPath: {{path: {out}}}}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: failing}}
+spec:
+  restartPolicy: Never
+  containers:
+  - {{name: main, image: busybox, command: ["sh", "-c", "exit 3"]}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: crashing}}
+spec:
+  restartPolicy: OnFailure
+  containers:
+  - {{name: main, image: busybox, command: ["sh", "-c", "exit 1"]}}
+"#,
+        out = out.display()
+    )
+}
+
+#[test]
+fn restart_policies_init_order_and_back_off() {
+    let cluster = SingleNode::start();
+    let out = out_dir(&cluster);
+    cluster.apply(&restart_pods(&out));
+    cluster.eventually(60, "pod ordered Succeeded", || {
+        cluster.pod_field("ordered", ".status.phase") == "Succeeded"
+    });
+    assert_eq!(
+        read(&out, "order"),
+        "12m",
+        "init containers run in order, then the container"
+    );
+    assert_eq!(
+        cluster.pod_field(
+            "ordered",
+            ".status.containerStatuses[0].state.terminated.reason"
+        ),
+        "Completed"
+    );
+    assert_eq!(
+        cluster.pod_field(
+            "ordered",
+            ".status.initContainerStatuses[1].state.terminated.exitCode"
+        ),
+        "0"
+    );
+
+    cluster.eventually(60, "pod failing Failed", || {
+        cluster.pod_field("failing", ".status.phase") == "Failed"
+    });
+    assert_eq!(
+        cluster.pod_field(
+            "failing",
+            ".status.containerStatuses[0].state.terminated.exitCode"
+        ),
+        "3"
+    );
+    assert_eq!(
+        cluster.pod_field(
+            "failing",
+            ".status.containerStatuses[0].state.terminated.reason"
+        ),
+        "Error"
+    );
+    assert_eq!(
+        cluster.pod_field("failing", ".status.containerStatuses[0].restartCount"),
+        "0"
+    );
+
+    // OnFailure restarts a failing container, then backs off (10 s after the second failure).
+    cluster.eventually(60, "pod crashing to back off", || {
+        cluster.pod_field(
+            "crashing",
+            ".status.containerStatuses[0].state.waiting.reason",
+        ) == "CrashLoopBackOff"
+    });
+    let restarts: u32 = cluster
+        .pod_field("crashing", ".status.containerStatuses[0].restartCount")
+        .parse()
+        .unwrap();
+    assert!(restarts >= 1, "restarted before backing off: {restarts}");
+    assert_eq!(
+        cluster.pod_field(
+            "crashing",
+            ".status.containerStatuses[0].lastState.terminated.exitCode"
+        ),
+        "1"
+    );
+    assert_eq!(cluster.pod_field("crashing", ".status.phase"), "Running");
+    cluster.eventually(40, "another restart after the back-off", || {
+        cluster
+            .pod_field("crashing", ".status.containerStatuses[0].restartCount")
+            .parse::<u32>()
+            .unwrap_or(0)
+            > restarts
+    });
+}
+
+#[test]
+fn deletion_runs_pre_stop_and_a_restart_keeps_pods_running() {
+    let mut cluster = SingleNode::start();
+    let out = out_dir(&cluster);
+    cluster.apply(&format!(
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: graceful}}
+spec:
+  terminationGracePeriodSeconds: 20
+  containers:
+  - name: main
+    image: busybox
+    command: ["sh", "-c", "trap 'echo term >> /out/events; exit 0' TERM; while true; do sleep 0.2; done"]
+    lifecycle:
+      preStop:
+        exec: {{command: ["sh", "-c", "echo prestop >> /out/events"]}}
+    volumeMounts: [{{name: out, mountPath: /out}}]
+  volumes:
+  - {{name: out, hostPath: {{path: {out}}}}}
+"#,
+        out = out.display()
+    ));
+    cluster.run(&[
+        "create",
+        "deployment",
+        "web",
+        "--image=busybox",
+        "--replicas=3",
+        "--",
+        "sleep",
+        "1d",
+    ]);
+    cluster.run(&["rollout", "status", "deployment/web", "--timeout=90s"]);
+    cluster.eventually(60, "pod graceful Running", || {
+        cluster.pod_field("graceful", ".status.phase") == "Running"
+    });
+    let before = cluster.pod_field("graceful", ".status.containerStatuses[0].containerID");
+    // Scaling down on real containers: two pods are terminated, one keeps running.
+    // (Scaling within seconds after a restart sometimes goes unseen by the ReplicaSet controller
+    // under load: a known bug, see the worker issue's note.)
+    cluster.run(&["scale", "deployment", "web", "--replicas=1"]);
+    cluster.eventually(60, "two pods terminating", || {
+        let pods = cluster.json(&["get", "pods", "-l", "app=web"]);
+        pods["items"].as_array().is_some_and(|p| {
+            p.iter()
+                .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
+                .count()
+                == 1
+        })
+    });
+
+    // k0rs stops and starts again: the containers keep running and are adopted.
+    cluster.stop();
+    cluster.spawn();
+    cluster.eventually(60, "the API after the restart", || {
+        cluster.kubectl(&["get", "pods"]).status.success()
+    });
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert_eq!(
+        cluster.pod_field("graceful", ".status.containerStatuses[0].containerID"),
+        before
+    );
+    assert_eq!(
+        cluster.pod_field("graceful", ".status.containerStatuses[0].restartCount"),
+        "0"
+    );
+    cluster.run(&["rollout", "status", "deployment/web", "--timeout=60s"]);
+
+    let started = std::time::Instant::now();
+    cluster.run(&["delete", "pod", "graceful", "--timeout=60s"]);
+    assert!(
+        started.elapsed().as_secs() < 15,
+        "a container that exits on SIGTERM does not wait out the grace period"
+    );
+    assert_eq!(
+        read(&out, "events"),
+        "prestop\nterm\n",
+        "preStop runs before SIGTERM"
+    );
+
+    // The scaled-down pods (busybox sleep ignores SIGTERM: 30 s of grace) are gone for good.
+    cluster.eventually(90, "the scaled-down pods gone", || {
+        cluster.json(&["get", "pods", "-l", "app=web"])["items"]
+            .as_array()
+            .is_some_and(|p| p.len() == 1)
+    });
+}
+
+/// kubectl 1.28 (SPDY) and 1.33 (WebSocket first) against the kubelet API through the API server.
+const KUBECTLS: [&str; 2] = ["kubectl", "/usr/lib/google-cloud-sdk/bin/kubectl.1.33"];
+
+#[test]
+fn logs_exec_cp_and_port_forward_reach_the_containers() {
+    let cluster = SingleNode::start();
+    cluster.run(&[
+        "run",
+        "talker",
+        "--image=busybox",
+        "--",
+        "sh",
+        "-c",
+        "echo first; echo oops >&2; i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.3; done",
+    ]);
+    cluster.run(&[
+        "run",
+        "web",
+        "--image=busybox",
+        "--",
+        "sh",
+        "-c",
+        "mkdir -p /www && echo hello-page > /www/index.html && exec httpd -f -p 8080 -h /www",
+    ]);
+    for pod in ["talker", "web"] {
+        cluster.eventually(60, "pods Running", || {
+            cluster.pod_field(pod, ".status.phase") == "Running"
+        });
+    }
+    logs(&cluster);
+    exec_and_cp(&cluster);
+    port_forward(&cluster);
+}
+
+/// logs: whole, tail, timestamps, follow, and no previous container.
+fn logs(cluster: &SingleNode) {
+    cluster.eventually(20, "a few log lines", || {
+        cluster.run(&["logs", "talker"]).lines().count() > 4
+    });
+    let logs = cluster.run(&["logs", "talker"]);
+    // stdout and stderr are separate pipes: their lines interleave in either order.
+    let mut head: Vec<&str> = logs.lines().take(3).collect();
+    head.sort_unstable();
+    assert_eq!(head, ["first", "oops", "tick 0"], "{logs}");
+    assert_eq!(
+        cluster.run(&["logs", "talker", "--tail=1"]).lines().count(),
+        1
+    );
+    let stamped = cluster.run(&["logs", "talker", "--tail=1", "--timestamps"]);
+    assert!(
+        stamped.starts_with("20") && stamped.contains("Z tick "),
+        "{stamped}"
+    );
+    let mut follow = cluster.spawn_command(
+        "kubectl",
+        &[
+            "--kubeconfig",
+            harness::path_str(&cluster.admin()),
+            "logs",
+            "-f",
+            "talker",
+            "--tail=1",
+        ],
+    );
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let _ = follow.kill();
+    let followed = harness::stdout(&follow.wait_with_output().unwrap());
+    assert!(
+        followed.lines().filter(|l| l.starts_with("tick ")).count() >= 3,
+        "logs -f keeps streaming: {followed}"
+    );
+    let previous = cluster.kubectl(&["logs", "talker", "--previous"]);
+    assert!(
+        harness::stderr(&previous).contains("previous terminated container"),
+        "{}",
+        harness::stderr(&previous)
+    );
+}
+
+/// exec with stdin and exit codes (both protocols), and cp both ways.
+fn exec_and_cp(cluster: &SingleNode) {
+    for kubectl in KUBECTLS {
+        let out = cluster.kubectl_with_input(
+            kubectl,
+            &["exec", "-i", "talker", "--", "cat"],
+            b"hi through stdin\n",
+        );
+        assert_eq!(
+            harness::stdout(&out),
+            "hi through stdin\n",
+            "{kubectl}: {}",
+            harness::stderr(&out)
+        );
+        let out = cluster.kubectl_with_input(
+            kubectl,
+            &[
+                "exec",
+                "talker",
+                "--",
+                "sh",
+                "-c",
+                "echo out; echo err >&2; exit 3",
+            ],
+            b"",
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(3),
+            "{kubectl}: the exit code is passed on"
+        );
+        assert_eq!(harness::stdout(&out), "out\n");
+        assert!(
+            harness::stderr(&out).contains("err") && harness::stderr(&out).contains("exit code 3"),
+            "{}",
+            harness::stderr(&out)
+        );
+    }
+
+    let local = cluster.node.root.path().join("upload.txt");
+    std::fs::write(&local, "copied both ways\n").unwrap();
+    cluster.run(&["cp", harness::path_str(&local), "talker:/tmp/upload.txt"]);
+    let back = cluster.node.root.path().join("back.txt");
+    cluster.run(&["cp", "talker:/tmp/upload.txt", harness::path_str(&back)]);
+    assert_eq!(
+        std::fs::read_to_string(&back).unwrap(),
+        "copied both ways\n"
+    );
+}
+
+/// port-forward to busybox httpd with both kubectl versions.
+fn port_forward(cluster: &SingleNode) {
+    for (n, kubectl) in KUBECTLS.iter().enumerate() {
+        let port = format!("1808{n}");
+        let mut forward = cluster.spawn_command(
+            kubectl,
+            &[
+                "--kubeconfig",
+                harness::path_str(&cluster.admin()),
+                "port-forward",
+                "pod/web",
+                &format!("{port}:8080"),
+            ],
+        );
+        let url = format!("http://127.0.0.1:{port}/index.html");
+        cluster.eventually(20, "the page through port-forward", || {
+            harness::stdout(&cluster.command("curl", &["-s", "--max-time", "2", &url]))
+                == "hello-page\n"
+        });
+        let _ = forward.kill();
+        let _ = forward.wait();
+    }
+}
+
+#[test]
+fn liveness_restarts_and_readiness_flips_ready() {
+    let cluster = SingleNode::start();
+    cluster.apply(
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: live}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: busybox
+    command: ["sh", "-c", "touch /tmp/healthy; sleep 2; rm /tmp/healthy; sleep 1000"]
+    livenessProbe:
+      exec: {command: ["cat", "/tmp/healthy"]}
+      periodSeconds: 1
+      failureThreshold: 1
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: ready}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: busybox
+    command: ["sh", "-c", "mkdir -p /www; exec httpd -f -p 8080 -h /www"]
+    readinessProbe:
+      httpGet: {path: /ready, port: 8080}
+      periodSeconds: 1
+    startupProbe:
+      tcpSocket: {port: 8080}
+      periodSeconds: 1
+"#,
+    );
+    cluster.eventually(60, "the liveness probe to restart the container", || {
+        cluster
+            .pod_field("live", ".status.containerStatuses[0].restartCount")
+            .parse::<u32>()
+            .unwrap_or(0)
+            >= 1
+    });
+    assert!(
+        !cluster
+            .pod_field(
+                "live",
+                ".status.containerStatuses[0].lastState.terminated.finishedAt"
+            )
+            .is_empty()
+    );
+
+    cluster.eventually(60, "pod ready Running and started", || {
+        cluster.pod_field("ready", ".status.containerStatuses[0].started") == "true"
+    });
+    let ready = || cluster.pod_field("ready", ".status.conditions[?(@.type==\"Ready\")].status");
+    assert_eq!(ready(), "False", "no /ready page yet");
+    assert_eq!(
+        cluster.pod_field("ready", ".status.containerStatuses[0].ready"),
+        "false"
+    );
+    cluster.run(&["exec", "ready", "--", "touch", "/www/ready"]);
+    cluster.eventually(20, "Ready once the page exists", || ready() == "True");
+    cluster.run(&["exec", "ready", "--", "rm", "/www/ready"]);
+    cluster.eventually(20, "not Ready once the page is gone", || ready() == "False");
+    assert_eq!(
+        cluster.pod_field("ready", ".status.containerStatuses[0].restartCount"),
+        "0",
+        "readiness never restarts"
+    );
+}

@@ -1,0 +1,9 @@
+//! The node's containerd: its generated configuration, the supervised process, image import.
+
+mod config;
+mod import;
+mod process;
+
+pub use config::{HostTraits, Layout};
+pub use import::{Ctr, tarballs};
+pub use process::Containerd;

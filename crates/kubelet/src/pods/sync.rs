@@ -1,0 +1,561 @@
+//! One pass over one pod: bring the runtime to what the pod asks for (sandbox, init containers in
+//! order, then the containers, restarted by policy with back-off) and report what it shows.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use k0rs_cri::api;
+use k8s_openapi::api::core::v1::{Container, Pod};
+use kube::Api;
+use kube::api::{Patch, PatchParams};
+use serde_json::{Value, json};
+
+use super::context::Context;
+use super::images::ensure_image;
+use super::layout::PodDirs;
+use super::sandbox::{self, CONTAINER_NAME_LABEL, POD_UID_LABEL};
+use super::status::{self, Observed};
+use super::{containers, env, hosts, termination};
+use crate::{cgroups, volumes};
+
+/// How often a live pod is looked at again (the kubelet's relist period, roughly).
+pub const RESYNC: Duration = Duration::from_secs(2);
+/// How often content volumes (configMap, secret, tokens) are refreshed in a running pod.
+const VOLUME_REFRESH: Duration = Duration::from_secs(10);
+/// Restart back-off: 10 s doubling to 5 min, as the kubelet.
+const BACKOFF_START: u64 = 10;
+const BACKOFF_MAX: u64 = 300;
+
+/// A sandbox that runs the pod: its id, the configuration it was made with, its IP.
+pub struct Sandbox {
+    pub id: String,
+    pub config: api::PodSandboxConfig,
+    pub ip: Option<String>,
+}
+
+/// Syncs `pod` once; returns when to look at it again (`None`: only on change).
+pub async fn sync(pod: &Pod, ctx: &Context) -> anyhow::Result<Option<Duration>> {
+    let uid = pod.metadata.uid.clone().unwrap_or_default();
+    if pod.metadata.deletion_timestamp.is_some() {
+        termination::terminate_pod(pod, ctx).await?;
+        termination::finish_deletion(pod, ctx).await?;
+        return Ok(None);
+    }
+    let phase = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.phase.as_deref())
+        .unwrap_or("Pending");
+    if matches!(phase, "Succeeded" | "Failed") {
+        termination::stop_sandboxes(&uid, ctx).await?;
+        return Ok(None);
+    }
+    let dirs = PodDirs::of(&ctx.kubelet_dir, pod);
+    dirs.create()
+        .with_context(|| format!("cannot create {}", dirs.root.display()))?;
+    cgroups::create(&ctx.cgroup_mounts, &uid);
+    let refresh = ctx
+        .refreshed
+        .lock()
+        .expect("refreshed")
+        .get(&uid)
+        .is_none_or(|at| at.elapsed() >= VOLUME_REFRESH);
+    let mounts = volumes::prepare(pod, &dirs, &ctx.volumes, refresh).await?;
+    if refresh {
+        ctx.refreshed
+            .lock()
+            .expect("refreshed")
+            .insert(uid.clone(), std::time::Instant::now());
+    }
+    let sandbox = ensure_sandbox(pod, ctx, &dirs).await?;
+    if !sandbox::host_network(pod) {
+        hosts::write(pod, &dirs, sandbox.ip.as_deref(), &ctx.dns.domain)?;
+    }
+    let mut by_name = instances(ctx, &sandbox.id).await?;
+    let spec = pod.spec.clone().unwrap_or_default();
+    let starter = Starter {
+        pod,
+        ctx,
+        sandbox: &sandbox,
+        mounts: &mounts,
+        dirs: &dirs,
+        policy: spec
+            .restart_policy
+            .clone()
+            .unwrap_or_else(|| "Always".into()),
+    };
+    let init = starter
+        .init_containers(
+            spec.init_containers.as_deref().unwrap_or_default(),
+            &mut by_name,
+        )
+        .await?;
+    let (init_seen, init_done, init_failed) = (init.seen, init.done, init.failed);
+    let (seen_all, wake) = starter
+        .containers(&spec.containers, &mut by_name, init_done && !init_failed)
+        .await?;
+    let wake = wake.min(init.wake);
+    let phase = status::phase(pod, init_done, init_failed, &seen_all);
+    report(
+        pod,
+        ctx,
+        &sandbox,
+        (
+            &spec.init_containers.clone().unwrap_or_default(),
+            &init_seen,
+            init_done,
+        ),
+        (&spec.containers, &seen_all),
+        phase,
+    )
+    .await?;
+    Ok(if matches!(phase, "Succeeded" | "Failed") {
+        Some(Duration::ZERO)
+    } else {
+        Some(wake)
+    })
+}
+
+struct Starter<'a> {
+    pod: &'a Pod,
+    ctx: &'a Context,
+    sandbox: &'a Sandbox,
+    mounts: &'a volumes::Mounts,
+    dirs: &'a PodDirs,
+    policy: String,
+}
+
+/// Where the init containers stand.
+struct Init {
+    seen: Vec<Observed>,
+    /// Every init container has succeeded.
+    done: bool,
+    /// One failed for good (restart policy Never).
+    failed: bool,
+    wake: Duration,
+}
+
+type Instances = BTreeMap<String, Vec<api::Container>>;
+
+impl Starter<'_> {
+    /// Runs the init containers one at a time, each after the previous one succeeded.
+    async fn init_containers(
+        &self,
+        specs: &[Container],
+        by_name: &mut Instances,
+    ) -> anyhow::Result<Init> {
+        let uid = self.pod.metadata.uid.as_deref().unwrap_or_default();
+        let mut init = Init {
+            seen: Vec::new(),
+            done: true,
+            failed: false,
+            wake: RESYNC,
+        };
+        for container in specs {
+            let mut seen =
+                observe(self.ctx, uid, container, by_name.remove(&container.name)).await?;
+            if !init.done {
+                init.seen.push(Observed {
+                    waiting: Some(("PodInitializing".into(), String::new())),
+                    ..Observed::default()
+                });
+                continue;
+            }
+            if seen.succeeded() {
+                init.seen.push(seen);
+                continue;
+            }
+            init.done = false;
+            if seen.exited().is_some() && self.policy == "Never" {
+                init.failed = true;
+            } else if !seen.running() {
+                init.wake = init
+                    .wake
+                    .min(Box::pin(self.start_or_back_off(container, &mut seen)).await);
+            }
+            init.seen.push(seen);
+        }
+        Ok(init)
+    }
+
+    /// Probes a running container; a failed liveness or startup probe stops it (the restart policy
+    /// then decides). Returns when the next probe is due.
+    async fn probe(&self, container: &Container, seen: &mut Observed) -> Duration {
+        let Some(current) = seen.current.clone() else {
+            return RESYNC;
+        };
+        let ip = if sandbox::host_network(self.pod) {
+            self.ctx.node_ip.to_string()
+        } else {
+            self.sandbox.ip.clone().unwrap_or_default()
+        };
+        let now_nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+        let age_nanos = u64::try_from(now_nanos - current.started_at).unwrap_or(0);
+        let now = std::time::Instant::now();
+        let started_at = now
+            .checked_sub(Duration::from_nanos(age_nanos))
+            .unwrap_or(now);
+        let uid = self.pod.metadata.uid.as_deref().unwrap_or_default();
+        let target = super::probes::Target {
+            cri: &self.ctx.cri,
+            pod_uid: uid,
+            container_id: &current.id,
+            ip: &ip,
+            started_at,
+            ports: container.ports.as_deref().unwrap_or_default(),
+        };
+        let verdict = self.ctx.probes.check(container, &target).await;
+        seen.ready_probe = verdict.ready;
+        seen.started_probe = verdict.started;
+        if let Some(kind) = verdict.failed {
+            let grace = self
+                .pod
+                .spec
+                .as_ref()
+                .and_then(|s| s.termination_grace_period_seconds)
+                .unwrap_or(30);
+            tracing::info!(component = "kubelet", pod = self.pod.metadata.name, container = container.name, probe = ?kind, "probe failed; stopping the container to restart it");
+            if let Err(error) = self.ctx.cri.stop_container(&current.id, grace).await {
+                tracing::warn!(component = "kubelet", container = container.name, %error, "cannot stop the container");
+            }
+            return Duration::from_millis(200);
+        }
+        verdict.next
+    }
+
+    /// Starts (or restarts, by the pod's restart policy) the containers once the pod is initialised.
+    async fn containers(
+        &self,
+        specs: &[Container],
+        by_name: &mut Instances,
+        initialised: bool,
+    ) -> anyhow::Result<(Vec<Observed>, Duration)> {
+        let uid = self.pod.metadata.uid.as_deref().unwrap_or_default();
+        let mut wake = RESYNC;
+        let mut all = Vec::new();
+        for container in specs {
+            let mut seen =
+                observe(self.ctx, uid, container, by_name.remove(&container.name)).await?;
+            if !initialised {
+                seen.waiting = Some(("PodInitializing".into(), String::new()));
+            } else if seen.running() {
+                wake = wake.min(self.probe(container, &mut seen).await);
+            } else {
+                let restart = match seen.exited() {
+                    None => true,
+                    Some(c) => {
+                        self.policy == "Always" || (self.policy == "OnFailure" && c.exit_code != 0)
+                    }
+                };
+                if restart {
+                    wake = wake.min(Box::pin(self.start_or_back_off(container, &mut seen)).await);
+                }
+            }
+            all.push(seen);
+        }
+        Ok((all, wake))
+    }
+
+    /// Starts the next instance of `container`, or says it is backing off; returns when to look again.
+    async fn start_or_back_off(&self, container: &Container, seen: &mut Observed) -> Duration {
+        let uid = self.pod.metadata.uid.as_deref().unwrap_or_default();
+        let (attempt, delay) = match &seen.current {
+            None => (0, Duration::ZERO),
+            Some(c) if c.state == api::ContainerState::ContainerCreated as i32 => {
+                // Created but never started (the kubelet stopped in between): start it now.
+                return match self.ctx.cri.start_container(&c.id).await {
+                    Ok(()) => RESYNC.min(Duration::from_millis(500)),
+                    Err(error) => {
+                        self.fail(
+                            uid,
+                            container,
+                            seen,
+                            "RunContainerError",
+                            &error.to_string(),
+                        );
+                        RESYNC
+                    }
+                };
+            }
+            Some(c) => {
+                let attempt = c.metadata.as_ref().map_or(0, |m| m.attempt);
+                let delay = if attempt == 0 {
+                    0
+                } else {
+                    (BACKOFF_START << (attempt - 1).min(8)).min(BACKOFF_MAX)
+                };
+                let finished = u64::try_from(c.finished_at / 1_000_000_000).unwrap_or(0);
+                let now = u64::try_from(k0rs_api::time::now_unix()).unwrap_or(0);
+                (
+                    attempt + 1,
+                    Duration::from_secs((finished + delay).saturating_sub(now)),
+                )
+            }
+        };
+        if delay > Duration::ZERO {
+            let name = self.pod.metadata.name.as_deref().unwrap_or_default();
+            let namespace = self.pod.metadata.namespace.as_deref().unwrap_or_default();
+            let message = format!(
+                "back-off {}s restarting failed container={} pod={name}_{namespace}({uid})",
+                delay.as_secs().next_power_of_two().min(BACKOFF_MAX),
+                container.name
+            );
+            seen.waiting = Some(("CrashLoopBackOff".into(), message));
+            return delay;
+        }
+        match Box::pin(self.start(container, attempt)).await {
+            Ok(()) => {
+                self.ctx.set_failure(uid, &container.name, None);
+                seen.waiting = Some(("ContainerCreating".into(), String::new()));
+                Duration::from_millis(300)
+            }
+            Err((reason, message)) => {
+                self.fail(uid, container, seen, reason, &message);
+                RESYNC
+            }
+        }
+    }
+
+    fn fail(
+        &self,
+        uid: &str,
+        container: &Container,
+        seen: &mut Observed,
+        reason: &str,
+        message: &str,
+    ) {
+        tracing::warn!(
+            component = "kubelet",
+            pod = self.pod.metadata.name,
+            container = container.name,
+            reason,
+            message,
+            "cannot start container"
+        );
+        self.ctx
+            .set_failure(uid, &container.name, Some((reason.into(), message.into())));
+        seen.waiting = Some((reason.into(), message.into()));
+    }
+
+    async fn start(
+        &self,
+        container: &Container,
+        attempt: u32,
+    ) -> Result<(), (&'static str, String)> {
+        let ctx = self.ctx;
+        let image = container.image.clone().unwrap_or_default();
+        let image_ref = ensure_image(&ctx.cri, &image, container.image_pull_policy.as_deref())
+            .await
+            .map_err(|e| ("ErrImagePull", format!("{e:#}")))?;
+        let env = env::build(&ctx.client, self.pod, container)
+            .await
+            .map_err(|e| ("CreateContainerConfigError", format!("{e:#}")))?;
+        let inputs = containers::Inputs {
+            image_ref,
+            env,
+            mounts: self.mounts,
+            dirs: self.dirs,
+            attempt,
+            can_lower_oom_score: ctx.can_lower_oom_score,
+            node_memory_bytes: ctx.memory_bytes,
+        };
+        let config = containers::config(self.pod, container, &inputs)
+            .map_err(|e| ("CreateContainerConfigError", format!("{e:#}")))?;
+        let id = Box::pin(ctx.cri.create_container(
+            &self.sandbox.id,
+            config,
+            self.sandbox.config.clone(),
+        ))
+        .await
+        .map_err(|e| ("CreateContainerError", e.to_string()))?;
+        ctx.cri
+            .start_container(&id)
+            .await
+            .map_err(|e| ("RunContainerError", e.to_string()))?;
+        tracing::info!(
+            component = "kubelet",
+            pod = self.pod.metadata.name,
+            container = container.name,
+            attempt,
+            "started container"
+        );
+        Ok(())
+    }
+}
+
+/// The sandbox running the pod, made if there is none ready (older ones are removed first).
+async fn ensure_sandbox(pod: &Pod, ctx: &Context, dirs: &PodDirs) -> anyhow::Result<Sandbox> {
+    let uid = pod.metadata.uid.as_deref().unwrap_or_default();
+    let cgroup_parent = cgroups::pod_parent(uid);
+    let existing = ctx.cri.list_pod_sandboxes(&[(POD_UID_LABEL, uid)]).await?;
+    let latest = existing
+        .iter()
+        .max_by_key(|s| s.metadata.as_ref().map_or(0, |m| m.attempt));
+    let ready = api::PodSandboxState::SandboxReady as i32;
+    if let Some(s) = latest.filter(|s| s.state == ready) {
+        let attempt = s.metadata.as_ref().map_or(0, |m| m.attempt);
+        let status = ctx.cri.pod_sandbox_status(&s.id).await?;
+        let ip = status.network.map(|n| n.ip).filter(|ip| !ip.is_empty());
+        return Ok(Sandbox {
+            id: s.id.clone(),
+            config: sandbox::config(pod, attempt, dirs, &ctx.dns, &cgroup_parent),
+            ip,
+        });
+    }
+    let attempt = latest.map_or(0, |s| s.metadata.as_ref().map_or(0, |m| m.attempt) + 1);
+    for old in &existing {
+        termination::remove_sandbox(ctx, &old.id).await;
+    }
+    let config = sandbox::config(pod, attempt, dirs, &ctx.dns, &cgroup_parent);
+    let id = ctx.cri.run_pod_sandbox(config.clone()).await?;
+    let status = ctx.cri.pod_sandbox_status(&id).await?;
+    let ip = status.network.map(|n| n.ip).filter(|ip| !ip.is_empty());
+    tracing::info!(
+        component = "kubelet",
+        pod = pod.metadata.name,
+        attempt,
+        ip,
+        "started pod sandbox"
+    );
+    Ok(Sandbox { id, config, ip })
+}
+
+/// The containers of a sandbox by name, newest attempt first.
+async fn instances(
+    ctx: &Context,
+    sandbox_id: &str,
+) -> anyhow::Result<BTreeMap<String, Vec<api::Container>>> {
+    let mut by_name = Instances::new();
+    for c in ctx.cri.list_containers(Some(sandbox_id)).await? {
+        let name = c
+            .labels
+            .get(CONTAINER_NAME_LABEL)
+            .cloned()
+            .unwrap_or_default();
+        by_name.entry(name).or_default().push(c);
+    }
+    for list in by_name.values_mut() {
+        list.sort_by_key(|c| std::cmp::Reverse(c.metadata.as_ref().map_or(0, |m| m.attempt)));
+    }
+    Ok(by_name)
+}
+
+/// The statuses of a container's newest two instances; older ones are removed.
+async fn observe(
+    ctx: &Context,
+    uid: &str,
+    container: &Container,
+    instances: Option<Vec<api::Container>>,
+) -> anyhow::Result<Observed> {
+    let instances = instances.unwrap_or_default();
+    for old in instances.iter().skip(2) {
+        let _ = ctx.cri.remove_container(&old.id).await;
+    }
+    let mut statuses = Vec::new();
+    for c in instances.iter().take(2) {
+        statuses.push(ctx.cri.container_status(&c.id).await?);
+    }
+    let mut statuses = statuses.into_iter();
+    let current = statuses.next();
+    let failure = ctx.failure(uid, &container.name);
+    Ok(Observed {
+        // A failure to start the next instance outranks the previous instance's state.
+        waiting: failure.filter(|_| {
+            current
+                .as_ref()
+                .is_none_or(|c| c.state != api::ContainerState::ContainerRunning as i32)
+        }),
+        current,
+        previous: statuses.next(),
+        ready_probe: true,
+        started_probe: true,
+    })
+}
+
+/// Writes the pod's status when it differs from what the API has.
+async fn report(
+    pod: &Pod,
+    ctx: &Context,
+    sandbox: &Sandbox,
+    init: (&[Container], &[Observed], bool),
+    regular: (&[Container], &[Observed]),
+    phase: &str,
+) -> anyhow::Result<()> {
+    let statuses = |(specs, seen): (&[Container], &[Observed])| -> Vec<Value> {
+        specs
+            .iter()
+            .zip(seen)
+            .map(|(spec, s)| status::container_status(spec, s))
+            .collect()
+    };
+    let (init_specs, init_seen, init_done) = init;
+    let ready = regular.1.iter().all(|s| s.running() && s.ready_probe) && phase == "Running";
+    let pod_ip = if sandbox::host_network(pod) {
+        Some(ctx.node_ip.to_string())
+    } else {
+        sandbox.ip.clone()
+    };
+    let scheduled = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|cs| cs.iter().find(|c| c.type_ == "PodScheduled"))
+        .map(|c| serde_json::to_value(c).unwrap_or_default());
+    let mut conditions = vec![
+        status::condition(
+            pod,
+            "Initialized",
+            init_done,
+            Some("ContainersNotInitialized"),
+        ),
+        status::condition(pod, "Ready", ready, Some("ContainersNotReady")),
+        status::condition(pod, "ContainersReady", ready, Some("ContainersNotReady")),
+    ];
+    conditions.extend(scheduled);
+    let node_ip = ctx.node_ip.to_string();
+    let start = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.start_time.as_ref())
+        .map_or_else(k0rs_api::time::now, |t| {
+            t.0.to_rfc3339_opts(k8s_openapi::chrono::SecondsFormat::Secs, true)
+        });
+    let mut wanted = json!({
+        "phase": phase,
+        "conditions": conditions,
+        "hostIP": node_ip,
+        "hostIPs": [{"ip": node_ip}],
+        "startTime": start,
+        "containerStatuses": statuses(regular),
+    });
+    if !init_specs.is_empty() {
+        wanted["initContainerStatuses"] = json!(statuses((init_specs, init_seen)));
+    }
+    if let Some(ip) = pod_ip {
+        wanted["podIP"] = json!(ip);
+        wanted["podIPs"] = json!([{"ip": ip}]);
+    }
+    let current = serde_json::to_value(pod.status.clone().unwrap_or_default()).unwrap_or_default();
+    let same = wanted
+        .as_object()
+        .is_some_and(|w| w.iter().all(|(k, v)| current.get(k) == Some(v)));
+    if same {
+        return Ok(());
+    }
+    let api: Api<Pod> = Api::namespaced(
+        ctx.client.clone(),
+        pod.metadata.namespace.as_deref().unwrap_or("default"),
+    );
+    let name = pod.metadata.name.as_deref().unwrap_or_default();
+    api.patch_status(
+        name,
+        &PatchParams::default(),
+        &Patch::Merge(json!({"status": wanted})),
+    )
+    .await
+    .with_context(|| format!("cannot update the status of pod {name}"))?;
+    Ok(())
+}

@@ -1,0 +1,71 @@
+//! Forwarding a request to another HTTP/1.1 server over a connection the caller opened (TCP, TLS),
+//! and, when that server switches protocols (`101`), splicing the caller's upgraded connection to
+//! the server's byte for byte. Neither side's streaming protocol (SPDY/3.1, `v4`/`v5.channel.k8s.io`
+//! WebSockets, port-forward) is parsed here: whatever the two ends agree on passes through.
+
+use axum::body::Body;
+use axum::http::{HeaderValue, Request, Response, StatusCode, Uri, header};
+use hyper::upgrade::OnUpgrade;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+/// Sends `request` to `target` (path and query, plus the Host to name) over `io`; returns the
+/// server's response, streaming. A `101` answer leaves a task that splices the two upgraded
+/// connections until either closes.
+pub async fn forward<I>(
+    io: I,
+    target: &Uri,
+    mut request: Request<Body>,
+) -> Result<Response<Body>, hyper::Error>
+where
+    I: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(io)).await?;
+    tokio::spawn(async move {
+        if let Err(error) = connection.with_upgrades().await {
+            tracing::debug!(component = "upgrade", %error, "forwarded connection ended");
+        }
+    });
+    let caller = request.extensions_mut().remove::<OnUpgrade>();
+    let (mut parts, body) = request.into_parts();
+    parts.uri = target.path_and_query().map_or_else(
+        || "/".parse().expect("a valid path"),
+        |p| p.as_str().parse().expect("a valid path"),
+    );
+    if let Some(authority) = target.authority()
+        && let Ok(host) = HeaderValue::from_str(authority.as_str())
+    {
+        parts.headers.insert(header::HOST, host);
+    }
+    parts.version = axum::http::Version::HTTP_11;
+    let mut response = sender
+        .send_request(Request::from_parts(parts, body))
+        .await?;
+    if response.status() == StatusCode::SWITCHING_PROTOCOLS
+        && let Some(caller) = caller
+    {
+        let server = hyper::upgrade::on(&mut response);
+        tokio::spawn(async move {
+            match (caller.await, server.await) {
+                (Ok(caller), Ok(server)) => {
+                    let (mut caller, mut server) = (TokioIo::new(caller), TokioIo::new(server));
+                    if let Err(error) =
+                        tokio::io::copy_bidirectional(&mut caller, &mut server).await
+                    {
+                        tracing::debug!(component = "upgrade", %error, "upgraded stream ended");
+                    }
+                }
+                (caller, server) => {
+                    tracing::debug!(
+                        component = "upgrade",
+                        caller_ok = caller.is_ok(),
+                        server_ok = server.is_ok(),
+                        "upgrade failed"
+                    );
+                }
+            }
+        });
+    }
+    let (parts, body) = response.into_parts();
+    Ok(Response::from_parts(parts, Body::new(body)))
+}
