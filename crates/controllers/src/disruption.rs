@@ -74,7 +74,7 @@ async fn reconcile(
     budget: Arc<PodDisruptionBudget>,
     context: Arc<Context>,
 ) -> Result<Action, Error> {
-    let _ = context.pods.store.wait_until_ready().await;
+    crate::informer::ready(&context.pods.store).await;
     let namespace = budget.namespace();
     let spec = budget.spec.clone().unwrap_or_default();
     let selected: Vec<Arc<Pod>> = context

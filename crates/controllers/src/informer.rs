@@ -170,3 +170,81 @@ where
         })
     }
 }
+
+/// Waits until `store` has had its first list. kube-runtime's `Store::wait_until_ready` keeps one
+/// waker for all its waiters (a oneshot receiver behind a mutex): when several tasks wait at once,
+/// only the last one to poll is woken and the others hang for good — a reconcile stuck there
+/// blocks its object forever. Polling again on a short timer makes every waiter see readiness.
+pub async fn ready<K>(store: &Store<K>)
+where
+    K: Resource + Clone + 'static,
+    K::DynamicType: Eq + Hash + Clone,
+{
+    loop {
+        if let Ok(result) = tokio::time::timeout(
+            std::time::Duration::from_millis(100),
+            store.wait_until_ready(),
+        )
+        .await
+        {
+            // An error means the writer is gone: nothing will ever be ready; do not spin.
+            let _ = result;
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod ready_tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::ConfigMap;
+
+    /// Many tasks waiting on one store at once all see it become ready.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_waiter_sees_readiness() {
+        let (store, mut writer) = reflector::store::<ConfigMap>();
+        let waiters: Vec<_> = (0..8)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move { ready(&store).await })
+            })
+            .collect();
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        writer.apply_watcher_event(&watcher::Event::Init);
+        writer.apply_watcher_event(&watcher::Event::InitDone);
+        for waiter in waiters {
+            tokio::time::timeout(std::time::Duration::from_secs(2), waiter)
+                .await
+                .expect("a waiter was never woken")
+                .unwrap();
+        }
+    }
+
+    /// The behaviour `ready` works around (kept so a kube upgrade that fixes it is noticed).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn kube_runtime_wakes_only_some_waiters() {
+        let (store, mut writer) = reflector::store::<ConfigMap>();
+        let waiters: Vec<_> = (0..8)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move { store.wait_until_ready().await.is_ok() })
+            })
+            .collect();
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        writer.apply_watcher_event(&watcher::Event::Init);
+        writer.apply_watcher_event(&watcher::Event::InitDone);
+        let mut woken = 0;
+        for waiter in waiters {
+            if tokio::time::timeout(std::time::Duration::from_millis(500), waiter)
+                .await
+                .is_ok()
+            {
+                woken += 1;
+            }
+        }
+        assert!(
+            woken < 8,
+            "kube-runtime now wakes every waiter: `informer::ready` can go"
+        );
+    }
+}

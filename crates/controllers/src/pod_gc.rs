@@ -34,8 +34,8 @@ fn node_of(pod: &Pod) -> Option<&str> {
 
 /// Runs the collector until dropped; `threshold` is `terminated-pod-gc-threshold`.
 pub async fn run(client: Client, pods: Shared<Pod>, nodes: Shared<Node>, threshold: usize) {
-    let _ = pods.store.wait_until_ready().await;
-    let _ = nodes.store.wait_until_ready().await;
+    crate::informer::ready(&pods.store).await;
+    crate::informer::ready(&nodes.store).await;
     // When each missing node was first missed.
     let mut missing_since: HashMap<String, Instant> = HashMap::new();
     loop {

@@ -280,8 +280,6 @@ spec:
     });
     let before = cluster.pod_field("graceful", ".status.containerStatuses[0].containerID");
     // Scaling down on real containers: two pods are terminated, one keeps running.
-    // (Scaling within seconds after a restart sometimes goes unseen by the ReplicaSet controller
-    // under load: a known bug, see the worker issue's note.)
     cluster.run(&["scale", "deployment", "web", "--replicas=1"]);
     cluster.eventually(60, "two pods terminating", || {
         let pods = cluster.json(&["get", "pods", "-l", "app=web"]);
@@ -322,11 +320,13 @@ spec:
         "preStop runs before SIGTERM"
     );
 
-    // The scaled-down pods (busybox sleep ignores SIGTERM: 30 s of grace) are gone for good.
-    cluster.eventually(90, "the scaled-down pods gone", || {
+    // Scaled to 0 right after the restart, the last pod goes too (busybox sleep ignores SIGTERM:
+    // 30 s of grace).
+    cluster.run(&["scale", "deployment", "web", "--replicas=0"]);
+    cluster.eventually(90, "the deployment's pods gone", || {
         cluster.json(&["get", "pods", "-l", "app=web"])["items"]
             .as_array()
-            .is_some_and(|p| p.len() == 1)
+            .is_some_and(Vec::is_empty)
     });
 }
 

@@ -59,7 +59,7 @@ async fn reconcile(service: Arc<Service>, context: Arc<Context>) -> Result<Actio
     if !selects(&service) {
         return Ok(Action::await_change());
     }
-    let _ = context.pods.store.wait_until_ready().await;
+    informer::ready(&context.pods.store).await;
     let members = members::of(&service, &context.pods.store.state());
     legacy::write(&context.client, &service, &members).await?;
     slices::write(&context.client, &service, &members).await?;

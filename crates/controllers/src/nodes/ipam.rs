@@ -48,7 +48,7 @@ pub async fn run(client: Client, nodes: Shared<Node>, cluster_cidrs: Vec<IpNet>,
     if cluster_cidrs.is_empty() {
         return;
     }
-    let _ = nodes.store.wait_until_ready().await;
+    crate::informer::ready(&nodes.store).await;
     // Subnets handed out, per node, but perhaps not yet in the cache: a node is never given two.
     let mut handed: HashMap<String, Vec<IpNet>> = HashMap::new();
     // Whether the CIDRs ran out (said once until some are free again).

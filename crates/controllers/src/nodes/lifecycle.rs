@@ -35,7 +35,7 @@ pub async fn run(client: Client, grace: Duration) {
     let (leases, leases_informer) =
         informer(Api::<Lease>::namespaced(client.clone(), "kube-node-lease"));
     let work = async {
-        let _ = nodes.wait_until_ready().await;
+        crate::informer::ready(&nodes).await;
         let mut first_seen: HashMap<String, DateTime<Utc>> = HashMap::new();
         loop {
             let renewed: HashMap<String, DateTime<Utc>> = leases

@@ -69,7 +69,7 @@ async fn reconcile(cronjob: Arc<CronJob>, context: Arc<Context>) -> Result<Actio
     if cronjob.metadata.deletion_timestamp.is_some() {
         return Ok(Action::await_change());
     }
-    let _ = context.jobs.store.wait_until_ready().await;
+    crate::informer::ready(&context.jobs.store).await;
     let uid = cronjob.uid().unwrap_or_default();
     let namespace = cronjob.namespace().unwrap_or_default();
     let mut jobs: Vec<Arc<Job>> = context

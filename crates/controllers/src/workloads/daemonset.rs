@@ -138,9 +138,9 @@ async fn reconcile(set: Arc<DaemonSet>, context: Arc<Context>) -> Result<Action,
     if set.metadata.deletion_timestamp.is_some() {
         return Ok(Action::await_change());
     }
-    let _ = context.pods.store.wait_until_ready().await;
-    let _ = context.nodes.wait_until_ready().await;
-    let _ = context.revisions.wait_until_ready().await;
+    crate::informer::ready(&context.pods.store).await;
+    crate::informer::ready(&context.nodes).await;
+    crate::informer::ready(&context.revisions).await;
     let uid = set.uid().unwrap_or_default();
     let namespace = set.namespace().unwrap_or_default();
     let owned = pods::owned(&context.pods.store, &set.metadata);

@@ -82,7 +82,7 @@ async fn reconcile(deployment: Arc<Deployment>, context: Arc<Context>) -> Result
     if deployment.metadata.deletion_timestamp.is_some() {
         return Ok(Action::await_change());
     }
-    let _ = context.sets.wait_until_ready().await;
+    crate::informer::ready(&context.sets).await;
     let uid = deployment.uid().unwrap_or_default();
     let namespace = deployment.namespace().unwrap_or_default();
     let mut sets: Vec<Arc<ReplicaSet>> = context

@@ -69,7 +69,7 @@ fn error_policy(_: Arc<Job>, error: &Error, _: Arc<Context>) -> Action {
 }
 
 async fn reconcile(job: Arc<Job>, context: Arc<Context>) -> Result<Action, Error> {
-    let _ = context.pods.store.wait_until_ready().await;
+    crate::informer::ready(&context.pods.store).await;
     let uid = job.uid().unwrap_or_default();
     let owned = pods::owned(&context.pods.store, &job.metadata);
     if job.metadata.deletion_timestamp.is_some() {

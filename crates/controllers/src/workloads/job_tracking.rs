@@ -219,8 +219,8 @@ pub async fn release_all(client: &Client, owned: &[Arc<Pod>]) {
 /// Every 10 s, releases tracked pods whose Job is gone (deleted in the background: its pods
 /// would otherwise stay Terminating for ever).
 pub async fn release_orphans(client: Client, pods: Store<Pod>, jobs: Store<Job>) {
-    let _ = pods.wait_until_ready().await;
-    let _ = jobs.wait_until_ready().await;
+    crate::informer::ready(&pods).await;
+    crate::informer::ready(&jobs).await;
     loop {
         let uids: HashSet<String> = jobs.state().iter().filter_map(|j| j.uid()).collect();
         let orphans: Vec<Arc<Pod>> = pods

@@ -126,7 +126,7 @@ async fn reconcile(set: Arc<ReplicaSet>, context: Arc<Context>) -> Result<Action
     if set.metadata.deletion_timestamp.is_some() {
         return Ok(Action::await_change());
     }
-    let _ = context.pods.wait_until_ready().await;
+    crate::informer::ready(&context.pods).await;
     let uid = set.uid().unwrap_or_default();
     let namespace = set.namespace().unwrap_or_default();
     let owned = pods::owned(&context.pods, &set.metadata);

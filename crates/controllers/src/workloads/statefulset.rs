@@ -88,8 +88,8 @@ async fn reconcile(set: Arc<StatefulSet>, context: Arc<Context>) -> Result<Actio
     if set.metadata.deletion_timestamp.is_some() {
         return Ok(Action::await_change());
     }
-    let _ = context.pods.store.wait_until_ready().await;
-    let _ = context.revisions.wait_until_ready().await;
+    crate::informer::ready(&context.pods.store).await;
+    crate::informer::ready(&context.revisions).await;
     let name = set.name_any();
     let uid = set.uid().unwrap_or_default();
     let namespace = set.namespace().unwrap_or_default();
