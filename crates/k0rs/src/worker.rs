@@ -5,8 +5,6 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use std::os::unix::fs::OpenOptionsExt as _;
-
 use anyhow::Context as _;
 use k0rs_component::Manager;
 use k0rs_config::ClusterConfig;
@@ -250,16 +248,7 @@ fn controller_kubelet_kubeconfig(
         user: &user,
     };
     let kubeconfig = Kubeconfig::with_client_certificate(names, server, ca.cert_pem(), &cert, &key);
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    std::io::Write::write_all(&mut file, kubeconfig.to_yaml().as_bytes())
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    k0rs_kubelet::bootstrap::write_private(path, &kubeconfig.to_yaml())
 }
 
 #[cfg(test)]

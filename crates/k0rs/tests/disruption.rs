@@ -7,7 +7,7 @@ mod harness;
 use harness::cluster::{eventually, json_of, run};
 use harness::controller::Controller;
 use harness::kubelet::Kubelets;
-use harness::{path_str, stdout};
+use harness::path_str;
 use serde_json::json;
 
 /// POSTs an eviction of `pod`; the HTTP status and the body.
@@ -22,7 +22,7 @@ fn evict(controller: &Controller, pod: &str, dry_run: bool) -> (u16, serde_json:
         controller.node.pki("admin.crt"),
         controller.node.pki("admin.key"),
     );
-    let out = controller.curl(&[
+    controller.curl_json(&[
         &path,
         "--cert",
         path_str(&cert),
@@ -32,15 +32,7 @@ fn evict(controller: &Controller, pod: &str, dry_run: bool) -> (u16, serde_json:
         "Content-Type: application/json",
         "--data",
         &body.to_string(),
-        "-w",
-        "\n%{http_code}",
-    ]);
-    let text = stdout(&out);
-    let (body, code) = text.rsplit_once('\n').unwrap();
-    (
-        code.parse().unwrap(),
-        serde_json::from_str(body).unwrap_or_default(),
-    )
+    ])
 }
 
 fn web_pods(admin: &std::path::Path) -> Vec<serde_json::Value> {

@@ -45,28 +45,6 @@ fn kubeconfig_of(join_token: &str) -> String {
     yaml
 }
 
-/// A SelfSubjectReview with `bearer`: the HTTP status and the body.
-fn whoami(controller: &Controller, bearer: &str) -> (u16, serde_json::Value) {
-    let auth = format!("Authorization: Bearer {bearer}");
-    let out = controller.curl(&[
-        "/apis/authentication.k8s.io/v1/selfsubjectreviews",
-        "-H",
-        &auth,
-        "-H",
-        "Content-Type: application/json",
-        "-d",
-        r#"{"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview"}"#,
-        "-w",
-        "\n%{http_code}",
-    ]);
-    let text = stdout(&out);
-    let (body, code) = text.rsplit_once('\n').unwrap();
-    (
-        code.parse().unwrap(),
-        serde_json::from_str(body).unwrap_or_default(),
-    )
-}
-
 /// The Secret of token `id`, as the admin sees it, with its data decoded.
 fn secret_data(
     admin: &Path,
@@ -177,7 +155,7 @@ fn worker_tokens_authenticate_until_invalidated() {
 
     // The bootstrap token authenticates as the bootstrap user, with curl and with kubectl
     // reading the decoded kubeconfig as it is.
-    let (code, review) = whoami(&controller, bearer);
+    let (code, review) = controller.whoami(bearer);
     assert_eq!(code, 201, "{review}");
     assert_eq!(
         review["status"]["userInfo"]["username"],
@@ -208,7 +186,7 @@ fn worker_tokens_authenticate_until_invalidated() {
     let out = token(&controller, &["invalidate", id]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), format!("token {id} deleted successfully\n"));
-    assert_eq!(whoami(&controller, bearer).0, 401);
+    assert_eq!(controller.whoami(bearer).0, 401);
     let gone = kubectl(
         &admin,
         &[
@@ -251,7 +229,7 @@ fn controller_tokens_name_the_join_api_and_do_not_authenticate() {
         "{data:?}"
     );
     assert!(!data.contains_key("expiration"), "{data:?}");
-    assert_eq!(whoami(&controller, &token_of.bearer).0, 401);
+    assert_eq!(controller.whoami(&token_of.bearer).0, 401);
 
     // Both roles in one table; a token that never expires has no expiry.
     let worker = decode(&controller, &create(&controller, &[]));
@@ -276,7 +254,7 @@ fn expired_tokens_are_refused() {
     let kubeconfig: serde_json::Value = serde_yaml_ng::from_str(&yaml).unwrap();
     let bearer = kubeconfig["users"][0]["user"]["token"].as_str().unwrap();
     std::thread::sleep(std::time::Duration::from_millis(2500));
-    let (code, status) = whoami(&controller, bearer);
+    let (code, status) = controller.whoami(bearer);
     assert_eq!(code, 401, "{status}");
 
     // Bad flags are usage errors before anything is created.

@@ -9,36 +9,7 @@ use harness::{path_str, stderr, stdout};
 /// `curl` with a bearer token; returns the HTTP status and the body.
 fn curl_bearer(controller: &Controller, token: &str, path: &str) -> (u16, serde_json::Value) {
     let auth = format!("Authorization: Bearer {token}");
-    let out = controller.curl(&[path, "-H", &auth, "-w", "\n%{http_code}"]);
-    let text = stdout(&out);
-    let (body, code) = text.rsplit_once('\n').unwrap();
-    (
-        code.parse().unwrap(),
-        serde_json::from_str(body).unwrap_or_default(),
-    )
-}
-
-const WHOAMI: &str = "/apis/authentication.k8s.io/v1/selfsubjectreviews";
-
-fn whoami(controller: &Controller, token: &str) -> (u16, serde_json::Value) {
-    let auth = format!("Authorization: Bearer {token}");
-    let out = controller.curl(&[
-        WHOAMI,
-        "-H",
-        &auth,
-        "-H",
-        "Content-Type: application/json",
-        "-d",
-        r#"{"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview"}"#,
-        "-w",
-        "\n%{http_code}",
-    ]);
-    let text = stdout(&out);
-    let (body, code) = text.rsplit_once('\n').unwrap();
-    (
-        code.parse().unwrap(),
-        serde_json::from_str(body).unwrap_or_default(),
-    )
+    controller.curl_json(&[path, "-H", &auth])
 }
 
 #[test]
@@ -55,7 +26,7 @@ fn service_account_tokens_authenticate_until_their_account_is_gone() {
     let token = token.trim();
     assert_eq!(token.split('.').count(), 3, "{token}");
 
-    let (code, review) = whoami(&controller, token);
+    let (code, review) = controller.whoami(token);
     assert_eq!(code, 201, "{review}");
     assert_eq!(
         review["status"]["userInfo"]["username"],
@@ -106,12 +77,12 @@ fn service_account_tokens_authenticate_until_their_account_is_gone() {
 
     // Once the account is deleted, its tokens stop working; a forged token never worked.
     run(&["delete", "serviceaccount", "robot"]);
-    assert_eq!(whoami(&controller, token).0, 401);
+    assert_eq!(controller.whoami(token).0, 401);
     let mut forged = token.to_owned();
     forged.pop();
     forged.push(if token.ends_with('A') { 'B' } else { 'A' });
-    assert_eq!(whoami(&controller, &forged).0, 401);
-    assert_eq!(whoami(&controller, "not-a-token").0, 401);
+    assert_eq!(controller.whoami(&forged).0, 401);
+    assert_eq!(controller.whoami("not-a-token").0, 401);
 }
 
 #[test]
@@ -142,7 +113,7 @@ fn bootstrap_tokens_authenticate_while_valid() {
     secret("abcdef", "2099-01-01T00:00:00Z");
     secret("expird", "2001-01-01T00:00:00Z");
 
-    let (code, review) = whoami(&controller, "abcdef.0123456789abcdef");
+    let (code, review) = controller.whoami("abcdef.0123456789abcdef");
     assert_eq!(code, 201, "{review}");
     assert_eq!(
         review["status"]["userInfo"]["username"],
@@ -156,7 +127,7 @@ fn bootstrap_tokens_authenticate_while_valid() {
             "system:authenticated"
         ])
     );
-    assert_eq!(whoami(&controller, "abcdef.0123456789abcdee").0, 401);
-    assert_eq!(whoami(&controller, "expird.0123456789abcdef").0, 401);
-    assert_eq!(whoami(&controller, "zzzzzz.0123456789abcdef").0, 401);
+    assert_eq!(controller.whoami("abcdef.0123456789abcdee").0, 401);
+    assert_eq!(controller.whoami("expird.0123456789abcdef").0, 401);
+    assert_eq!(controller.whoami("zzzzzz.0123456789abcdef").0, 401);
 }

@@ -182,7 +182,8 @@ async fn issue(
     }
 }
 
-fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+/// Writes `text` to `path` readable by root only (keys, kubeconfigs with keys).
+pub fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
     if let Some(parent) = path.parent() {

@@ -117,6 +117,32 @@ impl Controller {
         kubectl(kubeconfig, &["create", "-f", path_str(&file)])
     }
 
+    /// curl as [`Self::curl`]; the HTTP status and the body as JSON (null when it is not JSON).
+    pub fn curl_json(&self, args: &[&str]) -> (u16, serde_json::Value) {
+        let mut all = args.to_vec();
+        all.extend(["-w", "\n%{http_code}"]);
+        let text = super::stdout(&self.curl(&all));
+        let (body, code) = text.rsplit_once('\n').unwrap();
+        (
+            code.parse().unwrap(),
+            serde_json::from_str(body).unwrap_or_default(),
+        )
+    }
+
+    /// A SelfSubjectReview with the bearer token `token`: the HTTP status and the review.
+    pub fn whoami(&self, token: &str) -> (u16, serde_json::Value) {
+        let auth = format!("Authorization: Bearer {token}");
+        self.curl_json(&[
+            "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+            "-H",
+            &auth,
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            r#"{"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview"}"#,
+        ])
+    }
+
     /// curl trusting the cluster CA, without client certificate unless `args` gives one.
     pub fn curl(&self, args: &[&str]) -> Output {
         let (path, rest) = args.split_first().unwrap();

@@ -44,6 +44,17 @@ impl Node {
         path
     }
 
+    /// Puts the busybox test image (built by `k0rs airgap build-image`) where this node imports
+    /// images from at start.
+    pub fn add_busybox_image(&self) {
+        let tarball = self.data_dir().join("images").join("busybox.tar");
+        let out = self
+            .k0rs(&["airgap", "build-image", "busybox", "-o", path_str(&tarball)])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "build-image: {}", stderr(&out));
+    }
+
     /// `k0rs --data-dir … --run-dir … <args>` (global flags first, so `kubectl` passes the rest on).
     pub fn k0rs(&self, args: &[&str]) -> Command {
         let mut cmd = k0rs(&[]);

@@ -37,18 +37,7 @@ impl SingleNode {
         let node = Node::new();
         let lan = Lan::new();
         let net = lan.join();
-        let images = node.data_dir().join("images");
-        let out = node
-            .k0rs(&[
-                "airgap",
-                "build-image",
-                "busybox",
-                "-o",
-                path_str(&images.join("busybox.tar")),
-            ])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "build-image: {}", stderr(&out));
+        node.add_busybox_image();
         let config = node.config(
             "k0s.yaml",
             &format!(

@@ -21,18 +21,7 @@ impl WorkerNode {
     /// `k0rs worker --token-file …` as node `name` on `cluster`'s LAN, started (not waited for).
     pub fn join(cluster: &SingleNode, name: &str, token: &str) -> Self {
         let node = Node::new();
-        let images = node.data_dir().join("images");
-        let out = node
-            .k0rs(&[
-                "airgap",
-                "build-image",
-                "busybox",
-                "-o",
-                path_str(&images.join("busybox.tar")),
-            ])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "build-image: {}", stderr(&out));
+        node.add_busybox_image();
         let token_file = node.root.path().join("token");
         std::fs::write(&token_file, token).unwrap();
         let net = cluster.lan.join();

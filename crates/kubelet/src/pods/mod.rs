@@ -11,6 +11,7 @@ mod images;
 pub mod layout;
 mod probes;
 mod sandbox;
+mod starter;
 mod status;
 mod sync;
 mod termination;

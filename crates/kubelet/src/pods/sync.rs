@@ -12,20 +12,17 @@ use kube::api::{Patch, PatchParams};
 use serde_json::{Value, json};
 
 use super::context::Context;
-use super::images::ensure_image;
 use super::layout::PodDirs;
 use super::sandbox::{self, CONTAINER_NAME_LABEL, POD_UID_LABEL};
+use super::starter::{Instances, Starter};
 use super::status::{self, Observed};
-use super::{containers, env, hosts, termination};
+use super::{hosts, termination};
 use crate::{cgroups, volumes};
 
 /// How often a live pod is looked at again (the kubelet's relist period, roughly).
 pub const RESYNC: Duration = Duration::from_secs(2);
 /// How often content volumes (configMap, secret, tokens) are refreshed in a running pod.
 const VOLUME_REFRESH: Duration = Duration::from_secs(10);
-/// Restart back-off: 10 s doubling to 5 min, as the kubelet.
-const BACKOFF_START: u64 = 10;
-const BACKOFF_MAX: u64 = 300;
 
 /// A sandbox that runs the pod: its id, the configuration it was made with, its IP.
 pub struct Sandbox {
@@ -117,275 +114,6 @@ pub async fn sync(pod: &Pod, ctx: &Context) -> anyhow::Result<Option<Duration>> 
     })
 }
 
-struct Starter<'a> {
-    pod: &'a Pod,
-    ctx: &'a Context,
-    sandbox: &'a Sandbox,
-    mounts: &'a volumes::Mounts,
-    dirs: &'a PodDirs,
-    policy: String,
-}
-
-/// Where the init containers stand.
-struct Init {
-    seen: Vec<Observed>,
-    /// Every init container has succeeded.
-    done: bool,
-    /// One failed for good (restart policy Never).
-    failed: bool,
-    wake: Duration,
-}
-
-type Instances = BTreeMap<String, Vec<api::Container>>;
-
-impl Starter<'_> {
-    /// Runs the init containers one at a time, each after the previous one succeeded.
-    async fn init_containers(
-        &self,
-        specs: &[Container],
-        by_name: &mut Instances,
-    ) -> anyhow::Result<Init> {
-        let uid = self.pod.metadata.uid.as_deref().unwrap_or_default();
-        let mut init = Init {
-            seen: Vec::new(),
-            done: true,
-            failed: false,
-            wake: RESYNC,
-        };
-        for container in specs {
-            let mut seen =
-                observe(self.ctx, uid, container, by_name.remove(&container.name)).await?;
-            if !init.done {
-                init.seen.push(Observed {
-                    waiting: Some(("PodInitializing".into(), String::new())),
-                    ..Observed::default()
-                });
-                continue;
-            }
-            if seen.succeeded() {
-                init.seen.push(seen);
-                continue;
-            }
-            init.done = false;
-            if seen.exited().is_some() && self.policy == "Never" {
-                init.failed = true;
-            } else if !seen.running() {
-                init.wake = init
-                    .wake
-                    .min(Box::pin(self.start_or_back_off(container, &mut seen)).await);
-            }
-            init.seen.push(seen);
-        }
-        Ok(init)
-    }
-
-    /// Probes a running container; a failed liveness or startup probe stops it (the restart policy
-    /// then decides). Returns when the next probe is due.
-    async fn probe(&self, container: &Container, seen: &mut Observed) -> Duration {
-        let Some(current) = seen.current.clone() else {
-            return RESYNC;
-        };
-        let ip = if sandbox::host_network(self.pod) {
-            self.ctx.node_ip.to_string()
-        } else {
-            self.sandbox.ip.clone().unwrap_or_default()
-        };
-        let now_nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
-        let age_nanos = u64::try_from(now_nanos - current.started_at).unwrap_or(0);
-        let now = std::time::Instant::now();
-        let started_at = now
-            .checked_sub(Duration::from_nanos(age_nanos))
-            .unwrap_or(now);
-        let uid = self.pod.metadata.uid.as_deref().unwrap_or_default();
-        let target = super::probes::Target {
-            cri: &self.ctx.cri,
-            pod_uid: uid,
-            container_id: &current.id,
-            ip: &ip,
-            started_at,
-            ports: container.ports.as_deref().unwrap_or_default(),
-        };
-        let verdict = self.ctx.probes.check(container, &target).await;
-        seen.ready_probe = verdict.ready;
-        seen.started_probe = verdict.started;
-        if let Some(kind) = verdict.failed {
-            let grace = self
-                .pod
-                .spec
-                .as_ref()
-                .and_then(|s| s.termination_grace_period_seconds)
-                .unwrap_or(30);
-            tracing::info!(component = "kubelet", pod = self.pod.metadata.name, container = container.name, probe = ?kind, "probe failed; stopping the container to restart it");
-            if let Err(error) = self.ctx.cri.stop_container(&current.id, grace).await {
-                tracing::warn!(component = "kubelet", container = container.name, %error, "cannot stop the container");
-            }
-            return Duration::from_millis(200);
-        }
-        verdict.next
-    }
-
-    /// Starts (or restarts, by the pod's restart policy) the containers once the pod is initialised.
-    async fn containers(
-        &self,
-        specs: &[Container],
-        by_name: &mut Instances,
-        initialised: bool,
-    ) -> anyhow::Result<(Vec<Observed>, Duration)> {
-        let uid = self.pod.metadata.uid.as_deref().unwrap_or_default();
-        let mut wake = RESYNC;
-        let mut all = Vec::new();
-        for container in specs {
-            let mut seen =
-                observe(self.ctx, uid, container, by_name.remove(&container.name)).await?;
-            if !initialised {
-                seen.waiting = Some(("PodInitializing".into(), String::new()));
-            } else if seen.running() {
-                wake = wake.min(self.probe(container, &mut seen).await);
-            } else {
-                let restart = match seen.exited() {
-                    None => true,
-                    Some(c) => {
-                        self.policy == "Always" || (self.policy == "OnFailure" && c.exit_code != 0)
-                    }
-                };
-                if restart {
-                    wake = wake.min(Box::pin(self.start_or_back_off(container, &mut seen)).await);
-                }
-            }
-            all.push(seen);
-        }
-        Ok((all, wake))
-    }
-
-    /// Starts the next instance of `container`, or says it is backing off; returns when to look again.
-    async fn start_or_back_off(&self, container: &Container, seen: &mut Observed) -> Duration {
-        let uid = self.pod.metadata.uid.as_deref().unwrap_or_default();
-        let (attempt, delay) = match &seen.current {
-            None => (0, Duration::ZERO),
-            Some(c) if c.state == api::ContainerState::ContainerCreated as i32 => {
-                // Created but never started (the kubelet stopped in between): start it now.
-                return match self.ctx.cri.start_container(&c.id).await {
-                    Ok(()) => RESYNC.min(Duration::from_millis(500)),
-                    Err(error) => {
-                        self.fail(
-                            uid,
-                            container,
-                            seen,
-                            "RunContainerError",
-                            &error.to_string(),
-                        );
-                        RESYNC
-                    }
-                };
-            }
-            Some(c) => {
-                let attempt = c.metadata.as_ref().map_or(0, |m| m.attempt);
-                let delay = if attempt == 0 {
-                    0
-                } else {
-                    (BACKOFF_START << (attempt - 1).min(8)).min(BACKOFF_MAX)
-                };
-                let finished = u64::try_from(c.finished_at / 1_000_000_000).unwrap_or(0);
-                let now = u64::try_from(k0rs_api::time::now_unix()).unwrap_or(0);
-                (
-                    attempt + 1,
-                    Duration::from_secs((finished + delay).saturating_sub(now)),
-                )
-            }
-        };
-        if delay > Duration::ZERO {
-            let name = self.pod.metadata.name.as_deref().unwrap_or_default();
-            let namespace = self.pod.metadata.namespace.as_deref().unwrap_or_default();
-            let message = format!(
-                "back-off {}s restarting failed container={} pod={name}_{namespace}({uid})",
-                delay.as_secs().next_power_of_two().min(BACKOFF_MAX),
-                container.name
-            );
-            seen.waiting = Some(("CrashLoopBackOff".into(), message));
-            return delay;
-        }
-        match Box::pin(self.start(container, attempt)).await {
-            Ok(()) => {
-                self.ctx.set_failure(uid, &container.name, None);
-                seen.waiting = Some(("ContainerCreating".into(), String::new()));
-                Duration::from_millis(300)
-            }
-            Err((reason, message)) => {
-                self.fail(uid, container, seen, reason, &message);
-                RESYNC
-            }
-        }
-    }
-
-    fn fail(
-        &self,
-        uid: &str,
-        container: &Container,
-        seen: &mut Observed,
-        reason: &str,
-        message: &str,
-    ) {
-        tracing::warn!(
-            component = "kubelet",
-            pod = self.pod.metadata.name,
-            container = container.name,
-            reason,
-            message,
-            "cannot start container"
-        );
-        self.ctx
-            .set_failure(uid, &container.name, Some((reason.into(), message.into())));
-        seen.waiting = Some((reason.into(), message.into()));
-    }
-
-    async fn start(
-        &self,
-        container: &Container,
-        attempt: u32,
-    ) -> Result<(), (&'static str, String)> {
-        let ctx = self.ctx;
-        let image = container.image.clone().unwrap_or_default();
-        let image_ref = ensure_image(&ctx.cri, &image, container.image_pull_policy.as_deref())
-            .await
-            .map_err(|e| ("ErrImagePull", format!("{e:#}")))?;
-        let env = env::build(&ctx.client, self.pod, container)
-            .await
-            .map_err(|e| ("CreateContainerConfigError", format!("{e:#}")))?;
-        let inputs = containers::Inputs {
-            image_ref,
-            env,
-            mounts: self.mounts,
-            dirs: self.dirs,
-            attempt,
-            can_lower_oom_score: ctx.can_lower_oom_score,
-            node_memory_bytes: ctx.memory_bytes,
-        };
-        let config = containers::config(self.pod, container, &inputs)
-            .map_err(|e| ("CreateContainerConfigError", format!("{e:#}")))?;
-        let id = Box::pin(ctx.cri.create_container(
-            &self.sandbox.id,
-            config,
-            self.sandbox.config.clone(),
-        ))
-        .await
-        .map_err(|e| ("CreateContainerError", e.to_string()))?;
-        ctx.cri
-            .start_container(&id)
-            .await
-            .map_err(|e| ("RunContainerError", e.to_string()))?;
-        tracing::info!(
-            component = "kubelet",
-            pod = self.pod.metadata.name,
-            container = container.name,
-            attempt,
-            "started container"
-        );
-        Ok(())
-    }
-}
-
 /// The sandbox running the pod, made if there is none ready (older ones are removed first).
 async fn ensure_sandbox(pod: &Pod, ctx: &Context, dirs: &PodDirs) -> anyhow::Result<Sandbox> {
     let uid = pod.metadata.uid.as_deref().unwrap_or_default();
@@ -424,7 +152,7 @@ async fn ensure_sandbox(pod: &Pod, ctx: &Context, dirs: &PodDirs) -> anyhow::Res
 }
 
 /// The containers of a sandbox by name, newest attempt first.
-async fn instances(
+pub(super) async fn instances(
     ctx: &Context,
     sandbox_id: &str,
 ) -> anyhow::Result<BTreeMap<String, Vec<api::Container>>> {
@@ -444,7 +172,7 @@ async fn instances(
 }
 
 /// The statuses of a container's newest two instances; older ones are removed.
-async fn observe(
+pub(super) async fn observe(
     ctx: &Context,
     uid: &str,
     container: &Container,

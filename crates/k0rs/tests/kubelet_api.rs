@@ -1,0 +1,159 @@
+//! The kubelet API through the API server, on real containers (`k0rs controller --single`):
+//! `kubectl logs`, `exec`, `cp` and `port-forward` with kubectl 1.28 (SPDY) and 1.33.
+
+mod harness;
+
+use harness::single_node::SingleNode;
+
+/// kubectl 1.28 (SPDY) and 1.33 (WebSocket first) against the kubelet API through the API server.
+const KUBECTLS: [&str; 2] = ["kubectl", "/usr/lib/google-cloud-sdk/bin/kubectl.1.33"];
+
+#[test]
+fn logs_exec_cp_and_port_forward_reach_the_containers() {
+    let cluster = SingleNode::start();
+    cluster.run(&[
+        "run",
+        "talker",
+        "--image=busybox",
+        "--",
+        "sh",
+        "-c",
+        "echo first; echo oops >&2; i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.3; done",
+    ]);
+    cluster.run(&[
+        "run",
+        "web",
+        "--image=busybox",
+        "--",
+        "sh",
+        "-c",
+        "mkdir -p /www && echo hello-page > /www/index.html && exec httpd -f -p 8080 -h /www",
+    ]);
+    for pod in ["talker", "web"] {
+        cluster.eventually(60, "pods Running", || {
+            cluster.pod_field(pod, ".status.phase") == "Running"
+        });
+    }
+    logs(&cluster);
+    exec_and_cp(&cluster);
+    port_forward(&cluster);
+}
+
+/// logs: whole, tail, timestamps, follow, and no previous container.
+fn logs(cluster: &SingleNode) {
+    cluster.eventually(20, "a few log lines", || {
+        cluster.run(&["logs", "talker"]).lines().count() > 4
+    });
+    let logs = cluster.run(&["logs", "talker"]);
+    // stdout and stderr are separate pipes: their lines interleave in either order.
+    let mut head: Vec<&str> = logs.lines().take(3).collect();
+    head.sort_unstable();
+    assert_eq!(head, ["first", "oops", "tick 0"], "{logs}");
+    assert_eq!(
+        cluster.run(&["logs", "talker", "--tail=1"]).lines().count(),
+        1
+    );
+    let stamped = cluster.run(&["logs", "talker", "--tail=1", "--timestamps"]);
+    assert!(
+        stamped.starts_with("20") && stamped.contains("Z tick "),
+        "{stamped}"
+    );
+    let mut follow = cluster.spawn_command(
+        "kubectl",
+        &[
+            "--kubeconfig",
+            harness::path_str(&cluster.admin()),
+            "logs",
+            "-f",
+            "talker",
+            "--tail=1",
+        ],
+    );
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let _ = follow.kill();
+    let followed = harness::stdout(&follow.wait_with_output().unwrap());
+    assert!(
+        followed.lines().filter(|l| l.starts_with("tick ")).count() >= 3,
+        "logs -f keeps streaming: {followed}"
+    );
+    let previous = cluster.kubectl(&["logs", "talker", "--previous"]);
+    assert!(
+        harness::stderr(&previous).contains("previous terminated container"),
+        "{}",
+        harness::stderr(&previous)
+    );
+}
+
+/// exec with stdin and exit codes (both protocols), and cp both ways.
+fn exec_and_cp(cluster: &SingleNode) {
+    for kubectl in KUBECTLS {
+        let out = cluster.kubectl_with_input(
+            kubectl,
+            &["exec", "-i", "talker", "--", "cat"],
+            b"hi through stdin\n",
+        );
+        assert_eq!(
+            harness::stdout(&out),
+            "hi through stdin\n",
+            "{kubectl}: {}",
+            harness::stderr(&out)
+        );
+        let out = cluster.kubectl_with_input(
+            kubectl,
+            &[
+                "exec",
+                "talker",
+                "--",
+                "sh",
+                "-c",
+                "echo out; echo err >&2; exit 3",
+            ],
+            b"",
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(3),
+            "{kubectl}: the exit code is passed on"
+        );
+        assert_eq!(harness::stdout(&out), "out\n");
+        assert!(
+            harness::stderr(&out).contains("err") && harness::stderr(&out).contains("exit code 3"),
+            "{}",
+            harness::stderr(&out)
+        );
+    }
+
+    let local = cluster.node.root.path().join("upload.txt");
+    std::fs::write(&local, "copied both ways\n").unwrap();
+    cluster.run(&["cp", harness::path_str(&local), "talker:/tmp/upload.txt"]);
+    let back = cluster.node.root.path().join("back.txt");
+    cluster.run(&["cp", "talker:/tmp/upload.txt", harness::path_str(&back)]);
+    assert_eq!(
+        std::fs::read_to_string(&back).unwrap(),
+        "copied both ways\n"
+    );
+}
+
+/// port-forward to busybox httpd with both kubectl versions.
+fn port_forward(cluster: &SingleNode) {
+    for (n, kubectl) in KUBECTLS.iter().enumerate() {
+        let port = format!("1808{n}");
+        let mut forward = cluster.spawn_command(
+            kubectl,
+            &[
+                "--kubeconfig",
+                harness::path_str(&cluster.admin()),
+                "port-forward",
+                "pod/web",
+                &format!("{port}:8080"),
+            ],
+        );
+        let url = format!("http://127.0.0.1:{port}/index.html");
+        cluster.eventually(20, "the page through port-forward", || {
+            harness::stdout(&cluster.command("curl", &["-s", "--max-time", "2", &url]))
+                == "hello-page\n"
+        });
+        let _ = forward.kill();
+        let _ = forward.wait();
+    }
+}

@@ -1,0 +1,291 @@
+//! Starting a pod's containers: init containers one at a time, then the containers, each
+//! (re)started by the pod's restart policy with the kubelet's back-off, and probed while running.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use k0rs_cri::api;
+use k8s_openapi::api::core::v1::{Container, Pod};
+
+use super::context::Context;
+use super::images::ensure_image;
+use super::layout::PodDirs;
+use super::sandbox;
+use super::status::Observed;
+use super::sync::{RESYNC, Sandbox, observe};
+use super::{containers, env};
+use crate::volumes;
+
+/// Restart back-off: 10 s doubling to 5 min, as the kubelet.
+const BACKOFF_START: u64 = 10;
+const BACKOFF_MAX: u64 = 300;
+
+/// A container's instances by name, newest attempt first.
+pub(super) type Instances = BTreeMap<String, Vec<api::Container>>;
+
+pub(super) struct Starter<'a> {
+    pub(super) pod: &'a Pod,
+    pub(super) ctx: &'a Context,
+    pub(super) sandbox: &'a Sandbox,
+    pub(super) mounts: &'a volumes::Mounts,
+    pub(super) dirs: &'a PodDirs,
+    pub(super) policy: String,
+}
+
+/// Where the init containers stand.
+pub(super) struct Init {
+    pub(super) seen: Vec<Observed>,
+    /// Every init container has succeeded.
+    pub(super) done: bool,
+    /// One failed for good (restart policy Never).
+    pub(super) failed: bool,
+    pub(super) wake: Duration,
+}
+
+impl Starter<'_> {
+    /// Runs the init containers one at a time, each after the previous one succeeded.
+    pub(super) async fn init_containers(
+        &self,
+        specs: &[Container],
+        by_name: &mut Instances,
+    ) -> anyhow::Result<Init> {
+        let uid = self.pod.metadata.uid.as_deref().unwrap_or_default();
+        let mut init = Init {
+            seen: Vec::new(),
+            done: true,
+            failed: false,
+            wake: RESYNC,
+        };
+        for container in specs {
+            let mut seen =
+                observe(self.ctx, uid, container, by_name.remove(&container.name)).await?;
+            if !init.done {
+                init.seen.push(Observed {
+                    waiting: Some(("PodInitializing".into(), String::new())),
+                    ..Observed::default()
+                });
+                continue;
+            }
+            if seen.succeeded() {
+                init.seen.push(seen);
+                continue;
+            }
+            init.done = false;
+            if seen.exited().is_some() && self.policy == "Never" {
+                init.failed = true;
+            } else if !seen.running() {
+                init.wake = init
+                    .wake
+                    .min(Box::pin(self.start_or_back_off(container, &mut seen)).await);
+            }
+            init.seen.push(seen);
+        }
+        Ok(init)
+    }
+
+    /// Probes a running container; a failed liveness or startup probe stops it (the restart policy
+    /// then decides). Returns when the next probe is due.
+    async fn probe(&self, container: &Container, seen: &mut Observed) -> Duration {
+        let Some(current) = seen.current.clone() else {
+            return RESYNC;
+        };
+        let ip = if sandbox::host_network(self.pod) {
+            self.ctx.node_ip.to_string()
+        } else {
+            self.sandbox.ip.clone().unwrap_or_default()
+        };
+        let now_nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+        let age_nanos = u64::try_from(now_nanos - current.started_at).unwrap_or(0);
+        let now = std::time::Instant::now();
+        let started_at = now
+            .checked_sub(Duration::from_nanos(age_nanos))
+            .unwrap_or(now);
+        let uid = self.pod.metadata.uid.as_deref().unwrap_or_default();
+        let target = super::probes::Target {
+            cri: &self.ctx.cri,
+            pod_uid: uid,
+            container_id: &current.id,
+            ip: &ip,
+            started_at,
+            ports: container.ports.as_deref().unwrap_or_default(),
+        };
+        let verdict = self.ctx.probes.check(container, &target).await;
+        seen.ready_probe = verdict.ready;
+        seen.started_probe = verdict.started;
+        if let Some(kind) = verdict.failed {
+            let grace = self
+                .pod
+                .spec
+                .as_ref()
+                .and_then(|s| s.termination_grace_period_seconds)
+                .unwrap_or(30);
+            tracing::info!(component = "kubelet", pod = self.pod.metadata.name, container = container.name, probe = ?kind, "probe failed; stopping the container to restart it");
+            if let Err(error) = self.ctx.cri.stop_container(&current.id, grace).await {
+                tracing::warn!(component = "kubelet", container = container.name, %error, "cannot stop the container");
+            }
+            return Duration::from_millis(200);
+        }
+        verdict.next
+    }
+
+    /// Starts (or restarts, by the pod's restart policy) the containers once the pod is initialised.
+    pub(super) async fn containers(
+        &self,
+        specs: &[Container],
+        by_name: &mut Instances,
+        initialised: bool,
+    ) -> anyhow::Result<(Vec<Observed>, Duration)> {
+        let uid = self.pod.metadata.uid.as_deref().unwrap_or_default();
+        let mut wake = RESYNC;
+        let mut all = Vec::new();
+        for container in specs {
+            let mut seen =
+                observe(self.ctx, uid, container, by_name.remove(&container.name)).await?;
+            if !initialised {
+                seen.waiting = Some(("PodInitializing".into(), String::new()));
+            } else if seen.running() {
+                wake = wake.min(self.probe(container, &mut seen).await);
+            } else {
+                let restart = match seen.exited() {
+                    None => true,
+                    Some(c) => {
+                        self.policy == "Always" || (self.policy == "OnFailure" && c.exit_code != 0)
+                    }
+                };
+                if restart {
+                    wake = wake.min(Box::pin(self.start_or_back_off(container, &mut seen)).await);
+                }
+            }
+            all.push(seen);
+        }
+        Ok((all, wake))
+    }
+
+    /// Starts the next instance of `container`, or says it is backing off; returns when to look again.
+    async fn start_or_back_off(&self, container: &Container, seen: &mut Observed) -> Duration {
+        let uid = self.pod.metadata.uid.as_deref().unwrap_or_default();
+        let (attempt, delay) = match &seen.current {
+            None => (0, Duration::ZERO),
+            Some(c) if c.state == api::ContainerState::ContainerCreated as i32 => {
+                // Created but never started (the kubelet stopped in between): start it now.
+                return match self.ctx.cri.start_container(&c.id).await {
+                    Ok(()) => RESYNC.min(Duration::from_millis(500)),
+                    Err(error) => {
+                        self.fail(
+                            uid,
+                            container,
+                            seen,
+                            "RunContainerError",
+                            &error.to_string(),
+                        );
+                        RESYNC
+                    }
+                };
+            }
+            Some(c) => {
+                let attempt = c.metadata.as_ref().map_or(0, |m| m.attempt);
+                let delay = if attempt == 0 {
+                    0
+                } else {
+                    (BACKOFF_START << (attempt - 1).min(8)).min(BACKOFF_MAX)
+                };
+                let finished = u64::try_from(c.finished_at / 1_000_000_000).unwrap_or(0);
+                let now = u64::try_from(k0rs_api::time::now_unix()).unwrap_or(0);
+                (
+                    attempt + 1,
+                    Duration::from_secs((finished + delay).saturating_sub(now)),
+                )
+            }
+        };
+        if delay > Duration::ZERO {
+            let name = self.pod.metadata.name.as_deref().unwrap_or_default();
+            let namespace = self.pod.metadata.namespace.as_deref().unwrap_or_default();
+            let message = format!(
+                "back-off {}s restarting failed container={} pod={name}_{namespace}({uid})",
+                delay.as_secs().next_power_of_two().min(BACKOFF_MAX),
+                container.name
+            );
+            seen.waiting = Some(("CrashLoopBackOff".into(), message));
+            return delay;
+        }
+        match Box::pin(self.start(container, attempt)).await {
+            Ok(()) => {
+                self.ctx.set_failure(uid, &container.name, None);
+                seen.waiting = Some(("ContainerCreating".into(), String::new()));
+                Duration::from_millis(300)
+            }
+            Err((reason, message)) => {
+                self.fail(uid, container, seen, reason, &message);
+                RESYNC
+            }
+        }
+    }
+
+    fn fail(
+        &self,
+        uid: &str,
+        container: &Container,
+        seen: &mut Observed,
+        reason: &str,
+        message: &str,
+    ) {
+        tracing::warn!(
+            component = "kubelet",
+            pod = self.pod.metadata.name,
+            container = container.name,
+            reason,
+            message,
+            "cannot start container"
+        );
+        self.ctx
+            .set_failure(uid, &container.name, Some((reason.into(), message.into())));
+        seen.waiting = Some((reason.into(), message.into()));
+    }
+
+    async fn start(
+        &self,
+        container: &Container,
+        attempt: u32,
+    ) -> Result<(), (&'static str, String)> {
+        let ctx = self.ctx;
+        let image = container.image.clone().unwrap_or_default();
+        let image_ref = ensure_image(&ctx.cri, &image, container.image_pull_policy.as_deref())
+            .await
+            .map_err(|e| ("ErrImagePull", format!("{e:#}")))?;
+        let env = env::build(&ctx.client, self.pod, container)
+            .await
+            .map_err(|e| ("CreateContainerConfigError", format!("{e:#}")))?;
+        let inputs = containers::Inputs {
+            image_ref,
+            env,
+            mounts: self.mounts,
+            dirs: self.dirs,
+            attempt,
+            can_lower_oom_score: ctx.can_lower_oom_score,
+            node_memory_bytes: ctx.memory_bytes,
+        };
+        let config = containers::config(self.pod, container, &inputs)
+            .map_err(|e| ("CreateContainerConfigError", format!("{e:#}")))?;
+        let id = Box::pin(ctx.cri.create_container(
+            &self.sandbox.id,
+            config,
+            self.sandbox.config.clone(),
+        ))
+        .await
+        .map_err(|e| ("CreateContainerError", e.to_string()))?;
+        ctx.cri
+            .start_container(&id)
+            .await
+            .map_err(|e| ("RunContainerError", e.to_string()))?;
+        tracing::info!(
+            component = "kubelet",
+            pod = self.pod.metadata.name,
+            container = container.name,
+            attempt,
+            "started container"
+        );
+        Ok(())
+    }
+}
