@@ -401,3 +401,89 @@ spec:
         "readiness never restarts"
     );
 }
+
+#[test]
+fn a_memory_hog_is_oom_killed_and_memory_volumes_are_sized_tmpfs() {
+    let cluster = SingleNode::start();
+    let out = out_dir(&cluster);
+    cluster.apply(&format!(
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: hog}}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: main
+    image: busybox
+    # tail keeps a line until its newline: /dev/zero has none, so it holds everything read.
+    command: ["sh", "-c", "head -c 300m /dev/zero | tail"]
+    resources: {{limits: {{memory: 32Mi}}}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: mem}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: busybox
+    command: ["sh", "-c", "grep ' /cache ' /proc/mounts > /out/mounts; df -k /cache > /out/df; dd if=/dev/zero of=/cache/f bs=1M count=16 2> /out/dd; sleep 1000"]
+    volumeMounts:
+    - {{name: cache, mountPath: /cache}}
+    - {{name: out, mountPath: /out}}
+  volumes:
+  - name: cache
+    emptyDir: {{medium: Memory, sizeLimit: 8Mi}}
+  - name: out
+    hostPath: {{path: {out}}}
+"#,
+        out = out.display()
+    ));
+    cluster.eventually(90, "the hog to be OOM-killed", || {
+        cluster.pod_field("hog", ".status.phase") == "Failed"
+    });
+    let terminated = ".status.containerStatuses[0].state.terminated";
+    assert_eq!(
+        cluster.pod_field("hog", &format!("{terminated}.reason")),
+        "OOMKilled"
+    );
+    assert_eq!(
+        cluster.pod_field("hog", &format!("{terminated}.exitCode")),
+        "137"
+    );
+
+    cluster.eventually(60, "the memory volume's findings", || {
+        read(&out, "dd").contains("No space left")
+    });
+    assert!(
+        read(&out, "mounts").starts_with("tmpfs /cache tmpfs"),
+        "{}",
+        read(&out, "mounts")
+    );
+    let total_kib = read(&out, "df")
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split_whitespace().nth(1).map(str::to_owned))
+        .unwrap_or_default();
+    assert_eq!(total_kib, "8192", "sizeLimit 8Mi: {}", read(&out, "df"));
+
+    let kubelet_mounts = || {
+        std::fs::read_to_string("/proc/self/mountinfo")
+            .unwrap()
+            .lines()
+            .filter(|l| {
+                l.contains(&*cluster.node.root.path().to_string_lossy())
+                    && l.contains("/volumes/cache ")
+            })
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(kubelet_mounts().len(), 1, "one tmpfs while the pod runs");
+    cluster.run(&["delete", "pod", "mem", "--wait=true"]);
+    assert_eq!(
+        kubelet_mounts(),
+        Vec::<String>::new(),
+        "the tmpfs went with the pod"
+    );
+}

@@ -4,6 +4,7 @@
 
 pub mod atomic;
 mod content;
+mod memory;
 mod tokens;
 
 use std::collections::BTreeMap;
@@ -58,6 +59,12 @@ async fn prepare_one(
     refresh: bool,
 ) -> anyhow::Result<PathBuf> {
     let dir = dirs.volume(&volume.name);
+    if let Some(source) = volume.empty_dir.as_ref()
+        && source.medium.as_deref() == Some("Memory")
+    {
+        memory::mount(&dir, source, pod)?;
+        return Ok(dir);
+    }
     if volume.empty_dir.is_some() {
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
@@ -133,9 +140,10 @@ fn host_path(path: &str, kind: Option<&str>) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-/// Unmounts nothing today (no volume is a mount of its own) and removes the pod's volume files.
+/// Unmounts the pod's memory volumes and removes its volume files.
 pub fn remove(dirs: &PodDirs) {
     let volumes = dirs.root.join("volumes");
+    memory::unmount_all(&volumes);
     if let Err(error) = std::fs::remove_dir_all(&volumes)
         && error.kind() != std::io::ErrorKind::NotFound
     {
