@@ -21,6 +21,7 @@ mod node_authz;
 mod openapi;
 mod rbac;
 mod request_info;
+mod resource_metrics;
 mod resources;
 mod reviews;
 mod routes;

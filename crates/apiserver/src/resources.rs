@@ -50,6 +50,9 @@ async fn serve(caller: &Caller, context: &Context, request: Request) -> Result<R
     {
         return serve_aggregated(context, caller, &info, &path, &backend, request).await;
     }
+    if !core && info.group == crate::resource_metrics::GROUP {
+        return crate::resource_metrics::serve(context, caller, &info, request).await;
+    }
     let Some(resource_name) = info.resource.clone() else {
         return serve_group_discovery(context, caller, &info, &path).await;
     };

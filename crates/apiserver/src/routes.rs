@@ -92,6 +92,13 @@ pub fn router(version: Arc<VersionInfo>, context: Context) -> Router {
                     let mut groups = discovery::groups();
                     let remote = crate::aggregator::aggregated_groups(&context.registry).await;
                     if let Some(list) = groups["groups"].as_array_mut() {
+                        // Served here unless an APIService hands it to another server.
+                        if !remote
+                            .iter()
+                            .any(|g| g["name"] == crate::resource_metrics::GROUP)
+                        {
+                            list.push(crate::resource_metrics::api_group());
+                        }
                         list.extend(remote);
                     }
                     Json(groups).into_response()
@@ -280,11 +287,18 @@ async fn aggregated_response(
         return status_response(&status);
     }
     let mut document = aggregated::document(version, core);
-    if !core
-        && let Some(front_proxy) = &context.front_proxy
-        && let Some(items) = document["items"].as_array_mut()
-    {
-        items.extend(crate::aggregator::aggregated_resources(&context.registry, front_proxy).await);
+    if !core && let Some(items) = document["items"].as_array_mut() {
+        let remote = match &context.front_proxy {
+            Some(front_proxy) => {
+                crate::aggregator::aggregated_resources(&context.registry, front_proxy).await
+            }
+            None => Vec::new(),
+        };
+        let metrics = crate::resource_metrics::GROUP;
+        if !remote.iter().any(|g| g["metadata"]["name"] == metrics) {
+            items.push(crate::resource_metrics::aggregated_group());
+        }
+        items.extend(remote);
     }
     (
         [(header::CONTENT_TYPE, aggregated::content_type(version))],

@@ -13,6 +13,7 @@ mod node_loop;
 mod pods;
 mod server;
 mod sources;
+mod stats;
 mod volumes;
 
 use std::collections::BTreeMap;
@@ -123,6 +124,7 @@ impl Kubelet {
             failures: Mutex::default(),
             refreshed: Mutex::default(),
             probes: pods::Probes::default(),
+            stats: stats::Stats::new(&host::cgroup_mounts()),
         });
         let serving = options
             .serving
@@ -137,6 +139,7 @@ impl Kubelet {
         tasks.spawn(async move {
             let _ = api.await;
         });
+        tasks.spawn(sample_stats(ctx.clone()));
         tasks.spawn(pods::run(ctx));
         tracing::info!(component = "kubelet", node = options.node_name, %address, "started");
         Ok(Self { tasks })
@@ -146,6 +149,22 @@ impl Kubelet {
     pub async fn stop(mut self) {
         self.tasks.abort_all();
         while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+/// Reads every cgroup now and then, so that a summary always finds a recent CPU reading to
+/// take a rate against.
+async fn sample_stats(ctx: Arc<pods::Context>) {
+    let mut tick = tokio::time::interval(stats::SAMPLE_EVERY);
+    loop {
+        tick.tick().await;
+        if let Err(error) = ctx.stats.summary(&ctx.cri, &ctx.node_name).await {
+            tracing::debug!(
+                component = "kubelet",
+                error = format!("{error:#}"),
+                "cannot sample resource use"
+            );
+        }
     }
 }
 

@@ -138,7 +138,7 @@ pub(super) async fn resource_list(
 }
 
 /// An APIResourceList's resources in the aggregated form, subresources under their resource.
-fn aggregated_entries(list: &Value, group: &str, version: &str) -> Vec<Value> {
+pub(crate) fn aggregated_entries(list: &Value, group: &str, version: &str) -> Vec<Value> {
     let resources = list["resources"]
         .as_array()
         .map(Vec::as_slice)

@@ -17,6 +17,7 @@ use k0rs_registry::Registry;
 use serde_json::Value;
 
 pub use availability::spawn_availability;
+pub(crate) use discovery::aggregated_entries;
 pub use discovery::{aggregated_groups, aggregated_named_group, aggregated_resources};
 pub use proxy::proxy;
 pub use tls::{FrontProxy, FrontProxyError};

@@ -31,6 +31,8 @@ pub struct Context {
     pub refreshed: Mutex<HashMap<String, Instant>>,
     /// Probe results of running containers.
     pub probes: super::probes::Probes,
+    /// Resource use of the node, its pods and containers.
+    pub stats: crate::stats::Stats,
 }
 
 impl Context {

@@ -10,7 +10,7 @@ mod hosts;
 mod images;
 pub mod layout;
 mod probes;
-mod sandbox;
+pub(crate) mod sandbox;
 mod starter;
 mod status;
 mod sync;

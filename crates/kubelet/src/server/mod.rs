@@ -57,6 +57,7 @@ pub async fn serve(
     let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/pods", get(pods))
+        .route("/stats/summary", get(summary))
         .route(
             "/containerLogs/{namespace}/{pod}/{container}",
             get(container_logs),
@@ -166,6 +167,19 @@ async fn pods(State(server): Shared) -> Response {
     match api.list(&params).await {
         Ok(list) => axum::Json(serde_json::json!({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": list.items})).into_response(),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+/// The Summary API (stats/v1alpha1) of this node.
+async fn summary(State(server): Shared) -> Response {
+    match server
+        .ctx
+        .stats
+        .summary(&server.ctx.cri, &server.ctx.node_name)
+        .await
+    {
+        Ok(summary) => axum::Json(summary).into_response(),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")),
     }
 }
 

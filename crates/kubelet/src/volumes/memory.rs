@@ -15,10 +15,10 @@ pub fn mount(dir: &Path, source: &EmptyDirVolumeSource, pod: &Pod) -> anyhow::Re
     if is_mount_point(dir)? {
         return Ok(());
     }
-    let mut options = String::from("mode=0777");
-    if let Some(bytes) = size(source, pod) {
-        options.push_str(&format!(",size={bytes}"));
-    }
+    let options = match size(source, pod) {
+        Some(bytes) => format!("mode=0777,size={bytes}"),
+        None => "mode=0777".to_owned(),
+    };
     nix::mount::mount(
         Some("tmpfs"),
         dir,

@@ -33,20 +33,35 @@ impl BenchController {
         etcd: Option<&str>,
         extra: &str,
     ) -> anyhow::Result<SocketAddr> {
+        Self::configure_at(dir, "127.0.0.1", etcd, extra)
+    }
+
+    /// As [`Self::configure_with`], serving on `address` (an IPv4 address of this host).
+    pub fn configure_at(
+        dir: &Path,
+        address: &str,
+        etcd: Option<&str>,
+        extra: &str,
+    ) -> anyhow::Result<SocketAddr> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
+        let ip: std::net::Ipv4Addr = address.parse().context("not an IPv4 address")?;
+        let port = std::net::TcpListener::bind((ip, 0))?.local_addr()?.port();
         let storage = etcd.map_or_else(String::new, |endpoint| {
             format!(
                 "  storage:\n    type: etcd\n    etcd:\n      externalCluster:\n        endpoints: [\"{endpoint}\"]\n        etcdPrefix: k0rs-bench\n"
             )
         });
-        let config = format!(
-            "spec:\n  api:\n    address: 127.0.0.1\n    port: {port}\n    extraArgs:\n      bind-address: 127.0.0.1\n{storage}{extra}"
-        );
+        // Loopback only for a bench on the host; inside the bench's own network namespace the
+        // admin kubeconfig's `localhost` must reach the server too.
+        let bind = if ip.is_loopback() {
+            format!("    extraArgs:\n      bind-address: {ip}\n")
+        } else {
+            String::new()
+        };
+        let config =
+            format!("spec:\n  api:\n    address: {ip}\n    port: {port}\n{bind}{storage}{extra}");
         std::fs::write(dir.join("k0s.yaml"), config)?;
-        Ok(SocketAddr::from(([127, 0, 0, 1], port)))
+        Ok(SocketAddr::from((ip, port)))
     }
 
     /// Starts the controller configured in `dir`; returns it with the time from spawning it to its

@@ -5,6 +5,7 @@ mod api;
 mod client;
 mod cluster;
 mod deployment;
+mod pods;
 mod scheduler;
 
 use std::collections::BTreeMap;
@@ -38,6 +39,11 @@ pub enum Bench {
     /// fake nodes, then pods created over many connections; pods scheduled and bound per second,
     /// end to end through the API server, on the embedded store and on etcd
     Scheduler(SchedulerArgs),
+    /// Pod start-up on a real worker (needs root, containerd, runc, the CNI plugins): a
+    /// controller and a joined `k0rs worker` in a network namespace of the bench's own; pods of
+    /// the cached pause image created at a steady pace, then all at once; create → Running
+    /// p50/p99; the worker's idle memory beside its containerd's
+    Pods(PodsArgs),
     /// Open an embedded store, idle, print the resident memory in bytes (used by `bench store`)
     #[command(hide = true)]
     IdleRss {
@@ -91,6 +97,22 @@ pub struct SchedulerArgs {
 }
 
 #[derive(Debug, ClapArgs)]
+pub struct PodsArgs {
+    /// Print one JSON object: {"pods": {...}, "ratio": {...}}
+    #[arg(long)]
+    pub json: bool,
+    /// Pods in each phase
+    #[arg(long, default_value_t = 100)]
+    pub pods: usize,
+    /// Milliseconds between two creates in the paced phase
+    #[arg(long, default_value_t = 200)]
+    pub interval_ms: u64,
+    /// Set when the bench runs in its own network namespace already (it re-runs itself there)
+    #[arg(long, hide = true)]
+    pub in_own_netns: bool,
+}
+
+#[derive(Debug, ClapArgs)]
 pub struct ApiArgs {
     /// Print one JSON object: {"embedded": {...}, "etcd": {...}, "ratio": {...}}
     #[arg(long)]
@@ -129,6 +151,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         Bench::Store(args) => store(args).await,
         Bench::Api(args) => api_bench(args).await,
         Bench::Scheduler(args) => scheduler_bench(args).await,
+        Bench::Pods(args) if !args.in_own_netns => pods::reexec_in_own_netns("--in-own-netns"),
+        Bench::Pods(args) => {
+            let options = pods::PodsOptions {
+                pods: args.pods,
+                interval: Duration::from_millis(args.interval_ms),
+            };
+            pods::report(&pods::run(&options).await?, args.json)
+        }
         Bench::IdleRss { dir } => {
             let store = Embedded::open(EmbeddedOptions::new(dir)).await?;
             tokio::time::sleep(IDLE).await;

@@ -1,0 +1,115 @@
+//! Resource metrics on real containers: the kubelet's Summary API read by the API server's
+//! `metrics.k8s.io`, as `kubectl top` and the raw API show them.
+
+mod harness;
+
+use harness::single_node::SingleNode;
+
+/// `kubectl top`'s value in `column` for the row starting with `name` (e.g. `998m`, `12Mi`).
+fn top_value(table: &str, name: &str, column: &str) -> Option<String> {
+    let mut lines = table.lines();
+    let header: Vec<&str> = lines.next()?.split_whitespace().collect();
+    let index = header.iter().position(|h| *h == column)?;
+    let row = lines.find(|l| l.split_whitespace().next() == Some(name))?;
+    row.split_whitespace().nth(index).map(str::to_owned)
+}
+
+fn number(value: &str, suffix: &str) -> u64 {
+    value.trim_end_matches(suffix).parse().unwrap_or(0)
+}
+
+#[test]
+fn kubectl_top_shows_nodes_and_pods_from_the_kubelet_summaries() {
+    let cluster = SingleNode::start();
+    // One busy core and a few MiB held: figures that cannot be mistaken for idle.
+    cluster.run(&[
+        "run",
+        "burn",
+        "--image=busybox",
+        "--labels=app=burn",
+        "--",
+        "sh",
+        "-c",
+        "x=$(head -c 20000000 /dev/zero | tr '\\0' a); while true; do :; done",
+    ]);
+    cluster.run(&["run", "idle", "--image=busybox", "--", "sleep", "1d"]);
+    for pod in ["burn", "idle"] {
+        cluster.eventually(60, "pods Running", || {
+            cluster.pod_field(pod, ".status.phase") == "Running"
+        });
+    }
+
+    let node = cluster.run(&["get", "nodes", "-o", "jsonpath={.items[0].metadata.name}"]);
+    cluster.eventually(60, "kubectl top node", || {
+        let out = cluster.kubectl(&["top", "node"]);
+        out.status.success()
+            && top_value(&harness::stdout(&out), &node, "CPU(cores)")
+                .is_some_and(|cpu| number(&cpu, "m") >= 500)
+    });
+    let nodes = cluster.run(&["top", "node"]);
+    assert!(
+        top_value(&nodes, &node, "MEMORY(bytes)").is_some_and(|m| number(&m, "Mi") > 0),
+        "{nodes}"
+    );
+
+    cluster.eventually(60, "kubectl top pod with both pods", || {
+        let out = cluster.kubectl(&["top", "pod"]);
+        let table = harness::stdout(&out);
+        out.status.success()
+            && top_value(&table, "burn", "CPU(cores)").is_some_and(|c| number(&c, "m") >= 500)
+            && top_value(&table, "idle", "CPU(cores)").is_some_and(|c| number(&c, "m") < 100)
+    });
+    let pods = cluster.run(&["top", "pod", "-l", "app=burn", "--containers"]);
+    assert!(
+        top_value(&pods, "burn", "MEMORY(bytes)").is_some_and(|m| number(&m, "Mi") >= 19),
+        "the 20 MB the shell holds: {pods}"
+    );
+    assert!(!pods.contains("idle"), "the label selector: {pods}");
+    // kubectl 1.33 finds the group through aggregated discovery (v2).
+    let newer = cluster.kubectl_with_input(
+        "/usr/lib/google-cloud-sdk/bin/kubectl.1.33",
+        &["top", "pod", "burn"],
+        b"",
+    );
+    assert!(
+        top_value(&harness::stdout(&newer), "burn", "CPU(cores)").is_some(),
+        "{}{}",
+        harness::stdout(&newer),
+        harness::stderr(&newer)
+    );
+
+    let raw: serde_json::Value = serde_json::from_str(&cluster.run(&[
+        "get",
+        "--raw",
+        "/apis/metrics.k8s.io/v1beta1/namespaces/default/pods/burn",
+    ]))
+    .unwrap();
+    assert_eq!(raw["kind"], "PodMetrics");
+    assert_eq!(raw["metadata"]["labels"]["app"], "burn");
+    assert_eq!(raw["containers"][0]["name"], "burn");
+    assert!(
+        raw["containers"][0]["usage"]["cpu"]
+            .as_str()
+            .unwrap()
+            .ends_with('n')
+    );
+
+    let missing = cluster.kubectl(&[
+        "get",
+        "--raw",
+        "/apis/metrics.k8s.io/v1beta1/namespaces/default/pods/nope",
+    ]);
+    assert!(!missing.status.success());
+    assert!(
+        harness::stderr(&missing).contains("NotFound")
+            || harness::stderr(&missing).contains("not found"),
+        "{}",
+        harness::stderr(&missing)
+    );
+    let refused = cluster.kubectl(&[
+        "get",
+        "--raw",
+        "/apis/metrics.k8s.io/v1beta1/namespaces/default/nodes",
+    ]);
+    assert!(!refused.status.success(), "nodes are not namespaced");
+}
