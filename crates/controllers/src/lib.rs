@@ -3,6 +3,7 @@
 //! kube-controller-manager are in k0s) and runs only while it holds its Lease, so that several
 //! controllers can run for HA.
 
+mod autoscaling;
 mod certificates;
 mod disruption;
 mod endpoints;

@@ -77,6 +77,7 @@ pub async fn run(client: Client, options: Options) {
         crate::endpoints::run(client.clone(), pods.clone()),
         crate::disruption::run(client.clone(), pods.clone()),
         crate::quota::run(client.clone()),
+        crate::autoscaling::run(client.clone()),
         crate::pod_gc::run(
             client.clone(),
             pods.clone(),

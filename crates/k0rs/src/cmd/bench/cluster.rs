@@ -114,6 +114,10 @@ impl BenchController {
         Tls::admin(&self.dir.join("data").join("pki"), self.addr)
     }
 
+    pub fn pid(&self) -> anyhow::Result<u32> {
+        self.child.id().context("the controller has exited")
+    }
+
     /// Resident memory of the controller process, in bytes.
     pub fn resident_bytes(&self) -> anyhow::Result<u64> {
         let pid = self.child.id().context("the controller has exited")?;

@@ -105,7 +105,7 @@ pub struct PodsArgs {
     #[arg(long, default_value_t = 100)]
     pub pods: usize,
     /// Milliseconds between two creates in the paced phase
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 500)]
     pub interval_ms: u64,
     /// Set when the bench runs in its own network namespace already (it re-runs itself there)
     #[arg(long, hide = true)]

@@ -110,6 +110,12 @@ async fn run_in(
 
     progress(&format!("{} pods at once", options.pods));
     let names: Vec<String> = (0..options.pods).map(|i| format!("burst-{i}")).collect();
+    let pids = [
+        ("worker", worker.pid()?),
+        ("containerd", worker.containerd_pid()?),
+        ("controller", controller.pid()?),
+    ];
+    let before = cpu_seconds(&pids);
     let started = Instant::now();
     let latencies = start_pods(&tls, &names, Duration::ZERO).await?;
     figures.insert(
@@ -117,6 +123,10 @@ async fn run_in(
         started.elapsed().as_secs_f64(),
     );
     insert_percentiles(&mut figures, "burst", &latencies);
+    // Where the CPU went (shims, runc and CNI plugins are in the host figure only).
+    for ((name, after), (_, before)) in cpu_seconds(&pids).into_iter().zip(before) {
+        figures.insert(format!("burst_cpu_s_{name}"), after - before);
+    }
     delete_pods(&tls, progress).await?;
 
     worker.stop().await?;
@@ -197,6 +207,14 @@ impl Worker {
         Ok(Self { child })
     }
 
+    fn pid(&self) -> anyhow::Result<u32> {
+        self.child.id().context("the worker has exited")
+    }
+
+    fn containerd_pid(&self) -> anyhow::Result<u32> {
+        child_named(self.pid()?, "containerd")
+    }
+
     /// Resident memory of the worker process and of its containerd child, in MB.
     #[allow(clippy::cast_precision_loss)] // a process's bytes are far below 2^52
     fn resident_mb(&self) -> anyhow::Result<(f64, f64)> {
@@ -221,6 +239,49 @@ impl Worker {
             .context("the worker did not stop")??;
         Ok(())
     }
+}
+
+/// CPU time (user + system) of each process and of the whole host (busy time of every CPU,
+/// `host`), in seconds.
+fn cpu_seconds(pids: &[(&'static str, u32)]) -> Vec<(&'static str, f64)> {
+    // Clock ticks of /proc (USER_HZ) per second.
+    const TICKS: f64 = 100.0;
+    let fields = |text: &str| -> Vec<f64> {
+        text.split_whitespace()
+            .filter_map(|f| f.parse().ok())
+            .collect()
+    };
+    let mut out: Vec<(&'static str, f64)> = pids
+        .iter()
+        .map(|(name, pid)| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            // After `(comm)`: state is field 0, utime 11, stime 12.
+            let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+            let numbers: Vec<&str> = rest.split_whitespace().collect();
+            let ticks = |i: usize| {
+                numbers
+                    .get(i)
+                    .and_then(|n| n.parse::<f64>().ok())
+                    .unwrap_or(0.0)
+            };
+            (*name, (ticks(11) + ticks(12)) / TICKS)
+        })
+        .collect();
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let host = stat
+        .lines()
+        .find(|l| l.starts_with("cpu "))
+        .map_or(0.0, |line| {
+            let f = fields(line.trim_start_matches("cpu"));
+            // user nice system irq softirq steal: busy; idle and iowait are not.
+            [0, 1, 2, 5, 6, 7]
+                .iter()
+                .filter_map(|i| f.get(*i))
+                .sum::<f64>()
+                / TICKS
+        });
+    out.push(("host", host));
+    out
 }
 
 /// The pid of the child of `parent` whose command name is `name`.
