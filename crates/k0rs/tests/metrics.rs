@@ -196,12 +196,14 @@ spec:
         utilization.parse::<u32>().unwrap_or(0) > 100,
         "a busy loop uses far more than its 100m request: {utilization}"
     );
-    let limited = cluster.field_of(
-        "hpa",
-        "busy",
-        ".status.conditions[?(@.type==\"ScalingLimited\")].reason",
-    );
-    assert_eq!(limited, "TooManyReplicas");
+    let limited = || {
+        cluster.field_of(
+            "hpa",
+            "busy",
+            ".status.conditions[?(@.type==\"ScalingLimited\")].reason",
+        )
+    };
+    assert_eq!(limited(), "TooManyReplicas");
     let events = cluster.run(&[
         "get",
         "events",

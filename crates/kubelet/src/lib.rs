@@ -124,6 +124,7 @@ impl Kubelet {
             failures: Mutex::default(),
             refreshed: Mutex::default(),
             probes: pods::Probes::default(),
+            pulls: pods::PullBackOff::default(),
             stats: stats::Stats::new(&host::cgroup_mounts()),
         });
         let serving = options

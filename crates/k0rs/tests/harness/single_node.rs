@@ -242,14 +242,16 @@ impl SingleNode {
 impl Drop for SingleNode {
     fn drop(&mut self) {
         if self.child.is_some() {
-            // Workloads first (so nothing recreates pods), then pods gracefully: the kubelet removes
-            // their containers and sandboxes.
+            // Workloads first, in the foreground (their pods go before them, so no controller is
+            // left to recreate one), then the other pods gracefully: the kubelet removes their
+            // containers and sandboxes.
             let _ = self.kubectl(&[
                 "delete",
-                "deploy,rs,ds,sts,jobs,cronjobs,rc",
+                "hpa,deploy,rs,ds,sts,jobs,cronjobs,rc",
                 "--all",
                 "-A",
-                "--wait=false",
+                "--cascade=foreground",
+                "--timeout=60s",
             ]);
             let _ = self.kubectl(&[
                 "delete",
@@ -272,22 +274,53 @@ impl Drop for SingleNode {
     }
 }
 
-/// Kills the containerd shims (and their containers) still serving this node's socket, if the
-/// graceful path left any.
+/// Kills the containerd shims still serving this node's socket, if the graceful path left any,
+/// and every process below them first: a container outlives its shim, so killing the shim alone
+/// would leave the container running.
 pub fn kill_leftover_shims(run_dir: &std::path::Path) {
     let socket = run_dir.join("containerd.sock");
     let socket = socket.to_string_lossy();
+    let mut parents = std::collections::HashMap::new();
+    let mut shims = std::collections::HashSet::new();
     for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        // `pid (comm) state ppid …`: the name may hold spaces, the last ')' ends it.
+        if let Some(ppid) = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<i32>().ok())
+        {
+            parents.insert(pid, ppid);
+        }
         let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
         let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        if cmdline.contains("containerd-shim")
-            && cmdline.contains(socket.as_ref())
-            && let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>()
-        {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(pid),
-                nix::sys::signal::Signal::SIGKILL,
-            );
+        if cmdline.contains("containerd-shim") && cmdline.contains(socket.as_ref()) {
+            shims.insert(pid);
         }
+    }
+    let below_a_shim = |mut pid: i32| {
+        for _ in 0..64 {
+            match parents.get(&pid) {
+                Some(parent) if shims.contains(parent) => return true,
+                Some(parent) if *parent > 1 => pid = *parent,
+                _ => return false,
+            }
+        }
+        false
+    };
+    let kill = |pid: i32| {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    };
+    for pid in parents.keys().copied().filter(|p| below_a_shim(*p)) {
+        kill(pid);
+    }
+    for pid in &shims {
+        kill(*pid);
     }
 }

@@ -31,6 +31,8 @@ pub struct Context {
     pub refreshed: Mutex<HashMap<String, Instant>>,
     /// Probe results of running containers.
     pub probes: super::probes::Probes,
+    /// Containers whose image could not be pulled, waiting before the next try.
+    pub pulls: super::images::PullBackOff,
     /// Resource use of the node, its pods and containers.
     pub stats: crate::stats::Stats,
 }
@@ -60,6 +62,7 @@ impl Context {
             .expect("failures")
             .retain(|(pod, _), _| pod != uid);
         self.refreshed.lock().expect("refreshed").remove(uid);
+        self.pulls.forget(uid);
         self.volumes.tokens.forget(uid);
         self.probes.forget(uid);
     }

@@ -28,6 +28,7 @@ use kube::runtime::reflector::Store;
 use kube::runtime::watcher;
 
 pub use context::Context;
+pub use images::PullBackOff;
 pub use probes::Probes;
 pub use sandbox::{ClusterDns, POD_UID_LABEL};
 

@@ -210,14 +210,26 @@ impl Starter<'_> {
             seen.waiting = Some(("CrashLoopBackOff".into(), message));
             return delay;
         }
+        if let Some(left) = self.ctx.pulls.remaining(uid, &container.name) {
+            let image = container.image.as_deref().unwrap_or_default();
+            seen.waiting = Some((
+                "ImagePullBackOff".into(),
+                format!("Back-off pulling image \"{image}\""),
+            ));
+            return left;
+        }
         match Box::pin(self.start(container, attempt)).await {
             Ok(()) => {
                 self.ctx.set_failure(uid, &container.name, None);
+                self.ctx.pulls.succeeded(uid, &container.name);
                 seen.waiting = Some(("ContainerCreating".into(), String::new()));
                 Duration::from_millis(300)
             }
             Err((reason, message)) => {
                 self.fail(uid, container, seen, reason, &message);
+                if reason == "ErrImagePull" {
+                    return self.ctx.pulls.failed(uid, &container.name);
+                }
                 RESYNC
             }
         }
