@@ -24,13 +24,16 @@ pub const KUBELET_PORT: u16 = 10250;
 /// The kubelet settings this node's flags and the cluster config give.
 pub struct WorkerSetup {
     pub node_name: String,
+    /// `--pod-manifest-path`: static pod manifests (default `<data-dir>/kubelet/manifests`).
+    pub static_pod_dir: Option<PathBuf>,
     pub node_ip: Option<IpAddr>,
     pub labels: BTreeMap<String, String>,
     pub taints: Vec<Taint>,
 }
 
 impl WorkerSetup {
-    /// From `--labels`, `--taints` and `--kubelet-extra-args` (`--hostname-override`, `--node-ip`).
+    /// From `--labels`, `--taints` and `--kubelet-extra-args` (`--hostname-override`, `--node-ip`,
+    /// `--pod-manifest-path`).
     pub fn from_flags(flags: &WorkerFlags, extra_taints: &[&str]) -> anyhow::Result<Self> {
         let extra = kubelet_extra_args(flags.kubelet_extra_args.as_deref().unwrap_or_default());
         let node_name = match extra.get("hostname-override") {
@@ -60,6 +63,7 @@ impl WorkerSetup {
             .collect();
         Ok(Self {
             node_name,
+            static_pod_dir: extra.get("pod-manifest-path").map(PathBuf::from),
             node_ip,
             labels,
             taints,
@@ -127,6 +131,11 @@ pub fn add_components(
         cluster_domain: network.cluster_domain.clone(),
         serving: None,
         port: KUBELET_PORT,
+        static_pod_dir: Some(
+            setup
+                .static_pod_dir
+                .unwrap_or_else(|| paths.data_dir.join("kubelet").join("manifests")),
+        ),
     };
     manager.add(containerd);
     manager.add(components::kubelet::KubeletComponent::new(

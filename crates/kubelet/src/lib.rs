@@ -13,6 +13,7 @@ mod node_loop;
 mod pods;
 mod server;
 mod sources;
+mod static_pods;
 mod stats;
 mod volumes;
 
@@ -55,6 +56,8 @@ pub struct Options {
     pub serving: Option<ServingIdentity>,
     /// The kubelet API's port (10250).
     pub port: u16,
+    /// Where static pod manifests are read from (none: no static pods).
+    pub static_pod_dir: Option<PathBuf>,
 }
 
 /// A running kubelet; dropping it stops its loops (pods keep running).
@@ -88,11 +91,12 @@ impl Kubelet {
         };
         let nodes: Api<Node> = Api::all(client.clone());
         let registered = node::register(&nodes, &identity).await?;
+        let node_uid = registered.metadata.uid.clone().unwrap_or_default();
         let mut tasks = JoinSet::new();
         tasks.spawn(node::heartbeat(
             Api::<Lease>::namespaced(client.clone(), "kube-node-lease"),
             identity.name.clone(),
-            registered.metadata.uid.clone().unwrap_or_default(),
+            node_uid.clone(),
         ));
         tasks.spawn(
             node_loop::NodeLoop {
@@ -140,6 +144,16 @@ impl Kubelet {
         tasks.spawn(async move {
             let _ = api.await;
         });
+        if let Some(dir) = &options.static_pod_dir {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            let source = static_pods::StaticPods {
+                dir: dir.clone(),
+                node_name: options.node_name.clone(),
+                node_uid: node_uid.clone(),
+            };
+            tasks.spawn(source.run(ctx.client.clone()));
+        }
         tasks.spawn(sample_stats(ctx.clone()));
         tasks.spawn(pods::run(ctx));
         tracing::info!(component = "kubelet", node = options.node_name, %address, "started");
