@@ -26,6 +26,8 @@ pub struct WorkerSetup {
     pub node_name: String,
     /// `--pod-manifest-path`: static pod manifests (default `<data-dir>/kubelet/manifests`).
     pub static_pod_dir: Option<PathBuf>,
+    /// `--image-gc-high-threshold`, `--image-gc-low-threshold`, `--minimum-image-ttl-duration`.
+    pub image_gc: k0rs_kubelet::ImageGcPolicy,
     pub node_ip: Option<IpAddr>,
     pub labels: BTreeMap<String, String>,
     pub taints: Vec<Taint>,
@@ -64,11 +66,41 @@ impl WorkerSetup {
         Ok(Self {
             node_name,
             static_pod_dir: extra.get("pod-manifest-path").map(PathBuf::from),
+            image_gc: image_gc_policy(&extra)?,
             node_ip,
             labels,
             taints,
         })
     }
+}
+
+/// The image GC flags of `--kubelet-extra-args`, the kubelet's defaults for the others.
+fn image_gc_policy(
+    extra: &BTreeMap<String, String>,
+) -> anyhow::Result<k0rs_kubelet::ImageGcPolicy> {
+    let mut policy = k0rs_kubelet::ImageGcPolicy::default();
+    let percent = |flag: &str, default: u8| -> anyhow::Result<u8> {
+        extra.get(flag).map_or(Ok(default), |v| {
+            v.parse::<u8>()
+                .ok()
+                .filter(|p| *p <= 100)
+                .with_context(|| format!("--{flag} {v:?} is not a percentage (0-100)"))
+        })
+    };
+    policy.high_percent = percent("image-gc-high-threshold", policy.high_percent)?;
+    policy.low_percent = percent("image-gc-low-threshold", policy.low_percent)?;
+    anyhow::ensure!(
+        policy.low_percent <= policy.high_percent,
+        "--image-gc-low-threshold ({}) must not exceed --image-gc-high-threshold ({})",
+        policy.low_percent,
+        policy.high_percent
+    );
+    if let Some(text) = extra.get("minimum-image-ttl-duration") {
+        policy.min_age = components::control_loops::go_duration(text).with_context(|| {
+            format!("--minimum-image-ttl-duration {text:?} is not a duration like 2m0s")
+        })?;
+    }
+    Ok(policy)
 }
 
 /// `--flag=value --flag value` pairs of `--kubelet-extra-args`, by flag name.
@@ -131,6 +163,13 @@ pub fn add_components(
         cluster_domain: network.cluster_domain.clone(),
         serving: None,
         port: KUBELET_PORT,
+        image_fs: paths.data_dir.join("containerd"),
+        ctr: k0rs_kubelet::containerd::Ctr {
+            binary: components::containerd::find_binary("ctr")?,
+            socket: containerd.socket(),
+        },
+        sandbox_image: k0rs_images::PAUSE_IMAGE.to_owned(),
+        image_gc: setup.image_gc,
         static_pod_dir: Some(
             setup
                 .static_pod_dir

@@ -8,6 +8,7 @@ mod cgroups;
 mod cni;
 pub mod containerd;
 pub mod host;
+mod image_gc;
 mod node;
 mod node_loop;
 mod pods;
@@ -17,6 +18,7 @@ mod static_pods;
 mod stats;
 mod volumes;
 
+pub use image_gc::ImageGcPolicy;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -58,6 +60,13 @@ pub struct Options {
     pub port: u16,
     /// Where static pod manifests are read from (none: no static pods).
     pub static_pod_dir: Option<PathBuf>,
+    /// The filesystem images are stored on (containerd's root) and when to collect them.
+    pub image_fs: PathBuf,
+    pub image_gc: ImageGcPolicy,
+    /// `ctr` on the node's containerd: which images are pinned.
+    pub ctr: containerd::Ctr,
+    /// The sandbox (pause) image, never collected.
+    pub sandbox_image: String,
 }
 
 /// A running kubelet; dropping it stops its loops (pods keep running).
@@ -154,6 +163,13 @@ impl Kubelet {
             };
             tasks.spawn(source.run(ctx.client.clone()));
         }
+        let images = image_gc::ImageStore {
+            cri: ctx.cri.clone(),
+            ctr: options.ctr.clone(),
+            image_fs: options.image_fs.clone(),
+            sandbox_image: options.sandbox_image.clone(),
+        };
+        tasks.spawn(image_gc::run(images, options.image_gc.clone()));
         tasks.spawn(sample_stats(ctx.clone()));
         tasks.spawn(pods::run(ctx));
         tracing::info!(component = "kubelet", node = options.node_name, %address, "started");

@@ -55,6 +55,20 @@ impl Ctr {
     }
 }
 
+impl Ctr {
+    /// The references of the pinned images (containerd 1.6 does not report pinning over CRI).
+    pub async fn pinned(&self) -> anyhow::Result<std::collections::HashSet<String>> {
+        let out = self.run(&["images", "ls"]).await?;
+        Ok(out
+            .lines()
+            .skip(1)
+            .filter(|line| line.contains("io.cri-containerd.pinned=pinned"))
+            .filter_map(|line| line.split_whitespace().next())
+            .map(str::to_owned)
+            .collect())
+    }
+}
+
 /// Every `*.tar` in `dir`, sorted (a missing directory holds none).
 pub fn tarballs(dir: &Path) -> Vec<PathBuf> {
     let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
