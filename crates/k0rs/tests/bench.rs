@@ -57,3 +57,43 @@ fn bench_store_json_reports_every_figure_for_both_stores() {
     // The stores' data went into the directory given, not elsewhere.
     assert!(node.root.path().join("embedded").join("store.wal").exists());
 }
+
+/// `k0rs bench pods --json` at a small scale: a controller and a joined worker in the bench's
+/// own network namespace, a few pods each way; every figure is there.
+#[test]
+fn bench_pods_json_reports_start_up_and_memory() {
+    let output = k0rs(&[
+        "bench",
+        "pods",
+        "--json",
+        "--pods",
+        "3",
+        "--interval-ms",
+        "100",
+    ])
+    .output()
+    .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("one JSON object");
+    for metric in [
+        "paced_startup_p50_ms",
+        "paced_startup_p99_ms",
+        "burst_startup_p99_ms",
+        "burst_all_running_s",
+        "worker_idle_rss_mb",
+        "containerd_idle_rss_mb",
+        "burst_cpu_s_host",
+    ] {
+        let value = report["pods"][metric].as_f64();
+        assert!(
+            value.is_some_and(|v| v.is_finite() && v > 0.0),
+            "{metric}: {report}"
+        );
+    }
+    assert!(
+        report["ratio"]["worker_idle_rss_to_containerd"]
+            .as_f64()
+            .is_some()
+    );
+}

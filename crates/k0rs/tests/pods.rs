@@ -487,3 +487,73 @@ spec:
         "the tmpfs went with the pod"
     );
 }
+
+#[test]
+fn security_contexts_run_as_non_root_and_give_volumes_to_the_fs_group() {
+    let cluster = SingleNode::start();
+    let out = out_dir(&cluster);
+    // The container runs as uid 1000.
+    std::fs::set_permissions(&out, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    cluster.run(&[
+        "create",
+        "secret",
+        "generic",
+        "token",
+        "--from-literal=key=s3cret",
+    ]);
+    cluster.apply(&format!(
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: rooted}}
+spec:
+  securityContext: {{runAsNonRoot: true}}
+  containers:
+  - {{name: main, image: busybox, command: ["sleep", "1000"]}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: grouped}}
+spec:
+  terminationGracePeriodSeconds: 1
+  securityContext: {{runAsNonRoot: true, runAsUser: 1000, fsGroup: 4321}}
+  containers:
+  - name: main
+    image: busybox
+    command: ["sh", "-c", "id -G > /out/groups; stat -c %g /data > /out/data-group; echo hi > /data/f && stat -c %g /data/f > /out/file-group; stat -L -c %g /secret/key > /out/secret-group; cat /secret/key > /out/secret; sleep 1000"]
+    volumeMounts:
+    - {{name: data, mountPath: /data}}
+    - {{name: secret, mountPath: /secret}}
+    - {{name: out, mountPath: /out}}
+  volumes:
+  - {{name: data, emptyDir: {{}}}}
+  - {{name: secret, secret: {{secretName: token}}}}
+  - {{name: out, hostPath: {{path: {out}}}}}
+"#,
+        out = out.display()
+    ));
+    let waiting = ".status.containerStatuses[0].state.waiting";
+    cluster.eventually(60, "the root pod refused", || {
+        cluster.pod_field("rooted", &format!("{waiting}.reason")) == "CreateContainerConfigError"
+    });
+    assert!(
+        cluster
+            .pod_field("rooted", &format!("{waiting}.message"))
+            .starts_with("container has runAsNonRoot and image will run as root"),
+        "{}",
+        cluster.pod_field("rooted", &format!("{waiting}.message"))
+    );
+
+    cluster.eventually(60, "the fsGroup pod's findings", || {
+        !read(&out, "secret").is_empty()
+    });
+    assert!(
+        read(&out, "groups").split_whitespace().any(|g| g == "4321"),
+        "the fsGroup is a supplemental group: {}",
+        read(&out, "groups")
+    );
+    for file in ["data-group", "file-group", "secret-group"] {
+        assert_eq!(read(&out, file).trim(), "4321", "{file}");
+    }
+    assert_eq!(read(&out, "secret"), "s3cret", "readable for uid 1000");
+}

@@ -11,6 +11,7 @@ mod images;
 pub mod layout;
 mod probes;
 pub(crate) mod sandbox;
+mod security;
 mod starter;
 mod status;
 mod sync;

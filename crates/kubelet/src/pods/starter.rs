@@ -266,6 +266,12 @@ impl Starter<'_> {
         let image_ref = ensure_image(&ctx.cri, &image, container.image_pull_policy.as_deref())
             .await
             .map_err(|e| ("ErrImagePull", format!("{e:#}")))?;
+        let image_status = Box::pin(ctx.cri.image_status(&image_ref))
+            .await
+            .ok()
+            .flatten();
+        super::security::verify_run_as_non_root(self.pod, container, image_status.as_ref())
+            .map_err(|m| ("CreateContainerConfigError", m))?;
         let env = env::build(&ctx.client, self.pod, container)
             .await
             .map_err(|e| ("CreateContainerConfigError", format!("{e:#}")))?;

@@ -5,6 +5,7 @@
 pub mod atomic;
 mod content;
 mod memory;
+mod ownership;
 mod tokens;
 
 use std::collections::BTreeMap;
@@ -46,6 +47,13 @@ pub async fn prepare(
         let path = prepare_one(pod, volume, dirs, sources, refresh)
             .await
             .with_context(|| format!("volume {:?}", volume.name))?;
+        if let Some(gid) = fs_group(pod)
+            && volume.host_path.is_none()
+        {
+            ownership::apply(&path, gid, volume.empty_dir.is_none()).with_context(|| {
+                format!("cannot give volume {:?} to fsGroup {gid}", volume.name)
+            })?;
+        }
         mounts.insert(volume.name.clone(), path);
     }
     Ok(mounts)
@@ -102,6 +110,12 @@ async fn prepare_one(
         }
         None => anyhow::bail!("volume type not supported by k0rs yet"),
     }
+}
+
+/// The pod's fsGroup, which its emptyDir and content volumes belong to (hostPath ones do not).
+fn fs_group(pod: &Pod) -> Option<u32> {
+    let gid = pod.spec.as_ref()?.security_context.as_ref()?.fs_group?;
+    u32::try_from(gid).ok()
 }
 
 fn is_dns_label(name: &str) -> bool {
