@@ -557,3 +557,85 @@ spec:
     }
     assert_eq!(read(&out, "secret"), "s3cret", "readable for uid 1000");
 }
+
+#[test]
+fn https_probes_do_not_verify_the_certificate() {
+    let cluster = SingleNode::start();
+    // A TLS server with a self-signed certificate in the node's namespace (the probe's host).
+    let dir = cluster.node.root.path();
+    let (cert, key) = (dir.join("probe.crt"), dir.join("probe.key"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+        ])
+        .args(["-nodes", "-subj", "/CN=probe", "-days", "1", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", harness::stderr(&made));
+    let address = format!("{}:8443", harness::single_node::NODE_IP);
+    let mut server = cluster.spawn_command(
+        "openssl",
+        &[
+            "s_server",
+            "-quiet",
+            "-www",
+            "-accept",
+            &address,
+            "-cert",
+            harness::path_str(&cert),
+            "-key",
+            harness::path_str(&key),
+        ],
+    );
+    let probe = |scheme: &str| {
+        format!(
+            "readinessProbe: {{httpGet: {{scheme: {scheme}, host: {}, port: 8443, path: /, httpHeaders: [{{name: X-Probe, value: k0rs}}]}}, periodSeconds: 1}}",
+            harness::single_node::NODE_IP
+        )
+    };
+    cluster.apply(&format!(
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: tls}}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: main
+    image: busybox
+    command: ["sleep", "1000"]
+    {https}
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: plain}}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: main
+    image: busybox
+    command: ["sleep", "1000"]
+    {http}
+"#,
+        https = probe("HTTPS"),
+        http = probe("HTTP")
+    ));
+    let ready = |pod: &str| cluster.pod_field(pod, ".status.containerStatuses[0].ready");
+    cluster.eventually(60, "the HTTPS probe to pass", || ready("tls") == "true");
+    // Plain HTTP to the TLS port gets no HTTP answer: never ready.
+    cluster.eventually(20, "the plain pod Running", || {
+        cluster.pod_field("plain", ".status.phase") == "Running"
+    });
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert_eq!(ready("plain"), "false");
+    let _ = server.kill();
+    let _ = server.wait();
+}

@@ -7,6 +7,7 @@
 //! is an error naming that file — never silently replaced. Keys are ECDSA P-256, files holding keys
 //! are mode 0600 in directories of mode 0700.
 
+mod any_certificate;
 mod authority;
 mod cluster;
 mod error;
@@ -21,6 +22,7 @@ mod sans;
 mod service_account;
 mod subject;
 
+pub use any_certificate::AnyCertificate;
 pub use authority::Authority;
 pub use cluster::{
     ADMIN_KUBECONFIG_NAMES, ClusterPkiSpec, MASTERS_GROUP, admin_kubeconfig, ensure_cluster_pki,

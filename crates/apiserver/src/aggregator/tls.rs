@@ -6,10 +6,9 @@ use std::sync::Arc;
 
 use base64::Engine;
 use k0rs_api::Status;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::{ClientConfig, RootCertStore};
 use serde_json::Value;
 
 /// The common name of the front-proxy client certificate (k0s's and kubeadm's).
@@ -69,7 +68,9 @@ impl FrontProxy {
             Verify::Roots(roots) => builder.with_root_certificates(roots.clone()),
             Verify::Insecure => builder
                 .dangerous()
-                .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider))),
+                .with_custom_certificate_verifier(Arc::new(k0rs_pki::AnyCertificate::new(
+                    provider,
+                ))),
         };
         let mut config = builder
             .with_client_auth_cert(self.certs.clone(), self.key.clone_key())
@@ -102,55 +103,5 @@ impl Verify {
                 .map_err(|e| super::unavailable(format!("caBundle: {e}")))?;
         }
         Ok(Self::Roots(roots))
-    }
-}
-
-/// Accepts any server certificate (`insecureSkipTLSVerify: true`); signatures are still checked,
-/// so the connection is encrypted to whoever holds the presented key.
-#[derive(Debug)]
-struct AnyCertificate(Arc<rustls::crypto::CryptoProvider>);
-
-impl ServerCertVerifier for AnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
     }
 }

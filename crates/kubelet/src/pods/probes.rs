@@ -216,9 +216,19 @@ async fn run(probe: &Probe, target: &Target<'_>) -> bool {
         let Some(port) = port(&http.port) else {
             return false;
         };
-        let host = http.host.clone().unwrap_or_else(|| target.ip.to_owned());
-        let path = http.path.clone().unwrap_or_else(|| "/".into());
-        return tokio::time::timeout(timeout, http_get(&host, port, &path))
+        let request = HttpProbe {
+            host: http.host.clone().unwrap_or_else(|| target.ip.to_owned()),
+            port,
+            path: http.path.clone().unwrap_or_else(|| "/".into()),
+            https: http.scheme.as_deref() == Some("HTTPS"),
+            headers: http
+                .http_headers
+                .iter()
+                .flatten()
+                .map(|h| (h.name.clone(), h.value.clone()))
+                .collect(),
+        };
+        return tokio::time::timeout(timeout, http_get(&request))
             .await
             .unwrap_or(false);
     }
@@ -240,14 +250,77 @@ async fn run(probe: &Probe, target: &Target<'_>) -> bool {
     true
 }
 
-/// A plain HTTP/1.1 GET: 200–399 passes (the kubelet's rule).
-async fn http_get(host: &str, port: u16, path: &str) -> bool {
-    let Ok(mut stream) = tokio::net::TcpStream::connect((host, port)).await else {
+/// An httpGet probe's request.
+struct HttpProbe {
+    host: String,
+    port: u16,
+    path: String,
+    /// `scheme: HTTPS`: TLS without verifying the certificate, as the kubelet does.
+    https: bool,
+    /// `httpHeaders`, which may replace the default Host, User-Agent and Accept.
+    headers: Vec<(String, String)>,
+}
+
+impl HttpProbe {
+    fn request(&self) -> String {
+        let given = |name: &str| {
+            self.headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(name))
+        };
+        let mut text = format!("GET {} HTTP/1.1\r\n", self.path);
+        let defaults = [
+            ("Host", format!("{}:{}", self.host, self.port)),
+            ("User-Agent", "kube-probe/1.28".to_owned()),
+            ("Accept", "*/*".to_owned()),
+        ];
+        let headers = defaults
+            .iter()
+            .filter(|(name, _)| !given(name))
+            .map(|(n, v)| ((*n).to_owned(), v.clone()))
+            .chain(self.headers.iter().cloned());
+        for (name, value) in headers {
+            text.push_str(&name);
+            text.push_str(": ");
+            text.push_str(&value);
+            text.push_str("\r\n");
+        }
+        text.push_str("Connection: close\r\n\r\n");
+        text
+    }
+}
+
+/// One GET: a 200–399 answer passes (the kubelet's rule).
+async fn http_get(probe: &HttpProbe) -> bool {
+    let Ok(tcp) = tokio::net::TcpStream::connect((probe.host.as_str(), probe.port)).await else {
         return false;
     };
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: kube-probe/1.28\r\nAccept: */*\r\nConnection: close\r\n\r\n"
-    );
+    if !probe.https {
+        return exchange(tcp, &probe.request()).await;
+    }
+    let Ok(config) = k0rs_pki::AnyCertificate::client_config() else {
+        return false;
+    };
+    let name = match probe.host.parse::<std::net::IpAddr>() {
+        Ok(ip) => rustls::pki_types::ServerName::IpAddress(ip.into()),
+        Err(_) => match rustls::pki_types::ServerName::try_from(probe.host.clone()) {
+            Ok(name) => name,
+            Err(_) => return false,
+        },
+    };
+    match tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+        .connect(name, tcp)
+        .await
+    {
+        Ok(tls) => exchange(tls, &probe.request()).await,
+        Err(_) => false,
+    }
+}
+
+async fn exchange<S>(mut stream: S, request: &str) -> bool
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     if stream.write_all(request.as_bytes()).await.is_err() {
         return false;
     }
@@ -260,4 +333,34 @@ async fn http_get(host: &str, port: u16, path: &str) -> bool {
         .nth(1)
         .and_then(|code| code.parse::<u16>().ok())
         .is_some_and(|code| (200..400).contains(&code))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probe_requests_carry_the_headers_asked_for() {
+        let probe = HttpProbe {
+            host: "10.0.0.1".into(),
+            port: 8080,
+            path: "/healthz".into(),
+            https: false,
+            headers: vec![
+                ("Host".into(), "example.test".into()),
+                ("X-Probe".into(), "yes".into()),
+            ],
+        };
+        let text = probe.request();
+        assert!(text.starts_with("GET /healthz HTTP/1.1\r\n"), "{text}");
+        assert!(
+            text.contains("Host: example.test\r\n") && !text.contains("Host: 10.0.0.1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("X-Probe: yes\r\n") && text.contains("User-Agent: kube-probe/1.28\r\n"),
+            "{text}"
+        );
+        assert!(text.ends_with("\r\n\r\n"));
+    }
 }
