@@ -6,6 +6,7 @@ mod containers;
 mod context;
 mod env;
 pub mod fields;
+mod grpc_probe;
 mod hosts;
 mod images;
 pub mod layout;

@@ -1,4 +1,4 @@
-//! Startup, liveness and readiness probes (exec, httpGet, tcpSocket), run from the pod sync with
+//! Startup, liveness and readiness probes (exec, httpGet, tcpSocket, grpc), run from the pod sync with
 //! Kubernetes' timing: initialDelaySeconds, periodSeconds, timeoutSeconds, successThreshold and
 //! failureThreshold. Results live in memory, by container id: a new container starts unprobed.
 
@@ -246,7 +246,15 @@ async fn run(probe: &Probe, target: &Target<'_>) -> bool {
             Ok(Ok(_))
         );
     }
-    // gRPC probes are not built yet: they pass, as a probe k0rs cannot run must not kill pods.
+    if let Some(grpc) = &probe.grpc {
+        let Ok(port) = u16::try_from(grpc.port) else {
+            return false;
+        };
+        let service = grpc.service.as_deref().unwrap_or_default();
+        return super::grpc_probe::check(target.ip, port, service, timeout).await;
+    }
+    // A probe with no handler is refused by validation; were one to arrive, it passes, as in
+    // the kubelet.
     true
 }
 
