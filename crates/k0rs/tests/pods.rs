@@ -639,3 +639,62 @@ spec:
     let _ = server.kill();
     let _ = server.wait();
 }
+
+#[test]
+fn lifecycle_hooks_run_after_start_and_before_stop() {
+    let cluster = SingleNode::start();
+    let out = out_dir(&cluster);
+    cluster.apply(&format!(
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: hooked}}
+spec:
+  terminationGracePeriodSeconds: 5
+  containers:
+  - name: main
+    image: busybox
+    # httpd runs CGI scripts: the preStop GET writes where the test reads.
+    command: ["sh", "-c", "mkdir -p /www/cgi-bin && printf '#!/bin/sh\\necho Content-Type: text/plain\\necho\\necho stopping > /out/prestop\\n' > /www/cgi-bin/stop && chmod +x /www/cgi-bin/stop && trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"]
+    ports: [{{name: web, containerPort: 8080}}]
+    volumeMounts: [{{name: out, mountPath: /out}}]
+    lifecycle:
+      postStart: {{exec: {{command: ["sh", "-c", "echo started > /out/poststart"]}}}}
+      preStop: {{httpGet: {{path: /cgi-bin/stop, port: web}}}}
+  volumes:
+  - {{name: out, hostPath: {{path: {out}}}}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: refused}}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: main
+    image: busybox
+    command: ["sleep", "1000"]
+    lifecycle:
+      postStart: {{exec: {{command: ["false"]}}}}
+"#,
+        out = out.display()
+    ));
+    cluster.eventually(60, "the postStart hook's file", || {
+        read(&out, "poststart").trim() == "started"
+    });
+    cluster.eventually(60, "hooked Running", || {
+        cluster.pod_field("hooked", ".status.phase") == "Running"
+    });
+    cluster.eventually(60, "the failed postStart hook kills its container", || {
+        cluster
+            .pod_field("refused", ".status.containerStatuses[0].restartCount")
+            .parse::<u32>()
+            .unwrap_or(0)
+            >= 1
+    });
+    cluster.run(&["delete", "pod", "hooked", "--wait=true"]);
+    assert_eq!(
+        read(&out, "prestop").trim(),
+        "stopping",
+        "the preStop GET reached the container before it stopped"
+    );
+}

@@ -7,6 +7,7 @@ mod context;
 mod env;
 pub mod fields;
 mod grpc_probe;
+mod hooks;
 mod hosts;
 mod images;
 pub mod layout;

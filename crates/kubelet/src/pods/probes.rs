@@ -201,39 +201,16 @@ async fn run(probe: &Probe, target: &Target<'_>) -> bool {
             Ok((0, _, _))
         );
     }
-    // A named port is the container's port of that name.
-    let port = |value: &IntOrString| match value {
-        IntOrString::Int(p) => u16::try_from(*p).ok(),
-        IntOrString::String(name) => name.parse().ok().or_else(|| {
-            target
-                .ports
-                .iter()
-                .find(|p| p.name.as_deref() == Some(name.as_str()))
-                .and_then(|p| u16::try_from(p.container_port).ok())
-        }),
-    };
     if let Some(http) = &probe.http_get {
-        let Some(port) = port(&http.port) else {
+        let Some(request) = HttpProbe::of(http, target.ip, target.ports) else {
             return false;
-        };
-        let request = HttpProbe {
-            host: http.host.clone().unwrap_or_else(|| target.ip.to_owned()),
-            port,
-            path: http.path.clone().unwrap_or_else(|| "/".into()),
-            https: http.scheme.as_deref() == Some("HTTPS"),
-            headers: http
-                .http_headers
-                .iter()
-                .flatten()
-                .map(|h| (h.name.clone(), h.value.clone()))
-                .collect(),
         };
         return tokio::time::timeout(timeout, http_get(&request))
             .await
             .unwrap_or(false);
     }
     if let Some(tcp) = &probe.tcp_socket {
-        let Some(port) = port(&tcp.port) else {
+        let Some(port) = resolve_port(&tcp.port, target.ports) else {
             return false;
         };
         let host = tcp.host.clone().unwrap_or_else(|| target.ip.to_owned());
@@ -258,8 +235,24 @@ async fn run(probe: &Probe, target: &Target<'_>) -> bool {
     true
 }
 
-/// An httpGet probe's request.
-struct HttpProbe {
+/// A port given by number or by the name of one of the container's ports.
+fn resolve_port(
+    value: &IntOrString,
+    ports: &[k8s_openapi::api::core::v1::ContainerPort],
+) -> Option<u16> {
+    match value {
+        IntOrString::Int(p) => u16::try_from(*p).ok(),
+        IntOrString::String(name) => name.parse().ok().or_else(|| {
+            ports
+                .iter()
+                .find(|p| p.name.as_deref() == Some(name.as_str()))
+                .and_then(|p| u16::try_from(p.container_port).ok())
+        }),
+    }
+}
+
+/// An httpGet probe's (or lifecycle hook's) request.
+pub(super) struct HttpProbe {
     host: String,
     port: u16,
     path: String,
@@ -270,6 +263,26 @@ struct HttpProbe {
 }
 
 impl HttpProbe {
+    /// The request of `action` to a container at `ip` (`None`: its named port does not exist).
+    pub(super) fn of(
+        action: &k8s_openapi::api::core::v1::HTTPGetAction,
+        ip: &str,
+        ports: &[k8s_openapi::api::core::v1::ContainerPort],
+    ) -> Option<Self> {
+        Some(Self {
+            host: action.host.clone().unwrap_or_else(|| ip.to_owned()),
+            port: resolve_port(&action.port, ports)?,
+            path: action.path.clone().unwrap_or_else(|| "/".into()),
+            https: action.scheme.as_deref() == Some("HTTPS"),
+            headers: action
+                .http_headers
+                .iter()
+                .flatten()
+                .map(|h| (h.name.clone(), h.value.clone()))
+                .collect(),
+        })
+    }
+
     fn request(&self) -> String {
         let given = |name: &str| {
             self.headers
@@ -299,7 +312,7 @@ impl HttpProbe {
 }
 
 /// One GET: a 200–399 answer passes (the kubelet's rule).
-async fn http_get(probe: &HttpProbe) -> bool {
+pub(super) async fn http_get(probe: &HttpProbe) -> bool {
     let Ok(tcp) = tokio::net::TcpStream::connect((probe.host.as_str(), probe.port)).await else {
         return false;
     };

@@ -19,6 +19,8 @@ use crate::volumes;
 /// Restart back-off: 10 s doubling to 5 min, as the kubelet.
 const BACKOFF_START: u64 = 10;
 const BACKOFF_MAX: u64 = 300;
+/// How long a postStart hook may run (the kubelet gives hooks the grace period; 30 s).
+const POST_START_TIMEOUT: i64 = 30;
 
 /// A container's instances by name, newest attempt first.
 pub(super) type Instances = BTreeMap<String, Vec<api::Container>>;
@@ -83,17 +85,22 @@ impl Starter<'_> {
         Ok(init)
     }
 
+    /// Where the pod's containers are reached: the pod's IP, the node's for hostNetwork pods.
+    fn pod_ip(&self) -> String {
+        if sandbox::host_network(self.pod) {
+            self.ctx.node_ip.to_string()
+        } else {
+            self.sandbox.ip.clone().unwrap_or_default()
+        }
+    }
+
     /// Probes a running container; a failed liveness or startup probe stops it (the restart policy
     /// then decides). Returns when the next probe is due.
     async fn probe(&self, container: &Container, seen: &mut Observed) -> Duration {
         let Some(current) = seen.current.clone() else {
             return RESYNC;
         };
-        let ip = if sandbox::host_network(self.pod) {
-            self.ctx.node_ip.to_string()
-        } else {
-            self.sandbox.ip.clone().unwrap_or_default()
-        };
+        let ip = self.pod_ip();
         let now_nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
@@ -297,6 +304,27 @@ impl Starter<'_> {
             .start_container(&id)
             .await
             .map_err(|e| ("RunContainerError", e.to_string()))?;
+        if let Some(hook) = container
+            .lifecycle
+            .as_ref()
+            .and_then(|l| l.post_start.as_ref())
+        {
+            let ip = self.pod_ip();
+            let target = super::hooks::HookTarget {
+                cri: &ctx.cri,
+                container_id: &id,
+                ip: &ip,
+                ports: container.ports.as_deref().unwrap_or_default(),
+            };
+            if let Err(message) =
+                Box::pin(super::hooks::run(hook, &target, POST_START_TIMEOUT)).await
+            {
+                // The kubelet kills a container whose postStart hook failed; the restart policy
+                // decides what comes next.
+                let _ = ctx.cri.stop_container(&id, 0).await;
+                return Err(("PostStartHookError", message));
+            }
+        }
         tracing::info!(
             component = "kubelet",
             pod = self.pod.metadata.name,

@@ -22,6 +22,16 @@ pub async fn terminate_pod(pod: &Pod, ctx: &Context) -> anyhow::Result<()> {
         .max(0);
     let started = std::time::Instant::now();
     let running = api::ContainerState::ContainerRunning as i32;
+    // preStop httpGet hooks reach the pod where it runs.
+    let ip = if super::sandbox::host_network(pod) {
+        ctx.node_ip.to_string()
+    } else {
+        pod.status
+            .as_ref()
+            .and_then(|s| s.pod_ip.clone())
+            .unwrap_or_default()
+    };
+    let ip = &ip;
     let mut stops = Vec::new();
     for sandbox in ctx.cri.list_pod_sandboxes(&[(POD_UID_LABEL, uid)]).await? {
         for container in ctx.cri.list_containers(Some(&sandbox.id)).await? {
@@ -33,26 +43,24 @@ pub async fn terminate_pod(pod: &Pod, ctx: &Context) -> anyhow::Result<()> {
                 .as_ref()
                 .map(|m| m.name.clone())
                 .unwrap_or_default();
-            let hook = pod
+            let spec = pod
                 .spec
                 .iter()
                 .flat_map(|s| s.containers.iter())
-                .find(|c| c.name == name)
-                .and_then(|c| {
-                    c.lifecycle
-                        .as_ref()?
-                        .pre_stop
-                        .as_ref()?
-                        .exec
-                        .as_ref()?
-                        .command
-                        .clone()
-                });
+                .find(|c| c.name == name);
+            let hook = spec.and_then(|c| c.lifecycle.as_ref()?.pre_stop.clone());
+            let ports = spec.and_then(|c| c.ports.clone()).unwrap_or_default();
             stops.push(async move {
-                if let Some(command) = hook
-                    && let Err(error) = ctx.cri.exec_sync(&container.id, command, grace).await
-                {
-                    tracing::warn!(component = "kubelet", container = name, %error, "preStop hook failed");
+                if let Some(hook) = hook {
+                    let target = super::hooks::HookTarget {
+                        cri: &ctx.cri,
+                        container_id: &container.id,
+                        ip,
+                        ports: &ports,
+                    };
+                    if let Err(error) = super::hooks::run(&hook, &target, grace).await {
+                        tracing::warn!(component = "kubelet", container = name, error, "preStop hook failed");
+                    }
                 }
                 // The hook's time counts against the grace period (at least 2 s remain, as Kubernetes).
                 let left = grace - i64::try_from(started.elapsed().as_secs()).unwrap_or(0);
