@@ -99,6 +99,59 @@ spec:
             .ends_with('n')
     );
 
+    // The kubelet's Prometheus endpoints (what metrics-server scrapes), as a client of the
+    // cluster CA; anonymous callers are refused.
+    let pki = cluster.node.data_dir().join("pki");
+    let kubelet = format!("https://{}:10250", harness::single_node::NODE_IP);
+    let curl = |path: &str, authenticated: bool| {
+        let url = format!("{kubelet}{path}");
+        let (ca, cert, key) = (
+            pki.join("ca.crt"),
+            pki.join("admin.crt"),
+            pki.join("admin.key"),
+        );
+        let mut args = vec![
+            "-s",
+            "-w",
+            "\n%{http_code}",
+            "--cacert",
+            harness::path_str(&ca),
+        ];
+        if authenticated {
+            args.extend([
+                "--cert",
+                harness::path_str(&cert),
+                "--key",
+                harness::path_str(&key),
+            ]);
+        }
+        args.push(&url);
+        harness::stdout(&cluster.command("curl", &args))
+    };
+    let resource = curl("/metrics/resource", true);
+    assert!(resource.ends_with("\n200"), "{resource}");
+    let burn_line = resource
+        .lines()
+        .find(|l| l.starts_with("container_cpu_usage_seconds_total{container=\"burn\",namespace=\"default\",pod=\"burn\"}"))
+        .unwrap_or_else(|| panic!("no burn container sample: {resource}"));
+    let seconds: f64 = burn_line
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(seconds > 0.0, "{burn_line}");
+    assert!(
+        resource.contains("\nnode_memory_working_set_bytes "),
+        "{resource}"
+    );
+    assert!(
+        curl("/metrics", true).contains("\nkubelet_running_pods 2\n"),
+        "{}",
+        curl("/metrics", true)
+    );
+    assert!(curl("/metrics/resource", false).ends_with("\n401"));
+
     let missing = cluster.kubectl(&[
         "get",
         "--raw",

@@ -4,6 +4,7 @@
 
 mod auth;
 mod logs;
+mod metrics;
 mod streams;
 mod tls;
 
@@ -58,6 +59,8 @@ pub async fn serve(
         .route("/healthz", get(|| async { "ok" }))
         .route("/pods", get(pods))
         .route("/stats/summary", get(summary))
+        .route("/metrics", get(kubelet_metrics))
+        .route("/metrics/resource", get(resource_metrics))
         .route(
             "/containerLogs/{namespace}/{pod}/{container}",
             get(container_logs),
@@ -179,6 +182,41 @@ async fn summary(State(server): Shared) -> Response {
         .await
     {
         Ok(summary) => axum::Json(summary).into_response(),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")),
+    }
+}
+
+/// The Prometheus text format's content type.
+const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+async fn resource_metrics(State(server): Shared) -> Response {
+    match server
+        .ctx
+        .stats
+        .summary(&server.ctx.cri, &server.ctx.node_name)
+        .await
+    {
+        Ok(summary) => (
+            [(http::header::CONTENT_TYPE, PROMETHEUS_TEXT)],
+            metrics::resource(&summary),
+        )
+            .into_response(),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")),
+    }
+}
+
+async fn kubelet_metrics(State(server): Shared) -> Response {
+    match server
+        .ctx
+        .stats
+        .summary(&server.ctx.cri, &server.ctx.node_name)
+        .await
+    {
+        Ok(summary) => (
+            [(http::header::CONTENT_TYPE, PROMETHEUS_TEXT)],
+            metrics::kubelet(&summary, &server.ctx.node_name),
+        )
+            .into_response(),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")),
     }
 }
