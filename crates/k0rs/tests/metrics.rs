@@ -99,8 +99,31 @@ spec:
             .ends_with('n')
     );
 
-    // The kubelet's Prometheus endpoints (what metrics-server scrapes), as a client of the
-    // cluster CA; anonymous callers are refused.
+    kubelet_prometheus_endpoints(&cluster);
+
+    let missing = cluster.kubectl(&[
+        "get",
+        "--raw",
+        "/apis/metrics.k8s.io/v1beta1/namespaces/default/pods/nope",
+    ]);
+    assert!(!missing.status.success());
+    assert!(
+        harness::stderr(&missing).contains("NotFound")
+            || harness::stderr(&missing).contains("not found"),
+        "{}",
+        harness::stderr(&missing)
+    );
+    let refused = cluster.kubectl(&[
+        "get",
+        "--raw",
+        "/apis/metrics.k8s.io/v1beta1/namespaces/default/nodes",
+    ]);
+    assert!(!refused.status.success(), "nodes are not namespaced");
+}
+
+/// The kubelet's Prometheus endpoints (what metrics-server scrapes), asked as a client of the
+/// cluster CA; anonymous callers are refused. The `burn` and `idle` pods run.
+fn kubelet_prometheus_endpoints(cluster: &SingleNode) {
     let pki = cluster.node.data_dir().join("pki");
     let kubelet = format!("https://{}:10250", harness::single_node::NODE_IP);
     let curl = |path: &str, authenticated: bool| {
@@ -151,25 +174,6 @@ spec:
         curl("/metrics", true)
     );
     assert!(curl("/metrics/resource", false).ends_with("\n401"));
-
-    let missing = cluster.kubectl(&[
-        "get",
-        "--raw",
-        "/apis/metrics.k8s.io/v1beta1/namespaces/default/pods/nope",
-    ]);
-    assert!(!missing.status.success());
-    assert!(
-        harness::stderr(&missing).contains("NotFound")
-            || harness::stderr(&missing).contains("not found"),
-        "{}",
-        harness::stderr(&missing)
-    );
-    let refused = cluster.kubectl(&[
-        "get",
-        "--raw",
-        "/apis/metrics.k8s.io/v1beta1/namespaces/default/nodes",
-    ]);
-    assert!(!refused.status.success(), "nodes are not namespaced");
 }
 
 #[test]
