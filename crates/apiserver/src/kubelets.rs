@@ -212,20 +212,45 @@ pub async fn serve(
         .filter(|n| !n.is_empty())
         .ok_or_else(|| Status::bad_request(format!("pod {name} does not have a host assigned")))?
         .to_owned();
-    let client = context
-        .kubelet_client
-        .as_ref()
-        .ok_or_else(|| unavailable(&node, "this API server has no kubelet client certificate"))?;
-    let nodes = k0rs_registry::find("", "v1", "nodes").expect("in the table");
-    let node_object = context.registry.get(nodes, None, &node).await?;
-    let address = kubelet_address(&node_object)
-        .ok_or_else(|| unavailable(&node, "the node has no address"))?;
     let query: Vec<(String, String)> =
         form_urlencoded::parse(request.uri().query().unwrap_or_default().as_bytes())
             .into_owned()
             .collect();
     let target = kubelet_target(&pod, sub, &query)?;
-    forward(client, &node, address, &target, request).await
+    forward_to_node(context, &node, &target, request).await
+}
+
+/// Forwards `request` to `target` on the kubelet of `node`.
+async fn forward_to_node(
+    context: &crate::routes::Context,
+    node: &str,
+    target: &str,
+    request: Request,
+) -> Result<Response, Status> {
+    let client = context
+        .kubelet_client
+        .as_ref()
+        .ok_or_else(|| unavailable(node, "this API server has no kubelet client certificate"))?;
+    let nodes = k0rs_registry::find("", "v1", "nodes").expect("in the table");
+    let node_object = context.registry.get(nodes, None, node).await?;
+    let address = kubelet_address(&node_object)
+        .ok_or_else(|| unavailable(node, "the node has no address"))?;
+    forward(client, node, address, target, request).await
+}
+
+/// `nodes/<node>/proxy/<path>`: the kubelet API of `node` at `path` (its query kept), e.g.
+/// `/stats/summary`, `/metrics/resource`, `/healthz`, `/pods`.
+pub async fn proxy_node(
+    context: &crate::routes::Context,
+    node: &str,
+    path: &str,
+    request: Request,
+) -> Result<Response, Status> {
+    let target = match request.uri().query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path.to_owned(),
+    };
+    forward_to_node(context, node, &target, request).await
 }
 
 /// Forwards `request` to `target` on the kubelet at `address`.

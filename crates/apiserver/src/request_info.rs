@@ -11,6 +11,9 @@ pub struct RequestInfo {
     pub resource: Option<String>,
     pub name: Option<String>,
     pub subresource: Option<String>,
+    /// The path after `/proxy` of a proxy subresource (`/nodes/<name>/proxy/<path>`), with its
+    /// leading `/`.
+    pub proxy_path: Option<String>,
 }
 
 /// Subresources of a namespace, which `/namespaces/<name>/<x>` means instead of a resource `<x>`.
@@ -52,6 +55,13 @@ pub fn parse(core: bool, rest: &str) -> Option<RequestInfo> {
             info.name = Some((*name).to_owned());
             info.subresource = Some((*subresource).to_owned());
         }
+        // Only proxy subresources take a path of their own.
+        [resource, name, "proxy", rest @ ..] => {
+            info.resource = Some((*resource).to_owned());
+            info.name = Some((*name).to_owned());
+            info.subresource = Some("proxy".to_owned());
+            info.proxy_path = Some(format!("/{}", rest.join("/")));
+        }
         _ => return None,
     }
     Some(info)
@@ -75,7 +85,19 @@ mod tests {
             resource: resource.map(Into::into),
             name: name.map(Into::into),
             subresource: sub.map(Into::into),
+            proxy_path: None,
         }
+    }
+
+    #[test]
+    fn proxy_subresources_keep_their_path() {
+        let mut expected = info("", None, Some("nodes"), Some("n1"), Some("proxy"));
+        expected.proxy_path = Some("/stats/summary".into());
+        assert_eq!(
+            parse(true, "/v1/nodes/n1/proxy/stats/summary"),
+            Some(expected)
+        );
+        assert_eq!(parse(true, "/v1/nodes/n1/status/x"), None);
     }
 
     #[test]

@@ -57,6 +57,10 @@ pub async fn serve(
     {
         return crate::kubelets::serve(context, namespace, object_name, name, request).await;
     }
+    if resource.group.is_empty() && resource.kind == "Node" && name == "proxy" {
+        let target = info.proxy_path.as_deref().unwrap_or("/");
+        return crate::kubelets::proxy_node(context, object_name, target, request).await;
+    }
     let Some(sub) = ServedSubresource::of(resource, name) else {
         return Err(not_served_yet(context, resource, namespace, object_name, name).await);
     };

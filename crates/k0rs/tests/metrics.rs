@@ -99,7 +99,7 @@ spec:
             .ends_with('n')
     );
 
-    kubelet_prometheus_endpoints(&cluster);
+    kubelet_endpoints(&cluster, &node);
 
     let missing = cluster.kubectl(&[
         "get",
@@ -122,8 +122,32 @@ spec:
 }
 
 /// The kubelet's Prometheus endpoints (what metrics-server scrapes), asked as a client of the
-/// cluster CA; anonymous callers are refused. The `burn` and `idle` pods run.
-fn kubelet_prometheus_endpoints(cluster: &SingleNode) {
+/// cluster CA (anonymous callers are refused), and its summary through the API server's
+/// nodes/proxy, as operators debug a node. The `burn` and `idle` pods run.
+fn kubelet_endpoints(cluster: &SingleNode, node: &str) {
+    // The same through the API server's nodes/proxy, as operators debug a node.
+    let summary: serde_json::Value = serde_json::from_str(&cluster.run(&[
+        "get",
+        "--raw",
+        &format!("/api/v1/nodes/{node}/proxy/stats/summary"),
+    ]))
+    .unwrap();
+    assert_eq!(summary["node"]["nodeName"], node);
+    assert!(
+        summary["pods"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["podRef"]["name"] == "burn")
+    );
+    assert_eq!(
+        cluster.run(&[
+            "get",
+            "--raw",
+            &format!("/api/v1/nodes/{node}/proxy/healthz")
+        ]),
+        "ok"
+    );
     let pki = cluster.node.data_dir().join("pki");
     let kubelet = format!("https://{}:10250", harness::single_node::NODE_IP);
     let curl = |path: &str, authenticated: bool| {

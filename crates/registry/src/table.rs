@@ -123,7 +123,10 @@ pub const RESOURCES: &[Resource] = &[
     crud("", "v1", "LimitRange", "limitranges", "limitrange", true, &["limits"], &[], &[]),
     crud("", "v1", "Namespace", "namespaces", "namespace", false, &["ns"], &[],
         &[status("Namespace"), Subresource { name: "finalize", kind: "Namespace", group_version: None, verbs: &["update"] }]),
-    crud("", "v1", "Node", "nodes", "node", false, &["no"], &[], &[status("Node")]),
+    crud("", "v1", "Node", "nodes", "node", false, &["no"], &[], &[
+        Subresource { name: "proxy", kind: "NodeProxyOptions", group_version: None, verbs: &["create", "delete", "get", "patch", "update"] },
+        status("Node"),
+    ]),
     crud("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", "persistentvolumeclaim", true, &["pvc"], &[],
         &[status("PersistentVolumeClaim")]),
     crud("", "v1", "PersistentVolume", "persistentvolumes", "persistentvolume", false, &["pv"], &[],
