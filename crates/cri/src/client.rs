@@ -215,6 +215,18 @@ impl Cri {
         .map(drop)
     }
 
+    /// Asks the runtime to reopen a container's log file (after the kubelet rotated it).
+    pub async fn reopen_container_log(&self, id: &str) -> Result<()> {
+        let request = api::ReopenContainerLogRequest {
+            container_id: id.into(),
+        };
+        reply(
+            "ReopenContainerLog",
+            self.runtime.clone().reopen_container_log(request).await,
+        )
+        .map(drop)
+    }
+
     /// The containers of one sandbox, or of all when `sandbox_id` is `None`.
     pub async fn list_containers(&self, sandbox_id: Option<&str>) -> Result<Vec<api::Container>> {
         let filter = sandbox_id.map(|id| api::ContainerFilter {

@@ -28,6 +28,8 @@ pub struct WorkerSetup {
     pub static_pod_dir: Option<PathBuf>,
     /// `--image-gc-high-threshold`, `--image-gc-low-threshold`, `--minimum-image-ttl-duration`.
     pub image_gc: k0rs_kubelet::ImageGcPolicy,
+    /// `--container-log-max-size`, `--container-log-max-files`.
+    pub logs: k0rs_kubelet::LogPolicy,
     pub node_ip: Option<IpAddr>,
     pub labels: BTreeMap<String, String>,
     pub taints: Vec<Taint>,
@@ -67,6 +69,7 @@ impl WorkerSetup {
             node_name,
             static_pod_dir: extra.get("pod-manifest-path").map(PathBuf::from),
             image_gc: image_gc_policy(&extra)?,
+            logs: log_policy(&extra)?,
             node_ip,
             labels,
             taints,
@@ -99,6 +102,31 @@ fn image_gc_policy(
         policy.min_age = components::control_loops::go_duration(text).with_context(|| {
             format!("--minimum-image-ttl-duration {text:?} is not a duration like 2m0s")
         })?;
+    }
+    Ok(policy)
+}
+
+/// The log rotation flags of `--kubelet-extra-args` (quantities like `10Mi`).
+fn log_policy(extra: &BTreeMap<String, String>) -> anyhow::Result<k0rs_kubelet::LogPolicy> {
+    let mut policy = k0rs_kubelet::LogPolicy::default();
+    if let Some(text) = extra.get("container-log-max-size") {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let bytes = k0rs_api::quantity::parse(text)
+            .filter(|b| *b >= 1.0)
+            .map(|b| b as u64)
+            .with_context(|| {
+                format!("--container-log-max-size {text:?} is not a size like 10Mi")
+            })?;
+        policy.max_bytes = bytes;
+    }
+    if let Some(text) = extra.get("container-log-max-files") {
+        policy.max_files = text
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n >= 2)
+            .with_context(|| {
+                format!("--container-log-max-files {text:?} is not a number of at least 2")
+            })?;
     }
     Ok(policy)
 }
@@ -170,6 +198,7 @@ pub fn add_components(
         },
         sandbox_image: k0rs_images::PAUSE_IMAGE.to_owned(),
         image_gc: setup.image_gc,
+        logs: setup.logs,
         static_pod_dir: Some(
             setup
                 .static_pod_dir

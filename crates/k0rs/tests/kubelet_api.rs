@@ -157,3 +157,64 @@ fn port_forward(cluster: &SingleNode) {
         let _ = forward.wait();
     }
 }
+
+#[test]
+fn container_logs_are_rotated_and_the_newest_still_read() {
+    let cluster = SingleNode::start_with(
+        "",
+        &[
+            "--single",
+            "--kubelet-extra-args=--container-log-max-size=2Ki --container-log-max-files=3",
+        ],
+    );
+    cluster.run(&[
+        "run",
+        "chatty",
+        "--image=busybox",
+        "--",
+        "sh",
+        "-c",
+        "i=0; while true; do echo line-$i-padding-padding-padding-padding; i=$((i+1)); sleep 0.01; done",
+    ]);
+    cluster.eventually(60, "chatty Running", || {
+        cluster.pod_field("chatty", ".status.phase") == "Running"
+    });
+    let uid = cluster.pod_field("chatty", ".metadata.uid");
+    let dir = cluster
+        .node
+        .data_dir()
+        .join("kubelet/logs")
+        .join(format!("default_chatty_{uid}"))
+        .join("chatty");
+    let files = || -> Vec<String> {
+        std::fs::read_dir(&dir)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    cluster.eventually(60, "two rotations", || {
+        files().iter().filter(|f| f.starts_with("0.log.")).count() >= 2
+    });
+    // However long it runs, at most the current file and two rotated ones stay.
+    std::thread::sleep(std::time::Duration::from_secs(12));
+    let now = files();
+    assert!(
+        now.len() <= 3 && now.contains(&"0.log".to_owned()),
+        "{now:?}"
+    );
+    let logs = cluster.run(&["logs", "chatty", "--tail=1"]);
+    let newest: u64 = logs
+        .trim()
+        .strip_prefix("line-")
+        .and_then(|l| l.split('-').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("a line of the current file: {logs:?}"));
+    assert!(
+        newest > 100,
+        "the newest lines, read after rotations: {logs}"
+    );
+}

@@ -9,6 +9,7 @@ mod cni;
 pub mod containerd;
 pub mod host;
 mod image_gc;
+mod log_rotation;
 mod node;
 mod node_loop;
 mod pods;
@@ -19,6 +20,7 @@ mod stats;
 mod volumes;
 
 pub use image_gc::ImageGcPolicy;
+pub use log_rotation::LogPolicy;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -67,6 +69,8 @@ pub struct Options {
     pub ctr: containerd::Ctr,
     /// The sandbox (pause) image, never collected.
     pub sandbox_image: String,
+    /// When container logs are rotated.
+    pub logs: LogPolicy,
 }
 
 /// A running kubelet; dropping it stops its loops (pods keep running).
@@ -170,6 +174,7 @@ impl Kubelet {
             sandbox_image: options.sandbox_image.clone(),
         };
         tasks.spawn(image_gc::run(images, options.image_gc.clone()));
+        tasks.spawn(log_rotation::run(ctx.cri.clone(), options.logs.clone()));
         tasks.spawn(sample_stats(ctx.clone()));
         tasks.spawn(pods::run(ctx));
         tracing::info!(component = "kubelet", node = options.node_name, %address, "started");
