@@ -77,11 +77,16 @@ pub async fn serve(
         loop {
             let event = tokio::select! {
                 event = events.next() => event,
-                _ = ticks.tick(), if bookmarks => Some(events.bookmark()),
+                // No bookmark while read events wait to be sent: they come at once anyway.
+                _ = ticks.tick(), if bookmarks => match events.bookmark() {
+                    Some(bookmark) => Some(bookmark),
+                    None => continue,
+                },
                 () = &mut deadline => {
-                    // A last bookmark tells the client where to resume.
-                    if bookmarks {
-                        let _ = sender.send(Ok(line(output, resource, events.bookmark()).into())).await;
+                    // A last bookmark tells the client where to resume (when it has had
+                    // everything up to it; else it resumes from its last event).
+                    if bookmarks && let Some(bookmark) = events.bookmark() {
+                        let _ = sender.send(Ok(line(output, resource, bookmark).into())).await;
                     }
                     None
                 }

@@ -60,7 +60,7 @@ impl ResourceWatch {
             return Some(initial);
         }
         if std::mem::take(&mut self.initial_end_bookmark) {
-            let mut bookmark = self.bookmark();
+            let mut bookmark = self.bookmark_at(self.revision);
             bookmark["object"]["metadata"]["annotations"] =
                 serde_json::json!({ "k8s.io/initial-events-end": "true" });
             return Some(bookmark);
@@ -107,14 +107,22 @@ impl ResourceWatch {
 }
 
 impl ResourceWatch {
-    /// A `BOOKMARK` event: the watch has seen everything up to its newest revision.
-    pub fn bookmark(&self) -> Value {
+    /// A `BOOKMARK` event: the watch has sent everything up to its newest revision. `None` while
+    /// events it has read are still to be sent (initial events, or the rest of a store batch):
+    /// a bookmark then would name a revision whose events the client has not had, and a client
+    /// resuming from it would miss them.
+    pub fn bookmark(&self) -> Option<Value> {
+        (self.initial.len() == 0 && self.pending.is_empty() && !self.initial_end_bookmark)
+            .then(|| self.bookmark_at(self.revision))
+    }
+
+    fn bookmark_at(&self, revision: Revision) -> Value {
         event(
             "BOOKMARK",
             serde_json::json!({
                 "kind": self.kind,
                 "apiVersion": self.api_version,
-                "metadata": { "resourceVersion": self.revision.to_string() },
+                "metadata": { "resourceVersion": revision.to_string() },
             }),
         )
     }

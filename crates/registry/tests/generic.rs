@@ -460,3 +460,66 @@ async fn events_are_kept_one_hour_after_their_last_write() {
         .lease;
     assert_eq!(lease, 0);
 }
+
+#[tokio::test]
+async fn bookmarks_never_name_a_revision_whose_events_are_still_unsent() {
+    let (registry, _dir) = registry().await;
+    let cm = find("", "v1", "configmaps").unwrap();
+    let first = registry
+        .create(cm, Some("default"), json!({"metadata": {"name": "a"}}))
+        .await
+        .unwrap();
+    let start = first["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut last = String::new();
+    for name in ["b", "c", "d"] {
+        let created = registry
+            .create(cm, Some("default"), json!({"metadata": {"name": name}}))
+            .await
+            .unwrap();
+        last = created["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    }
+    // From before b: the store replays b, c and d, possibly in one batch.
+    let mut watch = registry
+        .watch(cm, Some("default"), Some(&start), Filter::default())
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    while seen.len() < 3 {
+        let event = watch.next().await.unwrap();
+        seen.push(
+            event["object"]["metadata"]["name"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+        if let Some(bookmark) = watch.bookmark() {
+            // A bookmark now must not skip what is still to come.
+            let at: u64 = bookmark["object"]["metadata"]["resourceVersion"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            let sent: u64 = event["object"]["metadata"]["resourceVersion"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!(
+                at <= sent,
+                "bookmark at {at} after sending only up to {sent}"
+            );
+        }
+    }
+    assert_eq!(seen, ["b", "c", "d"]);
+    let bookmark = watch.bookmark().expect("everything read was sent");
+    assert_eq!(
+        bookmark["object"]["metadata"]["resourceVersion"],
+        last.as_str()
+    );
+}
