@@ -698,3 +698,59 @@ spec:
         "the preStop GET reached the container before it stopped"
     );
 }
+
+/// The pids of the processes named `name` in the cgroups of the pod with `uid`.
+fn pod_processes(uid: &str, name: &str) -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<i32>().ok())
+        .filter(|pid| {
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            let cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
+            comm.trim() == name && cgroup.contains(&format!("pod{uid}"))
+        })
+        .collect()
+}
+
+#[test]
+fn a_never_pod_whose_sandbox_dies_is_not_run_again() {
+    let cluster = SingleNode::start();
+    let out = out_dir(&cluster);
+    cluster.apply(&format!(
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: once}}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: main
+    image: busybox
+    command: ["sh", "-c", "echo run >> /out/runs; sleep 1000"]
+    volumeMounts: [{{name: out, mountPath: /out}}]
+  volumes:
+  - {{name: out, hostPath: {{path: {out}}}}}
+"#,
+        out = out.display()
+    ));
+    cluster.eventually(60, "once Running", || {
+        cluster.pod_field("once", ".status.phase") == "Running"
+    });
+    let uid = cluster.pod_field("once", ".metadata.uid");
+    let pauses = pod_processes(&uid, "pause");
+    assert_eq!(pauses.len(), 1, "one sandbox process");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pauses[0]),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    cluster.eventually(60, "the pod Failed", || {
+        cluster.pod_field("once", ".status.phase") == "Failed"
+    });
+    assert_eq!(read(&out, "runs"), "run\n", "the container ran once");
+    assert!(
+        pod_processes(&uid, "sleep").is_empty(),
+        "its container was stopped"
+    );
+}

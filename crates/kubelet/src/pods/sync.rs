@@ -133,6 +133,30 @@ async fn ensure_sandbox(pod: &Pod, ctx: &Context, dirs: &PodDirs) -> anyhow::Res
             ip,
         });
     }
+    // A Never pod whose sandbox died after its containers ran is not started again (upstream's
+    // rule): what still runs is stopped, and the pod ends with what its containers did.
+    let never = pod.spec.as_ref().and_then(|s| s.restart_policy.as_deref()) == Some("Never");
+    if let Some(dead) = latest.filter(|_| never) {
+        let containers = ctx.cri.list_containers(Some(&dead.id)).await?;
+        if !containers.is_empty() {
+            let running = api::ContainerState::ContainerRunning as i32;
+            for container in containers.iter().filter(|c| c.state == running) {
+                tracing::info!(
+                    component = "kubelet",
+                    pod = pod.metadata.name,
+                    container = container.id,
+                    "the sandbox of a Never pod died; stopping its container"
+                );
+                ctx.cri.stop_container(&container.id, 0).await?;
+            }
+            let attempt = dead.metadata.as_ref().map_or(0, |m| m.attempt);
+            return Ok(Sandbox {
+                id: dead.id.clone(),
+                config: sandbox::config(pod, attempt, dirs, &ctx.dns, &cgroup_parent),
+                ip: None,
+            });
+        }
+    }
     let attempt = latest.map_or(0, |s| s.metadata.as_ref().map_or(0, |m| m.attempt) + 1);
     for old in &existing {
         termination::remove_sandbox(ctx, &old.id).await;
