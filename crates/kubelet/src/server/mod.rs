@@ -175,48 +175,47 @@ async fn pods(State(server): Shared) -> Response {
 
 /// The Summary API (stats/v1alpha1) of this node.
 async fn summary(State(server): Shared) -> Response {
-    match server
-        .ctx
-        .stats
-        .summary(&server.ctx.cri, &server.ctx.node_name)
-        .await
-    {
-        Ok(summary) => axum::Json(summary).into_response(),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")),
-    }
+    with_summary(&server, |summary| axum::Json(summary).into_response()).await
 }
 
 /// The Prometheus text format's content type.
 const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 async fn resource_metrics(State(server): Shared) -> Response {
-    match server
-        .ctx
-        .stats
-        .summary(&server.ctx.cri, &server.ctx.node_name)
-        .await
-    {
-        Ok(summary) => (
+    with_summary(&server, |summary| {
+        (
             [(http::header::CONTENT_TYPE, PROMETHEUS_TEXT)],
             metrics::resource(&summary),
         )
-            .into_response(),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")),
-    }
+            .into_response()
+    })
+    .await
 }
 
 async fn kubelet_metrics(State(server): Shared) -> Response {
+    let node = server.ctx.node_name.clone();
+    with_summary(&server, |summary| {
+        (
+            [(http::header::CONTENT_TYPE, PROMETHEUS_TEXT)],
+            metrics::kubelet(&summary, &node),
+        )
+            .into_response()
+    })
+    .await
+}
+
+/// A response made from this node's summary, or the error of making it.
+async fn with_summary(
+    server: &Server,
+    answer: impl FnOnce(serde_json::Value) -> Response,
+) -> Response {
     match server
         .ctx
         .stats
         .summary(&server.ctx.cri, &server.ctx.node_name)
         .await
     {
-        Ok(summary) => (
-            [(http::header::CONTENT_TYPE, PROMETHEUS_TEXT)],
-            metrics::kubelet(&summary, &server.ctx.node_name),
-        )
-            .into_response(),
+        Ok(summary) => answer(summary),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")),
     }
 }

@@ -77,7 +77,7 @@ pub async fn run(dir: &Path, etcd: Option<&str>, options: &ApiOptions) -> anyhow
     figures.insert("get_per_sec".into(), rate);
 
     progress(&format!("LIST of {} ConfigMaps", options.list_size));
-    create_namespace(&tls, "list").await?;
+    tls.create_namespace("list").await?;
     create_configmaps(&tls, "list", "item", options.list_size, options.clients).await?;
     let rate = closed_loop(&tls, options.clients, duration, |_, _| {
         (
@@ -91,7 +91,7 @@ pub async fn run(dir: &Path, etcd: Option<&str>, options: &ApiOptions) -> anyhow
     figures.insert(format!("list_{}_per_sec", options.list_size), rate);
 
     progress(&format!("create, {} clients", options.clients));
-    create_namespace(&tls, "create").await?;
+    tls.create_namespace("create").await?;
     let rate = closed_loop(&tls, options.clients, duration, |client, i| {
         (
             Method::POST,
@@ -157,19 +157,6 @@ async fn startup_figures(
         rss_mb,
     );
     controller.stop().await?;
-    Ok(())
-}
-
-async fn create_namespace(tls: &Tls, name: &str) -> anyhow::Result<()> {
-    let mut connection = tls.connect().await?;
-    connection
-        .call(
-            Method::POST,
-            "/api/v1/namespaces",
-            Some(&json!({"metadata": {"name": name}})),
-            StatusCode::CREATED,
-        )
-        .await?;
     Ok(())
 }
 
@@ -247,7 +234,7 @@ async fn closed_loop(
 /// `watchers` watches on one namespace, then `events` creates one after another; for each
 /// watcher and event, the time from the start of the create to the event's arrival.
 async fn watch_delivery(tls: &Tls, watchers: usize, events: usize) -> anyhow::Result<Samples> {
-    create_namespace(tls, "watch").await?;
+    tls.create_namespace("watch").await?;
     let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let mut tasks = tokio::task::JoinSet::new();
     let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(watchers);

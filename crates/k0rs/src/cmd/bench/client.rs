@@ -45,6 +45,20 @@ impl Tls {
         })
     }
 
+    /// Creates namespace `name`.
+    pub async fn create_namespace(&self, name: &str) -> anyhow::Result<()> {
+        self.connect()
+            .await?
+            .call(
+                Method::POST,
+                "/api/v1/namespaces",
+                Some(&serde_json::json!({"metadata": {"name": name}})),
+                StatusCode::CREATED,
+            )
+            .await?;
+        Ok(())
+    }
+
     /// A new keep-alive connection.
     pub async fn connect(&self) -> anyhow::Result<Connection> {
         let tcp = TcpStream::connect(self.addr).await?;

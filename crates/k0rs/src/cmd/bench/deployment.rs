@@ -19,15 +19,8 @@ const WRITERS: usize = 8;
 
 /// Seconds from creating a Deployment of `replicas` to all of them available.
 pub async fn run(tls: &Tls, replicas: usize) -> anyhow::Result<f64> {
+    tls.create_namespace(NAMESPACE).await?;
     let mut connection = tls.connect().await?;
-    connection
-        .call(
-            Method::POST,
-            "/api/v1/namespaces",
-            Some(&json!({"metadata": {"name": NAMESPACE}})),
-            StatusCode::CREATED,
-        )
-        .await?;
     let kubelet = tokio::spawn(fake_kubelet(tls.clone()));
     let deployment = json!({"metadata": {"name": "web"}, "spec": {
         "replicas": replicas,

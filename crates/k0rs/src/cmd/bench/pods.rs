@@ -85,15 +85,7 @@ async fn run_in(
     figures.insert("worker_idle_rss_mb".into(), worker_rss);
     figures.insert("containerd_idle_rss_mb".into(), containerd_rss);
 
-    let mut connection = tls.connect().await?;
-    connection
-        .call(
-            Method::POST,
-            "/api/v1/namespaces",
-            Some(&json!({"metadata": {"name": NAMESPACE}})),
-            StatusCode::CREATED,
-        )
-        .await?;
+    tls.create_namespace(NAMESPACE).await?;
     // One pod first, so that the measured ones find the node's network set up.
     start_pods(&tls, &["warm-up".to_owned()], Duration::ZERO).await?;
 
