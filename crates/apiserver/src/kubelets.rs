@@ -221,7 +221,7 @@ pub async fn serve(
 }
 
 /// Forwards `request` to `target` on the kubelet of `node`.
-async fn forward_to_node(
+pub(crate) async fn forward_to_node(
     context: &crate::routes::Context,
     node: &str,
     target: &str,

@@ -10,7 +10,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::response::{IntoResponse as _, Response};
-use k0rs_api::{Status, StatusReason};
+use k0rs_api::Status;
 use k0rs_registry::Filter;
 use serde_json::{Value, json};
 
@@ -331,21 +331,11 @@ async fn summaries(context: &Context, nodes: &[&str]) -> BTreeMap<String, Value>
 }
 
 async fn summary(context: &Context, node: &str) -> Result<Value, Status> {
-    let client = context.kubelet_client.as_ref().ok_or_else(|| {
-        Status::failure(
-            StatusReason::ServiceUnavailable,
-            "this API server has no kubelet client",
-        )
-    })?;
-    let nodes = k0rs_registry::find("", "v1", "nodes").expect("in the table");
-    let object = context.registry.get(nodes, None, node).await?;
-    let address = crate::kubelets::kubelet_address(&object)
-        .ok_or_else(|| Status::internal(format!("node {node} has no address")))?;
     let request = Request::get("/stats/summary")
         .body(Body::empty())
         .map_err(|e| Status::internal(e.to_string()))?;
     let response =
-        crate::kubelets::forward(client, node, address, "/stats/summary", request).await?;
+        crate::kubelets::forward_to_node(context, node, "/stats/summary", request).await?;
     let body = axum::body::to_bytes(response.into_body(), MAX_SUMMARY_BYTES)
         .await
         .map_err(|e| Status::internal(format!("the summary of node {node}: {e}")))?;

@@ -12,8 +12,8 @@ use k0rs_cri::Cri;
 
 use crate::containerd::Ctr;
 
-/// How often the filesystem is looked at (cheap: one statvfs and, above the threshold only,
-/// two CRI lists).
+/// How often images are looked at (two CRI lists and one statvfs; `ctr` for the pinned images
+/// only above the threshold).
 const CHECK_EVERY: Duration = Duration::from_secs(10);
 
 /// `--image-gc-high-threshold`, `--image-gc-low-threshold`, `--minimum-image-ttl-duration`.
@@ -80,16 +80,12 @@ async fn collect(
         .into_iter()
         .flat_map(|c| [c.image_ref, c.image.map(|i| i.image).unwrap_or_default()])
         .collect();
-    // Pinned images (the airgap bundle) and the sandbox image are never collected.
-    let mut pinned = ctr.pinned().await.context("cannot list pinned images")?;
-    pinned.insert(sandbox_image.clone());
+    // Every round, so that an image's unused time counts from when its last container went.
     let now = Instant::now();
-    let unused: Vec<&k0rs_cri::api::Image> = images
-        .iter()
-        .filter(|i| !i.pinned && !i.repo_tags.iter().any(|t| pinned.contains(t)))
-        .filter(|i| !used.contains(&i.id))
-        .collect();
-    unused_since.retain(|id, _| unused.iter().any(|i| &i.id == id));
+    let unused: Vec<&k0rs_cri::api::Image> =
+        images.iter().filter(|i| !used.contains(&i.id)).collect();
+    let unused_ids: HashSet<&str> = unused.iter().map(|i| i.id.as_str()).collect();
+    unused_since.retain(|id, _| unused_ids.contains(id.as_str()));
     for image in &unused {
         unused_since.entry(image.id.clone()).or_insert(now);
     }
@@ -99,8 +95,13 @@ async fn collect(
         return Ok(());
     }
     let mut to_free = used_bytes.saturating_sub(total * u64::from(policy.low_percent) / 100);
+    // Pinned images (the airgap bundle) and the sandbox image are never collected; `ctr` is only
+    // run when something may be.
+    let mut pinned = ctr.pinned().await.context("cannot list pinned images")?;
+    pinned.insert(sandbox_image.clone());
     let mut candidates: Vec<(&k0rs_cri::api::Image, Instant)> = unused
         .into_iter()
+        .filter(|i| !i.pinned && !i.repo_tags.iter().any(|t| pinned.contains(t)))
         .filter_map(|i| unused_since.get(&i.id).map(|at| (i, *at)))
         .filter(|(_, at)| now.saturating_duration_since(*at) >= policy.min_age)
         .collect();
