@@ -9,6 +9,7 @@
 mod behavior;
 mod metrics;
 mod replicas;
+mod status;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -25,6 +26,7 @@ use kube::{Api, Client, ResourceExt as _};
 use serde_json::{Value, json};
 
 use replicas::{PodUsage, Target};
+use status::{Status, event};
 
 /// How often each autoscaler looks again (`--horizontal-pod-autoscaler-sync-period`).
 const SYNC_PERIOD: Duration = Duration::from_secs(15);
@@ -423,102 +425,5 @@ fn describe(metrics: Option<&[MetricSpec]>) -> String {
         Some(resource) => format!("{} resource", resource.name),
         None if first.is_none() => "cpu resource utilization (percentage of request)".into(),
         None => "metric".into(),
-    }
-}
-
-/// The autoscaler's status as it is being worked out.
-struct Status {
-    current_replicas: u32,
-    desired_replicas: u32,
-    current_metrics: Vec<Value>,
-    conditions: Vec<Value>,
-    last_scale_time: Option<k8s_openapi::chrono::DateTime<k8s_openapi::chrono::Utc>>,
-    previous: Vec<Value>,
-    generation: Option<i64>,
-}
-
-impl Status {
-    fn new(hpa: &HorizontalPodAutoscaler) -> Self {
-        let status = hpa.status.as_ref();
-        Self {
-            current_replicas: status
-                .and_then(|s| s.current_replicas)
-                .and_then(|r| u32::try_from(r).ok())
-                .unwrap_or(0),
-            desired_replicas: status
-                .and_then(|s| u32::try_from(s.desired_replicas).ok())
-                .unwrap_or(0),
-            current_metrics: Vec::new(),
-            conditions: Vec::new(),
-            last_scale_time: None,
-            previous: status
-                .and_then(|s| s.conditions.as_ref())
-                .map(|c| {
-                    c.iter()
-                        .filter_map(|c| serde_json::to_value(c).ok())
-                        .collect()
-                })
-                .unwrap_or_default(),
-            generation: hpa.metadata.generation,
-        }
-    }
-
-    /// Sets a condition; its transition time moves only when its status changes.
-    fn condition(&mut self, kind: &str, ok: bool, reason: &str, message: &str) {
-        let status = if ok { "True" } else { "False" };
-        let since = self
-            .previous
-            .iter()
-            .find(|c| c["type"] == kind && c["status"] == status)
-            .map_or_else(
-                || json!(k0rs_api::time::now()),
-                |c| c["lastTransitionTime"].clone(),
-            );
-        self.conditions.retain(|c| c["type"] != kind);
-        self.conditions.push(json!({"type": kind, "status": status, "reason": reason, "message": message, "lastTransitionTime": since}));
-    }
-
-    async fn write(self, client: &Client, hpa: &HorizontalPodAutoscaler) -> Result<Action, Error> {
-        let mut status = json!({
-            "currentReplicas": self.current_replicas,
-            "desiredReplicas": self.desired_replicas,
-            "currentMetrics": self.current_metrics,
-            "conditions": self.conditions,
-            "observedGeneration": self.generation,
-        });
-        if let Some(at) = self.last_scale_time {
-            status["lastScaleTime"] =
-                json!(at.to_rfc3339_opts(k8s_openapi::chrono::SecondsFormat::Secs, true));
-        }
-        let api: Api<HorizontalPodAutoscaler> =
-            Api::namespaced(client.clone(), &hpa.namespace().unwrap_or_default());
-        api.patch_status(
-            &hpa.name_any(),
-            &PatchParams::default(),
-            &Patch::Merge(&json!({"status": status})),
-        )
-        .await?;
-        Ok(Action::requeue(SYNC_PERIOD))
-    }
-}
-
-/// A Normal event on the autoscaler, as `kubectl describe hpa` shows them.
-async fn event(client: &Client, hpa: &HorizontalPodAutoscaler, reason: &str, message: &str) {
-    let namespace = hpa.namespace().unwrap_or_default();
-    let now = k0rs_api::time::now();
-    let event = json!({
-        "metadata": {"generateName": format!("{}.", hpa.name_any()), "namespace": namespace},
-        "involvedObject": {"kind": "HorizontalPodAutoscaler", "apiVersion": "autoscaling/v2",
-            "name": hpa.name_any(), "namespace": namespace, "uid": hpa.metadata.uid},
-        "reason": reason, "message": message, "type": "Normal", "count": 1,
-        "firstTimestamp": now, "lastTimestamp": now,
-        "source": {"component": COMPONENT},
-    });
-    let api: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(client.clone(), &namespace);
-    let Ok(event) = serde_json::from_value(event) else {
-        return;
-    };
-    if let Err(error) = api.create(&kube::api::PostParams::default(), &event).await {
-        tracing::debug!(component = COMPONENT, %error, "cannot record an event");
     }
 }
