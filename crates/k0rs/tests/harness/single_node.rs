@@ -324,3 +324,14 @@ pub fn kill_leftover_shims(run_dir: &std::path::Path) {
         kill(*pid);
     }
 }
+
+/// A hostPath directory the containers write their findings into.
+pub fn out_dir(cluster: &SingleNode) -> PathBuf {
+    let dir = cluster.node.root.path().join("out");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+pub fn read(dir: &std::path::Path, file: &str) -> String {
+    std::fs::read_to_string(dir.join(file)).unwrap_or_default()
+}
