@@ -8,7 +8,7 @@ mod certificates;
 mod disruption;
 mod endpoints;
 mod gc;
-mod informer;
+pub mod informer;
 pub mod leader;
 pub mod manager;
 mod namespaces;

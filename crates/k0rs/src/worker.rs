@@ -174,9 +174,23 @@ pub fn add_components(
     setup: WorkerSetup,
     credentials: Credentials,
 ) -> anyhow::Result<()> {
+    // One iptables back end and one ipset for k0rs and for the CNI plugins containerd runs.
+    let toolchain = k0rs_netfilter::Toolchain::detect()?;
+    if let Err(error) = toolchain.mark() {
+        tracing::warn!(
+            component = "network",
+            error = format!("{error:#}"),
+            "cannot leave the iptables back-end hint"
+        );
+    }
+    let tool_dir = paths.run_dir().join("bin");
+    toolchain.link_dir(&tool_dir)?;
     let containerd =
-        components::containerd::ContainerdComponent::new(&paths.data_dir, &paths.run_dir());
+        components::containerd::ContainerdComponent::new(&paths.data_dir, &paths.run_dir())
+            .with_tool_dir(tool_dir);
     let network = &config.spec.network;
+    let kubeconfig = paths.data_dir.join("kubelet.conf");
+    let node_name = setup.node_name.clone();
     let options = k0rs_kubelet::Options {
         node_name: setup.node_name,
         kubeconfig: paths.data_dir.join("kubelet.conf"),
@@ -210,6 +224,28 @@ pub fn add_components(
         options,
         credentials,
     ));
+    manager.add(components::network::NetworkComponent::new(
+        kubeconfig.clone(),
+        k0rs_network::Options {
+            node_name: node_name.clone(),
+            cluster_cidr: network.pod_cidr,
+            toolchain: toolchain.clone(),
+        },
+    ));
+    if !network.kube_proxy.disabled {
+        manager.add(components::network::ProxyComponent::new(
+            kubeconfig,
+            network.kube_proxy.mode,
+            k0rs_proxy::Options {
+                node_name,
+                settings: k0rs_proxy::rules::Settings {
+                    cluster_cidr: Some(network.pod_cidr),
+                    ..k0rs_proxy::rules::Settings::default()
+                },
+                toolchain,
+            },
+        ));
+    }
     Ok(())
 }
 

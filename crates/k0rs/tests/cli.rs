@@ -93,7 +93,6 @@ fn unbuilt_commands_exit_2_and_say_so() {
         &["stop"],
         &["status"],
         &["reset"],
-        &["sysinfo"],
         &["etcd", "member-list"],
         &["backup", "--save-path", "/nonexistent"],
         &["restore", "/nonexistent"],

@@ -5,21 +5,8 @@
 mod harness;
 
 use harness::single_node::SingleNode;
-use harness::worker_node::WorkerNode;
-use harness::{stderr, stdout};
-
-fn token(cluster: &SingleNode, args: &[&str]) -> String {
-    let config = harness::path_str(&cluster.config).to_owned();
-    let out = cluster.k0rs(
-        &[
-            &["token", "create", "--role=worker", "--config", &config],
-            args,
-        ]
-        .concat(),
-    );
-    assert!(out.status.success(), "token create: {}", stderr(&out));
-    stdout(&out).trim().to_owned()
-}
+use harness::stdout;
+use harness::worker_node::{WorkerNode, token};
 
 #[test]
 fn a_worker_joins_with_a_token_and_runs_pods_and_an_expired_token_is_refused() {
@@ -87,6 +74,9 @@ fn a_worker_joins_with_a_token_and_runs_pods_and_an_expired_token_is_refused() {
     });
     let out = cluster.kubectl(&["exec", "there", "--", "cat", "/etc/hostname"]);
     assert_eq!(stdout(&out).trim(), "there", "{}", worker.output_of(&out));
+
+    // Gone while node B's kubelet still runs (else it would stay Terminating for the teardown).
+    cluster.run(&["delete", "pod", "there", "--grace-period=1"]);
 
     let expired = token(&cluster, &["--expiry", "1s"]);
     std::thread::sleep(std::time::Duration::from_secs(2));

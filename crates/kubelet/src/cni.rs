@@ -33,7 +33,9 @@ pub fn conflist(pod_cidrs: &[IpNet], ipam_dir: &Path) -> serde_json::Value {
                 "type": "bridge",
                 "bridge": BRIDGE,
                 "isGateway": true,
-                "ipMasq": true,
+                // The network component masquerades with one rule per node instead: the
+                // plugin's ipMasq runs iptables twice for every pod (~0.3 s of CPU each).
+                "ipMasq": false,
                 "hairpinMode": true,
                 "ipam": {"type": "host-local", "dataDir": ipam_dir, "ranges": ranges, "routes": routes},
             },

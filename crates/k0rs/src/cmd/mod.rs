@@ -53,7 +53,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Kubeconfig(command) => kubeconfig::run(&command, &paths),
         Command::Kubectl(args) => kubectl::run(&args, &paths),
         Command::Ctr(args) => ctr::run(&args, &paths),
-        Command::Sysinfo(args) => sysinfo::run(&args),
+        Command::Sysinfo(args) => sysinfo::run(&args, &paths),
         Command::Config(command) => config::run(&command),
         Command::Etcd(command) => etcd::run(&command),
         Command::Backup(args) => backup::run(&args),

@@ -26,6 +26,12 @@ impl ContainerdComponent {
         }
     }
 
+    /// Puts `dir` (links to the node's iptables/ipset toolchain) first on containerd's PATH.
+    pub fn with_tool_dir(mut self, dir: PathBuf) -> Self {
+        self.layout.tool_dir = Some(dir);
+        self
+    }
+
     pub fn socket(&self) -> PathBuf {
         self.layout.socket.clone()
     }

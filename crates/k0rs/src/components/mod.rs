@@ -4,6 +4,7 @@ pub mod apiserver;
 pub mod containerd;
 pub mod control_loops;
 pub mod kubelet;
+pub mod network;
 pub mod pid_file;
 pub mod pki;
 pub mod store;

@@ -7,7 +7,21 @@ use std::time::{Duration, Instant};
 
 use super::lan::NetNs;
 use super::single_node::{SingleNode, kill_leftover_shims};
-use super::{Node, path_str, stderr};
+use super::{Node, path_str, stderr, stdout};
+
+/// `k0rs token create --role=worker <args>` on `cluster`.
+pub fn token(cluster: &SingleNode, args: &[&str]) -> String {
+    let config = path_str(&cluster.config).to_owned();
+    let out = cluster.k0rs(
+        &[
+            &["token", "create", "--role=worker", "--config", &config],
+            args,
+        ]
+        .concat(),
+    );
+    assert!(out.status.success(), "token create: {}", stderr(&out));
+    stdout(&out).trim().to_owned()
+}
 
 pub struct WorkerNode {
     pub node: Node,

@@ -21,6 +21,9 @@ pub struct Layout {
     pub sandbox_image: String,
     /// runc's path.
     pub runc: PathBuf,
+    /// Put first on containerd's PATH: links to the node's one iptables/ipset toolchain, which
+    /// the CNI plugins containerd runs then use too.
+    pub tool_dir: Option<PathBuf>,
 }
 
 impl Layout {
@@ -34,6 +37,7 @@ impl Layout {
             cni_bin_dir: PathBuf::from("/usr/lib/cni"),
             sandbox_image: sandbox_image.to_owned(),
             runc: PathBuf::from("/usr/sbin/runc"),
+            tool_dir: None,
         }
     }
 

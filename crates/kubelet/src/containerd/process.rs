@@ -2,7 +2,7 @@
 //! on under the `containerd` tag, restarted with backoff if it dies, stopped with SIGTERM (then
 //! SIGKILL) on shutdown. Containers survive a containerd restart: their shims are not its children.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -39,9 +39,10 @@ impl Containerd {
             .with_context(|| format!("cannot write {}", config.display()))?;
         // A socket left by a killed containerd would make the kubelet talk to nothing.
         let _ = std::fs::remove_file(&layout.socket);
-        let child = spawn(&binary, &config)?;
+        let tool_dir = layout.tool_dir.clone();
+        let child = spawn(&binary, &config, tool_dir.as_deref())?;
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(supervise(child, binary, config, stopped));
+        let task = tokio::spawn(supervise(child, binary, config, tool_dir, stopped));
         Ok(Self { stop, task, layout })
     }
 
@@ -52,8 +53,17 @@ impl Containerd {
     }
 }
 
-fn spawn(binary: &PathBuf, config: &PathBuf) -> anyhow::Result<Child> {
-    let mut child = Command::new(binary)
+fn spawn(binary: &PathBuf, config: &PathBuf, tool_dir: Option<&Path>) -> anyhow::Result<Child> {
+    let mut command = Command::new(binary);
+    if let Some(dir) = tool_dir {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let joined = std::env::join_paths(
+            std::iter::once(dir.to_path_buf()).chain(std::env::split_paths(&path)),
+        )
+        .context("PATH")?;
+        command.env("PATH", joined);
+    }
+    let mut child = command
         .arg("--config")
         .arg(config)
         .stdin(Stdio::null())
@@ -89,6 +99,7 @@ async fn supervise(
     mut child: Child,
     binary: PathBuf,
     config: PathBuf,
+    tool_dir: Option<PathBuf>,
     mut stopped: watch::Receiver<bool>,
 ) {
     let mut delay = Duration::from_secs(1);
@@ -101,7 +112,7 @@ async fn supervise(
                     _ = stopped.changed() => return,
                 }
                 delay = (delay * 2).min(MAX_RESTART_DELAY);
-                match spawn(&binary, &config) {
+                match spawn(&binary, &config, tool_dir.as_deref()) {
                     Ok(next) => child = next,
                     Err(error) => {
                         tracing::error!(component = "containerd", error = format!("{error:#}"), "cannot restart");

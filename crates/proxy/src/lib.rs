@@ -1,0 +1,57 @@
+//! The service proxy of a k0rs worker (kube-proxy's job): it follows Services and
+//! EndpointSlices and keeps this node's iptables rules matching them.
+
+mod chains;
+pub mod model;
+pub mod rules;
+mod sync;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use sync::{Options, cleanup};
+
+/// A running proxy. Dropping or stopping it leaves the rules in place, so traffic keeps flowing
+/// while k0rs restarts; the next start replaces them in one transaction.
+#[derive(Debug)]
+pub struct Proxy {
+    task: JoinHandle<()>,
+    synced: watch::Receiver<bool>,
+}
+
+impl Proxy {
+    pub fn start(client: kube::Client, options: Options) -> Self {
+        enable_forwarding();
+        let (sender, synced) = watch::channel(false);
+        let task = tokio::spawn(sync::run(client, options, sender));
+        Self { task, synced }
+    }
+
+    /// Whether the rules were written at least once.
+    pub fn synced(&self) -> bool {
+        *self.synced.borrow()
+    }
+
+    pub fn stop(self) {
+        self.task.abort();
+    }
+}
+
+/// The kernel settings proxied traffic needs: forwarding, and bridged pod-to-pod packets seen
+/// by iptables (else a reply from a pod on the same bridge skips the DNAT's reverse and the
+/// client drops it). Each is best effort: a host without br_netfilter still routes between nodes.
+fn enable_forwarding() {
+    for (path, what) in [
+        ("/proc/sys/net/ipv4/ip_forward", "IP forwarding"),
+        (
+            "/proc/sys/net/bridge/bridge-nf-call-iptables",
+            "bridge-nf-call-iptables",
+        ),
+    ] {
+        if std::fs::read_to_string(path).is_ok_and(|v| v.trim() != "1")
+            && let Err(error) = std::fs::write(path, "1")
+        {
+            tracing::warn!(component = "proxy", %error, "cannot enable {what}");
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! The rendered rules as the kernel sees them: loaded with the host's iptables-restore into a
+//! network namespace of the test's own, read back with iptables-save. Needs root (CI runs as
+//! root).
+
+use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
+use std::process::Command;
+
+use k0rs_proxy::model::{Endpoint, ServicePort};
+use k0rs_proxy::rules::{Settings, render};
+
+fn port(name: &str, endpoints: &[u8]) -> ServicePort {
+    ServicePort {
+        namespace: "default".into(),
+        name: name.into(),
+        port_name: "http".into(),
+        protocol: "tcp".into(),
+        cluster_ip: Ipv4Addr::new(10, 96, 0, 20),
+        port: 80,
+        node_port: Some(30080),
+        external_ips: vec![Ipv4Addr::new(192, 0, 2, 1)],
+        affinity_seconds: Some(60),
+        internal_local: false,
+        external_local: true,
+        endpoints: endpoints
+            .iter()
+            .map(|last| Endpoint {
+                ip: Ipv4Addr::new(10, 244, 0, *last),
+                port: 8080,
+                ready: true,
+                serving: true,
+                terminating: false,
+                local: *last % 2 == 0,
+            })
+            .collect(),
+    }
+}
+
+/// Restores `input` into a fresh namespace, twice (as two syncs would), and returns the nat
+/// table after the second.
+fn load_twice(first: &str, second: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("1"), first).unwrap();
+    std::fs::write(dir.path().join("2"), second).unwrap();
+    let script = format!(
+        "iptables-nft-restore --noflush < {0}/1 && iptables-nft-restore --noflush < {0}/2 && iptables-nft-save -t nat",
+        dir.path().display()
+    );
+    let out = Command::new("unshare")
+        .args(["--net", "sh", "-c", &script])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n--- input ---\n{first}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn the_kernel_takes_the_rules_and_a_second_sync_removes_stale_chains() {
+    let settings = Settings {
+        cluster_cidr: Some("10.244.0.0/16".parse().unwrap()),
+        ..Settings::default()
+    };
+    let ports = [port("web", &[2, 3, 4]), port("empty", &[])];
+    let first = render(&ports, &settings, &BTreeSet::new());
+    let first_chains = first.chains.clone();
+    let first_input = k0rs_netfilter::restore_input(&[first.nat, first.filter]);
+    // The second sync: web lost an endpoint.
+    let ports = [port("web", &[2, 4]), port("empty", &[])];
+    let second = render(&ports, &settings, &first_chains);
+    let removed: Vec<_> = first_chains.difference(&second.chains).cloned().collect();
+    assert_eq!(removed.len(), 1, "{removed:?}");
+    let saved = load_twice(
+        &first_input,
+        &k0rs_netfilter::restore_input(&[second.nat, second.filter]),
+    );
+    assert!(!saved.contains(&removed[0]), "{saved}");
+    for chain in &second.chains {
+        assert!(
+            saved.contains(&format!(":{chain} ")),
+            "{chain} missing:\n{saved}"
+        );
+    }
+    assert!(
+        saved.contains("--to-destination 10.244.0.4:8080"),
+        "{saved}"
+    );
+    assert!(!saved.contains("10.244.0.3:8080"), "{saved}");
+    assert!(saved.contains("-m recent --rcheck --seconds 60"), "{saved}");
+}
