@@ -5,6 +5,7 @@
 
 mod autoscaling;
 mod certificates;
+pub mod cluster_dns;
 mod disruption;
 mod endpoints;
 mod gc;

@@ -26,6 +26,8 @@ pub struct Options {
     pub cluster_cidrs: Vec<IpNet>,
     /// `node-cidr-mask-size`: the prefix of each node's IPv4 pod CIDR (24).
     pub node_cidr_mask_size: u8,
+    /// The `kube-dns` Service and each node's DNS listener (none: no cluster DNS).
+    pub cluster_dns: Option<crate::cluster_dns::ClusterDns>,
 }
 
 impl Default for Options {
@@ -36,6 +38,7 @@ impl Default for Options {
             ca_dir: None,
             cluster_cidrs: Vec::new(),
             node_cidr_mask_size: 24,
+            cluster_dns: None,
         }
     }
 }
@@ -65,6 +68,7 @@ pub async fn run(client: Client, options: Options) {
             nodes.clone(),
             revisions.clone()
         ),
+        crate::cluster_dns::run(client.clone(), nodes.clone(), options.cluster_dns),
         crate::nodes::ipam::run(
             client.clone(),
             nodes.clone(),

@@ -60,7 +60,16 @@ pub async fn run(options: ControllerOptions) -> anyhow::Result<()> {
     manager.add(apiserver);
     let hostname = k0rs_pki::host_facts::hostname()?;
     if !disabled.iter().any(|c| c == "kube-controller-manager") {
-        let options = controller_manager_options(&config)?;
+        let mut options = controller_manager_options(&config)?;
+        if !disabled.iter().any(|c| c == "coredns") {
+            options.cluster_dns =
+                crate::worker::cluster_dns_address(&config.spec.network).map(|service_ip| {
+                    k0rs_controllers::cluster_dns::ClusterDns {
+                        service_ip,
+                        node_port: k0rs_dns::NODE_PORT,
+                    }
+                });
+        }
         manager.add(components::control_loops::ControlLoop::new(
             components::control_loops::Loop::ControllerManager(options),
             &paths.pki_dir(),

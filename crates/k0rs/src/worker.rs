@@ -31,6 +31,8 @@ pub struct WorkerSetup {
     /// `--container-log-max-size`, `--container-log-max-files`.
     pub logs: k0rs_kubelet::LogPolicy,
     pub node_ip: Option<IpAddr>,
+    /// `--resolv-conf`: the resolvers cluster DNS forwards other names to.
+    pub resolv_conf: PathBuf,
     pub labels: BTreeMap<String, String>,
     pub taints: Vec<Taint>,
 }
@@ -71,6 +73,9 @@ impl WorkerSetup {
             image_gc: image_gc_policy(&extra)?,
             logs: log_policy(&extra)?,
             node_ip,
+            resolv_conf: extra
+                .get("resolv-conf")
+                .map_or_else(|| PathBuf::from("/etc/resolv.conf"), PathBuf::from),
             labels,
             taints,
         })
@@ -200,7 +205,7 @@ pub fn add_components(
         node_ip: setup.node_ip,
         labels: setup.labels,
         taints: setup.taints,
-        cluster_dns: nth_address(&network.service_cidr, 10)
+        cluster_dns: cluster_dns_address(network)
             .context("the service CIDR has no tenth address for cluster DNS")?,
         cluster_domain: network.cluster_domain.clone(),
         serving: None,
@@ -223,6 +228,18 @@ pub fn add_components(
     manager.add(components::kubelet::KubeletComponent::new(
         options,
         credentials,
+    ));
+    manager.add(components::network::DnsComponent::new(
+        kubeconfig.clone(),
+        setup.node_ip,
+        k0rs_dns::Options {
+            domain: network.cluster_domain.clone(),
+            listen: std::net::SocketAddr::new(
+                std::net::Ipv4Addr::UNSPECIFIED.into(),
+                k0rs_dns::NODE_PORT,
+            ),
+            resolv_conf: setup.resolv_conf.clone(),
+        },
     ));
     manager.add(components::network::NetworkComponent::new(
         kubeconfig.clone(),
@@ -247,6 +264,11 @@ pub fn add_components(
         ));
     }
     Ok(())
+}
+
+/// The cluster DNS Service's address: the tenth of the service CIDR, as in k0s.
+pub fn cluster_dns_address(network: &k0rs_config::NetworkSpec) -> Option<IpAddr> {
+    nth_address(&network.service_cidr, 10)
 }
 
 /// The `n`th address of a CIDR (k0s puts cluster DNS at the tenth of the service CIDR).

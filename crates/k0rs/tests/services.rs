@@ -1,7 +1,8 @@
 //! Services across nodes: a controller with a worker and a joined worker, each in its own network
 //! namespace on one LAN. The network component routes each node's pod CIDR through it; the
 //! proxy's iptables rules carry cluster IP and node port traffic to pods on both nodes, and
-//! refuse it at once when no pod is left.
+//! refuse it at once when no pod is left. Cluster DNS answers the cluster's names on every node
+//! and forwards the rest to the node's resolvers.
 
 mod harness;
 
@@ -9,7 +10,7 @@ use std::collections::BTreeSet;
 
 use harness::single_node::{NODE_IP, SingleNode};
 use harness::worker_node::{WorkerNode, token};
-use harness::{stderr, stdout};
+use harness::{stderr, stdout, upstream_dns};
 
 /// busybox httpd answering with its pod's name, two pods per node.
 const WEB: &str = r#"
@@ -41,6 +42,31 @@ spec:
   ports: [{name: http, port: 80, targetPort: http, nodePort: 30080}]
 "#;
 
+/// A pod with the host's kubectl (a static binary) mounted, and nothing else to configure it.
+fn in_cluster_pod() -> String {
+    let kubectl = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|dir| dir.join("kubectl"))
+        .find(|p| p.is_file())
+        .and_then(|p| std::fs::canonicalize(p).ok())
+        .expect("kubectl on PATH");
+    format!(
+        "apiVersion: v1
+kind: Pod
+metadata: {{name: in-cluster}}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: c
+    image: busybox
+    command: [sleep, 1d]
+    volumeMounts: [{{name: kubectl, mountPath: /kubectl}}]
+  volumes:
+  - {{name: kubectl, hostPath: {{path: {}, type: File}}}}
+",
+        kubectl.display()
+    )
+}
+
 fn fetch(cluster: &SingleNode, pod: &str, url: &str) -> (bool, String) {
     let out = cluster.kubectl(&["exec", pod, "--", "timeout", "5", "wget", "-qO-", url]);
     (
@@ -51,8 +77,9 @@ fn fetch(cluster: &SingleNode, pod: &str, url: &str) -> (bool, String) {
 
 /// The controller's node (A) and node B, `web` ready with two pods on each, and a client pod on
 /// node A; the names of the web pods on node B.
-fn two_nodes_with_web() -> (SingleNode, WorkerNode, BTreeSet<String>) {
-    let cluster = SingleNode::start_with("", &["--enable-worker", "--no-taints"]);
+fn two_nodes_with_web(flags: &[&str]) -> (SingleNode, WorkerNode, BTreeSet<String>) {
+    let role = [&["--enable-worker", "--no-taints"], flags].concat();
+    let cluster = SingleNode::start_with("", &role);
     let worker = WorkerNode::join(&cluster, "node-b", &token(&cluster, &[]));
     cluster.eventually(90, "node-b Ready", || {
         cluster.field_of(
@@ -96,7 +123,7 @@ fn two_nodes_with_web() -> (SingleNode, WorkerNode, BTreeSet<String>) {
 
 #[test]
 fn a_cluster_ip_and_a_node_port_reach_pods_on_both_nodes_and_no_pods_is_refused_at_once() {
-    let (cluster, worker, on_b) = two_nodes_with_web();
+    let (cluster, worker, on_b) = two_nodes_with_web(&[]);
     // Cluster IP from a pod on node A: answers come from pods on both nodes (node B's through
     // the route to its pod CIDR).
     let cluster_ip = cluster.field_of("svc", "web", ".spec.clusterIP");
@@ -170,4 +197,141 @@ fn a_cluster_ip_and_a_node_port_reach_pods_on_both_nodes_and_no_pods_is_refused_
             .run(&["get", "pods", "-l", "app=web", "-o", "name"])
             .is_empty()
     });
+}
+
+fn exec(cluster: &SingleNode, pod: &str, command: &[&str]) -> String {
+    let out = cluster.kubectl(&[&["exec", pod, "--"], command].concat());
+    format!("{}{}", stdout(&out), stderr(&out))
+}
+
+#[test]
+fn cluster_dns_resolves_services_headless_pods_and_forwards_other_names() {
+    // The node's resolvers: a stand-in upstream on the controller node's address.
+    let dir = tempfile::tempdir().unwrap();
+    let resolv_conf = dir.path().join("resolv.conf");
+    std::fs::write(&resolv_conf, format!("nameserver {NODE_IP}\n")).unwrap();
+    let flag = format!(
+        "--kubelet-extra-args=--resolv-conf={}",
+        resolv_conf.display()
+    );
+    let (cluster, _worker, _) = two_nodes_with_web(&[&flag]);
+    upstream_dns::serve(
+        &cluster.net,
+        NODE_IP,
+        &[("external.example", "192.0.2.7".parse().unwrap())],
+    );
+    cluster.apply(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: web-headless}\nspec:\n  clusterIP: None\n  selector: {app: web}\n  ports: [{name: http, port: 8080}]\n",
+    );
+    let cluster_ip = cluster.field_of("svc", "web", ".spec.clusterIP");
+    let dns_ip = cluster.run(&[
+        "get",
+        "svc",
+        "-n",
+        "kube-system",
+        "kube-dns",
+        "-o",
+        "jsonpath={.spec.clusterIP}",
+    ]);
+    assert_eq!(dns_ip, "10.96.0.10");
+
+    // By name, fully qualified and through the pod's search path.
+    for url in ["http://web.default.svc.cluster.local", "http://web"] {
+        let (ok, body) = fetch(&cluster, "client", url);
+        assert!(ok && body.starts_with("web-"), "{url}: {body}");
+    }
+    let answer = exec(
+        &cluster,
+        "client",
+        &["nslookup", "web.default.svc.cluster.local"],
+    );
+    assert!(
+        answer.contains(&format!("Address: {cluster_ip}")),
+        "{answer}"
+    );
+    let answer = exec(
+        &cluster,
+        "client",
+        &["nslookup", "kubernetes.default.svc.cluster.local"],
+    );
+    assert!(answer.contains("Address: 10.96.0.1"), "{answer}");
+
+    // Headless: every ready pod's address.
+    let pods = cluster.json(&["get", "pods", "-l", "app=web"]);
+    let ips: BTreeSet<String> = pods["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["status"]["podIP"].as_str().unwrap().to_owned())
+        .collect();
+    cluster.eventually(30, "the headless service's pods in DNS", || {
+        let answer = exec(
+            &cluster,
+            "client",
+            &["nslookup", "web-headless.default.svc.cluster.local"],
+        );
+        ips.iter()
+            .all(|ip| answer.contains(&format!("Address: {ip}")))
+    });
+    // SRV for a named port; a pod's own record.
+    let answer = exec(
+        &cluster,
+        "client",
+        &[
+            "nslookup",
+            "-type=SRV",
+            "_http._tcp.web.default.svc.cluster.local",
+        ],
+    );
+    assert!(answer.contains("web.default.svc.cluster.local"), "{answer}");
+    assert!(answer.contains(" 80 "), "{answer}");
+    let answer = exec(
+        &cluster,
+        "client",
+        &["nslookup", "10-244-7-9.default.pod.cluster.local"],
+    );
+    assert!(answer.contains("Address: 10.244.7.9"), "{answer}");
+
+    // Cluster names that do not exist are NXDOMAIN; other names go upstream.
+    let answer = exec(
+        &cluster,
+        "client",
+        &["nslookup", "nope.default.svc.cluster.local"],
+    );
+    assert!(answer.contains("NXDOMAIN"), "{answer}");
+    let answer = exec(&cluster, "client", &["nslookup", "external.example"]);
+    assert!(answer.contains("Address: 192.0.2.7"), "{answer}");
+    let answer = exec(&cluster, "client", &["nslookup", "missing.example"]);
+    assert!(answer.contains("NXDOMAIN"), "{answer}");
+
+    the_api_from_a_pod(&cluster);
+    cluster.run(&["delete", "pod", "in-cluster"]);
+    cluster.run(&["delete", "deploy", "web"]);
+    cluster.eventually(60, "the web pods gone", || {
+        cluster
+            .run(&["get", "pods", "-l", "app=web", "-o", "name"])
+            .is_empty()
+    });
+}
+
+/// In-cluster configuration, as client libraries read it: kubectl (the host's static binary,
+/// mounted into a pod) without a kubeconfig finds the `kubernetes` Service in its environment and
+/// uses the mounted service-account token and CA; by the Service's DNS name too.
+fn the_api_from_a_pod(cluster: &SingleNode) {
+    cluster.apply(&in_cluster_pod());
+    cluster.eventually(60, "the in-cluster pod running", || {
+        cluster.pod_field("in-cluster", ".status.phase") == "Running"
+    });
+    let answer = exec(cluster, "in-cluster", &["/kubectl", "get", "--raw", "/api"]);
+    assert!(answer.contains("\"kind\":\"APIVersions\""), "{answer}");
+    let answer = exec(
+        cluster,
+        "in-cluster",
+        &[
+            "sh",
+            "-c",
+            "KUBERNETES_SERVICE_HOST=kubernetes.default.svc /kubectl get --raw /version",
+        ],
+    );
+    assert!(answer.contains("\"gitVersion\""), "{answer}");
 }

@@ -1,5 +1,6 @@
-//! The pod network (routes, SNAT) and the service proxy as components of a worker node. Both
-//! act as the node (its kubelet's kubeconfig) and use the node's one netfilter toolchain.
+//! The pod network (routes, SNAT), the service proxy and cluster DNS as components of a worker
+//! node. Each acts as the node (its kubelet's kubeconfig); the network and the proxy use the
+//! node's one netfilter toolchain.
 
 use std::path::PathBuf;
 
@@ -123,6 +124,68 @@ impl Component for ProxyComponent {
     async fn stop(&mut self) -> anyhow::Result<()> {
         if let Some(proxy) = self.running.take() {
             proxy.stop();
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug)]
+pub struct DnsComponent {
+    kubeconfig: PathBuf,
+    node_ip: Option<std::net::IpAddr>,
+    options: k0rs_dns::Options,
+    running: Option<k0rs_dns::Dns>,
+}
+
+impl DnsComponent {
+    pub fn new(
+        kubeconfig: PathBuf,
+        node_ip: Option<std::net::IpAddr>,
+        options: k0rs_dns::Options,
+    ) -> Self {
+        Self {
+            kubeconfig,
+            node_ip,
+            options,
+            running: None,
+        }
+    }
+}
+
+#[async_trait]
+impl Component for DnsComponent {
+    fn name(&self) -> &'static str {
+        "coredns"
+    }
+
+    /// Listens on the node's address only: a resolver of the host's own on another address of
+    /// the same port is left alone.
+    async fn init(&mut self) -> anyhow::Result<()> {
+        let ip = match self.node_ip {
+            Some(ip) => ip,
+            None => k0rs_kubelet::default_address()?,
+        };
+        self.options.listen.set_ip(ip);
+        Ok(())
+    }
+
+    async fn start(&mut self) -> anyhow::Result<()> {
+        let client = k0rs_controllers::client(&self.kubeconfig, "k0rs-dns").await?;
+        self.running = Some(k0rs_dns::Dns::start(client, self.options.clone()).await?);
+        Ok(())
+    }
+
+    async fn ready(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.running.as_ref().is_some_and(k0rs_dns::Dns::ready),
+            "cluster names not loaded yet"
+        );
+        Ok(())
+    }
+
+    async fn stop(&mut self) -> anyhow::Result<()> {
+        if let Some(dns) = self.running.take() {
+            dns.stop();
         }
         Ok(())
     }

@@ -8,6 +8,7 @@ pub mod controller;
 pub mod kubelet;
 pub mod lan;
 pub mod single_node;
+pub mod upstream_dns;
 pub mod worker_node;
 
 use std::path::{Path, PathBuf};
