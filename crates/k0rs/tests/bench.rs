@@ -97,3 +97,60 @@ fn bench_pods_json_reports_start_up_and_memory() {
             .is_some()
     );
 }
+
+#[test]
+fn bench_proxy_json_reports_syncs_for_both_back_ends() {
+    let output = k0rs(&[
+        "bench",
+        "proxy",
+        "--json",
+        "--services",
+        "20",
+        "--endpoints",
+        "3",
+    ])
+    .output()
+    .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let figures = &json["proxy"];
+    for backend in ["nft", "legacy"] {
+        // 20 service chains and 60 endpoint chains were written, and their rules are in the kernel.
+        assert_eq!(figures[format!("{backend}_chains")], 80.0, "{json}");
+        assert!(
+            figures[format!("{backend}_nat_rules")].as_f64().unwrap() >= 200.0,
+            "{json}"
+        );
+        assert!(
+            figures[format!("{backend}_one_endpoint_changed_ms")]
+                .as_f64()
+                .unwrap()
+                > 0.0
+        );
+    }
+}
+
+#[test]
+fn bench_dns_json_reports_answered_queries() {
+    let output = k0rs(&[
+        "bench",
+        "dns",
+        "--json",
+        "--services",
+        "50",
+        "--clients",
+        "2",
+        "--seconds",
+        "0.5",
+    ])
+    .output()
+    .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    // Every answer is checked by the bench itself (one A record for the asked service).
+    assert!(
+        json["dns"]["queries_per_s"].as_f64().unwrap() > 0.0,
+        "{json}"
+    );
+    assert!(json["dns"]["p99_ms"].as_f64().unwrap() >= json["dns"]["p50_ms"].as_f64().unwrap());
+}

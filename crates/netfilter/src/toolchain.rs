@@ -48,6 +48,13 @@ impl Toolchain {
         })
     }
 
+    /// The same toolchain with another back end (benchmarks compare both on one host).
+    #[must_use]
+    pub fn with_backend(mut self, backend: Backend) -> Self {
+        self.backend = backend;
+        self
+    }
+
     fn tool(&self, family: &str, suffix: &str) -> PathBuf {
         self.sbin
             .join(format!("{family}-{}{suffix}", self.backend.suffix()))

@@ -9,7 +9,7 @@ mod sync;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use sync::{Options, cleanup};
+pub use sync::{Options, cleanup, ensure_jumps, sync};
 
 /// A running proxy. Dropping or stopping it leaves the rules in place, so traffic keeps flowing
 /// while k0rs restarts; the next start replaces them in one transaction.

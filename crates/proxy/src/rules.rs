@@ -5,7 +5,7 @@
 //! `KUBE-EXTERNAL-SERVICES` reject ports without endpoints at once, and `KUBE-FORWARD` lets
 //! proxied traffic through a DROP forward policy.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use ipnet::IpNet;
@@ -38,6 +38,61 @@ pub struct Rendered {
     pub nat: Table,
     pub filter: Table,
     pub chains: BTreeSet<String>,
+}
+
+/// The rules of each per-service chain as the kernel has them after a sync; a chain whose
+/// content is unknown (left by an earlier run, or after a failed sync) holds [`UNKNOWN`].
+pub type Written = BTreeMap<String, Vec<String>>;
+
+/// The content of a chain nobody knows.
+pub const UNKNOWN: &str = "?";
+
+impl Rendered {
+    /// The per-service chains' rules.
+    pub fn per_service(&self) -> Written {
+        let mut out: Written = self
+            .chains
+            .iter()
+            .map(|c| (c.clone(), Vec::new()))
+            .collect();
+        for rule in &self.nat.rules {
+            if let Some(rules) = rule.split(' ').nth(1).and_then(|chain| out.get_mut(chain)) {
+                rules.push(rule.clone());
+            }
+        }
+        out
+    }
+
+    /// The nat table that brings the kernel from `last` to this rendering: the fixed chains
+    /// always, the per-service chains that are new or changed, and the deletion of those that
+    /// went. Unchanged chains are not named, so `--noflush` leaves them as they are — with
+    /// thousands of services a change then costs a few chains, not the whole table.
+    pub fn nat_update(&self, last: &Written) -> (Table, Written) {
+        let now = self.per_service();
+        let mut nat = Table::new("nat");
+        for chain in NAT_CHAINS {
+            nat.chain(chain);
+        }
+        let changed: BTreeSet<&String> = now
+            .iter()
+            .filter(|(chain, rules)| last.get(*chain) != Some(rules))
+            .map(|(chain, _)| chain)
+            .collect();
+        for chain in &changed {
+            nat.chain(chain);
+        }
+        for rule in &self.nat.rules {
+            let chain = rule.split(' ').nth(1).unwrap_or_default();
+            if NAT_CHAINS.contains(&chain) || changed.contains(&chain.to_owned()) {
+                nat.rule(rule.clone());
+            }
+        }
+        for stale in last.keys().filter(|c| !now.contains_key(*c)) {
+            nat.chain(stale);
+            nat.rule(format!("-X {stale}"));
+        }
+        (nat, now)
+    }
 }
 
 /// The jumps from the built-in chains into ours: (table, chain, rule arguments).
@@ -171,9 +226,15 @@ fn match_port(protocol: &str, port: u16) -> String {
     format!("-p {protocol} -m {protocol} --dport {port}")
 }
 
-/// Every rule for `ports`; per-service chains in `previous` that are no longer needed are
-/// deleted.
-pub fn render(ports: &[ServicePort], settings: &Settings, previous: &BTreeSet<String>) -> Rendered {
+/// Above this many endpoints the per-endpoint rules go without comments (kube-proxy's large
+/// cluster mode): with tens of thousands of rules, comments are a large share of what the
+/// kernel checks and stores.
+const LARGE_CLUSTER_ENDPOINTS: usize = 1000;
+
+/// Every rule for `ports`.
+pub fn render(ports: &[ServicePort], settings: &Settings) -> Rendered {
+    let comments =
+        ports.iter().map(|p| p.endpoints.len()).sum::<usize>() <= LARGE_CLUSTER_ENDPOINTS;
     let mark = format!("{0:#x}/{0:#x}", settings.masquerade_mark);
     let mut nat = Table::new("nat");
     let mut filter = Table::new("filter");
@@ -201,13 +262,16 @@ pub fn render(ports: &[ServicePort], settings: &Settings, previous: &BTreeSet<St
 
     let mut written = BTreeSet::new();
     for port in ports {
-        render_port(port, settings, &mut nat, &mut filter, &mut written);
+        render_port(
+            port,
+            settings,
+            comments,
+            &mut nat,
+            &mut filter,
+            &mut written,
+        );
     }
     nat.rule("-A KUBE-SERVICES -m comment --comment \"kubernetes service nodeports; NOTE: this must be the last rule in this chain\" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS".into());
-    for stale in previous.difference(&written) {
-        nat.chain(stale);
-        nat.rule(format!("-X {stale}"));
-    }
     Rendered {
         nat,
         filter,
@@ -218,6 +282,7 @@ pub fn render(ports: &[ServicePort], settings: &Settings, previous: &BTreeSet<St
 fn render_port(
     port: &ServicePort,
     settings: &Settings,
+    comments: bool,
     nat: &mut Table,
     filter: &mut Table,
     written: &mut BTreeSet<String>,
@@ -296,11 +361,11 @@ fn render_port(
             "-A {svc} -m comment --comment \"{key} cluster IP\" {vip} ! -s {cidr} -j KUBE-MARK-MASQ"
         ));
     }
-    spread(nat, port, &svc, &cluster);
+    spread(nat, port, &svc, &cluster, comments);
     if needs_local && !local.is_empty() {
         nat.chain(&svl);
         written.insert(svl.clone());
-        spread(nat, port, &svl, &local);
+        spread(nat, port, &svl, &local, comments);
     }
     let mut endpoints: Vec<&Endpoint> = cluster;
     if needs_local {
@@ -308,11 +373,29 @@ fn render_port(
         endpoints.sort();
         endpoints.dedup();
     }
+    endpoint_chains(nat, port, &endpoints, comments, written);
+}
+
+/// One `KUBE-SEP-*` chain per endpoint: hairpin traffic (an endpoint reaching itself through
+/// the service) is masqueraded, the rest DNATed, remembering the client for session affinity.
+fn endpoint_chains(
+    nat: &mut Table,
+    port: &ServicePort,
+    endpoints: &[&Endpoint],
+    comments: bool,
+    written: &mut BTreeSet<String>,
+) {
+    let key = port.key();
     for endpoint in endpoints {
         let sep = chains::endpoint(port, endpoint);
+        let comment = if comments {
+            format!(" -m comment --comment {key}")
+        } else {
+            String::new()
+        };
         nat.chain(&sep);
         nat.rule(format!(
-            "-A {sep} -m comment --comment {key} -s {}/32 -j KUBE-MARK-MASQ",
+            "-A {sep}{comment} -s {}/32 -j KUBE-MARK-MASQ",
             endpoint.ip
         ));
         let affinity = if port.affinity_seconds.is_some() {
@@ -321,7 +404,7 @@ fn render_port(
             String::new()
         };
         nat.rule(format!(
-            "-A {sep} -m comment --comment {key}{affinity} -p {0} -m {0} -j DNAT --to-destination {1}:{2}",
+            "-A {sep}{comment}{affinity} -p {0} -m {0} -j DNAT --to-destination {1}:{2}",
             port.protocol, endpoint.ip, endpoint.port
         ));
         written.insert(sep);
@@ -331,24 +414,37 @@ fn render_port(
 /// `chain`'s jumps to `endpoints`' chains: an equal random choice (each rule takes 1/(n-i) of
 /// what is left), after the session-affinity rules that send a known client back to its
 /// endpoint.
-fn spread(nat: &mut Table, port: &ServicePort, chain: &str, endpoints: &[&Endpoint]) {
+fn spread(
+    nat: &mut Table,
+    port: &ServicePort,
+    chain: &str,
+    endpoints: &[&Endpoint],
+    comments: bool,
+) {
     let key = port.key();
+    let comment = |endpoint: &Endpoint| {
+        if comments {
+            format!(
+                " -m comment --comment \"{key} -> {}:{}\"",
+                endpoint.ip, endpoint.port
+            )
+        } else {
+            String::new()
+        }
+    };
     if let Some(seconds) = port.affinity_seconds {
         for endpoint in endpoints {
             let sep = chains::endpoint(port, endpoint);
             nat.rule(format!(
-                "-A {chain} -m comment --comment \"{key} -> {}:{}\" -m recent --name {sep} --mask 255.255.255.255 --rcheck --seconds {seconds} --reap -j {sep}",
-                endpoint.ip, endpoint.port
+                "-A {chain}{} -m recent --name {sep} --mask 255.255.255.255 --rcheck --seconds {seconds} --reap -j {sep}",
+                comment(endpoint)
             ));
         }
     }
     let n = endpoints.len();
     for (i, endpoint) in endpoints.iter().enumerate() {
         let sep = chains::endpoint(port, endpoint);
-        let mut rule = format!(
-            "-A {chain} -m comment --comment \"{key} -> {}:{}\"",
-            endpoint.ip, endpoint.port
-        );
+        let mut rule = format!("-A {chain}{}", comment(endpoint));
         if i + 1 < n {
             #[allow(clippy::cast_precision_loss)]
             let probability = 1.0 / (n - i) as f64;

@@ -18,12 +18,16 @@ use tokio::sync::watch;
 
 use crate::chains;
 use crate::model::service_ports;
-use crate::rules::{FILTER_CHAINS, JUMPS, NAT_CHAINS, Settings, render};
+use crate::rules::{FILTER_CHAINS, JUMPS, NAT_CHAINS, Settings, UNKNOWN, Written, render};
 
 /// How long a change waits for others that come with it (a rollout changes many slices).
 const BATCH: Duration = Duration::from_millis(30);
-/// Full resync period (kube-proxy's default `syncPeriod`).
+/// Resync period (kube-proxy's default `syncPeriod`): the fixed chains and the jumps into them
+/// are rewritten and checked.
 const RESYNC: Duration = Duration::from_secs(30);
+/// Every per-service chain is rewritten this often too (kube-proxy's full sync period), which
+/// repairs chains changed behind the proxy's back.
+const FULL_SYNC: Duration = Duration::from_hours(1);
 
 /// What one node's proxy needs.
 #[derive(Debug, Clone)]
@@ -49,9 +53,16 @@ pub async fn run(client: Client, options: Options, synced: watch::Sender<bool>) 
     ) else {
         return;
     };
-    let mut previous = existing_chains(&options.toolchain);
+    let mut written = existing_chains(&options.toolchain);
+    let mut last_full = Instant::now();
+    // The jumps from the built-in chains are checked on the first sync and on every resync.
+    let mut check_jumps = true;
     loop {
         let started = Instant::now();
+        if last_full.elapsed() > FULL_SYNC {
+            forget(&mut written);
+            last_full = Instant::now();
+        }
         let ports = service_ports(
             &services.store.state(),
             &slices.store.state(),
@@ -59,28 +70,40 @@ pub async fn run(client: Client, options: Options, synced: watch::Sender<bool>) 
         );
         let toolchain = options.toolchain.clone();
         let settings = options.settings.clone();
-        let last = previous.clone();
-        let result =
-            tokio::task::spawn_blocking(move || sync(&toolchain, &ports, &settings, &last))
-                .await
-                .context("sync task")
-                .and_then(|r| r);
+        let last = written.clone();
+        let jumps = check_jumps;
+        let result = tokio::task::spawn_blocking(move || {
+            let now = sync(&toolchain, &ports, &settings, &last)?;
+            if jumps {
+                ensure_jumps(&toolchain.iptables())?;
+            }
+            anyhow::Ok(now)
+        })
+        .await
+        .context("sync task")
+        .and_then(|r| r);
         match result {
-            Ok(chains) => {
+            Ok(now) => {
                 tracing::debug!(
                     component = "proxy",
-                    chains = chains.len(),
+                    chains = now.len(),
                     ms = started.elapsed().as_millis(),
                     "synced"
                 );
-                previous = chains;
+                written = now;
+                check_jumps = false;
                 synced.send_replace(true);
             }
-            Err(error) => tracing::error!(
-                component = "proxy",
-                error = format!("{error:#}"),
-                "sync failed"
-            ),
+            Err(error) => {
+                tracing::error!(
+                    component = "proxy",
+                    error = format!("{error:#}"),
+                    "sync failed"
+                );
+                // What the kernel holds is unknown now: the next sync writes every chain.
+                forget(&mut written);
+                check_jumps = true;
+            }
         }
         tokio::select! {
             change = changes.next() => {
@@ -91,49 +114,53 @@ pub async fn run(client: Client, options: Options, synced: watch::Sender<bool>) 
                 // Everything that arrived meanwhile is in the caches already.
                 while futures::FutureExt::now_or_never(changes.next()).flatten().is_some() {}
             }
-            () = tokio::time::sleep(RESYNC) => {}
+            () = tokio::time::sleep(RESYNC) => check_jumps = true,
         }
     }
 }
 
-/// Writes the rules for `ports` and makes sure the built-in chains jump to them; returns the
-/// per-service chains now in place.
-fn sync(
+/// Marks every chain's content unknown, so the next sync rewrites it.
+fn forget(written: &mut Written) {
+    for rules in written.values_mut() {
+        *rules = vec![UNKNOWN.to_owned()];
+    }
+}
+
+/// Writes the rules for `ports`: the fixed chains, and the per-service chains that differ from
+/// `written` (what the last sync left); returns what the kernel holds now.
+pub fn sync(
     toolchain: &Toolchain,
     ports: &[crate::model::ServicePort],
     settings: &Settings,
-    previous: &BTreeSet<String>,
-) -> anyhow::Result<BTreeSet<String>> {
-    let rendered = render(ports, settings, previous);
-    k0rs_netfilter::restore(
-        &toolchain.iptables_restore(),
-        &[rendered.nat, rendered.filter],
-    )?;
-    ensure_jumps(&toolchain.iptables())?;
-    Ok(rendered.chains)
+    written: &Written,
+) -> anyhow::Result<Written> {
+    let rendered = render(ports, settings);
+    let (nat, now) = rendered.nat_update(written);
+    k0rs_netfilter::restore(&toolchain.iptables_restore(), &[nat, rendered.filter])?;
+    Ok(now)
 }
 
 /// The built-in chains' jumps into ours.
-fn ensure_jumps(iptables: &Path) -> anyhow::Result<()> {
+pub fn ensure_jumps(iptables: &Path) -> anyhow::Result<()> {
     JUMPS.iter().try_for_each(|(table, chain, rule)| {
         k0rs_netfilter::ensure_rule(iptables, table, chain, rule)
     })
 }
 
-/// Per-service chains a previous run left (replaced or deleted by the first sync, so a restart
-/// never leaves traffic without rules in between).
-fn existing_chains(toolchain: &Toolchain) -> BTreeSet<String> {
+/// Per-service chains a previous run left, their content unknown: the first sync rewrites the
+/// ones still wanted and deletes the rest (a restart never leaves traffic without rules).
+fn existing_chains(toolchain: &Toolchain) -> Written {
     let Ok(out) = Command::new(toolchain.iptables_save())
         .args(["-t", "nat"])
         .output()
     else {
-        return BTreeSet::new();
+        return Written::new();
     };
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| l.strip_prefix(':')?.split_whitespace().next())
         .filter(|c| chains::is_per_service(c))
-        .map(str::to_owned)
+        .map(|c| (c.to_owned(), vec![UNKNOWN.to_owned()]))
         .collect()
 }
 

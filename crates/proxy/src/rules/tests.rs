@@ -50,7 +50,7 @@ fn rules_of(table: &Table, chain: &str) -> Vec<String> {
 #[test]
 fn a_cluster_ip_spreads_over_its_endpoints_and_masquerades_outside_traffic() {
     let port = web(vec![endpoint(5, true), endpoint(6, false)]);
-    let out = render(std::slice::from_ref(&port), &settings(), &BTreeSet::new());
+    let out = render(std::slice::from_ref(&port), &settings());
     let svc = chains::service(&port);
     let services = rules_of(&out.nat, "KUBE-SERVICES");
     assert_eq!(
@@ -86,7 +86,7 @@ fn a_cluster_ip_spreads_over_its_endpoints_and_masquerades_outside_traffic() {
 fn a_port_without_endpoints_is_rejected_in_filter() {
     let mut port = web(Vec::new());
     port.node_port = Some(30080);
-    let out = render(&[port], &settings(), &BTreeSet::new());
+    let out = render(&[port], &settings());
     let rejects: Vec<_> = out
         .filter
         .rules
@@ -100,15 +100,55 @@ fn a_port_without_endpoints_is_rejected_in_filter() {
 }
 
 #[test]
-fn stale_per_service_chains_are_deleted() {
-    let previous: BTreeSet<String> = ["KUBE-SVC-GONE".to_owned()].into();
-    let out = render(&[], &settings(), &previous);
+fn a_sync_names_only_changed_chains_and_deletes_stale_ones() {
+    let mut port = web(vec![endpoint(5, false), endpoint(6, false)]);
+    let first = render(std::slice::from_ref(&port), &settings());
+    let (nat, written) = first.nat_update(&Written::new());
+    assert_eq!(nat.chains.len(), NAT_CHAINS.len() + 3);
+    // Nothing changed: only the fixed chains are rewritten.
+    let (nat, _) = render(std::slice::from_ref(&port), &settings()).nat_update(&written);
+    assert_eq!(nat.chains.len(), NAT_CHAINS.len(), "{:?}", nat.chains);
+    // One endpoint replaced: the service chain and the new endpoint's chain are written, the
+    // old endpoint's chain deleted.
+    let gone = chains::endpoint(&port, &port.endpoints[1]);
+    port.endpoints[1] = endpoint(7, false);
+    let (nat, now) = render(std::slice::from_ref(&port), &settings()).nat_update(&written);
+    let named: Vec<&String> = nat.chains.iter().skip(NAT_CHAINS.len()).collect();
+    assert_eq!(named.len(), 3, "{named:?}");
+    assert!(named.contains(&&format!(":{} - [0:0]", chains::service(&port))));
+    assert!(named.contains(&&format!(
+        ":{} - [0:0]",
+        chains::endpoint(&port, &port.endpoints[1])
+    )));
+    assert_eq!(nat.rules.last().unwrap(), &format!("-X {gone}"));
+    let kept = chains::endpoint(&port, &port.endpoints[0]);
     assert!(
-        out.nat
-            .chains
-            .contains(&":KUBE-SVC-GONE - [0:0]".to_owned())
+        !nat.rules
+            .iter()
+            .any(|r| r.starts_with(&format!("-A {kept} "))),
+        "the unchanged endpoint's chain was rewritten"
     );
-    assert_eq!(out.nat.rules.last().unwrap(), "-X KUBE-SVC-GONE");
+    assert!(!now.contains_key(&gone));
+}
+
+#[test]
+fn large_clusters_go_without_endpoint_comments() {
+    let ports: Vec<ServicePort> = (0..101)
+        .map(|_| web((0..10).map(|i| endpoint(i, false)).collect()))
+        .collect();
+    let out = render(&ports, &settings());
+    let sep = chains::endpoint(&ports[0], &ports[0].endpoints[0]);
+    assert!(
+        rules_of(&out.nat, &sep)
+            .iter()
+            .all(|r| !r.contains("comment"))
+    );
+    let small = render(&ports[..1], &settings());
+    assert!(
+        rules_of(&small.nat, &sep)
+            .iter()
+            .all(|r| r.contains("comment"))
+    );
 }
 
 #[test]
@@ -116,7 +156,7 @@ fn node_ports_masquerade_unless_external_policy_is_local() {
     let mut port = web(vec![endpoint(5, true), endpoint(6, false)]);
     port.node_port = Some(30080);
     let ext = chains::external(&port);
-    let out = render(std::slice::from_ref(&port), &settings(), &BTreeSet::new());
+    let out = render(std::slice::from_ref(&port), &settings());
     assert_eq!(
         rules_of(&out.nat, "KUBE-NODEPORTS"),
         [format!(
@@ -128,7 +168,7 @@ fn node_ports_masquerade_unless_external_policy_is_local() {
     assert!(ext_rules[1].ends_with(&chains::service(&port)));
 
     port.external_local = true;
-    let out = render(std::slice::from_ref(&port), &settings(), &BTreeSet::new());
+    let out = render(std::slice::from_ref(&port), &settings());
     let ext_rules = rules_of(&out.nat, &ext);
     let svl = chains::service_local(&port);
     assert_eq!(ext_rules.last().unwrap(), &format!("-A {ext} -j {svl}"));
@@ -142,7 +182,7 @@ fn node_ports_masquerade_unless_external_policy_is_local() {
 fn client_ip_affinity_checks_recent_clients_first() {
     let mut port = web(vec![endpoint(5, false), endpoint(6, false)]);
     port.affinity_seconds = Some(600);
-    let out = render(std::slice::from_ref(&port), &settings(), &BTreeSet::new());
+    let out = render(std::slice::from_ref(&port), &settings());
     let spread = rules_of(&out.nat, &chains::service(&port));
     assert!(
         spread[1].contains("--rcheck --seconds 600 --reap"),
@@ -159,7 +199,7 @@ fn client_ip_affinity_checks_recent_clients_first() {
 fn internal_policy_local_without_local_endpoints_drops() {
     let mut port = web(vec![endpoint(6, false)]);
     port.internal_local = true;
-    let out = render(&[port], &settings(), &BTreeSet::new());
+    let out = render(&[port], &settings());
     assert!(
         out.filter
             .rules

@@ -5,7 +5,9 @@ mod api;
 mod client;
 mod cluster;
 mod deployment;
+mod dns;
 mod pods;
+mod proxy;
 mod scheduler;
 
 use std::collections::BTreeMap;
@@ -44,6 +46,13 @@ pub enum Bench {
     /// the cached pause image created at a steady pace, then all at once; create → Running
     /// p50/p99; the worker's idle memory beside its containerd's
     Pods(PodsArgs),
+    /// The service proxy's iptables syncs (needs root; runs in a network namespace of its own):
+    /// 1,000 Services × 10 endpoints, first full sync, repeated full sync, sync after one
+    /// endpoint changed
+    Proxy(ProxyArgs),
+    /// The cluster DNS server on loopback: a zone of 1,000 Services, closed-loop clients asking
+    /// for service names; queries per second and p50/p99 latency
+    Dns(DnsArgs),
     /// Open an embedded store, idle, print the resident memory in bytes (used by `bench store`)
     #[command(hide = true)]
     IdleRss {
@@ -113,6 +122,35 @@ pub struct PodsArgs {
 }
 
 #[derive(Debug, ClapArgs)]
+pub struct ProxyArgs {
+    /// Print one JSON object
+    #[arg(long)]
+    pub json: bool,
+    #[arg(long, default_value_t = 1000)]
+    pub services: usize,
+    /// Endpoints of each service
+    #[arg(long, default_value_t = 10)]
+    pub endpoints: usize,
+    /// Set when the bench runs in its own network namespace already (it re-runs itself there)
+    #[arg(long, hide = true)]
+    pub in_own_netns: bool,
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct DnsArgs {
+    /// Print one JSON object
+    #[arg(long)]
+    pub json: bool,
+    #[arg(long, default_value_t = 1000)]
+    pub services: usize,
+    /// Concurrent closed-loop clients
+    #[arg(long, default_value_t = 16)]
+    pub clients: usize,
+    #[arg(long, default_value_t = 5.0)]
+    pub seconds: f64,
+}
+
+#[derive(Debug, ClapArgs)]
 pub struct ApiArgs {
     /// Print one JSON object: {"embedded": {...}, "etcd": {...}, "ratio": {...}}
     #[arg(long)]
@@ -151,6 +189,17 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         Bench::Store(args) => store(args).await,
         Bench::Api(args) => api_bench(args).await,
         Bench::Scheduler(args) => scheduler_bench(args).await,
+        Bench::Proxy(args) if !args.in_own_netns => pods::reexec_in_own_netns("--in-own-netns"),
+        Bench::Proxy(args) => {
+            let figures = proxy::run(args.services, args.endpoints)?;
+            print_figures("proxy", &figures, args.json);
+            Ok(())
+        }
+        Bench::Dns(args) => {
+            let figures = dns::run(args.services, args.clients, args.seconds).await?;
+            print_figures("dns", &figures, args.json);
+            Ok(())
+        }
         Bench::Pods(args) if !args.in_own_netns => pods::reexec_in_own_netns("--in-own-netns"),
         Bench::Pods(args) => {
             let options = pods::PodsOptions {
@@ -396,4 +445,16 @@ fn report(
         "(ratio = embedded / etcd: above 1 is better for ops_per_sec, below 1 for latency and memory)"
     );
     Ok(())
+}
+
+/// One bench's figures: a table, or one JSON object `{"<name>": {...}}`.
+fn print_figures(name: &str, figures: &pods::Figures, json: bool) {
+    if json {
+        println!("{}", serde_json::json!({ name: figures }));
+        return;
+    }
+    println!("{:<36} {:>12}", "metric", "value");
+    for (metric, value) in figures {
+        println!("{metric:<36} {value:>12.3}");
+    }
 }
