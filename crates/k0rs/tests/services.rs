@@ -170,9 +170,16 @@ fn a_cluster_ip_and_a_node_port_reach_pods_on_both_nodes_and_no_pods_is_refused_
     assert!(saved.contains("\"default/web:http cluster IP\""), "{saved}");
     assert!(saved.contains(":KUBE-NODEPORTS"), "{saved}");
 
-    // No pods: refused at once, not left to time out.
+    // No pods: refused at once (the proxy's REJECT), not left to time out. The pods are gone
+    // first (while node B's kubelet still runs): until then a terminating pod's closed port
+    // would refuse too.
     cluster.run(&["scale", "deploy/web", "--replicas=0"]);
-    cluster.eventually(60, "the cluster IP refused", || {
+    cluster.eventually(60, "the web pods gone", || {
+        cluster
+            .run(&["get", "pods", "-l", "app=web", "-o", "name"])
+            .is_empty()
+    });
+    cluster.eventually(10, "the cluster IP refused", || {
         let (ok, body) = fetch(&cluster, "client", &format!("http://{cluster_ip}"));
         !ok && body.contains("refused")
     });
@@ -191,12 +198,11 @@ fn a_cluster_ip_and_a_node_port_reach_pods_on_both_nodes_and_no_pods_is_refused_
         "connection refused: {}",
         stderr(&out)
     );
-    // Gone before node B's kubelet stops with the test.
-    cluster.eventually(60, "the web pods gone", || {
-        cluster
-            .run(&["get", "pods", "-l", "app=web", "-o", "name"])
-            .is_empty()
-    });
+    let saved = stdout(&cluster.command("iptables-save", &["-t", "filter"]));
+    assert!(
+        saved.contains("\"default/web:http has no endpoints\""),
+        "{saved}"
+    );
 }
 
 fn exec(cluster: &SingleNode, pod: &str, command: &[&str]) -> String {

@@ -8,6 +8,9 @@ use super::{stderr, tool};
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
+/// The LAN bridge's own address: the nodes' gateway.
+const GATEWAY: &str = "10.123.0.1";
+
 fn ip(args: &[&str]) {
     let out = tool("ip", args);
     assert!(out.status.success(), "ip {args:?}: {}", stderr(&out));
@@ -29,6 +32,17 @@ impl Lan {
         ip(&["netns", "add", &name]);
         ip(&["-n", &name, "link", "add", "br0", "type", "bridge"]);
         ip(&["-n", &name, "link", "set", "br0", "up"]);
+        // The LAN's router, as a real network has one. Packets for other networks end here
+        // (this namespace forwards nothing further).
+        ip(&[
+            "-n",
+            &name,
+            "addr",
+            "add",
+            &format!("{GATEWAY}/24"),
+            "dev",
+            "br0",
+        ]);
         Self {
             name,
             members: AtomicU32::new(0),
@@ -60,6 +74,12 @@ impl Lan {
             "eth0",
         ]);
         ip(&["-n", &name, "link", "set", "eth0", "up"]);
+        // A route for the service CIDR, as a host's default route gives one: service IPs
+        // without endpoints are routed (and so reach the proxy's REJECT in FORWARD) instead of
+        // failing the route lookup. (A default route would also send the host resolver's
+        // queries, e.g. containerd's for docker.io, to a gateway that drops them, where they now
+        // fail at once.)
+        ip(&["-n", &name, "route", "add", "10.96.0.0/12", "via", GATEWAY]);
         NetNs { name, address }
     }
 }
