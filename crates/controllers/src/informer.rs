@@ -57,8 +57,21 @@ pub fn shared<K>(api: Api<K>) -> (Shared<K>, impl Future<Output = ()> + Send)
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
 {
+    shared_with_backlog(api, BACKLOG)
+}
+
+/// [`shared`] whose subscribers may fall `backlog` changes behind (the channel's slots are
+/// allocated up front: a node's few subscribers, which only take changes as triggers, need
+/// far fewer than the controller manager's).
+pub fn shared_with_backlog<K>(
+    api: Api<K>,
+    backlog: usize,
+) -> (Shared<K>, impl Future<Output = ()> + Send)
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+{
     let (store, mut writer) = reflector::store();
-    let (changes, _) = broadcast::channel(BACKLOG);
+    let (changes, _) = broadcast::channel(backlog);
     let sender = changes.clone();
     let reader = store.clone();
     // A (re)list's objects reach the store all at once at InitDone: they are announced then,

@@ -12,10 +12,9 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use futures::StreamExt as _;
-use k0rs_controllers::informer;
+use k0rs_controllers::informer::Shared;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
-use kube::{Api, Client};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -48,7 +47,11 @@ pub struct Dns {
 impl Dns {
     /// Listens on `options.listen` (failing at once when the address is taken) and follows the
     /// cluster's services.
-    pub async fn start(client: Client, options: Options) -> anyhow::Result<Self> {
+    pub async fn start(
+        services: Shared<Service>,
+        slices: Shared<EndpointSlice>,
+        options: Options,
+    ) -> anyhow::Result<Self> {
         let upstreams = forward::upstreams_from(&options.resolv_conf).unwrap_or_else(|error| {
             tracing::warn!(
                 component = "dns",
@@ -69,7 +72,7 @@ impl Dns {
         }
         tasks.spawn(server::serve_tcp(tcp, state.clone()));
         let (sender, ready) = watch::channel(false);
-        tasks.spawn(follow(client, options.domain, state, sender));
+        tasks.spawn(follow(services, slices, options.domain, state, sender));
         tracing::info!(component = "dns", listen = %options.listen, "serving");
         Ok(Self { tasks, ready })
     }
@@ -85,11 +88,13 @@ impl Dns {
 }
 
 /// Rebuilds the zone from the caches on every (batched) change.
-async fn follow(client: Client, domain: String, state: Arc<State>, ready: watch::Sender<bool>) {
-    let (services, run_services) = informer::shared(Api::<Service>::all(client.clone()));
-    let (slices, run_slices) = informer::shared(Api::<EndpointSlice>::all(client));
-    tokio::spawn(run_services);
-    tokio::spawn(run_slices);
+async fn follow(
+    services: Shared<Service>,
+    slices: Shared<EndpointSlice>,
+    domain: String,
+    state: Arc<State>,
+    ready: watch::Sender<bool>,
+) {
     let mut changes = std::pin::pin!(futures::stream::select(
         services.changes().map(|_| ()),
         slices.changes().map(|_| ()),

@@ -229,8 +229,9 @@ pub fn add_components(
         options,
         credentials,
     ));
+    let caches = components::network::NodeCaches::new(kubeconfig);
     manager.add(components::network::DnsComponent::new(
-        kubeconfig.clone(),
+        caches.clone(),
         setup.node_ip,
         k0rs_dns::Options {
             domain: network.cluster_domain.clone(),
@@ -242,7 +243,7 @@ pub fn add_components(
         },
     ));
     manager.add(components::network::NetworkComponent::new(
-        kubeconfig.clone(),
+        caches.clone(),
         k0rs_network::Options {
             node_name: node_name.clone(),
             cluster_cidr: network.pod_cidr,
@@ -251,7 +252,7 @@ pub fn add_components(
     ));
     if !network.kube_proxy.disabled {
         manager.add(components::network::ProxyComponent::new(
-            kubeconfig,
+            caches,
             network.kube_proxy.mode,
             k0rs_proxy::Options {
                 node_name,

@@ -10,10 +10,9 @@ use std::time::Duration;
 
 use futures::StreamExt as _;
 use ipnet::IpNet;
-use k0rs_controllers::informer;
+use k0rs_controllers::informer::Shared;
 use k0rs_netfilter::Toolchain;
 use k8s_openapi::api::core::v1::Node;
-use kube::{Api, Client};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -35,9 +34,10 @@ pub struct Network {
 }
 
 impl Network {
-    pub fn start(client: Client, options: Options) -> Self {
+    /// Follows `nodes` (a cache the node's components share).
+    pub fn start(nodes: Shared<Node>, options: Options) -> Self {
         let (sender, synced) = watch::channel(false);
-        let task = tokio::spawn(run(client, options, sender));
+        let task = tokio::spawn(run(nodes, options, sender));
         Self { task, synced }
     }
 
@@ -52,9 +52,7 @@ impl Network {
     }
 }
 
-async fn run(client: Client, options: Options, synced: watch::Sender<bool>) {
-    let (nodes, follow) = informer::shared(Api::<Node>::all(client));
-    tokio::spawn(follow);
+async fn run(nodes: Shared<Node>, options: Options, synced: watch::Sender<bool>) {
     let mut changes = std::pin::pin!(nodes.changes());
     if nodes.store.wait_until_ready().await.is_err() {
         return;

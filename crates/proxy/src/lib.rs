@@ -6,6 +6,9 @@ pub mod model;
 pub mod rules;
 mod sync;
 
+use k0rs_controllers::informer::Shared;
+use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -20,10 +23,15 @@ pub struct Proxy {
 }
 
 impl Proxy {
-    pub fn start(client: kube::Client, options: Options) -> Self {
+    /// Follows `services` and `slices` (caches the node shares with cluster DNS).
+    pub fn start(
+        services: Shared<Service>,
+        slices: Shared<EndpointSlice>,
+        options: Options,
+    ) -> Self {
         enable_forwarding();
         let (sender, synced) = watch::channel(false);
-        let task = tokio::spawn(sync::run(client, options, sender));
+        let task = tokio::spawn(sync::run(services, slices, options, sender));
         Self { task, synced }
     }
 

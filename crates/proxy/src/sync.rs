@@ -9,11 +9,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use futures::StreamExt as _;
-use k0rs_controllers::informer;
+use k0rs_controllers::informer::Shared;
 use k0rs_netfilter::Toolchain;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
-use kube::{Api, Client};
 use tokio::sync::watch;
 
 use crate::chains;
@@ -38,11 +37,12 @@ pub struct Options {
 }
 
 /// Runs the proxy until the task is dropped; `synced` turns true after the first sync.
-pub async fn run(client: Client, options: Options, synced: watch::Sender<bool>) {
-    let (services, run_services) = informer::shared(Api::<Service>::all(client.clone()));
-    let (slices, run_slices) = informer::shared(Api::<EndpointSlice>::all(client));
-    tokio::spawn(run_services);
-    tokio::spawn(run_slices);
+pub async fn run(
+    services: Shared<Service>,
+    slices: Shared<EndpointSlice>,
+    options: Options,
+    synced: watch::Sender<bool>,
+) {
     let mut changes = std::pin::pin!(futures::stream::select(
         services.changes().map(|_| ()),
         slices.changes().map(|_| ()),

@@ -3,23 +3,88 @@
 //! node's one netfilter toolchain.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use async_trait::async_trait;
 use k0rs_component::Component;
 use k0rs_config::KubeProxyMode;
+use k0rs_controllers::informer::{self, Shared};
+use k8s_openapi::api::core::v1::{Node, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use kube::Api;
+use tokio::sync::OnceCell;
+
+/// The caches the node's network components share: one API client (the kubelet's identity)
+/// and one watch each of Nodes, Services and EndpointSlices, made by the first component that
+/// starts and kept for the life of the process.
+#[derive(Debug, Clone)]
+pub struct NodeCaches {
+    kubeconfig: PathBuf,
+    cell: Arc<OnceCell<Caches>>,
+}
+
+#[derive(Clone)]
+struct Caches {
+    nodes: Shared<Node>,
+    services: Shared<Service>,
+    slices: Shared<EndpointSlice>,
+}
+
+impl std::fmt::Debug for Caches {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Caches { nodes, services, endpointslices }")
+    }
+}
+
+/// Changes a node's components may fall behind on before relying on their resync.
+const BACKLOG: usize = 256;
+
+impl NodeCaches {
+    pub fn new(kubeconfig: PathBuf) -> Self {
+        Self {
+            kubeconfig,
+            cell: Arc::new(OnceCell::new()),
+        }
+    }
+
+    async fn get(&self) -> anyhow::Result<Caches> {
+        let caches = self
+            .cell
+            .get_or_try_init(|| async {
+                let client =
+                    k0rs_controllers::client(&self.kubeconfig, "k0rs-node-network").await?;
+                let (nodes, follow_nodes) =
+                    informer::shared_with_backlog(Api::<Node>::all(client.clone()), BACKLOG);
+                let (services, follow_services) =
+                    informer::shared_with_backlog(Api::<Service>::all(client.clone()), BACKLOG);
+                let (slices, follow_slices) =
+                    informer::shared_with_backlog(Api::<EndpointSlice>::all(client), BACKLOG);
+                tokio::spawn(follow_nodes);
+                tokio::spawn(follow_services);
+                tokio::spawn(follow_slices);
+                anyhow::Ok(Caches {
+                    nodes,
+                    services,
+                    slices,
+                })
+            })
+            .await?;
+        Ok(caches.clone())
+    }
+}
 
 #[derive(Debug)]
 pub struct NetworkComponent {
-    kubeconfig: PathBuf,
+    caches: NodeCaches,
     options: k0rs_network::Options,
     running: Option<k0rs_network::Network>,
 }
 
 impl NetworkComponent {
-    pub fn new(kubeconfig: PathBuf, options: k0rs_network::Options) -> Self {
+    pub fn new(caches: NodeCaches, options: k0rs_network::Options) -> Self {
         Self {
-            kubeconfig,
+            caches,
             options,
             running: None,
         }
@@ -37,8 +102,11 @@ impl Component for NetworkComponent {
     }
 
     async fn start(&mut self) -> anyhow::Result<()> {
-        let client = k0rs_controllers::client(&self.kubeconfig, "k0rs-network").await?;
-        self.running = Some(k0rs_network::Network::start(client, self.options.clone()));
+        let caches = self.caches.get().await?;
+        self.running = Some(k0rs_network::Network::start(
+            caches.nodes,
+            self.options.clone(),
+        ));
         Ok(())
     }
 
@@ -62,16 +130,16 @@ impl Component for NetworkComponent {
 
 #[derive(Debug)]
 pub struct ProxyComponent {
-    kubeconfig: PathBuf,
+    caches: NodeCaches,
     mode: KubeProxyMode,
     options: k0rs_proxy::Options,
     running: Option<k0rs_proxy::Proxy>,
 }
 
 impl ProxyComponent {
-    pub fn new(kubeconfig: PathBuf, mode: KubeProxyMode, options: k0rs_proxy::Options) -> Self {
+    pub fn new(caches: NodeCaches, mode: KubeProxyMode, options: k0rs_proxy::Options) -> Self {
         Self {
-            kubeconfig,
+            caches,
             mode,
             options,
             running: None,
@@ -108,8 +176,12 @@ impl Component for ProxyComponent {
     }
 
     async fn start(&mut self) -> anyhow::Result<()> {
-        let client = k0rs_controllers::client(&self.kubeconfig, "kube-proxy").await?;
-        self.running = Some(k0rs_proxy::Proxy::start(client, self.options.clone()));
+        let caches = self.caches.get().await?;
+        self.running = Some(k0rs_proxy::Proxy::start(
+            caches.services,
+            caches.slices,
+            self.options.clone(),
+        ));
         Ok(())
     }
 
@@ -131,7 +203,7 @@ impl Component for ProxyComponent {
 
 #[derive(Debug)]
 pub struct DnsComponent {
-    kubeconfig: PathBuf,
+    caches: NodeCaches,
     node_ip: Option<std::net::IpAddr>,
     options: k0rs_dns::Options,
     running: Option<k0rs_dns::Dns>,
@@ -139,12 +211,12 @@ pub struct DnsComponent {
 
 impl DnsComponent {
     pub fn new(
-        kubeconfig: PathBuf,
+        caches: NodeCaches,
         node_ip: Option<std::net::IpAddr>,
         options: k0rs_dns::Options,
     ) -> Self {
         Self {
-            kubeconfig,
+            caches,
             node_ip,
             options,
             running: None,
@@ -170,8 +242,9 @@ impl Component for DnsComponent {
     }
 
     async fn start(&mut self) -> anyhow::Result<()> {
-        let client = k0rs_controllers::client(&self.kubeconfig, "k0rs-dns").await?;
-        self.running = Some(k0rs_dns::Dns::start(client, self.options.clone()).await?);
+        let caches = self.caches.get().await?;
+        self.running =
+            Some(k0rs_dns::Dns::start(caches.services, caches.slices, self.options.clone()).await?);
         Ok(())
     }
 
