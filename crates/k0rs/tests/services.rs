@@ -81,13 +81,7 @@ fn two_nodes_with_web(flags: &[&str]) -> (SingleNode, WorkerNode, BTreeSet<Strin
     let role = [&["--enable-worker", "--no-taints"], flags].concat();
     let cluster = SingleNode::start_with("", &role);
     let worker = WorkerNode::join(&cluster, "node-b", &token(&cluster, &[]));
-    cluster.eventually(90, "node-b Ready", || {
-        cluster.field_of(
-            "node",
-            "node-b",
-            ".status.conditions[?(@.type==\"Ready\")].status",
-        ) == "True"
-    });
+    worker.wait_ready(&cluster);
     let nodes = cluster.run(&["get", "nodes", "-o", "jsonpath={.items[*].metadata.name}"]);
     let node_a = nodes
         .split_whitespace()

@@ -12,13 +12,7 @@ use harness::worker_node::{WorkerNode, token};
 fn a_worker_joins_with_a_token_and_runs_pods_and_an_expired_token_is_refused() {
     let cluster = SingleNode::start_with("", &["--enable-worker", "--no-taints"]);
     let worker = WorkerNode::join(&cluster, "node-b", &token(&cluster, &[]));
-    cluster.eventually(90, "node-b Ready", || {
-        cluster.field_of(
-            "node",
-            "node-b",
-            ".status.conditions[?(@.type==\"Ready\")].status",
-        ) == "True"
-    });
+    worker.wait_ready(&cluster);
     assert_eq!(
         cluster.field_of(
             "node",

@@ -95,120 +95,17 @@ impl Rendered {
     }
 }
 
-/// The jumps from the built-in chains into ours: (table, chain, rule arguments).
+/// The jumps from the built-in chains into ours: (table, chain, rule arguments), kube-proxy's.
+#[rustfmt::skip]
 pub const JUMPS: &[(&str, &str, &[&str])] = &[
-    (
-        "nat",
-        "PREROUTING",
-        &[
-            "-m",
-            "comment",
-            "--comment",
-            "kubernetes service portals",
-            "-j",
-            "KUBE-SERVICES",
-        ],
-    ),
-    (
-        "nat",
-        "OUTPUT",
-        &[
-            "-m",
-            "comment",
-            "--comment",
-            "kubernetes service portals",
-            "-j",
-            "KUBE-SERVICES",
-        ],
-    ),
-    (
-        "nat",
-        "POSTROUTING",
-        &[
-            "-m",
-            "comment",
-            "--comment",
-            "kubernetes postrouting rules",
-            "-j",
-            "KUBE-POSTROUTING",
-        ],
-    ),
-    (
-        "filter",
-        "FORWARD",
-        &[
-            "-m",
-            "conntrack",
-            "--ctstate",
-            "NEW",
-            "-m",
-            "comment",
-            "--comment",
-            "kubernetes service portals",
-            "-j",
-            "KUBE-SERVICES",
-        ],
-    ),
-    (
-        "filter",
-        "OUTPUT",
-        &[
-            "-m",
-            "conntrack",
-            "--ctstate",
-            "NEW",
-            "-m",
-            "comment",
-            "--comment",
-            "kubernetes service portals",
-            "-j",
-            "KUBE-SERVICES",
-        ],
-    ),
-    (
-        "filter",
-        "INPUT",
-        &[
-            "-m",
-            "conntrack",
-            "--ctstate",
-            "NEW",
-            "-m",
-            "comment",
-            "--comment",
-            "kubernetes externally-visible service portals",
-            "-j",
-            "KUBE-EXTERNAL-SERVICES",
-        ],
-    ),
-    (
-        "filter",
-        "FORWARD",
-        &[
-            "-m",
-            "conntrack",
-            "--ctstate",
-            "NEW",
-            "-m",
-            "comment",
-            "--comment",
-            "kubernetes externally-visible service portals",
-            "-j",
-            "KUBE-EXTERNAL-SERVICES",
-        ],
-    ),
-    (
-        "filter",
-        "FORWARD",
-        &[
-            "-m",
-            "comment",
-            "--comment",
-            "kubernetes forwarding rules",
-            "-j",
-            "KUBE-FORWARD",
-        ],
-    ),
+    ("nat", "PREROUTING", &["-m", "comment", "--comment", "kubernetes service portals", "-j", "KUBE-SERVICES"]),
+    ("nat", "OUTPUT", &["-m", "comment", "--comment", "kubernetes service portals", "-j", "KUBE-SERVICES"]),
+    ("nat", "POSTROUTING", &["-m", "comment", "--comment", "kubernetes postrouting rules", "-j", "KUBE-POSTROUTING"]),
+    ("filter", "FORWARD", &["-m", "conntrack", "--ctstate", "NEW", "-m", "comment", "--comment", "kubernetes service portals", "-j", "KUBE-SERVICES"]),
+    ("filter", "OUTPUT", &["-m", "conntrack", "--ctstate", "NEW", "-m", "comment", "--comment", "kubernetes service portals", "-j", "KUBE-SERVICES"]),
+    ("filter", "INPUT", &["-m", "conntrack", "--ctstate", "NEW", "-m", "comment", "--comment", "kubernetes externally-visible service portals", "-j", "KUBE-EXTERNAL-SERVICES"]),
+    ("filter", "FORWARD", &["-m", "conntrack", "--ctstate", "NEW", "-m", "comment", "--comment", "kubernetes externally-visible service portals", "-j", "KUBE-EXTERNAL-SERVICES"]),
+    ("filter", "FORWARD", &["-m", "comment", "--comment", "kubernetes forwarding rules", "-j", "KUBE-FORWARD"]),
 ];
 
 /// The fixed chains of each table (declared, and so rewritten, on every sync).

@@ -61,6 +61,17 @@ impl WorkerNode {
         }
     }
 
+    /// Waits (90 s at most) for this node to be Ready in `cluster`.
+    pub fn wait_ready(&self, cluster: &SingleNode) {
+        cluster.eventually(90, &format!("{} Ready", self.name), || {
+            cluster.field_of(
+                "node",
+                &self.name,
+                ".status.conditions[?(@.type==\"Ready\")].status",
+            ) == "True"
+        });
+    }
+
     /// Waits for the worker process to exit by itself (a refused join) and returns its log.
     pub fn wait_exit(&mut self, seconds: u64) -> (Option<i32>, String) {
         let mut child = self.child.take().expect("running");
