@@ -72,6 +72,21 @@ impl Toolchain {
         self.tool("iptables", "-restore")
     }
 
+    /// The chains `iptables-save` shows in `table` (none when it cannot run).
+    pub fn chains(&self, table: &str) -> std::collections::BTreeSet<String> {
+        Command::new(self.iptables_save())
+            .args(["-t", table])
+            .output()
+            .map(|out| {
+                String::from_utf8_lossy(&out.stdout)
+                    .lines()
+                    .filter_map(|l| l.strip_prefix(':')?.split_whitespace().next())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Every set type k0rs uses made once with this ipset: their kernel revisions, or the type
     /// the kernel and userspace disagree on.
     pub fn probe_ipset(&self) -> Result<Vec<(String, u32)>, Incompatible> {

@@ -2,9 +2,7 @@
 //! shortly after any change (changes arriving together are synced together) and every 30 s
 //! (which repairs rules someone else removed).
 
-use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -150,17 +148,11 @@ pub fn ensure_jumps(iptables: &Path) -> anyhow::Result<()> {
 /// Per-service chains a previous run left, their content unknown: the first sync rewrites the
 /// ones still wanted and deletes the rest (a restart never leaves traffic without rules).
 fn existing_chains(toolchain: &Toolchain) -> Written {
-    let Ok(out) = Command::new(toolchain.iptables_save())
-        .args(["-t", "nat"])
-        .output()
-    else {
-        return Written::new();
-    };
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.strip_prefix(':')?.split_whitespace().next())
+    toolchain
+        .chains("nat")
+        .into_iter()
         .filter(|c| chains::is_per_service(c))
-        .map(|c| (c.to_owned(), vec![UNKNOWN.to_owned()]))
+        .map(|c| (c, vec![UNKNOWN.to_owned()]))
         .collect()
 }
 
@@ -172,25 +164,8 @@ pub fn cleanup(toolchain: &Toolchain) -> anyhow::Result<()> {
     }
     let mut nat = k0rs_netfilter::Table::new("nat");
     let mut filter = k0rs_netfilter::Table::new("filter");
-    let existing = |table: &str| -> BTreeSet<String> {
-        Command::new(toolchain.iptables_save())
-            .args(["-t", table])
-            .output()
-            .map(|o| {
-                String::from_utf8_lossy(&o.stdout)
-                    .lines()
-                    .filter_map(|l| {
-                        l.strip_prefix(':')?
-                            .split_whitespace()
-                            .next()
-                            .map(str::to_owned)
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let in_nat = existing("nat");
-    let in_filter = existing("filter");
+    let in_nat = toolchain.chains("nat");
+    let in_filter = toolchain.chains("filter");
     let nat_chains: Vec<String> = in_nat
         .iter()
         .filter(|c| chains::is_per_service(c) || NAT_CHAINS.contains(&c.as_str()))
