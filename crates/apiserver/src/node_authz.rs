@@ -40,6 +40,13 @@ const NODE_RULES: &[(&str, &str, &[&str])] = &[
         &["get", "list", "watch"],
     ),
     ("", "pods", &["get", "list", "watch", "create", "delete"]),
+    // Network policy: which pods and namespaces a policy's selectors pick.
+    ("", "namespaces", &["get", "list", "watch"]),
+    (
+        "networking.k8s.io",
+        "networkpolicies",
+        &["get", "list", "watch"],
+    ),
     ("", "pods/status", &["get", "update", "patch"]),
     ("", "pods/eviction", &["create"]),
     ("", "events", &["create", "update", "patch"]),

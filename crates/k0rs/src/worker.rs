@@ -252,18 +252,25 @@ pub fn add_components(
     ));
     if !network.kube_proxy.disabled {
         manager.add(components::network::ProxyComponent::new(
-            caches,
+            caches.clone(),
             network.kube_proxy.mode,
             k0rs_proxy::Options {
-                node_name,
+                node_name: node_name.clone(),
                 settings: k0rs_proxy::rules::Settings {
                     cluster_cidr: Some(network.pod_cidr),
                     ..k0rs_proxy::rules::Settings::default()
                 },
-                toolchain,
+                toolchain: toolchain.clone(),
             },
         ));
     }
+    manager.add(components::network::PolicyComponent::new(
+        caches,
+        k0rs_netpol::Options {
+            node_name,
+            toolchain,
+        },
+    ));
     Ok(())
 }
 

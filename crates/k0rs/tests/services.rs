@@ -67,14 +67,6 @@ spec:
     )
 }
 
-fn fetch(cluster: &SingleNode, pod: &str, url: &str) -> (bool, String) {
-    let out = cluster.kubectl(&["exec", pod, "--", "timeout", "5", "wget", "-qO-", url]);
-    (
-        out.status.success(),
-        format!("{}{}", stdout(&out), stderr(&out)),
-    )
-}
-
 /// The controller's node (A) and node B, `web` ready with two pods on each, and a client pod on
 /// node A; the names of the web pods on node B.
 fn two_nodes_with_web(flags: &[&str]) -> (SingleNode, WorkerNode, BTreeSet<String>) {
@@ -123,7 +115,7 @@ fn a_cluster_ip_and_a_node_port_reach_pods_on_both_nodes_and_no_pods_is_refused_
     let cluster_ip = cluster.field_of("svc", "web", ".spec.clusterIP");
     let mut answered = BTreeSet::new();
     cluster.eventually(60, "answers from pods on both nodes", || {
-        let (ok, body) = fetch(&cluster, "client", &format!("http://{cluster_ip}"));
+        let (ok, body) = cluster.fetch("client", &format!("http://{cluster_ip}"));
         assert!(
             ok || body.contains("refused") || body.contains("timed out"),
             "{body}"
@@ -136,7 +128,7 @@ fn a_cluster_ip_and_a_node_port_reach_pods_on_both_nodes_and_no_pods_is_refused_
     });
     // A pod reaches a pod on the other node directly, by its address.
     let remote_ip = cluster.pod_field(on_b.iter().next().unwrap(), ".status.podIP");
-    let (ok, body) = fetch(&cluster, "client", &format!("http://{remote_ip}:8080"));
+    let (ok, body) = cluster.fetch("client", &format!("http://{remote_ip}:8080"));
     assert!(
         ok,
         "{body}\n{}",
@@ -174,7 +166,7 @@ fn a_cluster_ip_and_a_node_port_reach_pods_on_both_nodes_and_no_pods_is_refused_
             .is_empty()
     });
     cluster.eventually(10, "the cluster IP refused", || {
-        let (ok, body) = fetch(&cluster, "client", &format!("http://{cluster_ip}"));
+        let (ok, body) = cluster.fetch("client", &format!("http://{cluster_ip}"));
         !ok && body.contains("refused")
     });
     let out = cluster.command(
@@ -237,7 +229,7 @@ fn cluster_dns_resolves_services_headless_pods_and_forwards_other_names() {
 
     // By name, fully qualified and through the pod's search path.
     for url in ["http://web.default.svc.cluster.local", "http://web"] {
-        let (ok, body) = fetch(&cluster, "client", url);
+        let (ok, body) = cluster.fetch("client", url);
         assert!(ok && body.starts_with("web-"), "{url}: {body}");
     }
     let answer = exec(

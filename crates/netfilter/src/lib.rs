@@ -9,12 +9,18 @@
 
 mod backend;
 mod ipset;
+mod names;
 mod restore;
 mod rule;
+mod sets;
+mod sysctl;
 mod toolchain;
 
 pub use backend::{Backend, detect_backend};
 pub use ipset::{Incompatible, SET_TYPES, probe_set_types};
+pub use names::hashed_name;
 pub use restore::{Table, render as restore_input, restore};
-pub use rule::{delete_rule, ensure_rule};
+pub use rule::{delete_rule, ensure_first_rule, ensure_rule};
+pub use sets::{IpSet, destroy_sets, sets_named, write_sets};
+pub use sysctl::enable_forwarding;
 pub use toolchain::Toolchain;

@@ -28,6 +28,32 @@ pub fn ensure_rule(iptables: &Path, table: &str, chain: &str, rule: &[&str]) -> 
     Ok(())
 }
 
+/// Makes `rule` (a jump to `target`) the first rule of `chain`: a filter that others' accepts must
+/// not bypass. Other components insert at the top too, so the position is checked, not only the
+/// presence.
+pub fn ensure_first_rule(
+    iptables: &Path,
+    table: &str,
+    chain: &str,
+    rule: &[&str],
+    target: &str,
+) -> anyhow::Result<()> {
+    let first = Command::new(iptables)
+        .args(["-w", "-t", table, "-S", chain, "1"])
+        .output()
+        .with_context(|| format!("cannot run {}", iptables.display()))?;
+    if String::from_utf8_lossy(&first.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .windows(2)
+        .any(|w| w == ["-j", target])
+    {
+        return Ok(());
+    }
+    delete_rule(iptables, table, chain, rule);
+    ensure_rule(iptables, table, chain, rule)
+}
+
 /// Deletes every copy of `rule` from `chain`.
 pub fn delete_rule(iptables: &Path, table: &str, chain: &str, rule: &[&str]) {
     while Command::new(iptables)

@@ -1,7 +1,7 @@
 //! kube-proxy's chain names: a fixed prefix and 16 base32 characters of a SHA-256 of what the
 //! chain serves, so names are stable across restarts and fit iptables' 28-character limit.
 
-use sha2::{Digest as _, Sha256};
+use k0rs_netfilter::hashed_name as named;
 
 use crate::model::{Endpoint, ServicePort};
 
@@ -39,42 +39,9 @@ pub fn is_per_service(chain: &str) -> bool {
         .any(|p| chain.starts_with(p))
 }
 
-fn named(prefix: &str, parts: &[&str]) -> String {
-    let mut hash = Sha256::new();
-    for part in parts {
-        hash.update(part.as_bytes());
-    }
-    format!("{prefix}{}", &base32(&hash.finalize())[..16])
-}
-
-/// RFC 4648 base32 (no padding needed: only a prefix is used).
-fn base32(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let mut out = String::with_capacity(bytes.len() * 8 / 5 + 1);
-    let (mut buffer, mut bits) = (0u32, 0u32);
-    for &byte in bytes {
-        buffer = (buffer << 8) | u32::from(byte);
-        bits += 8;
-        while bits >= 5 {
-            bits -= 5;
-            out.push(char::from(ALPHABET[((buffer >> bits) & 31) as usize]));
-        }
-    }
-    if bits > 0 {
-        out.push(char::from(ALPHABET[((buffer << (5 - bits)) & 31) as usize]));
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base32_follows_rfc_4648() {
-        assert_eq!(base32(b"foobar"), "MZXW6YTBOI");
-        assert_eq!(base32(b"f"), "MY");
-    }
 
     #[test]
     fn names_fit_iptables_and_are_recognised() {

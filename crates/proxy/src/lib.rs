@@ -29,7 +29,7 @@ impl Proxy {
         slices: Shared<EndpointSlice>,
         options: Options,
     ) -> Self {
-        enable_forwarding();
+        k0rs_netfilter::enable_forwarding("proxy");
         let (sender, synced) = watch::channel(false);
         let task = tokio::spawn(sync::run(services, slices, options, sender));
         Self { task, synced }
@@ -42,24 +42,5 @@ impl Proxy {
 
     pub fn stop(self) {
         self.task.abort();
-    }
-}
-
-/// The kernel settings proxied traffic needs: forwarding, and bridged pod-to-pod packets seen
-/// by iptables (else a reply from a pod on the same bridge skips the DNAT's reverse and the
-/// client drops it). Each is best effort: a host without br_netfilter still routes between nodes.
-fn enable_forwarding() {
-    for (path, what) in [
-        ("/proc/sys/net/ipv4/ip_forward", "IP forwarding"),
-        (
-            "/proc/sys/net/bridge/bridge-nf-call-iptables",
-            "bridge-nf-call-iptables",
-        ),
-    ] {
-        if std::fs::read_to_string(path).is_ok_and(|v| v.trim() != "1")
-            && let Err(error) = std::fs::write(path, "1")
-        {
-            tracing::warn!(component = "proxy", %error, "cannot enable {what}");
-        }
     }
 }

@@ -35,6 +35,7 @@ pub fn prepare_for_create(resource: &Resource, object: &mut Value) {
                 object["spec"] = json!({ "finalizers": ["kubernetes"] });
             }
             object["status"] = json!({ "phase": "Active" });
+            label_namespace_name(object);
         }
         ("", "Pod") => {
             let qos = crate::qos::class(&object["spec"]);
@@ -46,6 +47,19 @@ pub fn prepare_for_create(resource: &Resource, object: &mut Value) {
         }
         _ => {}
     }
+}
+
+/// Every namespace carries its name as the `kubernetes.io/metadata.name` label (Kubernetes ≥ 1.22
+/// sets it on create and update), so that network policies and webhooks can select it by name.
+fn label_namespace_name(namespace: &mut Value) {
+    let Some(name) = namespace.pointer("/metadata/name").cloned() else {
+        return;
+    };
+    let labels = &mut namespace["metadata"]["labels"];
+    if !labels.is_object() {
+        *labels = json!({});
+    }
+    labels["kubernetes.io/metadata.name"] = name;
 }
 
 /// A Job selects its pods by its uid unless it chose its own selector (`manualSelector`): the
@@ -86,6 +100,7 @@ pub(crate) fn keep_other_parts(
             }
             // Only the finalize subresource changes what a namespace waits for.
             if is_core(resource, "Namespace") {
+                label_namespace_name(object);
                 let finalizers = stored.pointer("/spec/finalizers").cloned();
                 match finalizers {
                     Some(f) => object["spec"]["finalizers"] = f,

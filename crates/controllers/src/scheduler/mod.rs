@@ -28,7 +28,7 @@ use affinity::Affinity;
 use cache::{Cache, NodeInfo, Placed};
 pub use filters::toleration_matches;
 use queue::Queue;
-pub(crate) use selectors::selects;
+pub use selectors::selects;
 use spread::Spread;
 
 /// The scheduler name pods ask for by default.

@@ -17,7 +17,8 @@ use tokio::sync::OnceCell;
 
 /// The caches the node's network components share: one API client (the kubelet's identity)
 /// and one watch each of Nodes, Services and EndpointSlices, made by the first component that
-/// starts and kept for the life of the process.
+/// starts and kept for the life of the process. Network policy makes its own watches on the
+/// same client (only once a policy exists).
 #[derive(Debug, Clone)]
 pub struct NodeCaches {
     kubeconfig: PathBuf,
@@ -26,6 +27,7 @@ pub struct NodeCaches {
 
 #[derive(Clone)]
 struct Caches {
+    client: kube::Client,
     nodes: Shared<Node>,
     services: Shared<Service>,
     slices: Shared<EndpointSlice>,
@@ -58,12 +60,15 @@ impl NodeCaches {
                     informer::shared_with_backlog(Api::<Node>::all(client.clone()), BACKLOG);
                 let (services, follow_services) =
                     informer::shared_with_backlog(Api::<Service>::all(client.clone()), BACKLOG);
-                let (slices, follow_slices) =
-                    informer::shared_with_backlog(Api::<EndpointSlice>::all(client), BACKLOG);
+                let (slices, follow_slices) = informer::shared_with_backlog(
+                    Api::<EndpointSlice>::all(client.clone()),
+                    BACKLOG,
+                );
                 tokio::spawn(follow_nodes);
                 tokio::spawn(follow_services);
                 tokio::spawn(follow_slices);
                 anyhow::Ok(Caches {
+                    client,
                     nodes,
                     services,
                     slices,
@@ -259,6 +264,66 @@ impl Component for DnsComponent {
     async fn stop(&mut self) -> anyhow::Result<()> {
         if let Some(dns) = self.running.take() {
             dns.stop();
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug)]
+pub struct PolicyComponent {
+    caches: NodeCaches,
+    options: k0rs_netpol::Options,
+    running: Option<k0rs_netpol::NetworkPolicies>,
+}
+
+impl PolicyComponent {
+    pub fn new(caches: NodeCaches, options: k0rs_netpol::Options) -> Self {
+        Self {
+            caches,
+            options,
+            running: None,
+        }
+    }
+}
+
+#[async_trait]
+impl Component for PolicyComponent {
+    fn name(&self) -> &'static str {
+        "network-policy"
+    }
+
+    /// Network policy matches ipsets: it refuses to start on an ipset the kernel disagrees with,
+    /// as the proxy does.
+    async fn init(&mut self) -> anyhow::Result<()> {
+        self.options
+            .toolchain
+            .probe_ipset()
+            .context("network policy cannot start")?;
+        Ok(())
+    }
+
+    async fn start(&mut self) -> anyhow::Result<()> {
+        let caches = self.caches.get().await?;
+        self.running = Some(k0rs_netpol::NetworkPolicies::start(
+            caches.client,
+            self.options.clone(),
+        ));
+        Ok(())
+    }
+
+    async fn ready(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.running
+                .as_ref()
+                .is_some_and(k0rs_netpol::NetworkPolicies::synced),
+            "network policy rules not written yet"
+        );
+        Ok(())
+    }
+
+    async fn stop(&mut self) -> anyhow::Result<()> {
+        if let Some(policies) = self.running.take() {
+            policies.stop();
         }
         Ok(())
     }

@@ -204,6 +204,15 @@ impl SingleNode {
         }
     }
 
+    /// `wget` of `url` in `pod` (busybox), given 5 s: whether it answered, and its body or error.
+    pub fn fetch(&self, pod: &str, url: &str) -> (bool, String) {
+        let out = self.kubectl(&["exec", pod, "--", "timeout", "5", "wget", "-qO-", url]);
+        (
+            out.status.success(),
+            format!("{}{}", stdout(&out), stderr(&out)),
+        )
+    }
+
     /// A pod field by JSONPath (empty when the pod or field is missing).
     pub fn pod_field(&self, pod: &str, path: &str) -> String {
         self.field_of("pod", pod, path)
