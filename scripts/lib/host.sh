@@ -6,8 +6,9 @@
 # To build k0rs: a C compiler for ring, protoc for the CRI/etcd client code generation (later).
 BUILD_PACKAGES=(gcc libc6-dev protobuf-compiler libprotobuf-dev)
 # What a worker runs pods with (k0rs supervises containerd itself; no service is enabled), and
-# the one iptables/ipset toolchain its proxy, pod network and the CNI plugins share.
-NODE_PACKAGES=(containerd runc containernetworking-plugins iptables ipset iproute2 busybox-static)
+# the one iptables/ipset toolchain its proxy, pod network and the CNI plugins share (nft for
+# the proxy's nftables mode).
+NODE_PACKAGES=(containerd runc containernetworking-plugins iptables ipset nftables iproute2 busybox-static)
 # To run a controller and show it working; etcd for `k0rs bench store`.
 RUN_PACKAGES=(openssl ca-certificates etcd-server "${NODE_PACKAGES[@]}")
 # Used by the tests as independent judges of k0rs's output; iproute2 and util-linux (nsenter) put

@@ -13,6 +13,7 @@ pub mod quota;
 mod selector;
 mod status;
 pub mod time;
+pub mod worker_config;
 
 pub use selector::{FieldSelector, LabelSelector};
 pub use status::{Status, StatusCause, StatusDetails, StatusReason};

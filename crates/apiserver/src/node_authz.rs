@@ -97,6 +97,17 @@ pub async fn decide(
     {
         return Some(true);
     }
+    // The cluster's worker settings: RBAC decides (every node may read them).
+    if (*group, *resource, *namespace, *name)
+        == (
+            "",
+            "configmaps",
+            Some(k0rs_api::worker_config::NAMESPACE),
+            Some(k0rs_api::worker_config::NAME),
+        )
+    {
+        return None;
+    }
     // Objects a node reads only for the pods bound to it.
     let reference = match (*group, *resource) {
         ("", "secrets" | "configmaps" | "persistentvolumeclaims") => *resource,

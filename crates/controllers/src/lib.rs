@@ -18,6 +18,7 @@ mod pod_gc;
 mod quota;
 mod running;
 pub mod scheduler;
+pub mod worker_config;
 mod workloads;
 
 pub use running::{Running, client, client_from_yaml, start_controller_manager, start_scheduler};

@@ -28,6 +28,8 @@ pub struct Options {
     pub node_cidr_mask_size: u8,
     /// The `kube-dns` Service and each node's DNS listener (none: no cluster DNS).
     pub cluster_dns: Option<crate::cluster_dns::ClusterDns>,
+    /// The data of the workers' settings ConfigMap (none: not published).
+    pub worker_config: Option<std::collections::BTreeMap<String, String>>,
 }
 
 impl Default for Options {
@@ -39,6 +41,7 @@ impl Default for Options {
             cluster_cidrs: Vec::new(),
             node_cidr_mask_size: 24,
             cluster_dns: None,
+            worker_config: None,
         }
     }
 }
@@ -69,6 +72,7 @@ pub async fn run(client: Client, options: Options) {
             revisions.clone()
         ),
         crate::cluster_dns::run(client.clone(), nodes.clone(), options.cluster_dns),
+        crate::worker_config::run(client.clone(), options.worker_config.clone()),
         crate::nodes::ipam::run(
             client.clone(),
             nodes.clone(),

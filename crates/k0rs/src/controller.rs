@@ -70,6 +70,7 @@ pub async fn run(options: ControllerOptions) -> anyhow::Result<()> {
                     }
                 });
         }
+        options.worker_config = Some(crate::worker::published_config(&config.spec.network)?);
         manager.add(components::control_loops::ControlLoop::new(
             components::control_loops::Loop::ControllerManager(options),
             &paths.pki_dir(),

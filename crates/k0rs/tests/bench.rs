@@ -99,7 +99,7 @@ fn bench_pods_json_reports_start_up_and_memory() {
 }
 
 #[test]
-fn bench_proxy_json_reports_syncs_for_both_back_ends() {
+fn bench_proxy_json_reports_syncs_for_both_back_ends_and_nftables_mode() {
     let output = k0rs(&[
         "bench",
         "proxy",
@@ -128,6 +128,15 @@ fn bench_proxy_json_reports_syncs_for_both_back_ends() {
                 > 0.0
         );
     }
+    // nftables mode: one chain per service (no per-endpoint chains without affinity).
+    assert_eq!(figures["nftables_chains"], 20.0, "{json}");
+    assert!(
+        figures["ratio_nftables_to_iptables_nft_full_sync_ms"]
+            .as_f64()
+            .unwrap()
+            > 0.0,
+        "{json}"
+    );
 }
 
 #[test]

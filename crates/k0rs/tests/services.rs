@@ -69,9 +69,9 @@ spec:
 
 /// The controller's node (A) and node B, `web` ready with two pods on each, and a client pod on
 /// node A; the names of the web pods on node B.
-fn two_nodes_with_web(flags: &[&str]) -> (SingleNode, WorkerNode, BTreeSet<String>) {
+fn two_nodes_with_web(config: &str, flags: &[&str]) -> (SingleNode, WorkerNode, BTreeSet<String>) {
     let role = [&["--enable-worker", "--no-taints"], flags].concat();
-    let cluster = SingleNode::start_with("", &role);
+    let cluster = SingleNode::start_with(config, &role);
     let worker = WorkerNode::join(&cluster, "node-b", &token(&cluster, &[]));
     worker.wait_ready(&cluster);
     let nodes = cluster.run(&["get", "nodes", "-o", "jsonpath={.items[*].metadata.name}"]);
@@ -107,9 +107,67 @@ fn two_nodes_with_web(flags: &[&str]) -> (SingleNode, WorkerNode, BTreeSet<Strin
     (cluster, worker, on_b)
 }
 
+/// The proxy mode a test runs, and how it checks the rules it expects on node A.
+#[derive(Clone, Copy)]
+enum Mode {
+    Iptables,
+    Nftables,
+}
+
+impl Mode {
+    fn config(self) -> &'static str {
+        match self {
+            Self::Iptables => "",
+            Self::Nftables => "  network:\n    kubeProxy:\n      mode: nftables\n",
+        }
+    }
+
+    /// The rules as the kernel lists them, and what shows that `default/web` is proxied.
+    fn rules(self, cluster: &SingleNode) -> (String, &'static [&'static str]) {
+        match self {
+            Self::Iptables => (
+                stdout(&cluster.command("iptables-save", &["-t", "nat"])),
+                &["\"default/web:http cluster IP\"", ":KUBE-NODEPORTS"],
+            ),
+            Self::Nftables => (
+                stdout(&cluster.command("nft", &["list", "table", "ip", "k0rs-proxy"])),
+                &["default/web/tcp/http", "map service-nodeports"],
+            ),
+        }
+    }
+
+    /// The rules that refuse a service without endpoints, and what shows it for `default/web`.
+    fn rejects(self, cluster: &SingleNode, cluster_ip: &str) -> (String, String) {
+        match self {
+            Self::Iptables => (
+                stdout(&cluster.command("iptables-save", &["-t", "filter"])),
+                "\"default/web:http has no endpoints\"".to_owned(),
+            ),
+            Self::Nftables => (
+                stdout(&cluster.command(
+                    "nft",
+                    &["list", "map", "ip", "k0rs-proxy", "no-endpoint-services"],
+                )),
+                format!("{cluster_ip} . tcp . 80 : goto reject-chain"),
+            ),
+        }
+    }
+}
+
 #[test]
 fn a_cluster_ip_and_a_node_port_reach_pods_on_both_nodes_and_no_pods_is_refused_at_once() {
-    let (cluster, worker, on_b) = two_nodes_with_web(&[]);
+    services_reach_pods_on_both_nodes(Mode::Iptables);
+}
+
+/// The same in the proxy's nftables mode (node B takes the mode from the controller's
+/// published worker settings).
+#[test]
+fn nftables_mode_reaches_pods_on_both_nodes_and_refuses_without_pods() {
+    services_reach_pods_on_both_nodes(Mode::Nftables);
+}
+
+fn services_reach_pods_on_both_nodes(mode: Mode) {
+    let (cluster, worker, on_b) = two_nodes_with_web(mode.config(), &[]);
     // Cluster IP from a pod on node A: answers come from pods on both nodes (node B's through
     // the route to its pod CIDR).
     let cluster_ip = cluster.field_of("svc", "web", ".spec.clusterIP");
@@ -150,11 +208,24 @@ fn a_cluster_ip_and_a_node_port_reach_pods_on_both_nodes_and_no_pods_is_refused_
         );
     }
 
-    // The proxy's chains are kube-proxy's.
-    let saved = cluster.command("iptables-save", &["-t", "nat"]);
-    let saved = stdout(&saved);
-    assert!(saved.contains("\"default/web:http cluster IP\""), "{saved}");
-    assert!(saved.contains(":KUBE-NODEPORTS"), "{saved}");
+    // The proxy's rules are the mode's (kube-proxy's chains in iptables mode).
+    let (rules, expected) = mode.rules(&cluster);
+    for text in expected {
+        assert!(rules.contains(text), "{text} not in\n{rules}");
+    }
+    // Node B runs the mode the controller's ClusterConfig names.
+    let on_node_b = worker
+        .net
+        .command("nft")
+        .args(["list", "tables"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        stdout(&on_node_b).contains("table ip k0rs-proxy"),
+        matches!(mode, Mode::Nftables),
+        "{}",
+        stdout(&on_node_b)
+    );
 
     // No pods: refused at once (the proxy's REJECT), not left to time out. The pods are gone
     // first (while node B's kubelet still runs): until then a terminating pod's closed port
@@ -184,11 +255,8 @@ fn a_cluster_ip_and_a_node_port_reach_pods_on_both_nodes_and_no_pods_is_refused_
         "connection refused: {}",
         stderr(&out)
     );
-    let saved = stdout(&cluster.command("iptables-save", &["-t", "filter"]));
-    assert!(
-        saved.contains("\"default/web:http has no endpoints\""),
-        "{saved}"
-    );
+    let (rules, expected) = mode.rejects(&cluster, &cluster_ip);
+    assert!(rules.contains(&expected), "{expected} not in\n{rules}");
 }
 
 fn exec(cluster: &SingleNode, pod: &str, command: &[&str]) -> String {
@@ -206,7 +274,7 @@ fn cluster_dns_resolves_services_headless_pods_and_forwards_other_names() {
         "--kubelet-extra-args=--resolv-conf={}",
         resolv_conf.display()
     );
-    let (cluster, _worker, _) = two_nodes_with_web(&[&flag]);
+    let (cluster, _worker, _) = two_nodes_with_web("", &[&flag]);
     upstream_dns::serve(
         &cluster.net,
         NODE_IP,

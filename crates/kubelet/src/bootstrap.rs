@@ -72,12 +72,16 @@ pub async fn ensure_client(join: &Join, node_name: &str, kubeconfig: &Path) -> a
     Ok(())
 }
 
+/// Whether the API server answered 401: the credentials, not the connection, failed.
+pub fn unauthorized(error: &anyhow::Error) -> bool {
+    error.chain().any(|e| {
+        matches!(e.downcast_ref::<kube::Error>(), Some(kube::Error::Api(status)) if status.code == 401)
+    })
+}
+
 /// A refused bootstrap token gets a message a user can act on.
-fn refused(error: anyhow::Error, server: &str) -> anyhow::Error {
-    let unauthorized = error
-        .chain()
-        .any(|e| matches!(e.downcast_ref::<kube::Error>(), Some(kube::Error::Api(status)) if status.code == 401));
-    if unauthorized {
+pub fn refused(error: anyhow::Error, server: &str) -> anyhow::Error {
+    if unauthorized(&error) {
         anyhow::anyhow!(
             "the join token was refused by {server}: it is invalid, expired or invalidated (create a new one with `k0rs token create --role=worker`)"
         )

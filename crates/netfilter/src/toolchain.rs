@@ -14,6 +14,8 @@ pub struct Toolchain {
     /// Where `iptables-<backend>` and friends are.
     sbin: PathBuf,
     pub ipset: PathBuf,
+    /// `nft`, when installed (the proxy's nftables mode).
+    pub nft: Option<PathBuf>,
     /// `/proc/sys/kernel/osrelease`.
     pub kernel: String,
 }
@@ -44,6 +46,7 @@ impl Toolchain {
             backend: detect_backend(&sbin),
             sbin,
             ipset,
+            nft: find("nft").ok(),
             kernel,
         })
     }

@@ -3,6 +3,7 @@
 
 mod chains;
 pub mod model;
+pub mod nft;
 pub mod rules;
 mod sync;
 
@@ -12,7 +13,7 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use sync::{Options, cleanup, ensure_jumps, sync};
+pub use sync::{Mode, Options, cleanup, ensure_jumps, sync};
 
 /// A running proxy. Dropping or stopping it leaves the rules in place, so traffic keeps flowing
 /// while k0rs restarts; the next start replaces them in one transaction.

@@ -26,12 +26,124 @@ const RESYNC: Duration = Duration::from_secs(30);
 /// repairs chains changed behind the proxy's back.
 const FULL_SYNC: Duration = Duration::from_hours(1);
 
+/// How the rules reach the kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// kube-proxy's iptables layout through `iptables-restore`.
+    #[default]
+    Iptables,
+    /// The proxy's own nftables table through `nft -f`.
+    Nftables,
+}
+
 /// What one node's proxy needs.
 #[derive(Debug, Clone)]
 pub struct Options {
     pub node_name: String,
+    pub mode: Mode,
     pub settings: Settings,
     pub toolchain: Toolchain,
+}
+
+/// What the kernel holds after the last sync, per mode.
+enum Kernel {
+    Iptables {
+        written: Written,
+        check_jumps: bool,
+    },
+    /// `None`: unknown, the next sync replaces the table.
+    Nftables(Option<crate::nft::Ruleset>),
+}
+
+impl Kernel {
+    /// At start: what an earlier run may have left. The other mode's rules are removed, so that
+    /// a change of mode leaves no stale service rules behind.
+    fn at_start(options: &Options) -> Self {
+        let toolchain = &options.toolchain;
+        match options.mode {
+            Mode::Iptables => {
+                if let Some(nft) = &toolchain.nft {
+                    let _ = crate::nft::delete_table(nft);
+                }
+                Self::Iptables {
+                    written: existing_chains(toolchain),
+                    check_jumps: true,
+                }
+            }
+            Mode::Nftables => {
+                if let Err(error) = cleanup(toolchain) {
+                    tracing::warn!(
+                        component = "proxy",
+                        error = format!("{error:#}"),
+                        "cannot remove the iptables mode's rules"
+                    );
+                }
+                Self::Nftables(None)
+            }
+        }
+    }
+
+    /// Makes every chain count as unknown, so the next sync rewrites it.
+    fn forget(&mut self) {
+        match self {
+            Self::Iptables {
+                written,
+                check_jumps,
+            } => {
+                forget(written);
+                *check_jumps = true;
+            }
+            Self::Nftables(last) => *last = None,
+        }
+    }
+
+    fn resync(&mut self) {
+        if let Self::Iptables { check_jumps, .. } = self {
+            *check_jumps = true;
+        }
+    }
+
+    /// One sync of `ports`; after a failure every chain counts as unknown.
+    fn sync(
+        &mut self,
+        toolchain: &Toolchain,
+        ports: &[crate::model::ServicePort],
+        settings: &Settings,
+    ) -> anyhow::Result<()> {
+        let result = self.try_sync(toolchain, ports, settings);
+        if result.is_err() {
+            self.forget();
+        }
+        result
+    }
+
+    fn try_sync(
+        &mut self,
+        toolchain: &Toolchain,
+        ports: &[crate::model::ServicePort],
+        settings: &Settings,
+    ) -> anyhow::Result<()> {
+        match self {
+            Self::Iptables {
+                written,
+                check_jumps,
+            } => {
+                *written = sync(toolchain, ports, settings, written)?;
+                if *check_jumps {
+                    ensure_jumps(&toolchain.iptables())?;
+                    *check_jumps = false;
+                }
+            }
+            Self::Nftables(last) => {
+                let nft = toolchain
+                    .nft
+                    .as_deref()
+                    .context("nftables mode needs nft (Debian's nftables package)")?;
+                *last = Some(crate::nft::sync(nft, ports, settings, last.as_ref())?);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Runs the proxy until the task is dropped; `synced` turns true after the first sync.
@@ -51,14 +163,12 @@ pub async fn run(
     ) else {
         return;
     };
-    let mut written = existing_chains(&options.toolchain);
+    let mut kernel = Kernel::at_start(&options);
     let mut last_full = Instant::now();
-    // The jumps from the built-in chains are checked on the first sync and on every resync.
-    let mut check_jumps = true;
     loop {
         let started = Instant::now();
         if last_full.elapsed() > FULL_SYNC {
-            forget(&mut written);
+            kernel.forget();
             last_full = Instant::now();
         }
         let ports = service_ports(
@@ -68,39 +178,34 @@ pub async fn run(
         );
         let toolchain = options.toolchain.clone();
         let settings = options.settings.clone();
-        let last = written.clone();
-        let jumps = check_jumps;
+        // The state goes to the blocking task and comes back; a panic there leaves it unknown.
+        let mut state = std::mem::replace(&mut kernel, Kernel::Nftables(None));
         let result = tokio::task::spawn_blocking(move || {
-            let now = sync(&toolchain, &ports, &settings, &last)?;
-            if jumps {
-                ensure_jumps(&toolchain.iptables())?;
-            }
-            anyhow::Ok(now)
+            let result = state.sync(&toolchain, &ports, &settings);
+            (state, result)
         })
-        .await
-        .context("sync task")
-        .and_then(|r| r);
+        .await;
         match result {
-            Ok(now) => {
+            Ok((state, Ok(()))) => {
+                kernel = state;
                 tracing::debug!(
                     component = "proxy",
-                    chains = now.len(),
                     ms = started.elapsed().as_millis(),
                     "synced"
                 );
-                written = now;
-                check_jumps = false;
                 synced.send_replace(true);
             }
-            Err(error) => {
+            Ok((state, Err(error))) => {
+                kernel = state;
                 tracing::error!(
                     component = "proxy",
                     error = format!("{error:#}"),
                     "sync failed"
                 );
-                // What the kernel holds is unknown now: the next sync writes every chain.
-                forget(&mut written);
-                check_jumps = true;
+            }
+            Err(error) => {
+                tracing::error!(component = "proxy", %error, "sync task failed");
+                kernel = Kernel::at_start(&options);
             }
         }
         tokio::select! {
@@ -112,7 +217,7 @@ pub async fn run(
                 // Everything that arrived meanwhile is in the caches already.
                 while futures::FutureExt::now_or_never(changes.next()).flatten().is_some() {}
             }
-            () = tokio::time::sleep(RESYNC) => check_jumps = true,
+            () = tokio::time::sleep(RESYNC) => kernel.resync(),
         }
     }
 }

@@ -6,6 +6,7 @@ use std::net::Ipv4Addr;
 use std::process::Command;
 
 use k0rs_proxy::model::{Endpoint, ServicePort};
+use k0rs_proxy::nft::{self, render as render_nft};
 use k0rs_proxy::rules::{Settings, Written, render};
 
 fn port(name: &str, endpoints: &[u8]) -> ServicePort {
@@ -94,4 +95,74 @@ fn the_kernel_takes_the_rules_and_a_second_sync_removes_stale_chains() {
     );
     assert!(!saved.contains("10.244.0.3:8080"), "{saved}");
     assert!(saved.contains("-m recent --rcheck --seconds 60"), "{saved}");
+}
+
+/// Runs `scripts` with `nft -f` one after the other in a fresh namespace; the table after the
+/// last, as `nft list` shows it.
+fn nft_in_namespace(scripts: &[String]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let mut steps = Vec::new();
+    for (i, script) in scripts.iter().enumerate() {
+        let file = dir.path().join(i.to_string());
+        std::fs::write(&file, script).unwrap();
+        steps.push(format!("nft -f {}", file.display()));
+    }
+    steps.push("nft list table ip k0rs-proxy".into());
+    let out = Command::new("unshare")
+        .args(["--net", "sh", "-c", &steps.join(" && ")])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n--- scripts ---\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        scripts.join("\n---\n")
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn nftables_mode_loads_and_a_partial_sync_changes_only_what_changed() {
+    let settings = Settings {
+        cluster_cidr: Some("10.244.0.0/16".parse().unwrap()),
+        ..Settings::default()
+    };
+    let mut plain = port("plain", &[2, 3, 4]);
+    plain.affinity_seconds = None;
+    plain.external_local = false;
+    plain.cluster_ip = Ipv4Addr::new(10, 96, 0, 21);
+    let first = render_nft(
+        &[port("web", &[2, 3, 4]), port("empty", &[]), plain.clone()],
+        &settings,
+    );
+    let full = nft::script(&first, None, &settings);
+    // web lost an endpoint, plain one too; empty is gone.
+    plain.endpoints.remove(1);
+    let second = render_nft(&[port("web", &[2, 4]), plain], &settings);
+    let partial = nft::script(&second, Some(&first), &settings);
+    assert!(!partial.contains("delete table"), "{partial}");
+    assert!(
+        !partial.contains("external-"),
+        "the external chains did not change: {partial}"
+    );
+    assert!(
+        partial.contains(
+            "delete element ip k0rs-proxy no-endpoint-services { 10.96.0.20 . tcp . 80 }"
+        ),
+        "{partial}"
+    );
+    let listed = nft_in_namespace(&[full.clone(), partial]);
+    assert!(
+        listed.contains(
+            "dnat ip to numgen random mod 2 map { 0 : 10.244.0.2 . 8080, 1 : 10.244.0.4 . 8080 }"
+        ),
+        "{listed}"
+    );
+    assert!(!listed.contains("10.244.0.3"), "{listed}");
+    assert!(listed.contains("update @affinity-"), "{listed}");
+    assert!(listed.contains("timeout 1m"), "{listed}");
+    assert!(!listed.contains("default/empty"), "{listed}");
+    // A full sync over a table that exists replaces it in one transaction.
+    let again = nft_in_namespace(&[full.clone(), full]);
+    assert!(again.contains("10.244.0.3"), "{again}");
 }

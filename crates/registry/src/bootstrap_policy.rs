@@ -220,6 +220,19 @@ fn cluster_roles() -> Vec<Value> {
             controller_manager_rules(),
         ),
         cluster_role("system:node", &labels, node_rules()),
+        // Joining and joined workers read the cluster's worker settings (k0s's
+        // `worker-config-<profile>-<version>` ConfigMaps) with their bootstrap token or node
+        // identity.
+        cluster_role(
+            "k0rs:worker-config-reader",
+            &labels,
+            vec![json!({
+                "verbs": ["get"],
+                "apiGroups": [""],
+                "resources": ["configmaps"],
+                "resourceNames": [k0rs_api::worker_config::NAME],
+            })],
+        ),
         cluster_role(
             "system:node-bootstrapper",
             &labels,
@@ -459,6 +472,11 @@ fn cluster_role_bindings() -> Vec<Value> {
             "system:node-bootstrapper",
             "system:node-bootstrapper",
             &["system:bootstrappers"],
+        ),
+        binding(
+            "k0rs:worker-config-reader",
+            "k0rs:worker-config-reader",
+            &["system:bootstrappers", "system:nodes"],
         ),
         // What k0s binds so that joining kubelets' client certificates are approved
         // automatically: first from a bootstrap token, then renewed by the node itself.

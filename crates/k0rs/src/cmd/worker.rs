@@ -67,9 +67,12 @@ pub async fn run(args: Args, paths: HostPaths) -> anyhow::Result<()> {
         "this is a {} join token; k0rs worker needs a worker token",
         token.role().map_or("unknown", Role::as_str)
     );
-    // A worker has no ClusterConfig of its own: k0s's defaults give the cluster DNS address and
-    // domain, as they do for k0s workers without a worker profile.
-    let config = ClusterConfig::default();
+    // A worker has no ClusterConfig of its own: it takes the network settings the controller
+    // publishes (pod and service CIDRs, cluster domain, proxy mode), else k0s's defaults.
+    let mut config = ClusterConfig::default();
+    if let Some(network) = published_network(&token, &paths).await? {
+        config.spec.network = network;
+    }
     let setup = crate::worker::WorkerSetup::from_flags(&args.worker, &[])?;
     tracing::info!(component = "worker", version = %crate::version::K0RS, node = setup.node_name, server = token.server, data_dir = %paths.data_dir.display(), "starting");
     let mut manager = Manager::new(ReadinessPolicy::default());
@@ -83,6 +86,48 @@ pub async fn run(args: Args, paths: HostPaths) -> anyhow::Result<()> {
     manager.run_until(crate::signals::shutdown_signal()).await?;
     tracing::info!(component = "worker", "stopped");
     Ok(())
+}
+
+/// The network settings the controller publishes, read as this node once it has joined, else
+/// with the join token. The API may not be up yet: tried until it answers.
+async fn published_network(
+    token: &JoinToken,
+    paths: &HostPaths,
+) -> anyhow::Result<Option<k0rs_config::NetworkSpec>> {
+    let node_kubeconfig = paths.data_dir.join("kubelet.conf");
+    let (kubeconfig, joined) = match std::fs::read_to_string(&node_kubeconfig) {
+        Ok(text) => (text, true),
+        Err(_) => (token.kubeconfig(), false),
+    };
+    let client = k0rs_controllers::client_from_yaml(&kubeconfig, "k0rs-worker").await?;
+    let mut attempt = 0u32;
+    loop {
+        match crate::worker::fetch_network(client.clone()).await {
+            Ok(network) => {
+                if network.is_none() {
+                    tracing::warn!(
+                        component = "worker",
+                        "the controller publishes no worker settings: using k0s's network defaults"
+                    );
+                }
+                return Ok(network);
+            }
+            Err(error) if !joined && k0rs_kubelet::bootstrap::unauthorized(&error) => {
+                return Err(k0rs_kubelet::bootstrap::refused(error, &token.server));
+            }
+            Err(error) if attempt < 60 => {
+                attempt += 1;
+                tracing::info!(
+                    component = "worker",
+                    error = format!("{error:#}"),
+                    attempt,
+                    "waiting for the cluster's worker settings"
+                );
+                tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            }
+            Err(error) => return Err(error.context("cannot read the cluster's worker settings")),
+        }
+    }
 }
 
 fn parse_label(s: &str) -> Result<String, String> {

@@ -172,11 +172,19 @@ impl Component for ProxyComponent {
             ipset = ?revisions,
             "netfilter toolchain"
         );
-        anyhow::ensure!(
-            self.mode == KubeProxyMode::Iptables,
-            "spec.network.kubeProxy.mode {:?} is not built yet: use iptables",
-            self.mode
-        );
+        self.options.mode = match self.mode {
+            KubeProxyMode::Iptables => k0rs_proxy::Mode::Iptables,
+            KubeProxyMode::Nftables => {
+                anyhow::ensure!(
+                    self.options.toolchain.nft.is_some(),
+                    "spec.network.kubeProxy.mode nftables needs nft: install Debian's nftables package"
+                );
+                k0rs_proxy::Mode::Nftables
+            }
+            KubeProxyMode::Ipvs => anyhow::bail!(
+                "spec.network.kubeProxy.mode ipvs is not built: use iptables or nftables"
+            ),
+        };
         Ok(())
     }
 

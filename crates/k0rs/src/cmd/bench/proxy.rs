@@ -1,7 +1,8 @@
-//! `k0rs bench proxy`: the service proxy's iptables syncs at scale (1,000 Services × 10
-//! endpoints by default), in a network namespace of the bench's own: the first full sync, a
-//! repeated full sync (the periodic resync), and the sync after one endpoint changed. Each is
-//! the proxy's own `sync` (render + one `iptables-restore --noflush` + jump checks), timed.
+//! `k0rs bench proxy`: the service proxy's syncs at scale (1,000 Services × 10 endpoints by
+//! default), in a network namespace of the bench's own: the first full sync, a repeated full
+//! sync (the periodic resync), and the sync after one endpoint changed. Each is the proxy's own
+//! sync, timed: iptables mode (render + one `iptables-restore --noflush`) with the nft and the
+//! legacy back end, and nftables mode (render + one `nft -f`).
 
 use std::net::Ipv4Addr;
 use std::time::Instant;
@@ -62,12 +63,62 @@ pub fn run(services: usize, endpoints: usize) -> anyhow::Result<Figures> {
         // The next back end starts from empty tables.
         k0rs_proxy::cleanup(&toolchain)?;
     }
+    if let Some(nft) = &detected.nft {
+        for (metric, value) in run_nftables(nft, services, endpoints)? {
+            figures.insert(format!("nftables_{metric}"), value);
+        }
+        k0rs_proxy::nft::delete_table(nft)?;
+    }
     for metric in ["full_sync_ms", "one_endpoint_changed_ms"] {
         figures.insert(
             format!("ratio_nft_to_legacy_{metric}"),
             figures[&format!("nft_{metric}")] / figures[&format!("legacy_{metric}")],
         );
+        if let Some(native) = figures.get(&format!("nftables_{metric}")).copied() {
+            figures.insert(
+                format!("ratio_nftables_to_iptables_nft_{metric}"),
+                native / figures[&format!("nft_{metric}")],
+            );
+        }
     }
+    Ok(figures)
+}
+
+fn settings() -> anyhow::Result<Settings> {
+    Ok(Settings {
+        cluster_cidr: Some("10.244.0.0/16".parse()?),
+        ..Settings::default()
+    })
+}
+
+/// The same syncs in nftables mode.
+fn run_nftables(
+    nft: &std::path::Path,
+    services: usize,
+    endpoints: usize,
+) -> anyhow::Result<Figures> {
+    let settings = settings()?;
+    let mut ports = ports(services, endpoints);
+    let mut figures = Figures::new();
+    let timed = |ports: &[ServicePort],
+                 last: Option<&k0rs_proxy::nft::Ruleset>|
+     -> anyhow::Result<(f64, k0rs_proxy::nft::Ruleset)> {
+        let started = Instant::now();
+        let now = k0rs_proxy::nft::sync(nft, ports, &settings, last)?;
+        Ok((started.elapsed().as_secs_f64() * 1000.0, now))
+    };
+    eprintln!("[proxy] {services} services × {endpoints} endpoints, nftables mode");
+    let (first, _) = timed(&ports, None)?;
+    figures.insert("full_sync_ms".into(), first);
+    let (again, written) = timed(&ports, None)?;
+    figures.insert("full_resync_ms".into(), again);
+    let (unchanged, written) = timed(&ports, Some(&written))?;
+    figures.insert("sync_nothing_changed_ms".into(), unchanged);
+    ports[services / 2].endpoints[0].ip = Ipv4Addr::new(10, 99, 0, 1);
+    let (changed, written) = timed(&ports, Some(&written))?;
+    figures.insert("one_endpoint_changed_ms".into(), changed);
+    #[allow(clippy::cast_precision_loss)]
+    figures.insert("chains".into(), written.chains.len() as f64);
     Ok(figures)
 }
 
@@ -76,10 +127,7 @@ fn run_with(
     services: usize,
     endpoints: usize,
 ) -> anyhow::Result<Figures> {
-    let settings = Settings {
-        cluster_cidr: Some("10.244.0.0/16".parse()?),
-        ..Settings::default()
-    };
+    let settings = settings()?;
     let mut ports = ports(services, endpoints);
     let mut figures = Figures::new();
 

@@ -1,0 +1,9 @@
+//! Where workers find the cluster's settings, as in k0s: the ConfigMap
+//! `kube-system/worker-config-<profile>-<minor version>`, written by the controller and read by
+//! joining workers (with their bootstrap token) and joined ones (as their node).
+
+pub const NAMESPACE: &str = "kube-system";
+/// The default profile's ConfigMap (k0rs has no other profile yet).
+pub const NAME: &str = "worker-config-default-1.28";
+/// The key holding `spec.network` of the ClusterConfig, as JSON.
+pub const NETWORK_KEY: &str = "network";
