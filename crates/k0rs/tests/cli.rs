@@ -92,7 +92,6 @@ fn unbuilt_commands_exit_2_and_say_so() {
         &["start"][..],
         &["stop"],
         &["status"],
-        &["reset"],
         &["etcd", "member-list"],
         &["backup", "--save-path", "/nonexistent"],
         &["restore", "/nonexistent"],

@@ -5,7 +5,7 @@
 
 pub mod bootstrap;
 mod cgroups;
-mod cni;
+pub mod cni;
 pub mod containerd;
 pub mod host;
 mod image_gc;

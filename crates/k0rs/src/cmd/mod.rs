@@ -48,7 +48,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Start => not_implemented("start"),
         Command::Stop => not_implemented("stop"),
         Command::Status(args) => status::run(&args),
-        Command::Reset(args) => reset::run(&args),
+        Command::Reset(args) => reset::run(&args, &paths).await,
         Command::Token(command) => token::run(&command, &paths).await,
         Command::Kubeconfig(command) => kubeconfig::run(&command, &paths),
         Command::Kubectl(args) => kubectl::run(&args, &paths),

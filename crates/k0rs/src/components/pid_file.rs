@@ -34,11 +34,7 @@ impl Component for PidFile {
 
     async fn start(&mut self) -> anyhow::Result<()> {
         let path = self.path();
-        if let Ok(text) = std::fs::read_to_string(&path)
-            && let Ok(pid) = text.trim().parse::<i32>()
-            && pid != i32::try_from(std::process::id()).unwrap_or(0)
-            && std::path::Path::new(&format!("/proc/{pid}")).exists()
-        {
+        if let Some(pid) = running(&self.run_dir) {
             anyhow::bail!(
                 "{}: k0rs is already running as process {pid} with this run directory",
                 path.display()
@@ -56,4 +52,13 @@ impl Component for PidFile {
         let path = self.path();
         std::fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))
     }
+}
+
+/// The process another k0rs with `run_dir` runs as, if one does.
+pub fn running(run_dir: &std::path::Path) -> Option<i32> {
+    let text = std::fs::read_to_string(run_dir.join("k0rs.pid")).ok()?;
+    let pid = text.trim().parse::<i32>().ok()?;
+    (pid != i32::try_from(std::process::id()).unwrap_or(0)
+        && std::path::Path::new(&format!("/proc/{pid}")).exists())
+    .then_some(pid)
 }
