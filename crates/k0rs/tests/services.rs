@@ -184,6 +184,9 @@ fn services_reach_pods_on_both_nodes(mode: Mode) {
         answered.iter().any(|p| on_b.contains(p.as_str()))
             && answered.iter().any(|p| !on_b.contains(p.as_str()))
     });
+    // Pods take the LAN's MTU (the pod network routes without encapsulation).
+    let mtu = cluster.run(&["exec", "client", "--", "cat", "/sys/class/net/eth0/mtu"]);
+    assert_eq!(mtu.trim(), harness::lan::MTU);
     // A pod reaches a pod on the other node directly, by its address.
     let remote_ip = cluster.pod_field(on_b.iter().next().unwrap(), ".status.podIP");
     let (ok, body) = cluster.fetch("client", &format!("http://{remote_ip}:8080"));

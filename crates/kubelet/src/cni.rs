@@ -12,8 +12,9 @@ use serde_json::json;
 pub const BRIDGE: &str = "k0rs0";
 const FILE: &str = "10-k0rs.conflist";
 
-/// The conflist for a node whose pods get addresses from `pod_cidrs`.
-pub fn conflist(pod_cidrs: &[IpNet], ipam_dir: &Path) -> serde_json::Value {
+/// The conflist for a node whose pods get addresses from `pod_cidrs`, with interfaces of `mtu`
+/// (the node's; the plugin's default otherwise).
+pub fn conflist(pod_cidrs: &[IpNet], ipam_dir: &Path, mtu: Option<u32>) -> serde_json::Value {
     let ranges: Vec<_> = pod_cidrs
         .iter()
         .map(|cidr| {
@@ -25,7 +26,7 @@ pub fn conflist(pod_cidrs: &[IpNet], ipam_dir: &Path) -> serde_json::Value {
         .iter()
         .map(|cidr| json!({"dst": if cidr.addr().is_ipv4() { "0.0.0.0/0" } else { "::/0" }}))
         .collect();
-    json!({
+    let mut list = json!({
         "cniVersion": "1.0.0",
         "name": "k0rs",
         "plugins": [
@@ -41,12 +42,22 @@ pub fn conflist(pod_cidrs: &[IpNet], ipam_dir: &Path) -> serde_json::Value {
             },
             {"type": "portmap", "capabilities": {"portMappings": true}, "snat": true},
         ],
-    })
+    });
+    if let Some(mtu) = mtu {
+        list["plugins"][0]["mtu"] = json!(mtu);
+    }
+    list
 }
 
 /// Writes the conflist when it changed; returns whether it did.
-pub fn write(conf_dir: &Path, pod_cidrs: &[IpNet], ipam_dir: &Path) -> anyhow::Result<bool> {
-    let text = serde_json::to_string_pretty(&conflist(pod_cidrs, ipam_dir)).context("conflist")?;
+pub fn write(
+    conf_dir: &Path,
+    pod_cidrs: &[IpNet],
+    ipam_dir: &Path,
+    mtu: Option<u32>,
+) -> anyhow::Result<bool> {
+    let text =
+        serde_json::to_string_pretty(&conflist(pod_cidrs, ipam_dir, mtu)).context("conflist")?;
     let path = conf_dir.join(FILE);
     if std::fs::read_to_string(&path).is_ok_and(|old| old == text) {
         return Ok(false);
@@ -67,11 +78,14 @@ mod tests {
     #[test]
     fn the_first_address_of_the_pod_cidr_is_the_gateway() {
         let cidr: IpNet = "10.244.3.0/24".parse().unwrap();
-        let list = conflist(&[cidr], Path::new("/d/ipam"));
+        let list = conflist(&[cidr], Path::new("/d/ipam"), Some(1400));
         let bridge = &list["plugins"][0];
         assert_eq!(bridge["ipam"]["ranges"][0][0]["subnet"], "10.244.3.0/24");
         assert_eq!(bridge["ipam"]["ranges"][0][0]["gateway"], "10.244.3.1");
         assert_eq!(bridge["ipam"]["dataDir"], "/d/ipam");
+        assert_eq!(bridge["mtu"], 1400);
         assert_eq!(list["plugins"][1]["type"], "portmap");
+        let unknown = conflist(&[cidr], Path::new("/d/ipam"), None);
+        assert!(unknown["plugins"][0].get("mtu").is_none());
     }
 }

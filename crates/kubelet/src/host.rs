@@ -91,3 +91,45 @@ pub fn cgroup_mounts() -> Vec<PathBuf> {
         })
         .collect()
 }
+
+/// The MTU of the interface that holds `address` (the node's InternalIP): pods on the routed
+/// pod network send through it unencapsulated, so their interfaces take the same MTU. `None`
+/// when no interface holds the address or `ip` cannot tell.
+pub fn mtu_of(address: std::net::IpAddr) -> Option<u32> {
+    let run = |args: &[&str]| {
+        std::process::Command::new("ip")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+    };
+    let prefix = if address.is_ipv4() { "/32" } else { "/128" };
+    let addresses = run(&["-o", "addr", "show", "to", &format!("{address}{prefix}")])?;
+    // `2: eth0    inet 10.123.0.2/24 …`
+    let interface = addresses
+        .lines()
+        .next()?
+        .split_whitespace()
+        .nth(1)?
+        .to_owned();
+    let link = run(&["-o", "link", "show", "dev", &interface])?;
+    link_mtu(&link)
+}
+
+/// The `mtu N` of an `ip -o link` line.
+fn link_mtu(line: &str) -> Option<u32> {
+    let mut words = line.split_whitespace();
+    words.find(|w| *w == "mtu")?;
+    words.next()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_mtu_is_read_from_an_ip_link_line() {
+        let line = "2: eth0@if7: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1400 qdisc noqueue state UP mode DEFAULT group default qlen 1000\\    link/ether 5e:…";
+        assert_eq!(super::link_mtu(line), Some(1400));
+        assert_eq!(super::link_mtu("1: lo: <LOOPBACK>"), None);
+    }
+}

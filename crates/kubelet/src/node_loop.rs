@@ -50,10 +50,14 @@ impl NodeLoop {
     async fn once(&self) -> anyhow::Result<bool> {
         let current = self.nodes.get(&self.identity.name).await?;
         let cidrs = pod_cidrs(&current);
-        if !cidrs.is_empty() && cni::write(&self.cni_conf_dir, &cidrs, &self.ipam_dir)? {
+        let mtu = (!cidrs.is_empty())
+            .then(|| crate::host::mtu_of(self.identity.address))
+            .flatten();
+        if !cidrs.is_empty() && cni::write(&self.cni_conf_dir, &cidrs, &self.ipam_dir, mtu)? {
             tracing::info!(
                 component = "kubelet",
                 ?cidrs,
+                mtu,
                 "wrote the CNI configuration for the node's pod CIDR"
             );
         }

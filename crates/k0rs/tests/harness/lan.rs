@@ -17,6 +17,9 @@ fn ip(args: &[&str]) {
 }
 
 /// A LAN: the bridge `br0` in namespace `name`.
+/// The LAN's MTU.
+pub const MTU: &str = "1400";
+
 pub struct Lan {
     pub name: String,
     members: AtomicU32,
@@ -57,9 +60,10 @@ impl Lan {
         let port = format!("p{n}");
         ip(&["netns", "add", &name]);
         ip(&["-n", &name, "link", "set", "lo", "up"]);
+        // Below Ethernet's 1500, as on cloud networks: pods must take the node's MTU.
         ip(&[
-            "-n", &self.name, "link", "add", &port, "type", "veth", "peer", "name", "eth0",
-            "netns", &name,
+            "-n", &self.name, "link", "add", &port, "mtu", MTU, "type", "veth", "peer", "name",
+            "eth0", "mtu", MTU, "netns", &name,
         ]);
         ip(&[
             "-n", &self.name, "link", "set", &port, "master", "br0", "up",
