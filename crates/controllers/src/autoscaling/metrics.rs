@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::chrono::{self, DateTime, Utc};
 use kube::Client;
 
 /// One container's use: CPU in cores, memory in bytes.
@@ -14,12 +15,20 @@ pub struct ContainerUsage {
     pub memory: f64,
 }
 
+/// One pod's sample: its containers' use, when it was taken and over how long.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PodMetrics {
+    pub containers: Vec<ContainerUsage>,
+    pub timestamp: Option<DateTime<Utc>>,
+    pub window: chrono::Duration,
+}
+
 /// The usage of each pod matching `selector` in `namespace`, by pod name.
 pub async fn pod_usage(
     client: &Client,
     namespace: &str,
     selector: &str,
-) -> Result<HashMap<String, Vec<ContainerUsage>>, kube::Error> {
+) -> Result<HashMap<String, PodMetrics>, kube::Error> {
     let query: String = form_urlencoded::Serializer::new(String::new())
         .append_pair("labelSelector", selector)
         .finish();
@@ -32,7 +41,7 @@ pub async fn pod_usage(
     Ok(parse(&list))
 }
 
-fn parse(list: &serde_json::Value) -> HashMap<String, Vec<ContainerUsage>> {
+fn parse(list: &serde_json::Value) -> HashMap<String, PodMetrics> {
     let mut pods = HashMap::new();
     for item in list["items"].as_array().into_iter().flatten() {
         let Some(name) = item["metadata"]["name"].as_str() else {
@@ -48,7 +57,26 @@ fn parse(list: &serde_json::Value) -> HashMap<String, Vec<ContainerUsage>> {
                 memory: k0rs_api::quantity::of(&c["usage"]["memory"]).unwrap_or(0.0),
             })
             .collect();
-        pods.insert(name.to_owned(), containers);
+        let timestamp = item["timestamp"]
+            .as_str()
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&Utc));
+        // metrics.k8s.io writes the window as a Go duration; k0rs's is whole seconds ("10s").
+        let window = item["window"]
+            .as_str()
+            .and_then(|w| w.strip_suffix('s')?.parse::<f64>().ok())
+            .map_or(chrono::Duration::zero(), |seconds| {
+                #[allow(clippy::cast_possible_truncation)]
+                chrono::Duration::milliseconds((seconds * 1000.0) as i64)
+            });
+        pods.insert(
+            name.to_owned(),
+            PodMetrics {
+                containers,
+                timestamp,
+                window,
+            },
+        );
     }
     pods
 }
@@ -90,12 +118,14 @@ mod tests {
 
     #[test]
     fn pod_metrics_are_summed_per_resource_and_container() {
-        let list = json!({"items": [{"metadata": {"name": "a"}, "containers": [
+        let list = json!({"items": [{"metadata": {"name": "a"}, "timestamp": "2026-11-26T10:00:00Z", "window": "10s", "containers": [
             {"name": "main", "usage": {"cpu": "250000000n", "memory": "2048Ki"}},
             {"name": "side", "usage": {"cpu": "5m", "memory": "1Mi"}},
         ]}]});
         let pods = parse(&list);
-        let a = &pods["a"];
+        assert_eq!(pods["a"].window, chrono::Duration::seconds(10));
+        assert!(pods["a"].timestamp.is_some());
+        let a = &pods["a"].containers;
         assert!((sum(a, "cpu", None) - 0.255).abs() < 1e-9);
         assert!((sum(a, "memory", Some("main")) - 2048.0 * 1024.0).abs() < 1e-6);
         let pod: Pod = serde_json::from_value(json!({"spec": {"containers": [

@@ -8,6 +8,7 @@
 
 mod behavior;
 mod metrics;
+mod readiness;
 mod replicas;
 mod status;
 
@@ -21,11 +22,12 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::api::{DynamicObject, ListParams, Patch, PatchParams};
 use kube::core::GroupVersionKind;
 use kube::runtime::controller::{Action, Controller};
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use kube::{Api, Client, ResourceExt as _};
 use serde_json::{Value, json};
 
-use replicas::{PodUsage, Target};
+use replicas::{PodUsage, Target, Unmeasured};
 use status::{Status, event};
 
 /// How often each autoscaler looks again (`--horizontal-pod-autoscaler-sync-period`).
@@ -34,6 +36,8 @@ const COMPONENT: &str = "horizontal-pod-autoscaler";
 
 struct Context {
     client: Client,
+    /// The autoscalers the controller knows: histories of deleted ones are dropped.
+    autoscalers: Store<HorizontalPodAutoscaler>,
     /// Past recommendations per autoscaler (namespace/name), for the stabilization windows.
     history: Mutex<HashMap<String, behavior::History>>,
 }
@@ -45,17 +49,19 @@ pub enum Error {
 }
 
 pub async fn run(client: Client) {
+    let controller = Controller::new(
+        Api::<HorizontalPodAutoscaler>::all(client.clone()),
+        watcher::Config::default(),
+    );
     let context = Arc::new(Context {
-        client: client.clone(),
+        client,
+        autoscalers: controller.store(),
         history: Mutex::default(),
     });
-    Controller::new(
-        Api::<HorizontalPodAutoscaler>::all(client),
-        watcher::Config::default(),
-    )
-    .run(reconcile, error_policy, context)
-    .for_each(|_| std::future::ready(()))
-    .await;
+    controller
+        .run(reconcile, error_policy, context)
+        .for_each(|_| std::future::ready(()))
+        .await;
 }
 
 fn error_policy(_: Arc<HorizontalPodAutoscaler>, error: &Error, _: Arc<Context>) -> Action {
@@ -144,6 +150,14 @@ async fn reconcile(hpa: Arc<HorizontalPodAutoscaler>, ctx: Arc<Context>) -> Resu
     let now = Instant::now();
     let desired = {
         let mut histories = ctx.history.lock().expect("history");
+        // A deleted autoscaler's history goes (one made again later starts afresh).
+        histories.retain(|key, _| {
+            key.split_once('/').is_some_and(|(namespace, name)| {
+                ctx.autoscalers
+                    .get(&ObjectRef::new(name).within(namespace))
+                    .is_some()
+            })
+        });
         let history = histories.entry(key).or_default();
         history.record(now, clamped);
         behavior::stabilize(spec.behavior.as_ref(), history, now, current, clamped)
@@ -282,7 +296,12 @@ async fn metric_outcomes(
         .items
         .into_iter()
         .filter(|p| p.metadata.deletion_timestamp.is_none())
-        .filter(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"))
+        .filter(|p| {
+            !matches!(
+                p.status.as_ref().and_then(|s| s.phase.as_deref()),
+                Some("Failed" | "Succeeded")
+            )
+        })
         .collect();
     let usage = metrics::pod_usage(client, namespace, selector)
         .await
@@ -323,20 +342,9 @@ async fn metric_outcomes(
             }
         };
         let goal = target_of(target).map_err(|m| ("InvalidMetricSourceType", m))?;
-        let mut measured = Vec::new();
-        let mut missing = 0;
-        for pod in &pods {
-            let name = pod.name_any();
-            match usage.get(&name) {
-                Some(containers) => measured.push(PodUsage {
-                    usage: metrics::sum(containers, resource, container),
-                    request: metrics::requests(pod, resource, container),
-                }),
-                None => missing += 1,
-            }
-        }
+        let (measured, unmeasured) = classify(&pods, &usage, resource, container);
         let recommendation =
-            replicas::recommend(current, &measured, missing, goal).map_err(|m| {
+            replicas::recommend(current, &measured, unmeasured, goal).map_err(|m| {
                 (
                     "FailedGetResourceMetric",
                     format!("invalid metrics ({resource}): {m}"),
@@ -355,6 +363,33 @@ async fn metric_outcomes(
         });
     }
     Ok(outcomes)
+}
+
+/// The pods' figures for `resource`, and how many pods have none the calculator can use.
+fn classify(
+    pods: &[Pod],
+    usage: &HashMap<String, metrics::PodMetrics>,
+    resource: &str,
+    container: Option<&str>,
+) -> (Vec<PodUsage>, Unmeasured) {
+    let mut measured = Vec::new();
+    let mut unmeasured = Unmeasured::default();
+    let now = k8s_openapi::chrono::Utc::now();
+    for pod in pods {
+        let pending = pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Pending");
+        match usage.get(&pod.name_any()) {
+            _ if pending => unmeasured.unready += 1,
+            None => unmeasured.missing += 1,
+            Some(sample) if resource == "cpu" && readiness::cpu_unready(pod, sample, now) => {
+                unmeasured.unready += 1;
+            }
+            Some(sample) => measured.push(PodUsage {
+                usage: metrics::sum(&sample.containers, resource, container),
+                request: metrics::requests(pod, resource, container),
+            }),
+        }
+    }
+    (measured, unmeasured)
 }
 
 fn default_cpu_metric() -> MetricSpec {
