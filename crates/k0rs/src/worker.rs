@@ -208,6 +208,7 @@ pub fn add_components(
         cluster_dns: cluster_dns_address(network)
             .context("the service CIDR has no tenth address for cluster DNS")?,
         cluster_domain: network.cluster_domain.clone(),
+        resolv_conf: setup.resolv_conf.clone(),
         serving: None,
         port: KUBELET_PORT,
         image_fs: paths.data_dir.join("containerd"),

@@ -367,6 +367,22 @@ fn cluster_dns_resolves_services_headless_pods_and_forwards_other_names() {
     let answer = exec(&cluster, "client", &["nslookup", "missing.example"]);
     assert!(answer.contains("NXDOMAIN"), "{answer}");
 
+    // `dnsPolicy: Default`: the node's resolvers, from node A's `--resolv-conf`.
+    let node_a = cluster.pod_field("client", ".spec.nodeName");
+    cluster.apply(&format!(
+        "apiVersion: v1\nkind: Pod\nmetadata: {{name: node-dns}}\nspec:\n  nodeName: {node_a}\n  dnsPolicy: Default\n  terminationGracePeriodSeconds: 0\n  containers: [{{name: c, image: busybox, command: [sleep, 1d]}}]\n",
+    ));
+    cluster.eventually(60, "node-dns running", || {
+        cluster.pod_field("node-dns", ".status.phase") == "Running"
+    });
+    let resolv = exec(&cluster, "node-dns", &["cat", "/etc/resolv.conf"]);
+    assert!(
+        resolv.contains(&format!("nameserver {NODE_IP}")),
+        "{resolv}"
+    );
+    assert!(!resolv.contains("10.96.0.10"), "{resolv}");
+    cluster.run(&["delete", "pod", "node-dns"]);
+
     the_api_from_a_pod(&cluster);
     cluster.run(&["delete", "pod", "in-cluster"]);
     cluster.run(&["delete", "deploy", "web"]);

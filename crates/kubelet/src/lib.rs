@@ -56,6 +56,8 @@ pub struct Options {
     /// The cluster DNS server pods are given (the tenth address of the service CIDR).
     pub cluster_dns: IpAddr,
     pub cluster_domain: String,
+    /// The resolv.conf `dnsPolicy: Default` pods get (`--resolv-conf`, else /etc/resolv.conf).
+    pub resolv_conf: PathBuf,
     /// The kubelet API's certificate; set before start.
     pub serving: Option<ServingIdentity>,
     /// The kubelet API's port (10250).
@@ -130,6 +132,7 @@ impl Kubelet {
             dns: pods::ClusterDns {
                 server: options.cluster_dns.to_string(),
                 domain: options.cluster_domain.clone(),
+                resolv_conf: options.resolv_conf.clone(),
             },
             cgroup_mounts: host::cgroup_mounts(),
             can_lower_oom_score: host::can_lower_oom_score(),

@@ -19,6 +19,8 @@ pub const CONTAINER_NAME_LABEL: &str = "io.kubernetes.container.name";
 pub struct ClusterDns {
     pub server: String,
     pub domain: String,
+    /// The node's resolv.conf, for `dnsPolicy: Default`.
+    pub resolv_conf: std::path::PathBuf,
 }
 
 /// The identity labels of a pod's sandbox and containers.
@@ -184,7 +186,7 @@ fn dns_config(pod: &Pod, dns: &ClusterDns) -> api::DnsConfig {
     } else if policy == "None" {
         api::DnsConfig::default()
     } else {
-        host_resolv_conf()
+        host_resolv_conf(&dns.resolv_conf)
     };
     if let Some(extra) = spec.and_then(|s| s.dns_config.as_ref()) {
         config
@@ -209,9 +211,9 @@ fn dns_config(pod: &Pod, dns: &ClusterDns) -> api::DnsConfig {
     config
 }
 
-/// The node's /etc/resolv.conf as a CRI DNS config (for `dnsPolicy: Default`).
-fn host_resolv_conf() -> api::DnsConfig {
-    let text = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+/// The node's resolv.conf as a CRI DNS config (for `dnsPolicy: Default`).
+fn host_resolv_conf(path: &std::path::Path) -> api::DnsConfig {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
     let mut config = api::DnsConfig::default();
     for line in text.lines() {
         let mut words = line.split_whitespace();
