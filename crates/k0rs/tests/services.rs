@@ -367,21 +367,7 @@ fn cluster_dns_resolves_services_headless_pods_and_forwards_other_names() {
     let answer = exec(&cluster, "client", &["nslookup", "missing.example"]);
     assert!(answer.contains("NXDOMAIN"), "{answer}");
 
-    // `dnsPolicy: Default`: the node's resolvers, from node A's `--resolv-conf`.
-    let node_a = cluster.pod_field("client", ".spec.nodeName");
-    cluster.apply(&format!(
-        "apiVersion: v1\nkind: Pod\nmetadata: {{name: node-dns}}\nspec:\n  nodeName: {node_a}\n  dnsPolicy: Default\n  terminationGracePeriodSeconds: 0\n  containers: [{{name: c, image: busybox, command: [sleep, 1d]}}]\n",
-    ));
-    cluster.eventually(60, "node-dns running", || {
-        cluster.pod_field("node-dns", ".status.phase") == "Running"
-    });
-    let resolv = exec(&cluster, "node-dns", &["cat", "/etc/resolv.conf"]);
-    assert!(
-        resolv.contains(&format!("nameserver {NODE_IP}")),
-        "{resolv}"
-    );
-    assert!(!resolv.contains("10.96.0.10"), "{resolv}");
-    cluster.run(&["delete", "pod", "node-dns"]);
+    default_policy_uses_the_nodes_resolvers(&cluster);
 
     the_api_from_a_pod(&cluster);
     cluster.run(&["delete", "pod", "in-cluster"]);
@@ -391,6 +377,24 @@ fn cluster_dns_resolves_services_headless_pods_and_forwards_other_names() {
             .run(&["get", "pods", "-l", "app=web", "-o", "name"])
             .is_empty()
     });
+}
+
+/// `dnsPolicy: Default`: the node's resolvers, from node A's `--resolv-conf`.
+fn default_policy_uses_the_nodes_resolvers(cluster: &SingleNode) {
+    let node_a = cluster.pod_field("client", ".spec.nodeName");
+    cluster.apply(&format!(
+        "apiVersion: v1\nkind: Pod\nmetadata: {{name: node-dns}}\nspec:\n  nodeName: {node_a}\n  dnsPolicy: Default\n  terminationGracePeriodSeconds: 0\n  containers: [{{name: c, image: busybox, command: [sleep, 1d]}}]\n",
+    ));
+    cluster.eventually(60, "node-dns running", || {
+        cluster.pod_field("node-dns", ".status.phase") == "Running"
+    });
+    let resolv = exec(cluster, "node-dns", &["cat", "/etc/resolv.conf"]);
+    assert!(
+        resolv.contains(&format!("nameserver {NODE_IP}")),
+        "{resolv}"
+    );
+    assert!(!resolv.contains("10.96.0.10"), "{resolv}");
+    cluster.run(&["delete", "pod", "node-dns"]);
 }
 
 /// In-cluster configuration, as client libraries read it: kubectl (the host's static binary,
