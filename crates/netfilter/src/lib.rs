@@ -8,6 +8,7 @@
 //! that goes first on the PATH of containerd (and so of the CNI plugins it runs).
 
 mod backend;
+mod feed;
 mod ipset;
 mod names;
 mod restore;
@@ -17,6 +18,7 @@ mod sysctl;
 mod toolchain;
 
 pub use backend::{Backend, detect_backend};
+pub use feed::feed;
 pub use ipset::{Incompatible, SET_TYPES, probe_set_types};
 pub use names::hashed_name;
 pub use restore::{Table, render as restore_input, restore};

@@ -2,11 +2,7 @@
 //! are replaced whole in one kernel transaction; every other chain (the host's, the CNI
 //! plugins') is left as it is.
 
-use std::io::Write as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
-
-use anyhow::Context as _;
 
 /// One table's part of an `iptables-restore` input: its chain declarations and rules.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -58,29 +54,7 @@ pub fn render(tables: &[Table]) -> String {
 
 /// Applies `tables` with `iptables_restore`, leaving chains it does not name alone.
 pub fn restore(iptables_restore: &Path, tables: &[Table]) -> anyhow::Result<()> {
-    let input = render(tables);
-    let mut child = Command::new(iptables_restore)
-        .args(["--noflush", "--wait"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .with_context(|| format!("cannot run {}", iptables_restore.display()))?;
-    child
-        .stdin
-        .take()
-        .context("iptables-restore stdin")?
-        .write_all(input.as_bytes())
-        .context("cannot write to iptables-restore")?;
-    let out = child.wait_with_output().context("iptables-restore")?;
-    anyhow::ensure!(
-        out.status.success(),
-        "{} failed ({}): {}",
-        iptables_restore.display(),
-        out.status,
-        String::from_utf8_lossy(&out.stderr).trim()
-    );
-    Ok(())
+    crate::feed::feed(iptables_restore, &["--noflush", "--wait"], &render(tables))
 }
 
 #[cfg(test)]

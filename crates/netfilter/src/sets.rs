@@ -4,9 +4,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use anyhow::Context as _;
 
@@ -40,28 +39,7 @@ pub fn write_sets(ipset: &Path, sets: &BTreeMap<String, IpSet>) -> anyhow::Resul
     if sets.is_empty() {
         return Ok(());
     }
-    let mut child = Command::new(ipset)
-        .arg("restore")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .with_context(|| format!("cannot run {}", ipset.display()))?;
-    child
-        .stdin
-        .take()
-        .context("ipset stdin")?
-        .write_all(restore_input(sets).as_bytes())
-        .context("cannot write to ipset restore")?;
-    let out = child.wait_with_output().context("ipset restore")?;
-    anyhow::ensure!(
-        out.status.success(),
-        "{} restore failed ({}): {}",
-        ipset.display(),
-        out.status,
-        String::from_utf8_lossy(&out.stderr).trim()
-    );
-    Ok(())
+    crate::feed::feed(ipset, &["restore"], &restore_input(sets))
 }
 
 /// The names of the sets in this network namespace that start with `prefix`.

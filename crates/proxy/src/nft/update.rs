@@ -2,11 +2,7 @@
 //! replaces the whole table atomically; the others name only what changed since the last: new
 //! and changed chains, map elements added or removed, chains and sets that went.
 
-use std::io::Write as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
-
-use anyhow::Context as _;
 
 use super::render::{Ruleset, TABLE, fixed_declarations, fixed_rules};
 use crate::rules::Settings;
@@ -94,28 +90,7 @@ pub fn script(now: &Ruleset, last: Option<&Ruleset>, settings: &Settings) -> Str
 
 /// Runs `script` as one transaction.
 pub fn run(nft: &Path, script: &str) -> anyhow::Result<()> {
-    let mut child = Command::new(nft)
-        .args(["-f", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .with_context(|| format!("cannot run {}", nft.display()))?;
-    child
-        .stdin
-        .take()
-        .context("nft stdin")?
-        .write_all(script.as_bytes())
-        .context("cannot write to nft")?;
-    let out = child.wait_with_output().context("nft")?;
-    anyhow::ensure!(
-        out.status.success(),
-        "{} -f failed ({}): {}",
-        nft.display(),
-        out.status,
-        String::from_utf8_lossy(&out.stderr).trim()
-    );
-    Ok(())
+    k0rs_netfilter::feed(nft, &["-f", "-"], script)
 }
 
 /// Deletes the proxy's table (`k0rs reset`, or leaving nftables mode).
