@@ -26,10 +26,13 @@ pub struct NodeLoop {
 impl NodeLoop {
     /// Runs until dropped. The first report happens at once.
     pub async fn run(self) {
+        // Looked up once found (two `ip` runs): an interface's MTU changes with a restart of
+        // the node, not between reports.
+        let mut mtu = None;
         loop {
             // Until the node is ready (its pod CIDR arrives a moment after registration), look
             // every second, so that pods do not wait a whole report period for the network.
-            let next = match self.once().await {
+            let next = match self.once(&mut mtu).await {
                 Ok(true) => REPORT_EVERY,
                 Ok(false) => NOT_READY_EVERY,
                 Err(error) => {
@@ -47,12 +50,13 @@ impl NodeLoop {
     }
 
     /// One report; returns whether the node is ready.
-    async fn once(&self) -> anyhow::Result<bool> {
+    async fn once(&self, mtu: &mut Option<u32>) -> anyhow::Result<bool> {
         let current = self.nodes.get(&self.identity.name).await?;
         let cidrs = pod_cidrs(&current);
-        let mtu = (!cidrs.is_empty())
-            .then(|| crate::host::mtu_of(self.identity.address))
-            .flatten();
+        if !cidrs.is_empty() && mtu.is_none() {
+            *mtu = crate::host::mtu_of(self.identity.address);
+        }
+        let mtu = *mtu;
         if !cidrs.is_empty() && cni::write(&self.cni_conf_dir, &cidrs, &self.ipam_dir, mtu)? {
             tracing::info!(
                 component = "kubelet",

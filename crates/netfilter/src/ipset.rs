@@ -15,6 +15,9 @@ pub const SET_TYPES: &[(&str, &[&str])] = &[
     ("bitmap:port", &["range", "0-65535"]),
 ];
 
+/// Each set type with the revision the kernel made it with.
+pub type Revisions = Vec<(String, u32)>;
+
 /// A set type this ipset and the kernel disagree on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
@@ -33,7 +36,7 @@ pub struct Incompatible {
 }
 
 /// Each of `SET_TYPES` made and removed with `ipset`; their kernel revisions when all work.
-pub fn probe_set_types(ipset: &Path, kernel: &str) -> Result<Vec<(String, u32)>, Incompatible> {
+pub fn probe_set_types(ipset: &Path, kernel: &str) -> Result<Revisions, Incompatible> {
     let userspace = Command::new(ipset).arg("--version").output().map_or_else(
         |e| format!("(cannot run {}: {e})", ipset.display()),
         |out| {

@@ -19,7 +19,7 @@ mod toolchain;
 
 pub use backend::{Backend, detect_backend};
 pub use feed::feed;
-pub use ipset::{Incompatible, SET_TYPES, probe_set_types};
+pub use ipset::{Incompatible, Revisions, SET_TYPES, probe_set_types};
 pub use names::hashed_name;
 pub use restore::{Table, render as restore_input, restore};
 pub use rule::{delete_rule, ensure_first_rule, ensure_rule};

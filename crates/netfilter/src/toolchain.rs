@@ -2,11 +2,12 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::{Arc, OnceLock};
 
 use anyhow::Context as _;
 
 use crate::backend::{Backend, detect_backend};
-use crate::ipset::{Incompatible, probe_set_types};
+use crate::ipset::{Incompatible, Revisions, probe_set_types};
 
 #[derive(Debug, Clone)]
 pub struct Toolchain {
@@ -18,6 +19,9 @@ pub struct Toolchain {
     pub nft: Option<PathBuf>,
     /// `/proc/sys/kernel/osrelease`.
     pub kernel: String,
+    /// The ipset probe's outcome, shared by every component that asks (it makes and removes a
+    /// set of each type, so it runs once per process).
+    probed: Arc<OnceLock<Result<Revisions, Incompatible>>>,
 }
 
 /// The first `name` on PATH, then in /usr/sbin and /sbin (root's tools are often off a
@@ -48,6 +52,7 @@ impl Toolchain {
             ipset,
             nft: find("nft").ok(),
             kernel,
+            probed: Arc::default(),
         })
     }
 
@@ -92,8 +97,10 @@ impl Toolchain {
 
     /// Every set type k0rs uses made once with this ipset: their kernel revisions, or the type
     /// the kernel and userspace disagree on.
-    pub fn probe_ipset(&self) -> Result<Vec<(String, u32)>, Incompatible> {
-        probe_set_types(&self.ipset, &self.kernel)
+    pub fn probe_ipset(&self) -> Result<Revisions, Incompatible> {
+        self.probed
+            .get_or_init(|| probe_set_types(&self.ipset, &self.kernel))
+            .clone()
     }
 
     /// `dir` holding `iptables`, `ip6tables` (with `-save`, `-restore`) and `ipset` links to this

@@ -183,27 +183,28 @@ fn isolating<'a>(
             continue;
         }
         isolated = true;
-        match direction {
-            Direction::Ingress => {
-                for (index, rule) in spec.ingress.iter().flatten().enumerate() {
-                    rules.push(PolicyRule {
-                        policy,
-                        index,
-                        peers: rule.from.as_deref().unwrap_or_default(),
-                        ports: rule.ports.as_deref().unwrap_or_default(),
-                    });
-                }
-            }
-            Direction::Egress => {
-                for (index, rule) in spec.egress.iter().flatten().enumerate() {
-                    rules.push(PolicyRule {
-                        policy,
-                        index,
-                        peers: rule.to.as_deref().unwrap_or_default(),
-                        ports: rule.ports.as_deref().unwrap_or_default(),
-                    });
-                }
-            }
+        let directed: Vec<(&[NetworkPolicyPeer], Option<&Vec<NetworkPolicyPort>>)> = match direction
+        {
+            Direction::Ingress => spec
+                .ingress
+                .iter()
+                .flatten()
+                .map(|r| (r.from.as_deref().unwrap_or_default(), r.ports.as_ref()))
+                .collect(),
+            Direction::Egress => spec
+                .egress
+                .iter()
+                .flatten()
+                .map(|r| (r.to.as_deref().unwrap_or_default(), r.ports.as_ref()))
+                .collect(),
+        };
+        for (index, (peers, ports)) in directed.into_iter().enumerate() {
+            rules.push(PolicyRule {
+                policy,
+                index,
+                peers,
+                ports: ports.map_or(&[][..], Vec::as_slice),
+            });
         }
     }
     isolated.then_some(rules)

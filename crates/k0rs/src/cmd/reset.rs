@@ -89,24 +89,15 @@ async fn remove_pods(args: &Args, paths: &HostPaths) -> anyhow::Result<()> {
     toolchain.link_dir(&tool_dir)?;
     layout.tool_dir = Some(tool_dir);
     let socket = layout.socket.clone();
-    let traits = k0rs_kubelet::containerd::HostTraits {
-        can_lower_oom_score: k0rs_kubelet::host::can_lower_oom_score(),
-        systemd_cgroup: false,
-    };
     let containerd = k0rs_kubelet::containerd::Containerd::start(
         crate::components::containerd::find_binary("containerd")?,
         layout,
-        traits,
+        k0rs_kubelet::containerd::HostTraits::of_host(),
     )?;
-    let result = async {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !socket.exists() {
-            anyhow::ensure!(Instant::now() < deadline, "containerd did not start");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        remove_sandboxes(&socket).await
-    }
-    .await;
+    let result = match containerd.wait_for_socket().await {
+        Ok(()) => remove_sandboxes(&socket).await,
+        Err(error) => Err(error),
+    };
     containerd.stop().await;
     result
 }

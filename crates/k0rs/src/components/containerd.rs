@@ -3,7 +3,7 @@
 //! `<data-dir>/images/` — imported and pinned before the kubelet starts.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Context as _;
 use async_trait::async_trait;
@@ -96,22 +96,14 @@ impl Component for ContainerdComponent {
     }
 
     async fn start(&mut self) -> anyhow::Result<()> {
-        let traits = HostTraits {
-            can_lower_oom_score: k0rs_kubelet::host::can_lower_oom_score(),
-            systemd_cgroup: false,
-        };
-        let containerd =
-            Containerd::start(find_binary("containerd")?, self.layout.clone(), traits)?;
-        self.running = Some(containerd);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !self.layout.socket.exists() {
-            anyhow::ensure!(
-                Instant::now() < deadline,
-                "containerd did not open {} within 30 s",
-                self.layout.socket.display()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let containerd = Containerd::start(
+            find_binary("containerd")?,
+            self.layout.clone(),
+            HostTraits::of_host(),
+        )?;
+        // Kept before the wait, so that stop() ends it when the wait fails.
+        let containerd = self.running.insert(containerd);
+        containerd.wait_for_socket().await?;
         self.import_images().await
     }
 

@@ -56,6 +56,16 @@ pub struct HostTraits {
     pub systemd_cgroup: bool,
 }
 
+impl HostTraits {
+    /// This host's traits (k0rs uses cgroupfs paths).
+    pub fn of_host() -> Self {
+        Self {
+            can_lower_oom_score: crate::host::can_lower_oom_score(),
+            systemd_cgroup: false,
+        }
+    }
+}
+
 /// containerd 1.6's configuration (version 2) for `layout` on a host with `traits`.
 pub fn render(layout: &Layout, traits: HostTraits) -> String {
     let q = |p: &Path| toml_string(&p.display().to_string());

@@ -46,6 +46,20 @@ impl Containerd {
         Ok(Self { stop, task, layout })
     }
 
+    /// Waits up to 30 s for containerd to open its socket.
+    pub async fn wait_for_socket(&self) -> anyhow::Result<()> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while !self.layout.socket.exists() {
+            anyhow::ensure!(
+                std::time::Instant::now() < deadline,
+                "containerd did not open {} within 30 s",
+                self.layout.socket.display()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(())
+    }
+
     /// Stops containerd and waits for it to exit; running containers are left alone.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
