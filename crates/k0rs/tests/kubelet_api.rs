@@ -6,7 +6,18 @@ mod harness;
 use harness::single_node::SingleNode;
 
 /// kubectl 1.28 (SPDY) and 1.33 (WebSocket first) against the kubelet API through the API server.
-const KUBECTLS: [&str; 2] = ["kubectl", "/usr/lib/google-cloud-sdk/bin/kubectl.1.33"];
+const KUBECTLS: [&str; 2] = ["kubectl", KUBECTL_1_33];
+const KUBECTL_1_33: &str = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33";
+
+/// kubectl 1.33 falls back to SPDY silently when a WebSocket upgrade is refused; at `-v=4` it
+/// logs what it negotiated, so the checks below can tell that WebSocket was really used.
+fn verbose(kubectl: &str) -> &'static [&'static str] {
+    if kubectl == KUBECTL_1_33 {
+        &["-v=4"]
+    } else {
+        &[]
+    }
+}
 
 #[test]
 fn logs_exec_cp_and_port_forward_reach_the_containers() {
@@ -87,19 +98,24 @@ fn logs(cluster: &SingleNode) {
 /// exec with stdin and exit codes (both protocols), and cp both ways.
 fn exec_and_cp(cluster: &SingleNode) {
     for kubectl in KUBECTLS {
-        let out = cluster.kubectl_with_input(
-            kubectl,
-            &["exec", "-i", "talker", "--", "cat"],
-            b"hi through stdin\n",
-        );
+        let args = [verbose(kubectl), &["exec", "-i", "talker", "--", "cat"]].concat();
+        // stdin's end reaches cat: over WebSocket only v5's CLOSE signal can say so.
+        let out = cluster.kubectl_with_input(kubectl, &args, b"hi through stdin\n");
         assert_eq!(
             harness::stdout(&out),
             "hi through stdin\n",
             "{kubectl}: {}",
             harness::stderr(&out)
         );
-        let out = cluster.kubectl_with_input(
-            kubectl,
+        if kubectl == KUBECTL_1_33 {
+            assert!(
+                harness::stderr(&out).contains("The subprotocol is v5.channel.k8s.io"),
+                "kubectl 1.33 execs over WebSocket v5: {}",
+                harness::stderr(&out)
+            );
+        }
+        let args = [
+            verbose(kubectl),
             &[
                 "exec",
                 "talker",
@@ -108,8 +124,9 @@ fn exec_and_cp(cluster: &SingleNode) {
                 "-c",
                 "echo out; echo err >&2; exit 3",
             ],
-            b"",
-        );
+        ]
+        .concat();
+        let out = cluster.kubectl_with_input(kubectl, &args, b"");
         assert_eq!(
             out.status.code(),
             Some(3),
@@ -123,6 +140,8 @@ fn exec_and_cp(cluster: &SingleNode) {
         );
     }
 
+    attach(cluster);
+
     let local = cluster.node.root.path().join("upload.txt");
     std::fs::write(&local, "copied both ways\n").unwrap();
     cluster.run(&["cp", harness::path_str(&local), "talker:/tmp/upload.txt"]);
@@ -134,27 +153,75 @@ fn exec_and_cp(cluster: &SingleNode) {
     );
 }
 
+/// `kubectl run -i` attaches to the new container: stdin reaches it, its output comes back, and
+/// the session ends when the container does.
+fn attach(cluster: &SingleNode) {
+    for (n, kubectl) in KUBECTLS.iter().enumerate() {
+        let name = format!("reader-{n}");
+        let args = [
+            verbose(kubectl),
+            &[
+                "run",
+                &name,
+                "-i",
+                "--rm",
+                "--restart=Never",
+                "--image=busybox",
+                "--",
+                "sh",
+                "-c",
+                "read line; echo \"got $line\"",
+            ],
+        ]
+        .concat();
+        let out = cluster.kubectl_with_input(kubectl, &args, b"ping\n");
+        assert!(
+            harness::stdout(&out).contains("got ping"),
+            "{kubectl}: {} {}",
+            harness::stdout(&out),
+            harness::stderr(&out)
+        );
+        if *kubectl == KUBECTL_1_33 {
+            assert!(
+                harness::stderr(&out).contains("The subprotocol is v5.channel.k8s.io"),
+                "kubectl 1.33 attaches over WebSocket v5: {}",
+                harness::stderr(&out)
+            );
+        }
+    }
+}
+
 /// port-forward to busybox httpd with both kubectl versions.
 fn port_forward(cluster: &SingleNode) {
     for (n, kubectl) in KUBECTLS.iter().enumerate() {
         let port = format!("1808{n}");
-        let mut forward = cluster.spawn_command(
-            kubectl,
+        let ports = format!("{port}:8080");
+        let admin = cluster.admin();
+        let args = [
+            verbose(kubectl),
             &[
                 "--kubeconfig",
-                harness::path_str(&cluster.admin()),
+                harness::path_str(&admin),
                 "port-forward",
                 "pod/web",
-                &format!("{port}:8080"),
+                &ports,
             ],
-        );
+        ]
+        .concat();
+        let mut forward = cluster.spawn_command(kubectl, &args);
         let url = format!("http://127.0.0.1:{port}/index.html");
         cluster.eventually(20, "the page through port-forward", || {
             harness::stdout(&cluster.command("curl", &["-s", "--max-time", "2", &url]))
                 == "hello-page\n"
         });
         let _ = forward.kill();
-        let _ = forward.wait();
+        let log = harness::stderr(&forward.wait_with_output().unwrap());
+        if *kubectl == KUBECTL_1_33 {
+            assert!(
+                log.contains("negotiated protocol: portforward.k8s.io"),
+                "kubectl 1.33 port-forwards through the WebSocket tunnel: {log}"
+            );
+        }
     }
 }
 

@@ -3,8 +3,13 @@
 //! the server's byte for byte. Neither side's streaming protocol (SPDY/3.1, `v4`/`v5.channel.k8s.io`
 //! WebSockets, port-forward) is parsed here: whatever the two ends agree on passes through.
 
+pub mod channel;
+mod dial;
+pub mod spdy;
+pub mod tunnel;
+
 use axum::body::Body;
-use axum::http::{HeaderValue, Request, Response, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, Request, Response, StatusCode, Uri, header};
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -68,4 +73,50 @@ where
     }
     let (parts, body) = response.into_parts();
     Ok(Response::from_parts(parts, Body::new(body)))
+}
+
+/// Whether `headers` ask to upgrade to WebSocket offering the sub-protocol `protocol`.
+pub fn offers_websocket(headers: &HeaderMap, protocol: &str) -> bool {
+    let websocket = headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    websocket
+        && headers
+            .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|offered| offered.trim() == protocol)
+}
+
+/// A `502` naming what failed on the way to the runtime.
+fn bad_gateway(message: &str) -> axum::response::Response {
+    Response::builder()
+        .status(StatusCode::BAD_GATEWAY)
+        .body(Body::from(message.to_owned()))
+        .expect("a valid response")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_websocket_offer_is_found_among_several_headers_and_lists() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::UPGRADE, HeaderValue::from_static("WebSocket"));
+        headers.append(
+            header::SEC_WEBSOCKET_PROTOCOL,
+            HeaderValue::from_static("base64.channel.k8s.io"),
+        );
+        headers.append(
+            header::SEC_WEBSOCKET_PROTOCOL,
+            HeaderValue::from_static("v4.channel.k8s.io, v5.channel.k8s.io"),
+        );
+        assert!(offers_websocket(&headers, "v5.channel.k8s.io"));
+        assert!(!offers_websocket(&headers, "channel.k8s.io"));
+        headers.insert(header::UPGRADE, HeaderValue::from_static("SPDY/3.1"));
+        assert!(!offers_websocket(&headers, "v5.channel.k8s.io"));
+    }
 }

@@ -1,6 +1,7 @@
 //! exec, attach and portForward: the runtime's streaming server does the work; the kubelet finds
 //! the container or sandbox, asks CRI for a streaming URL and forwards the caller's request (and
-//! its upgraded connection: SPDY/3.1 or WebSocket) to it.
+//! its upgraded connection: SPDY/3.1 or WebSocket) to it. kubectl 1.30+'s WebSocket protocols,
+//! which the runtime does not speak, are translated to SPDY on the way (`k0rs_upgrade`).
 
 use std::path::PathBuf;
 
@@ -8,6 +9,8 @@ use axum::extract::{Path, Request, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use k0rs_cri::api;
+use k0rs_upgrade::channel::{self, Streams};
+use k0rs_upgrade::{offers_websocket, tunnel};
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 
@@ -111,8 +114,18 @@ fn flag(values: &[(String, String)], names: &[&str]) -> bool {
         .any(|(k, v)| names.contains(&k.as_str()) && (v == "1" || v == "true"))
 }
 
-/// Forwards `request` to the runtime's streaming `url`.
-async fn forward(url: &str, request: Request) -> Response {
+/// What a WebSocket request may be translated to for the runtime, which serves SPDY and WebSocket
+/// only up to `v4.channel.k8s.io`.
+enum Translation {
+    /// exec and attach: kubectl 1.30+'s `v5.channel.k8s.io`, with the streams asked for.
+    Channel(Streams),
+    /// port-forward: SPDY tunnelled in WebSocket.
+    PortForward,
+}
+
+/// Forwards `request` to the runtime's streaming `url`; kubectl 1.30+'s WebSocket protocols are
+/// translated, everything else passes through as it is.
+async fn forward(url: &str, request: Request, translation: Translation) -> Response {
     let uri: Uri = match url.parse() {
         Ok(uri) => uri,
         Err(e) => {
@@ -137,6 +150,16 @@ async fn forward(url: &str, request: Request) -> Response {
             );
         }
     };
+    let headers = request.headers();
+    match translation {
+        Translation::Channel(streams) if offers_websocket(headers, channel::V5) => {
+            return channel::serve(tcp, &uri, request, streams).await;
+        }
+        Translation::PortForward if offers_websocket(headers, tunnel::PORT_FORWARD) => {
+            return tunnel::serve(tcp, &uri, request).await;
+        }
+        _ => {}
+    }
     match k0rs_upgrade::forward(tcp, &uri, request).await {
         Ok(response) => response,
         Err(e) => error(
@@ -173,8 +196,14 @@ pub async fn exec(
         stdout: flag(&values, &["output", "stdout"]),
         stderr: !tty && flag(&values, &["error", "stderr"]),
     };
+    let streams = Streams {
+        stdin: exec.stdin,
+        stdout: exec.stdout,
+        stderr: exec.stderr,
+        tty,
+    };
     match server.ctx.cri.exec(exec).await {
-        Ok(url) => forward(&url, request).await,
+        Ok(url) => forward(&url, request, Translation::Channel(streams)).await,
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
 }
@@ -197,8 +226,14 @@ pub async fn attach(
         stdout: flag(&values, &["output", "stdout"]),
         stderr: !tty && flag(&values, &["error", "stderr"]),
     };
+    let streams = Streams {
+        stdin: attach.stdin,
+        stdout: attach.stdout,
+        stderr: attach.stderr,
+        tty,
+    };
     match server.ctx.cri.attach(attach).await {
-        Ok(url) => forward(&url, request).await,
+        Ok(url) => forward(&url, request, Translation::Channel(streams)).await,
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
 }
@@ -223,7 +258,7 @@ pub async fn port_forward(
         Err(response) => return response,
     };
     match server.ctx.cri.port_forward(&sandbox.id, ports).await {
-        Ok(url) => forward(&url, request).await,
+        Ok(url) => forward(&url, request, Translation::PortForward).await,
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
 }

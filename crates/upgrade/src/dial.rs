@@ -1,0 +1,57 @@
+//! Opening a SPDY/3.1 connection to a runtime's streaming server: the HTTP/1.1 upgrade request
+//! that `kubectl` before 1.30 would have sent, made on the caller's behalf.
+
+use axum::body::Body;
+use axum::http::{HeaderValue, Method, Request, Response, StatusCode, Uri, header};
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+/// The request header naming the sub-protocols a client speaks, and the one the server chose.
+pub const STREAM_PROTOCOL_VERSION: &str = "x-stream-protocol-version";
+
+/// How the runtime answered.
+pub enum Dialed {
+    /// It switched to SPDY speaking `protocol`.
+    Upgraded(TokioIo<Upgraded>),
+    /// It refused; its answer goes back to the caller as it is.
+    Refused(Response<Body>),
+}
+
+/// Asks the streaming server at `target` (its path and query; the Host from its authority) over
+/// `io` to switch to SPDY/3.1 with the sub-protocol `protocol`.
+pub async fn spdy<I>(io: I, target: &Uri, protocol: &'static str) -> Result<Dialed, hyper::Error>
+where
+    I: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(io)).await?;
+    tokio::spawn(async move {
+        if let Err(error) = connection.with_upgrades().await {
+            tracing::debug!(component = "upgrade", %error, "runtime connection ended");
+        }
+    });
+    let path = target.path_and_query().map_or("/", |p| p.as_str());
+    let mut request = Request::builder()
+        .method(Method::POST)
+        .uri(path)
+        .header(header::CONNECTION, "Upgrade")
+        .header(header::UPGRADE, "SPDY/3.1")
+        .header(STREAM_PROTOCOL_VERSION, protocol)
+        .body(Body::empty())
+        .expect("a valid request");
+    if let Some(authority) = target.authority()
+        && let Ok(host) = HeaderValue::from_str(authority.as_str())
+    {
+        request.headers_mut().insert(header::HOST, host);
+    }
+    let mut response = sender.send_request(request).await?;
+    if response.status() != StatusCode::SWITCHING_PROTOCOLS {
+        let (parts, body) = response.into_parts();
+        return Ok(Dialed::Refused(Response::from_parts(
+            parts,
+            Body::new(body),
+        )));
+    }
+    let upgraded = hyper::upgrade::on(&mut response).await?;
+    Ok(Dialed::Upgraded(TokioIo::new(upgraded)))
+}
