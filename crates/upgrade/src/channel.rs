@@ -9,15 +9,15 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
-use axum::extract::{FromRequestParts, Request};
+use axum::extract::Request;
+use axum::extract::ws::{Message, WebSocket};
 use axum::http::Uri;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite, ReadHalf, WriteHalf};
 use tokio::sync::Mutex;
 
-use crate::dial::{self, Dialed};
+use crate::dial;
 use crate::spdy::{self, Frame};
 
 /// The WebSocket sub-protocol kubectl 1.30+ asks for.
@@ -48,23 +48,14 @@ pub async fn serve<I>(io: I, target: &Uri, request: Request, streams: Streams) -
 where
     I: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
-    let (mut parts, _) = request.into_parts();
-    let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
-        Ok(upgrade) => upgrade.protocols([V5]),
-        Err(rejection) => return rejection.into_response(),
-    };
-    let runtime = match dial::spdy(io, target, V4).await {
-        Ok(Dialed::Upgraded(runtime)) => runtime,
-        Ok(Dialed::Refused(answer)) => return answer,
-        Err(error) => {
-            return crate::bad_gateway(&format!("the runtime's streaming server failed: {error}"));
-        }
-    };
-    upgrade.on_upgrade(move |socket| async move {
-        if let Err(error) = translate(socket, runtime, streams).await {
-            tracing::debug!(component = "upgrade", %error, "exec stream ended");
-        }
-    })
+    match dial::websocket_to_spdy(io, target, request, V5, V4).await {
+        Ok((upgrade, runtime)) => upgrade.on_upgrade(move |socket| async move {
+            if let Err(error) = translate(socket, runtime, streams).await {
+                tracing::debug!(component = "upgrade", %error, "exec stream ended");
+            }
+        }),
+        Err(answer) => answer,
+    }
 }
 
 type SpdyWriter<S> = Arc<Mutex<spdy::Writer<WriteHalf<S>>>>;
@@ -182,12 +173,6 @@ where
             Err(error) => break Err(error),
         }
     };
-    let _ = sink
-        .send(Message::Close(Some(CloseFrame {
-            code: close_code::NORMAL,
-            reason: "".into(),
-        })))
-        .await;
-    let _ = sink.close().await;
+    crate::close_normally(&mut sink).await;
     ended
 }

@@ -2,16 +2,19 @@
 //! that `kubectl` before 1.30 would have sent, made on the caller's behalf.
 
 use axum::body::Body;
+use axum::extract::FromRequestParts;
+use axum::extract::ws::WebSocketUpgrade;
 use axum::http::{HeaderValue, Method, Request, Response, StatusCode, Uri, header};
+use axum::response::IntoResponse;
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 /// The request header naming the sub-protocols a client speaks, and the one the server chose.
-pub const STREAM_PROTOCOL_VERSION: &str = "x-stream-protocol-version";
+const STREAM_PROTOCOL_VERSION: &str = "x-stream-protocol-version";
 
 /// How the runtime answered.
-pub enum Dialed {
+enum Dialed {
     /// It switched to SPDY speaking `protocol`.
     Upgraded(TokioIo<Upgraded>),
     /// It refused; its answer goes back to the caller as it is.
@@ -20,7 +23,7 @@ pub enum Dialed {
 
 /// Asks the streaming server at `target` (its path and query; the Host from its authority) over
 /// `io` to switch to SPDY/3.1 with the sub-protocol `protocol`.
-pub async fn spdy<I>(io: I, target: &Uri, protocol: &'static str) -> Result<Dialed, hyper::Error>
+async fn spdy<I>(io: I, target: &Uri, protocol: &'static str) -> Result<Dialed, hyper::Error>
 where
     I: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
@@ -54,4 +57,32 @@ where
     }
     let upgraded = hyper::upgrade::on(&mut response).await?;
     Ok(Dialed::Upgraded(TokioIo::new(upgraded)))
+}
+
+/// Takes the caller's WebSocket upgrade `request` offering `websocket`, then opens `target` over
+/// `io` speaking SPDY `protocol` — before answering the caller, so that a refusal on the way
+/// reaches it as an HTTP answer. The caller's upgrade completes when the returned
+/// `WebSocketUpgrade` is answered.
+pub async fn websocket_to_spdy<I>(
+    io: I,
+    target: &Uri,
+    request: Request<Body>,
+    websocket: &'static str,
+    protocol: &'static str,
+) -> Result<(WebSocketUpgrade, TokioIo<Upgraded>), Response<Body>>
+where
+    I: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let (mut parts, _) = request.into_parts();
+    let upgrade = WebSocketUpgrade::from_request_parts(&mut parts, &())
+        .await
+        .map_err(IntoResponse::into_response)?
+        .protocols([websocket]);
+    match spdy(io, target, protocol).await {
+        Ok(Dialed::Upgraded(runtime)) => Ok((upgrade, runtime)),
+        Ok(Dialed::Refused(answer)) => Err(answer),
+        Err(error) => Err(crate::bad_gateway(&format!(
+            "the runtime's streaming server failed: {error}"
+        ))),
+    }
 }

@@ -9,7 +9,10 @@ pub mod spdy;
 pub mod tunnel;
 
 use axum::body::Body;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, close_code};
 use axum::http::{HeaderMap, HeaderValue, Request, Response, StatusCode, Uri, header};
+use futures_util::SinkExt;
+use futures_util::stream::SplitSink;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -88,6 +91,17 @@ pub fn offers_websocket(headers: &HeaderMap, protocol: &str) -> bool {
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
             .any(|offered| offered.trim() == protocol)
+}
+
+/// Ends a WebSocket with a normal closure: clients read their streams to the end (an abrupt end
+/// is an error to them).
+async fn close_normally(sink: &mut SplitSink<WebSocket, Message>) {
+    let close = CloseFrame {
+        code: close_code::NORMAL,
+        reason: "".into(),
+    };
+    let _ = sink.send(Message::Close(Some(close))).await;
+    let _ = sink.close().await;
 }
 
 /// A `502` naming what failed on the way to the runtime.

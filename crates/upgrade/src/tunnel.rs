@@ -4,14 +4,14 @@
 //! tunnel's payload is carried to and from a SPDY connection to the runtime byte for byte; the
 //! SPDY inside is not parsed.
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
-use axum::extract::{FromRequestParts, Request};
+use axum::extract::Request;
+use axum::extract::ws::{Message, WebSocket};
 use axum::http::Uri;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use crate::dial::{self, Dialed};
+use crate::dial;
 
 /// The WebSocket sub-protocol of the tunnel.
 pub const PORT_FORWARD: &str = "SPDY/3.1+portforward.k8s.io";
@@ -24,19 +24,10 @@ pub async fn serve<I>(io: I, target: &Uri, request: Request) -> Response
 where
     I: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
-    let (mut parts, _) = request.into_parts();
-    let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
-        Ok(upgrade) => upgrade.protocols([PORT_FORWARD]),
-        Err(rejection) => return rejection.into_response(),
-    };
-    let runtime = match dial::spdy(io, target, INNER).await {
-        Ok(Dialed::Upgraded(runtime)) => runtime,
-        Ok(Dialed::Refused(answer)) => return answer,
-        Err(error) => {
-            return crate::bad_gateway(&format!("the runtime's streaming server failed: {error}"));
-        }
-    };
-    upgrade.on_upgrade(move |socket| relay(socket, runtime))
+    match dial::websocket_to_spdy(io, target, request, PORT_FORWARD, INNER).await {
+        Ok((upgrade, runtime)) => upgrade.on_upgrade(move |socket| relay(socket, runtime)),
+        Err(answer) => answer,
+    }
 }
 
 /// Binary messages' payloads to the runtime, the runtime's bytes back as binary messages.
@@ -71,12 +62,6 @@ where
             }
         }
     }
-    let _ = sink
-        .send(Message::Close(Some(CloseFrame {
-            code: close_code::NORMAL,
-            reason: "".into(),
-        })))
-        .await;
-    let _ = sink.close().await;
+    crate::close_normally(&mut sink).await;
     upstream.abort();
 }

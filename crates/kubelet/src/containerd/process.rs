@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use tokio::io::{AsyncBufReadExt as _, AsyncRead, BufReader};
@@ -16,8 +16,11 @@ use super::config::{HostTraits, Layout, render};
 
 /// How long containerd gets to exit after SIGTERM before it is killed.
 const STOP_GRACE: Duration = Duration::from_secs(10);
-/// The longest wait between restarts of a containerd that keeps dying.
+/// The first wait before restarting containerd, and the longest while it keeps dying.
+const MIN_RESTART_DELAY: Duration = Duration::from_secs(1);
 const MAX_RESTART_DELAY: Duration = Duration::from_secs(30);
+/// A containerd that ran this long before exiting is restarted after the shortest delay again.
+const HEALTHY_RUN: Duration = Duration::from_mins(1);
 
 /// A running, supervised containerd.
 #[derive(Debug)]
@@ -48,10 +51,10 @@ impl Containerd {
 
     /// Waits up to 30 s for containerd to open its socket.
     pub async fn wait_for_socket(&self) -> anyhow::Result<()> {
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + Duration::from_secs(30);
         while !self.layout.socket.exists() {
             anyhow::ensure!(
-                std::time::Instant::now() < deadline,
+                Instant::now() < deadline,
                 "containerd did not open {} within 30 s",
                 self.layout.socket.display()
             );
@@ -109,36 +112,49 @@ async fn forward(stream: impl AsyncRead + Unpin) {
     }
 }
 
+/// Keeps containerd running: a containerd that exits is started again after a delay that doubles
+/// (1 s up to 30 s) while it keeps dying, and starts over at 1 s once it has run for a minute. A
+/// failed start (binary gone, a full disk) is retried the same way: the node must not be left
+/// without a runtime until someone restarts k0rs.
 async fn supervise(
-    mut child: Child,
+    child: Child,
     binary: PathBuf,
     config: PathBuf,
     tool_dir: Option<PathBuf>,
     mut stopped: watch::Receiver<bool>,
 ) {
-    let mut delay = Duration::from_secs(1);
+    let mut delay = MIN_RESTART_DELAY;
+    let mut running = Some((child, Instant::now()));
     loop {
-        tokio::select! {
-            status = child.wait() => {
-                tracing::warn!(component = "containerd", ?status, delay_s = delay.as_secs(), "exited; restarting");
-                tokio::select! {
-                    () = tokio::time::sleep(delay) => {}
-                    _ = stopped.changed() => return,
-                }
-                delay = (delay * 2).min(MAX_RESTART_DELAY);
-                match spawn(&binary, &config, tool_dir.as_deref()) {
-                    Ok(next) => child = next,
-                    Err(error) => {
-                        tracing::error!(component = "containerd", error = format!("{error:#}"), "cannot restart");
-                        return;
+        if let Some((child, since)) = running.as_mut() {
+            tokio::select! {
+                status = child.wait() => {
+                    if since.elapsed() >= HEALTHY_RUN {
+                        delay = MIN_RESTART_DELAY;
                     }
+                    tracing::warn!(component = "containerd", ?status, delay_s = delay.as_secs(), "exited; restarting");
+                    running = None;
                 }
-            }
-            _ = stopped.changed() => {
-                terminate(&mut child).await;
-                return;
+                _ = stopped.changed() => {
+                    terminate(child).await;
+                    return;
+                }
             }
         }
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            _ = stopped.changed() => return,
+        }
+        match spawn(&binary, &config, tool_dir.as_deref()) {
+            Ok(next) => running = Some((next, Instant::now())),
+            Err(error) => tracing::error!(
+                component = "containerd",
+                error = format!("{error:#}"),
+                retry_s = (delay * 2).min(MAX_RESTART_DELAY).as_secs(),
+                "cannot restart; trying again"
+            ),
+        }
+        delay = (delay * 2).min(MAX_RESTART_DELAY);
     }
 }
 
@@ -160,4 +176,59 @@ async fn terminate(child: &mut Child) {
         let _ = child.kill().await;
     }
     tracing::info!(component = "containerd", "stopped");
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    use super::*;
+
+    fn starts(dir: &Path) -> usize {
+        std::fs::read_to_string(dir.join("starts")).map_or(0, |s| s.lines().count())
+    }
+
+    /// A stand-in containerd that notes each start and exits at once; a start that fails because
+    /// the binary is gone is tried again once it is back.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_restart_is_tried_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let binary = dir.path().join("containerd");
+        let script = format!(
+            "#!/bin/sh\necho run >> {}\nexit 1\n",
+            dir.path().join("starts").display()
+        );
+        std::fs::write(&binary, &script).unwrap();
+        std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let layout = Layout::new(&dir.path().join("data"), &dir.path().join("run"), "pause");
+        let traits = HostTraits {
+            can_lower_oom_score: false,
+            systemd_cgroup: false,
+        };
+        let containerd = Containerd::start(binary.clone(), layout, traits).unwrap();
+        // The first run exits at once; the restart 1 s later finds no binary.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while starts(dir.path()) < 1 {
+            assert!(Instant::now() < deadline, "containerd never ran");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        std::fs::remove_file(&binary).unwrap();
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert_eq!(
+            starts(dir.path()),
+            1,
+            "nothing to run while the binary is gone"
+        );
+        std::fs::write(&binary, &script).unwrap();
+        std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while starts(dir.path()) < 2 {
+            assert!(
+                Instant::now() < deadline,
+                "the supervisor gave up after a failed start"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        containerd.stop().await;
+    }
 }
