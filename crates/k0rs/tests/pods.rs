@@ -212,6 +212,19 @@ fn restart_policies_init_order_and_back_off() {
         .parse()
         .unwrap();
     assert!(restarts >= 1, "restarted before backing off: {restarts}");
+    // The kubelet's message names the whole back-off (10 s, doubling), not what is left of it.
+    let message = cluster.pod_field(
+        "crashing",
+        ".status.containerStatuses[0].state.waiting.message",
+    );
+    let backoff = message
+        .strip_prefix("back-off ")
+        .and_then(|m| m.split_once("s restarting failed container=main pod=crashing_default("))
+        .map(|(seconds, _)| seconds.to_owned());
+    assert!(
+        matches!(backoff.as_deref(), Some("10" | "20" | "40")),
+        "{message}"
+    );
     assert_eq!(
         cluster.pod_field(
             "crashing",

@@ -123,30 +123,7 @@ impl Kubelet {
             }
             .run(),
         );
-        let ctx = Arc::new(pods::Context {
-            cri,
-            client: client.clone(),
-            node_name: options.node_name.clone(),
-            node_ip: address,
-            kubelet_dir: options.kubelet_dir.clone(),
-            dns: pods::ClusterDns {
-                server: options.cluster_dns.to_string(),
-                domain: options.cluster_domain.clone(),
-                resolv_conf: options.resolv_conf.clone(),
-            },
-            cgroup_mounts: host::cgroup_mounts(),
-            can_lower_oom_score: host::can_lower_oom_score(),
-            memory_bytes: machine.memory_bytes,
-            volumes: volumes::Sources {
-                client,
-                tokens: volumes::Tokens::default(),
-            },
-            failures: Mutex::default(),
-            refreshed: Mutex::default(),
-            probes: pods::Probes::default(),
-            pulls: pods::PullBackOff::default(),
-            stats: stats::Stats::new(&host::cgroup_mounts()),
-        });
+        let ctx = Arc::new(pod_context(&options, cri, client, address, &machine));
         let serving = options
             .serving
             .clone()
@@ -188,6 +165,41 @@ impl Kubelet {
     pub async fn stop(mut self) {
         self.tasks.abort_all();
         while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+/// What the pod workers share: the runtime, the API, this node's facts and their memory of pods.
+fn pod_context(
+    options: &Options,
+    cri: Cri,
+    client: kube::Client,
+    address: IpAddr,
+    machine: &host::Machine,
+) -> pods::Context {
+    pods::Context {
+        cri,
+        client: client.clone(),
+        node_name: options.node_name.clone(),
+        node_ip: address,
+        kubelet_dir: options.kubelet_dir.clone(),
+        dns: pods::ClusterDns {
+            server: options.cluster_dns.to_string(),
+            domain: options.cluster_domain.clone(),
+            resolv_conf: options.resolv_conf.clone(),
+        },
+        cgroup_mounts: host::cgroup_mounts(),
+        can_lower_oom_score: host::can_lower_oom_score(),
+        memory_bytes: machine.memory_bytes,
+        volumes: volumes::Sources {
+            client,
+            tokens: volumes::Tokens::default(),
+        },
+        failures: Mutex::default(),
+        refreshed: Mutex::default(),
+        probes: pods::Probes::default(),
+        pulls: pods::PullBackOff::default(),
+        crashes: pods::CrashBackOff::default(),
+        stats: stats::Stats::new(&host::cgroup_mounts()),
     }
 }
 

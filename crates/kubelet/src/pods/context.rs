@@ -33,6 +33,8 @@ pub struct Context {
     pub probes: super::probes::Probes,
     /// Containers whose image could not be pulled, waiting before the next try.
     pub pulls: super::images::PullBackOff,
+    /// Containers that keep exiting: how long each waits before its next restart.
+    pub crashes: super::crash_backoff::CrashBackOff,
     /// Resource use of the node, its pods and containers.
     pub stats: crate::stats::Stats,
 }
@@ -63,6 +65,7 @@ impl Context {
             .retain(|(pod, _), _| pod != uid);
         self.refreshed.lock().expect("refreshed").remove(uid);
         self.pulls.forget(uid);
+        self.crashes.forget(uid);
         self.volumes.tokens.forget(uid);
         self.probes.forget(uid);
     }

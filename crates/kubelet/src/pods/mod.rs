@@ -4,6 +4,7 @@
 
 mod containers;
 mod context;
+mod crash_backoff;
 mod env;
 pub mod fields;
 mod grpc_probe;
@@ -31,6 +32,7 @@ use kube::runtime::reflector::Store;
 use kube::runtime::watcher;
 
 pub use context::Context;
+pub use crash_backoff::CrashBackOff;
 pub use images::PullBackOff;
 pub use probes::Probes;
 pub use sandbox::{ClusterDns, POD_UID_LABEL};

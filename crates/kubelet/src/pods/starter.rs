@@ -16,9 +16,6 @@ use super::sync::{RESYNC, Sandbox, observe};
 use super::{containers, env};
 use crate::volumes;
 
-/// Restart back-off: 10 s doubling to 5 min, as the kubelet.
-const BACKOFF_START: u64 = 10;
-const BACKOFF_MAX: u64 = 300;
 /// How long a postStart hook may run (the kubelet gives hooks the grace period; 30 s).
 const POST_START_TIMEOUT: i64 = 30;
 
@@ -173,8 +170,8 @@ impl Starter<'_> {
     /// Starts the next instance of `container`, or says it is backing off; returns when to look again.
     async fn start_or_back_off(&self, container: &Container, seen: &mut Observed) -> Duration {
         let uid = self.pod.metadata.uid.as_deref().unwrap_or_default();
-        let (attempt, delay) = match &seen.current {
-            None => (0, Duration::ZERO),
+        let (attempt, delay, backoff) = match &seen.current {
+            None => (0, Duration::ZERO, Duration::ZERO),
             Some(c) if c.state == api::ContainerState::ContainerCreated as i32 => {
                 // Created but never started (the kubelet stopped in between): start it now.
                 return match self.ctx.cri.start_container(&c.id).await {
@@ -193,17 +190,17 @@ impl Starter<'_> {
             }
             Some(c) => {
                 let attempt = c.metadata.as_ref().map_or(0, |m| m.attempt);
-                let delay = if attempt == 0 {
-                    0
-                } else {
-                    (BACKOFF_START << (attempt - 1).min(8)).min(BACKOFF_MAX)
-                };
+                let ran = u64::try_from((c.finished_at - c.started_at) / 1_000_000_000);
+                let backoff = self.ctx.crashes.delay(
+                    uid,
+                    &container.name,
+                    attempt,
+                    Duration::from_secs(ran.unwrap_or(0)),
+                );
                 let finished = u64::try_from(c.finished_at / 1_000_000_000).unwrap_or(0);
                 let now = u64::try_from(k0rs_api::time::now_unix()).unwrap_or(0);
-                (
-                    attempt + 1,
-                    Duration::from_secs((finished + delay).saturating_sub(now)),
-                )
+                let left = (finished + backoff.as_secs()).saturating_sub(now);
+                (attempt + 1, Duration::from_secs(left), backoff)
             }
         };
         if delay > Duration::ZERO {
@@ -211,7 +208,7 @@ impl Starter<'_> {
             let namespace = self.pod.metadata.namespace.as_deref().unwrap_or_default();
             let message = format!(
                 "back-off {}s restarting failed container={} pod={name}_{namespace}({uid})",
-                delay.as_secs().next_power_of_two().min(BACKOFF_MAX),
+                backoff.as_secs(),
                 container.name
             );
             seen.waiting = Some(("CrashLoopBackOff".into(), message));
