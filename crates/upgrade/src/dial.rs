@@ -27,12 +27,7 @@ async fn spdy<I>(io: I, target: &Uri, protocol: &'static str) -> Result<Dialed, 
 where
     I: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(io)).await?;
-    tokio::spawn(async move {
-        if let Err(error) = connection.with_upgrades().await {
-            tracing::debug!(component = "upgrade", %error, "runtime connection ended");
-        }
-    });
+    let mut sender = crate::connect(io).await?;
     let path = target.path_and_query().map_or("/", |p| p.as_str());
     let mut request = Request::builder()
         .method(Method::POST)

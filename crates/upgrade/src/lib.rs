@@ -13,6 +13,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, close_code};
 use axum::http::{HeaderMap, HeaderValue, Request, Response, StatusCode, Uri, header};
 use futures_util::SinkExt;
 use futures_util::stream::SplitSink;
+use hyper::client::conn::http1::SendRequest;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -28,12 +29,7 @@ pub async fn forward<I>(
 where
     I: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(io)).await?;
-    tokio::spawn(async move {
-        if let Err(error) = connection.with_upgrades().await {
-            tracing::debug!(component = "upgrade", %error, "forwarded connection ended");
-        }
-    });
+    let mut sender = connect(io).await?;
     let caller = request.extensions_mut().remove::<OnUpgrade>();
     let (mut parts, body) = request.into_parts();
     parts.uri = target.path_and_query().map_or_else(
@@ -76,6 +72,20 @@ where
     }
     let (parts, body) = response.into_parts();
     Ok(Response::from_parts(parts, Body::new(body)))
+}
+
+/// An HTTP/1.1 client connection over `io`, driven (upgrades included) by a task of its own.
+async fn connect<I>(io: I) -> Result<SendRequest<Body>, hyper::Error>
+where
+    I: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(io)).await?;
+    tokio::spawn(async move {
+        if let Err(error) = connection.with_upgrades().await {
+            tracing::debug!(component = "upgrade", %error, "connection ended");
+        }
+    });
+    Ok(sender)
 }
 
 /// Whether `headers` ask to upgrade to WebSocket offering the sub-protocol `protocol`.
