@@ -141,6 +141,7 @@ fn exec_and_cp(cluster: &SingleNode) {
     }
 
     attach(cluster);
+    terminal(cluster);
 
     let local = cluster.node.root.path().join("upload.txt");
     std::fs::write(&local, "copied both ways\n").unwrap();
@@ -151,6 +152,33 @@ fn exec_and_cp(cluster: &SingleNode) {
         std::fs::read_to_string(&back).unwrap(),
         "copied both ways\n"
     );
+}
+
+/// `exec -t` under a terminal of 40 × 100 (`script` gives kubectl one): the size reaches the
+/// container through the resize stream (applied after the process starts, hence the sleep), and
+/// the tty's output comes back.
+fn terminal(cluster: &SingleNode) {
+    let admin = cluster.admin();
+    for kubectl in KUBECTLS {
+        let line = format!(
+            "stty rows 40 cols 100; {kubectl} {} --kubeconfig {} exec -it talker -- sh -c 'sleep 1; stty size'",
+            verbose(kubectl).join(" "),
+            harness::path_str(&admin)
+        );
+        let out = cluster.command("script", &["-qec", &line, "/dev/null"]);
+        let printed = harness::stdout(&out);
+        assert!(
+            // (script echoes its stdin's end to the terminal as ^@ before the output.)
+            printed.lines().any(|l| l.trim().ends_with("40 100")),
+            "{kubectl}: {printed}"
+        );
+        if kubectl == KUBECTL_1_33 {
+            assert!(
+                printed.contains("The subprotocol is v5.channel.k8s.io"),
+                "kubectl 1.33 used WebSocket v5: {printed}"
+            );
+        }
+    }
 }
 
 /// `kubectl run -i` attaches to the new container: stdin reaches it, its output comes back, and
