@@ -32,7 +32,8 @@ const ERROR: u8 = 3;
 const RESIZE: u8 = 4;
 const CLOSE: u8 = 255;
 
-/// The streams a request asked for (its `stdin`, `stdout`, `stderr` and `tty` parameters).
+/// The streams a request asked for (its `stdin`, `stdout`, `stderr` and `tty` parameters), as the
+/// runtime was told: never `stderr` with `tty`.
 #[derive(Clone, Copy, Debug)]
 pub struct Streams {
     pub stdin: bool,
@@ -76,7 +77,7 @@ where
             (ERROR, "error", true),
             (STDIN, "stdin", streams.stdin),
             (STDOUT, "stdout", streams.stdout),
-            (STDERR, "stderr", streams.stderr && !streams.tty),
+            (STDERR, "stderr", streams.stderr),
             (RESIZE, "resize", streams.tty),
         ] {
             if wanted {

@@ -4,7 +4,7 @@
 use axum::body::Body;
 use axum::extract::FromRequestParts;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::http::{HeaderValue, Method, Request, Response, StatusCode, Uri, header};
+use axum::http::{Method, Request, Response, StatusCode, Uri, header};
 use axum::response::IntoResponse;
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
@@ -13,45 +13,43 @@ use tokio::io::{AsyncRead, AsyncWrite};
 /// The request header naming the sub-protocols a client speaks, and the one the server chose.
 const STREAM_PROTOCOL_VERSION: &str = "x-stream-protocol-version";
 
-/// How the runtime answered.
-enum Dialed {
-    /// It switched to SPDY speaking `protocol`.
-    Upgraded(TokioIo<Upgraded>),
-    /// It refused; its answer goes back to the caller as it is.
-    Refused(Response<Body>),
-}
-
-/// Asks the streaming server at `target` (its path and query; the Host from its authority) over
-/// `io` to switch to SPDY/3.1 with the sub-protocol `protocol`.
-async fn spdy<I>(io: I, target: &Uri, protocol: &'static str) -> Result<Dialed, hyper::Error>
+/// Asks the streaming server at `target` over `io` to switch to SPDY/3.1 with the sub-protocol
+/// `protocol`. A refusal is the runtime's own answer, passed back to the caller as it is; a
+/// failure on the way is a `502`.
+async fn spdy<I>(
+    io: I,
+    target: &Uri,
+    protocol: &'static str,
+) -> Result<TokioIo<Upgraded>, Response<Body>>
 where
     I: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
-    let mut sender = crate::connect(io).await?;
-    let path = target.path_and_query().map_or("/", |p| p.as_str());
-    let mut request = Request::builder()
+    let failed = |error: hyper::Error| {
+        Response::builder()
+            .status(StatusCode::BAD_GATEWAY)
+            .body(Body::from(format!(
+                "the runtime's streaming server failed: {error}"
+            )))
+            .expect("a valid response")
+    };
+    let mut sender = crate::connect(io).await.map_err(failed)?;
+    let (mut parts, body) = Request::builder()
         .method(Method::POST)
-        .uri(path)
         .header(header::CONNECTION, "Upgrade")
         .header(header::UPGRADE, "SPDY/3.1")
         .header(STREAM_PROTOCOL_VERSION, protocol)
         .body(Body::empty())
-        .expect("a valid request");
-    if let Some(authority) = target.authority()
-        && let Ok(host) = HeaderValue::from_str(authority.as_str())
-    {
-        request.headers_mut().insert(header::HOST, host);
-    }
-    let mut response = sender.send_request(request).await?;
+        .expect("a valid request")
+        .into_parts();
+    crate::aim(&mut parts, target);
+    let request = Request::from_parts(parts, body);
+    let mut response = sender.send_request(request).await.map_err(failed)?;
     if response.status() != StatusCode::SWITCHING_PROTOCOLS {
         let (parts, body) = response.into_parts();
-        return Ok(Dialed::Refused(Response::from_parts(
-            parts,
-            Body::new(body),
-        )));
+        return Err(Response::from_parts(parts, Body::new(body)));
     }
-    let upgraded = hyper::upgrade::on(&mut response).await?;
-    Ok(Dialed::Upgraded(TokioIo::new(upgraded)))
+    let upgraded = hyper::upgrade::on(&mut response).await.map_err(failed)?;
+    Ok(TokioIo::new(upgraded))
 }
 
 /// Takes the caller's WebSocket upgrade `request` offering `websocket`, then opens `target` over
@@ -73,11 +71,5 @@ where
         .await
         .map_err(IntoResponse::into_response)?
         .protocols([websocket]);
-    match spdy(io, target, protocol).await {
-        Ok(Dialed::Upgraded(runtime)) => Ok((upgrade, runtime)),
-        Ok(Dialed::Refused(answer)) => Err(answer),
-        Err(error) => Err(crate::bad_gateway(&format!(
-            "the runtime's streaming server failed: {error}"
-        ))),
-    }
+    Ok((upgrade, spdy(io, target, protocol).await?))
 }

@@ -1,7 +1,10 @@
 //! Forwarding a request to another HTTP/1.1 server over a connection the caller opened (TCP, TLS),
 //! and, when that server switches protocols (`101`), splicing the caller's upgraded connection to
-//! the server's byte for byte. Neither side's streaming protocol (SPDY/3.1, `v4`/`v5.channel.k8s.io`
-//! WebSockets, port-forward) is parsed here: whatever the two ends agree on passes through.
+//! the server's byte for byte: whatever the two ends agree on passes through.
+//!
+//! Runtimes serve SPDY/3.1 and WebSocket up to `v4.channel.k8s.io`; kubectl 1.30+ asks for
+//! WebSocket `v5.channel.k8s.io` (exec, attach) and SPDY tunnelled in WebSocket (port-forward).
+//! Those two are translated to SPDY towards the runtime ([`channel`], [`tunnel`]).
 
 pub mod channel;
 mod dial;
@@ -10,6 +13,7 @@ pub mod tunnel;
 
 use axum::body::Body;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, close_code};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Request, Response, StatusCode, Uri, header};
 use futures_util::SinkExt;
 use futures_util::stream::SplitSink;
@@ -32,15 +36,7 @@ where
     let mut sender = connect(io).await?;
     let caller = request.extensions_mut().remove::<OnUpgrade>();
     let (mut parts, body) = request.into_parts();
-    parts.uri = target.path_and_query().map_or_else(
-        || "/".parse().expect("a valid path"),
-        |p| p.as_str().parse().expect("a valid path"),
-    );
-    if let Some(authority) = target.authority()
-        && let Ok(host) = HeaderValue::from_str(authority.as_str())
-    {
-        parts.headers.insert(header::HOST, host);
-    }
+    aim(&mut parts, target);
     parts.version = axum::http::Version::HTTP_11;
     let mut response = sender
         .send_request(Request::from_parts(parts, body))
@@ -72,6 +68,19 @@ where
     }
     let (parts, body) = response.into_parts();
     Ok(Response::from_parts(parts, Body::new(body)))
+}
+
+/// Points a request at `target`: its path and query as the request line, its authority as Host.
+fn aim(request: &mut Parts, target: &Uri) {
+    request.uri = target.path_and_query().map_or_else(
+        || Uri::from_static("/"),
+        |p| p.as_str().parse().expect("a path and query parse as a URI"),
+    );
+    if let Some(authority) = target.authority()
+        && let Ok(host) = HeaderValue::from_str(authority.as_str())
+    {
+        request.headers.insert(header::HOST, host);
+    }
 }
 
 /// An HTTP/1.1 client connection over `io`, driven (upgrades included) by a task of its own.
@@ -112,14 +121,6 @@ async fn close_normally(sink: &mut SplitSink<WebSocket, Message>) {
     };
     let _ = sink.send(Message::Close(Some(close))).await;
     let _ = sink.close().await;
-}
-
-/// A `502` naming what failed on the way to the runtime.
-fn bad_gateway(message: &str) -> axum::response::Response {
-    Response::builder()
-        .status(StatusCode::BAD_GATEWAY)
-        .body(Body::from(message.to_owned()))
-        .expect("a valid response")
 }
 
 #[cfg(test)]

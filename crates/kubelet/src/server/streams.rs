@@ -114,6 +114,18 @@ fn flag(values: &[(String, String)], names: &[&str]) -> bool {
         .any(|(k, v)| names.contains(&k.as_str()) && (v == "1" || v == "true"))
 }
 
+/// The streams an exec or attach asks for (`stdin=1`, `tty=true`, …). A terminal merges stderr
+/// into stdout, so with `tty` there is no stderr stream.
+fn streams_asked(values: &[(String, String)]) -> Streams {
+    let tty = flag(values, &["tty"]);
+    Streams {
+        stdin: flag(values, &["input", "stdin"]),
+        stdout: flag(values, &["output", "stdout"]),
+        stderr: !tty && flag(values, &["error", "stderr"]),
+        tty,
+    }
+}
+
 /// What a WebSocket request may be translated to for the runtime, which serves SPDY and WebSocket
 /// only up to `v4.channel.k8s.io`.
 enum Translation {
@@ -187,20 +199,14 @@ pub async fn exec(
         Ok(found) => found,
         Err(response) => return response,
     };
-    let tty = flag(&values, &["tty"]);
+    let streams = streams_asked(&values);
     let exec = api::ExecRequest {
         container_id: found.id,
         cmd: command,
-        tty,
-        stdin: flag(&values, &["input", "stdin"]),
-        stdout: flag(&values, &["output", "stdout"]),
-        stderr: !tty && flag(&values, &["error", "stderr"]),
-    };
-    let streams = Streams {
-        stdin: exec.stdin,
-        stdout: exec.stdout,
-        stderr: exec.stderr,
-        tty,
+        tty: streams.tty,
+        stdin: streams.stdin,
+        stdout: streams.stdout,
+        stderr: streams.stderr,
     };
     match server.ctx.cri.exec(exec).await {
         Ok(url) => forward(&url, request, Translation::Channel(streams)).await,
@@ -218,19 +224,13 @@ pub async fn attach(
         Ok(found) => found,
         Err(response) => return response,
     };
-    let tty = flag(&values, &["tty"]);
+    let streams = streams_asked(&values);
     let attach = api::AttachRequest {
         container_id: found.id,
-        stdin: flag(&values, &["input", "stdin"]),
-        tty,
-        stdout: flag(&values, &["output", "stdout"]),
-        stderr: !tty && flag(&values, &["error", "stderr"]),
-    };
-    let streams = Streams {
-        stdin: attach.stdin,
-        stdout: attach.stdout,
-        stderr: attach.stderr,
-        tty,
+        stdin: streams.stdin,
+        tty: streams.tty,
+        stdout: streams.stdout,
+        stderr: streams.stderr,
     };
     match server.ctx.cri.attach(attach).await {
         Ok(url) => forward(&url, request, Translation::Channel(streams)).await,
