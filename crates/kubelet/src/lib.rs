@@ -176,7 +176,10 @@ fn pod_context(
     address: IpAddr,
     machine: &host::Machine,
 ) -> pods::Context {
+    let cgroup_mounts = host::cgroup_mounts();
     pods::Context {
+        stats: stats::Stats::new(&cgroup_mounts),
+        cgroup_mounts,
         cri,
         client: client.clone(),
         node_name: options.node_name.clone(),
@@ -187,7 +190,6 @@ fn pod_context(
             domain: options.cluster_domain.clone(),
             resolv_conf: options.resolv_conf.clone(),
         },
-        cgroup_mounts: host::cgroup_mounts(),
         can_lower_oom_score: host::can_lower_oom_score(),
         memory_bytes: machine.memory_bytes,
         volumes: volumes::Sources {
@@ -199,7 +201,6 @@ fn pod_context(
         probes: pods::Probes::default(),
         pulls: pods::PullBackOff::default(),
         crashes: pods::CrashBackOff::default(),
-        stats: stats::Stats::new(&host::cgroup_mounts()),
     }
 }
 

@@ -145,16 +145,16 @@ async fn supervise(
             () = tokio::time::sleep(delay) => {}
             _ = stopped.changed() => return,
         }
+        delay = (delay * 2).min(MAX_RESTART_DELAY);
         match spawn(&binary, &config, tool_dir.as_deref()) {
             Ok(next) => running = Some((next, Instant::now())),
             Err(error) => tracing::error!(
                 component = "containerd",
                 error = format!("{error:#}"),
-                retry_s = (delay * 2).min(MAX_RESTART_DELAY).as_secs(),
+                retry_s = delay.as_secs(),
                 "cannot restart; trying again"
             ),
         }
-        delay = (delay * 2).min(MAX_RESTART_DELAY);
     }
 }
 
