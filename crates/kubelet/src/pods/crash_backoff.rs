@@ -42,6 +42,15 @@ impl CrashBackOff {
     }
 }
 
+/// How long a container instance ran, from CRI's nanosecond times. One that never started
+/// (StartError) has no start time: it ran for nothing, not since 1970, and is no healthy run.
+pub fn ran_for(started_at: i64, finished_at: i64) -> Duration {
+    if started_at <= 0 {
+        return Duration::ZERO;
+    }
+    Duration::from_nanos(u64::try_from(finished_at - started_at).unwrap_or(0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,5 +72,13 @@ mod tests {
         assert_eq!(backoff.delay("u", "other", 9, QUICK).as_secs(), 300);
         backoff.forget("u");
         assert_eq!(backoff.delay("u", "c", 9, QUICK).as_secs(), 300);
+    }
+
+    #[test]
+    fn a_container_that_never_started_ran_for_nothing() {
+        let minute = 60 * 1_000_000_000;
+        assert_eq!(ran_for(minute, 11 * minute), HEALTHY_RUN);
+        assert_eq!(ran_for(0, 11 * minute), Duration::ZERO);
+        assert_eq!(ran_for(11 * minute, minute), Duration::ZERO);
     }
 }

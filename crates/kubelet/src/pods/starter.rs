@@ -190,17 +190,8 @@ impl Starter<'_> {
             }
             Some(c) => {
                 let attempt = c.metadata.as_ref().map_or(0, |m| m.attempt);
-                // A container that never started (StartError) has no start time: it ran for
-                // nothing, not since 1970, and must not count as a healthy run.
-                let ran = if c.started_at > 0 {
-                    u64::try_from((c.finished_at - c.started_at) / 1_000_000_000).unwrap_or(0)
-                } else {
-                    0
-                };
-                let backoff =
-                    self.ctx
-                        .crashes
-                        .delay(uid, &container.name, attempt, Duration::from_secs(ran));
+                let ran = super::crash_backoff::ran_for(c.started_at, c.finished_at);
+                let backoff = self.ctx.crashes.delay(uid, &container.name, attempt, ran);
                 let finished = u64::try_from(c.finished_at / 1_000_000_000).unwrap_or(0);
                 let now = u64::try_from(k0rs_api::time::now_unix()).unwrap_or(0);
                 let left = (finished + backoff.as_secs()).saturating_sub(now);
