@@ -3,6 +3,10 @@
 //! (Background propagation). An owner deleted with Foreground propagation keeps its
 //! `foregroundDeletion` finalizer until its dependents are gone; with Orphan propagation, its
 //! dependents lose their reference to it, then its `orphan` finalizer goes.
+//!
+//! Each change acts once, and an action can fail (a conflict, a timeout, an owner lookup that
+//! cannot tell): a periodic sweep of the graph acts again on what is still orphaned or still
+//! deleting, as upstream's work queues retry.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -21,6 +25,9 @@ use tokio::sync::mpsc;
 
 /// How often new resource types (CRDs) are looked for.
 const REDISCOVERY: Duration = Duration::from_secs(30);
+
+/// How often the graph is swept for work whose action failed.
+const SWEEP: Duration = Duration::from_secs(15);
 
 /// One object of the graph.
 #[derive(Debug, Clone)]
@@ -45,9 +52,12 @@ pub async fn run(client: Client) {
     };
     let mut watched: HashSet<String> = HashSet::new();
     let mut rediscover = tokio::time::interval(REDISCOVERY);
+    let mut sweep = tokio::time::interval(SWEEP);
+    sweep.tick().await;
     loop {
         tokio::select! {
             _ = rediscover.tick() => watch_new_resources(&client, &mut watched, &tx).await,
+            _ = sweep.tick() => graph.sweep(),
             Some((resource, event)) = rx.recv() => graph.apply(&resource, event),
         }
     }
@@ -143,13 +153,42 @@ impl Graph {
                 .or_default()
                 .insert(uid.clone());
         }
-        let orphaned =
-            !item.owners.is_empty() && item.owners.iter().any(|o| !self.items.contains_key(&o.uid));
+        let orphaned = self.orphaned(&item);
         self.items.insert(uid.clone(), item.clone());
         if orphaned {
             tokio::spawn(check_owners(self.client.clone(), item.clone()));
         }
         if item.deleting {
+            self.deleting(&uid);
+        }
+    }
+
+    /// Whether one of `item`'s owners is missing from the graph (gone, or not seen yet).
+    fn orphaned(&self, item: &Item) -> bool {
+        item.owners.iter().any(|o| !self.items.contains_key(&o.uid))
+    }
+
+    /// Acts again on every dependent that still looks orphaned and every owner still deleting
+    /// with a propagation finalizer: what a failed action left undone.
+    fn sweep(&mut self) {
+        let mut orphans = Vec::new();
+        let mut deleting = Vec::new();
+        for (uid, item) in &self.items {
+            if self.orphaned(item) {
+                orphans.push(item.clone());
+            }
+            let propagating = item
+                .finalizers
+                .iter()
+                .any(|f| f == "orphan" || f == "foregroundDeletion");
+            if item.deleting && propagating {
+                deleting.push(uid.clone());
+            }
+        }
+        for item in orphans {
+            tokio::spawn(check_owners(self.client.clone(), item));
+        }
+        for uid in deleting {
             self.deleting(&uid);
         }
     }

@@ -74,9 +74,13 @@ async fn reconcile(job: Arc<Job>, context: Arc<Context>) -> Result<Action, Error
     let owned = pods::owned(&context.pods.store, &job.metadata);
     if job.metadata.deletion_timestamp.is_some() {
         // Its pods are going with it: nothing is counted any more.
-        job_tracking::release_all(&context.client, &owned).await;
         context.memos.lock().expect("memos poisoned").remove(&uid);
-        return Ok(Action::await_change());
+        if job_tracking::release_all(&context.client, &owned).await {
+            return Ok(Action::await_change());
+        }
+        // A pod changed meanwhile (its finalizers are patched at a resourceVersion): again,
+        // or the pod stays Terminating and a foreground deletion of the job never ends.
+        return Ok(Action::requeue(Duration::from_secs(1)));
     }
     if !context.expectations.settled(&uid, &owned) {
         return Ok(Action::requeue(Duration::from_millis(200)));

@@ -205,15 +205,17 @@ async fn release_one(api: &Api<Pod>, pod: &Pod) -> bool {
     }
 }
 
-/// Releases every tracked pod of a job being deleted.
-pub async fn release_all(client: &Client, owned: &[Arc<Pod>]) {
+/// Releases every tracked pod of a job being deleted; whether all of them are released.
+pub async fn release_all(client: &Client, owned: &[Arc<Pod>]) -> bool {
+    let mut all = true;
     for pod in owned
         .iter()
         .filter(|p| p.finalizers().iter().any(|f| f == TRACKING_FINALIZER))
     {
         let api = Api::<Pod>::namespaced(client.clone(), &pod.namespace().unwrap_or_default());
-        release_one(&api, pod).await;
+        all &= release_one(&api, pod).await;
     }
+    all
 }
 
 /// Every 10 s, releases tracked pods whose Job is gone (deleted in the background: its pods

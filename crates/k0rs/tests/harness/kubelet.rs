@@ -145,7 +145,10 @@ async fn run_pods(client: Client, alive: Arc<Mutex<HashSet<String>>>) {
             .default_backoff()
             .applied_objects()
     );
-    while let Some(Ok(pod)) = events.next().await {
+    // A watch error (an expired resourceVersion, a dropped connection) is followed by a relist:
+    // the kubelet goes on, as a real one does.
+    while let Some(event) = events.next().await {
+        let Ok(pod) = event else { continue };
         let Some(node) = pod.spec.as_ref().and_then(|s| s.node_name.clone()) else {
             continue;
         };
@@ -156,15 +159,11 @@ async fn run_pods(client: Client, alive: Arc<Mutex<HashSet<String>>>) {
         let name = pod.metadata.name.clone().unwrap_or_default();
         let api = Api::<Pod>::namespaced(client.clone(), &namespace);
         if pod.metadata.deletion_timestamp.is_some() {
-            let _ = api
-                .delete(
-                    &name,
-                    &DeleteParams {
-                        grace_period_seconds: Some(0),
-                        ..DeleteParams::default()
-                    },
-                )
-                .await;
+            let now = DeleteParams {
+                grace_period_seconds: Some(0),
+                ..DeleteParams::default()
+            };
+            retried(|| api.delete(&name, &now)).await;
             continue;
         }
         let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
@@ -191,9 +190,20 @@ async fn run_pods(client: Client, alive: Arc<Mutex<HashSet<String>>>) {
                 }]}})
             }
         };
-        let _ = api
-            .patch_status(&name, &PatchParams::default(), &Patch::Merge(status))
-            .await;
+        let (status, params) = (Patch::Merge(status), PatchParams::default());
+        retried(|| api.patch_status(&name, &params, &status)).await;
+    }
+}
+
+/// Makes `call` until it succeeds or finds the pod gone, up to 10 times: no further change of
+/// the pod may come to make the kubelet try again.
+async fn retried<T, F: Future<Output = kube::Result<T>>>(mut call: impl FnMut() -> F) {
+    for _ in 0..10 {
+        match call().await {
+            Ok(_) => return,
+            Err(kube::Error::Api(status)) if status.code == 404 => return,
+            Err(_) => tokio::time::sleep(Duration::from_millis(300)).await,
+        }
     }
 }
 
