@@ -12,8 +12,9 @@ NODE_PACKAGES=(containerd runc containernetworking-plugins iptables ipset nftabl
 # To run a controller and show it working; etcd for `k0rs bench store`.
 RUN_PACKAGES=(openssl ca-certificates etcd-server "${NODE_PACKAGES[@]}")
 # Used by the tests as independent judges of k0rs's output; iproute2 and util-linux (nsenter) put
-# each test node in a network namespace of its own.
-TEST_PACKAGES=(openssl hostname etcd-server curl iproute2 util-linux "${NODE_PACKAGES[@]}")
+# each test node in a network namespace of its own; a registry on loopback to pull images from,
+# and skopeo to push to it.
+TEST_PACKAGES=(openssl hostname etcd-server curl iproute2 util-linux docker-registry skopeo "${NODE_PACKAGES[@]}")
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
