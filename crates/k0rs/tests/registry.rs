@@ -82,25 +82,7 @@ fn images_are_pulled_from_a_registry_a_missing_one_backs_off_and_unused_ones_are
     let image = format!("{REGISTRY}/tests/busybox:pulled");
     let layout = root.join("layout");
     relabelled_busybox(&tarball, &layout);
-    // The registry takes a moment to listen; skopeo's last complaint says why if it never does.
-    let mut complaint = String::new();
-    let pushed = (0..150).any(|_| {
-        let out = cluster.command(
-            "skopeo",
-            &[
-                "copy",
-                "--dest-tls-verify=false",
-                &format!("oci:{}:gc", layout.display()),
-                &format!("docker://{image}"),
-            ],
-        );
-        complaint = String::from_utf8_lossy(&out.stderr).into_owned();
-        out.status.success() || {
-            std::thread::sleep(std::time::Duration::from_millis(200));
-            false
-        }
-    });
-    assert!(pushed, "skopeo did not push to the registry: {complaint}");
+    push(&cluster, &layout, &image);
 
     cluster.run(&[
         "run",
@@ -166,4 +148,27 @@ fn images_are_pulled_from_a_registry_a_missing_one_backs_off_and_unused_ones_are
     );
     let _ = registry.kill();
     let _ = registry.wait();
+}
+
+/// Pushes the OCI layout's `gc` image to `image` with skopeo. The registry takes a moment to
+/// listen; skopeo's last complaint says why if it never does.
+fn push(cluster: &SingleNode, layout: &Path, image: &str) {
+    let mut complaint = String::new();
+    let pushed = (0..150).any(|_| {
+        let out = cluster.command(
+            "skopeo",
+            &[
+                "copy",
+                "--dest-tls-verify=false",
+                &format!("oci:{}:gc", layout.display()),
+                &format!("docker://{image}"),
+            ],
+        );
+        complaint = String::from_utf8_lossy(&out.stderr).into_owned();
+        out.status.success() || {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            false
+        }
+    });
+    assert!(pushed, "skopeo did not push to the registry: {complaint}");
 }
