@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use k0rs_api::Status;
-use k0rs_registry::Resource;
+use k0rs_registry::{Resource, WatchNext, WatchShape};
 
 use crate::negotiate::{self, Output};
 use crate::resources::{Query, filter};
@@ -74,12 +74,24 @@ pub async fn serve(
         tokio::pin!(deadline);
         let mut ticks = tokio::time::interval(BOOKMARK_INTERVAL);
         ticks.tick().await;
+        // JSON and metadata clients get lines spliced from the stored bytes; tables are built
+        // from parsed objects.
+        let shape = match output {
+            Output::Json | Output::Yaml => Some(WatchShape::Object),
+            Output::Metadata => Some(WatchShape::Metadata),
+            Output::Table => None,
+        };
         loop {
-            let event = tokio::select! {
-                event = events.next() => event,
+            let next = tokio::select! {
+                next = async {
+                    match shape {
+                        Some(shape) => events.next_line(shape).await,
+                        None => events.next().await.map(WatchNext::Event),
+                    }
+                } => next,
                 // No bookmark while read events wait to be sent: they come at once anyway.
                 _ = ticks.tick(), if bookmarks => match events.bookmark() {
-                    Some(bookmark) => Some(bookmark),
+                    Some(bookmark) => Some(WatchNext::Event(bookmark)),
                     None => continue,
                 },
                 () = &mut deadline => {
@@ -92,12 +104,12 @@ pub async fn serve(
                 }
                 () = sender.closed() => None,
             };
-            let Some(event) = event else { return };
-            if sender
-                .send(Ok(line(output, resource, event).into()))
-                .await
-                .is_err()
-            {
+            let bytes = match next {
+                None => return,
+                Some(WatchNext::Line(bytes)) => bytes.into(),
+                Some(WatchNext::Event(event)) => line(output, resource, event).into(),
+            };
+            if sender.send(Ok(bytes)).await.is_err() {
                 return;
             }
         }

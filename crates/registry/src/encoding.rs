@@ -5,6 +5,7 @@
 
 use k0rs_api::Status;
 use k0rs_store::Revision;
+use serde::de::IgnoredAny;
 use serde_json::{Value, json};
 
 const METADATA_FIRST: &[u8] = b"{\"metadata\":{";
@@ -48,6 +49,12 @@ pub fn with_revision(bytes: &[u8], revision: Revision) -> Option<Vec<u8>> {
     let rest = bytes.strip_prefix(METADATA_FIRST)?;
     let mut out = Vec::with_capacity(bytes.len() + 40);
     out.extend_from_slice(METADATA_FIRST);
+    splice_revision(&mut out, revision, rest);
+    Some(out)
+}
+
+/// Appends the resourceVersion field, then `rest`: what followed the metadata's opening brace.
+fn splice_revision(out: &mut Vec<u8>, revision: Revision, rest: &[u8]) {
     out.extend_from_slice(b"\"resourceVersion\":\"");
     out.extend_from_slice(revision.to_string().as_bytes());
     out.push(b'"');
@@ -55,6 +62,23 @@ pub fn with_revision(bytes: &[u8], revision: Revision) -> Option<Vec<u8>> {
         out.push(b',');
     }
     out.extend_from_slice(rest);
+}
+
+/// The stored bytes as a `PartialObjectMetadata` carrying the resourceVersion (what metadata-only
+/// clients such as the garbage collector watch), without building the object; `None` for bytes not
+/// stored metadata-first.
+pub fn partial_with_revision(bytes: &[u8], revision: Revision) -> Option<Vec<u8>> {
+    let rest = bytes.strip_prefix(b"{\"metadata\":")?;
+    // Skipping the metadata with IgnoredAny finds where it ends without allocating.
+    let mut stream = serde_json::Deserializer::from_slice(rest).into_iter::<IgnoredAny>();
+    stream.next()?.ok()?;
+    let metadata = rest[..stream.byte_offset()].strip_prefix(b"{")?;
+    let mut out = Vec::with_capacity(metadata.len() + 120);
+    out.extend_from_slice(
+        b"{\"kind\":\"PartialObjectMetadata\",\"apiVersion\":\"meta.k8s.io/v1\",\"metadata\":{",
+    );
+    splice_revision(&mut out, revision, metadata);
+    out.push(b'}');
     Some(out)
 }
 
@@ -87,6 +111,24 @@ mod tests {
     }
 
     #[test]
+    fn partial_metadata_is_spliced_without_the_rest() {
+        let object = json!({"kind": "Pod", "metadata": {"name": "a", "labels": {"x": "}"}},
+                            "spec": {"nodeName": "n"}});
+        let partial: Value =
+            serde_json::from_slice(&partial_with_revision(&encode(&object), 9).unwrap()).unwrap();
+        assert_eq!(
+            partial,
+            json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+                   "metadata": {"name": "a", "labels": {"x": "}"}, "resourceVersion": "9"}})
+        );
+        let empty: Value = serde_json::from_slice(
+            &partial_with_revision(&encode(&json!({"metadata": {}})), 3).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(empty["metadata"], json!({"resourceVersion": "3"}));
+    }
+
+    #[test]
     fn empty_metadata_and_old_encodings() {
         let stored = encode(&json!({"metadata": {}, "kind": "X"}));
         let served: Value = serde_json::from_slice(&with_revision(&stored, 7).unwrap()).unwrap();
@@ -97,6 +139,7 @@ mod tests {
         let old =
             serde_json::to_vec(&json!({"apiVersion": "v1", "metadata": {"name": "a"}})).unwrap();
         assert_eq!(with_revision(&old, 1), None);
+        assert_eq!(partial_with_revision(&old, 1), None);
         assert_eq!(metadata_only(&old), None);
     }
 }

@@ -40,7 +40,7 @@ pub use read_at::ReadAt;
 pub use services::ServiceNetwork;
 pub use subresource::Subresource as ServedSubresource;
 pub use table::{RESOURCES, Resource, Subresource};
-pub use watch::ResourceWatch;
+pub use watch::{Next as WatchNext, ResourceWatch, Shape as WatchShape};
 
 /// `v1` for the core group, `<group>/<version>` otherwise (an object's `apiVersion`).
 pub fn group_version(group: &str, version: &str) -> String {

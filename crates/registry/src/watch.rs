@@ -6,6 +6,7 @@ use k0rs_api::{Status, StatusReason};
 use k0rs_store::{EventKind, KeyRange, Revision, StoreError, WatchRequest, WatchStream};
 use serde_json::Value;
 
+use crate::encoding::{metadata_only, partial_with_revision, with_revision};
 use crate::generic::{Filter, Registry, decode, prefix_of, store_error};
 use crate::table::Resource;
 
@@ -23,8 +24,34 @@ pub struct ResourceWatch {
     /// Events to send before the store's (the current objects, for a watch without resourceVersion).
     initial: std::vec::IntoIter<Value>,
     stream: WatchStream,
-    pending: std::collections::VecDeque<Value>,
+    pending: std::collections::VecDeque<Pending>,
     ended: bool,
+}
+
+/// An event read from the store, turned into its watch event only when asked for it: as a
+/// parsed object ([`ResourceWatch::next`]) or as the stored bytes spliced into a line
+/// ([`ResourceWatch::next_line`], which parses nothing for JSON clients).
+enum Pending {
+    Ready(Value),
+    Stored(k0rs_store::Event),
+}
+
+/// How a watch line shows its objects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// The whole object.
+    Object,
+    /// Its metadata, as a `PartialObjectMetadata`.
+    Metadata,
+}
+
+/// The next event of a watch, for a client taking JSON lines.
+#[derive(Debug)]
+pub enum Next {
+    /// A line ready to send, newline included.
+    Line(Vec<u8>),
+    /// An event to shape and serialise (initial events, bookmarks, errors, converted kinds).
+    Event(Value),
 }
 
 impl std::fmt::Debug for ResourceWatch {
@@ -43,7 +70,24 @@ fn event(kind: &str, object: Value) -> Value {
 impl ResourceWatch {
     /// The next watch event (`{"type": …, "object": …}`); `None` once the watch has ended.
     pub async fn next(&mut self) -> Option<Value> {
-        let mut event = self.next_stored().await?;
+        loop {
+            let pending = self.next_pending().await?;
+            if let Some(event) = self.parsed(pending) {
+                return Some(event);
+            }
+        }
+    }
+
+    /// The watch event of `pending`, parsed and shown as the watched kind; `None` when the
+    /// filter hides it.
+    fn parsed(&self, pending: Pending) -> Option<Value> {
+        let mut event = match pending {
+            Pending::Ready(event) => event,
+            Pending::Stored(e) => match self.convert(&e) {
+                Ok(event) => event?,
+                Err(status) => return Some(error(&status)),
+            },
+        };
         if let Some(resource) = self.shown_as
             && matches!(
                 event["type"].as_str(),
@@ -55,15 +99,37 @@ impl ResourceWatch {
         Some(event)
     }
 
-    async fn next_stored(&mut self) -> Option<Value> {
+    /// The next event as a line of `shape`, made from the stored bytes without parsing them when
+    /// it can be (no conversion, selectors on metadata only); else as an event to serialise.
+    /// Each watcher of a busy resource turns every change into a line, so this is the hot path
+    /// of a watch.
+    pub async fn next_line(&mut self, shape: Shape) -> Option<Next> {
+        let raw = self.shown_as.is_none() && self.filter.fields.only_metadata();
+        loop {
+            match self.next_pending().await? {
+                Pending::Stored(e) if raw => match self.raw_line(&e, shape) {
+                    Ok(Some(line)) => return Some(Next::Line(line)),
+                    Ok(None) => {}
+                    Err(status) => return Some(Next::Event(error(&status))),
+                },
+                pending => {
+                    if let Some(event) = self.parsed(pending) {
+                        return Some(Next::Event(event));
+                    }
+                }
+            }
+        }
+    }
+
+    async fn next_pending(&mut self) -> Option<Pending> {
         if let Some(initial) = self.initial.next() {
-            return Some(initial);
+            return Some(Pending::Ready(initial));
         }
         if std::mem::take(&mut self.initial_end_bookmark) {
             let mut bookmark = self.bookmark_at(self.revision);
             bookmark["object"]["metadata"]["annotations"] =
                 serde_json::json!({ "k8s.io/initial-events-end": "true" });
-            return Some(bookmark);
+            return Some(Pending::Ready(bookmark));
         }
         loop {
             if let Some(event) = self.pending.pop_front() {
@@ -75,13 +141,8 @@ impl ResourceWatch {
             match self.stream.next().await? {
                 Ok(response) => {
                     self.revision = self.revision.max(response.revision);
-                    for e in response.events {
-                        match self.convert(&e) {
-                            Ok(Some(event)) => self.pending.push_back(event),
-                            Ok(None) => {}
-                            Err(status) => self.pending.push_back(error(&status)),
-                        }
-                    }
+                    self.pending
+                        .extend(response.events.into_iter().map(Pending::Stored));
                 }
                 Err(StoreError::Compacted {
                     requested,
@@ -95,11 +156,11 @@ impl ResourceWatch {
                             requested - 1
                         ),
                     );
-                    return Some(error(&status));
+                    return Some(Pending::Ready(error(&status)));
                 }
                 Err(other) => {
                     self.ended = true;
-                    return Some(error(&store_error(&other)));
+                    return Some(Pending::Ready(error(&store_error(&other))));
                 }
             }
         }
@@ -150,6 +211,69 @@ impl ResourceWatch {
             (true, false) => Some(event("DELETED", after)),
             (false, false) => None,
         })
+    }
+}
+
+impl ResourceWatch {
+    /// The line of a store event, spliced from the stored bytes; `None` when the filter hides it.
+    /// The same events as [`ResourceWatch::convert`] gives.
+    fn raw_line(&self, e: &k0rs_store::Event, shape: Shape) -> Result<Option<Vec<u8>>, Status> {
+        let selects_all = self.filter.labels.is_empty() && self.filter.fields.is_empty();
+        let matches = |bytes: &[u8], revision: Revision| -> Result<bool, Status> {
+            if selects_all {
+                return Ok(true);
+            }
+            let object = match metadata_only(bytes) {
+                Some(metadata) => metadata,
+                None => decode(bytes, revision)?,
+            };
+            Ok(self.filter.matches(&object))
+        };
+        let before = match &e.prev_kv {
+            Some(prev) => matches(&prev.value, prev.mod_revision)?,
+            None => false,
+        };
+        let (kind, object) = if e.kind == EventKind::Delete {
+            match &e.prev_kv {
+                Some(prev) if before => ("DELETED", &prev.value),
+                _ => return Ok(None),
+            }
+        } else {
+            let kind = match (before, matches(&e.kv.value, e.kv.mod_revision)?) {
+                (_, true) if e.kv.version == 1 => "ADDED",
+                (true, true) => "MODIFIED",
+                (false, true) => "ADDED",
+                (true, false) => "DELETED",
+                (false, false) => return Ok(None),
+            };
+            (kind, &e.kv.value)
+        };
+        let revision = e.kv.mod_revision;
+        let spliced = match shape {
+            Shape::Object => with_revision(object, revision),
+            Shape::Metadata => partial_with_revision(object, revision),
+        };
+        // Bytes written before the metadata-first encoding are parsed after all.
+        let object = if let Some(bytes) = spliced {
+            bytes
+        } else {
+            let mut object = decode(object, revision)?;
+            if shape == Shape::Metadata {
+                object = serde_json::json!({
+                    "kind": "PartialObjectMetadata",
+                    "apiVersion": "meta.k8s.io/v1",
+                    "metadata": object["metadata"].take(),
+                });
+            }
+            serde_json::to_vec(&object).expect("JSON values always serialise")
+        };
+        let mut line = Vec::with_capacity(object.len() + 32);
+        line.extend_from_slice(b"{\"type\":\"");
+        line.extend_from_slice(kind.as_bytes());
+        line.extend_from_slice(b"\",\"object\":");
+        line.extend_from_slice(&object);
+        line.extend_from_slice(b"}\n");
+        Ok(Some(line))
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use k0rs_registry::{Filter, ReadAt, Registry, find};
+use k0rs_registry::{Filter, ReadAt, Registry, WatchNext, WatchShape, find};
 use k0rs_store::{Embedded, EmbeddedOptions, Store};
 use serde_json::json;
 
@@ -281,6 +281,109 @@ async fn watch_sends_current_objects_then_changes_and_410_when_too_old() {
         (Some(410), Some("Expired"))
     );
     assert!(old.next().await.is_none());
+}
+
+/// The changes of `watch` (from the revision it started at) until `count` have come, read as
+/// lines of `shape` and parsed back.
+async fn lines(
+    watch: &mut k0rs_registry::ResourceWatch,
+    shape: WatchShape,
+    count: usize,
+) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    while out.len() < count {
+        match watch.next_line(shape).await.unwrap() {
+            WatchNext::Line(line) => {
+                assert!(line.ends_with(b"\n"), "a line ends with a newline");
+                out.push(serde_json::from_slice(&line).unwrap());
+            }
+            WatchNext::Event(event) => panic!("a parsed event where a line was expected: {event}"),
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn watch_lines_spliced_from_the_stored_bytes_are_the_parsed_events() {
+    let (registry, _dir) = registry().await;
+    let cm = find("", "v1", "configmaps").unwrap();
+    let start = registry
+        .create(cm, Some("default"), json!({"metadata": {"name": "other"}}))
+        .await
+        .unwrap()["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let labelled = Filter::parse(cm, Some("app=x"), None).unwrap();
+    let mut watches = Vec::new();
+    for filter in [Filter::default(), labelled] {
+        for _ in 0..3 {
+            let watch = registry
+                .watch(cm, Some("default"), Some(&start), filter.clone())
+                .await
+                .unwrap();
+            watches.push(watch);
+        }
+    }
+    // Added, modified, out of the selector, back in it, deleted.
+    let created = registry
+        .create(
+            cm,
+            Some("default"),
+            json!({"metadata": {"name": "a", "labels": {"app": "x"}}, "data": {"k": "é\"\n"}}),
+        )
+        .await
+        .unwrap();
+    let mut object = created.clone();
+    for labels in [
+        json!({"app": "x", "b": "c"}),
+        json!({}),
+        json!({"app": "x"}),
+    ] {
+        object["metadata"]["labels"] = labels;
+        object = registry
+            .update(cm, Some("default"), "a", object)
+            .await
+            .unwrap();
+    }
+    registry.delete(cm, Some("default"), "a").await.unwrap();
+
+    let (all, labelled) = watches.split_at_mut(3);
+    for (watches, kinds) in [
+        (
+            all,
+            ["ADDED", "MODIFIED", "MODIFIED", "MODIFIED", "DELETED"],
+        ),
+        (
+            labelled,
+            ["ADDED", "MODIFIED", "DELETED", "ADDED", "DELETED"],
+        ),
+    ] {
+        let count = kinds.len();
+        let mut parsed = Vec::new();
+        for _ in 0..count {
+            parsed.push(watches[0].next().await.unwrap());
+        }
+        let types: Vec<&str> = parsed.iter().map(|e| e["type"].as_str().unwrap()).collect();
+        assert_eq!(types, kinds);
+        assert_eq!(
+            lines(&mut watches[1], WatchShape::Object, count).await,
+            parsed
+        );
+        let partial: Vec<serde_json::Value> = parsed
+            .iter()
+            .map(|e| {
+                json!({"type": e["type"], "object": {
+                    "kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+                    "metadata": e["object"]["metadata"],
+                }})
+            })
+            .collect();
+        assert_eq!(
+            lines(&mut watches[2], WatchShape::Metadata, count).await,
+            partial
+        );
+    }
 }
 
 #[tokio::test]
