@@ -355,6 +355,20 @@ impl Registry {
         at: ReadAt,
     ) -> Result<k0rs_store::RangeResponse, Status> {
         let prefix = prefix_of(resource, Self::scope(resource, namespace));
+        if self.store.reads_from_memory()
+            && let ReadAt::Any | ReadAt::NotOlderThan(_) = at
+        {
+            // The store's newest state is as cheap to read as a cache's, and no older than any
+            // resourceVersion a client has been given (writes are acknowledged once published).
+            let request = RangeRequest::new(KeyRange::prefix(prefix.into_bytes()));
+            let response = self.store.range(request).await.map_err(|e| at.error(&e))?;
+            if let ReadAt::NotOlderThan(wanted) = at
+                && response.revision < wanted
+            {
+                return Err(crate::read_at::too_large(wanted, response.revision));
+            }
+            return Ok(response);
+        }
         match at {
             ReadAt::Any => {
                 return self

@@ -30,6 +30,12 @@ pub trait Store: Send + Sync {
     /// Gives the space of compacted history back.
     async fn defragment(&self) -> Result<()>;
 
+    /// Whether every read is served from this process's memory (the embedded store): a cache of
+    /// it would only hold a second copy of the same objects.
+    fn reads_from_memory(&self) -> bool {
+        false
+    }
+
     /// The key's current value.
     async fn get(&self, key: &[u8]) -> Result<Option<KeyValue>> {
         Ok(self

@@ -185,6 +185,10 @@ const MAX_QUEUED: usize = 16 * 1024;
 
 #[async_trait]
 impl Store for Embedded {
+    fn reads_from_memory(&self) -> bool {
+        true
+    }
+
     async fn range(&self, request: RangeRequest) -> Result<RangeResponse> {
         self.state.read().range(&request, self.published())
     }
