@@ -51,6 +51,19 @@ impl Filter {
     pub fn matches(&self, object: &Value) -> bool {
         self.labels.matches(object) && self.fields.matches(object)
     }
+
+    /// Whether the stored `bytes` match, reading no more than their metadata (for a filter whose
+    /// field selectors look only at metadata; bytes not stored metadata-first are parsed whole).
+    pub(crate) fn matches_stored(&self, bytes: &[u8], revision: Revision) -> Result<bool, Status> {
+        if self.labels.is_empty() && self.fields.is_empty() {
+            return Ok(true);
+        }
+        let object = match crate::encoding::metadata_only(bytes) {
+            Some(metadata) => metadata,
+            None => decode(bytes, revision)?,
+        };
+        Ok(self.matches(&object))
+    }
 }
 
 /// The part of an object a write replaces; the others stay as stored.

@@ -3,7 +3,7 @@
 
 use k0rs_api::Status;
 
-use crate::encoding::{metadata_only, with_revision};
+use crate::encoding::with_revision;
 use crate::generic::{Filter, Registry, decode, key};
 use crate::read_at::ReadAt;
 use crate::table::Resource;
@@ -48,7 +48,6 @@ impl Registry {
         if !filter.fields.only_metadata() {
             return Ok(None);
         }
-        let selects_all = filter.labels.is_empty() && filter.fields.is_empty();
         let response = self.range_at(resource, namespace, at).await?;
         let mut out = Vec::with_capacity(
             response
@@ -69,14 +68,8 @@ impl Registry {
         );
         let mut first = true;
         for kv in &response.kvs {
-            if !selects_all {
-                let object = match metadata_only(&kv.value) {
-                    Some(metadata) => metadata,
-                    None => decode(&kv.value, kv.mod_revision)?,
-                };
-                if !filter.matches(&object) {
-                    continue;
-                }
+            if !filter.matches_stored(&kv.value, kv.mod_revision)? {
+                continue;
             }
             if !first {
                 out.push(b',');

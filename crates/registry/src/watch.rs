@@ -6,7 +6,7 @@ use k0rs_api::{Status, StatusReason};
 use k0rs_store::{EventKind, KeyRange, Revision, StoreError, WatchRequest, WatchStream};
 use serde_json::Value;
 
-use crate::encoding::{metadata_only, partial_with_revision, with_revision};
+use crate::encoding::{partial_with_revision, with_revision};
 use crate::generic::{Filter, Registry, decode, prefix_of, store_error};
 use crate::table::Resource;
 
@@ -204,13 +204,21 @@ impl ResourceWatch {
             }));
         }
         let after = decode(&e.kv.value, e.kv.mod_revision)?;
-        Ok(match (before.is_some(), self.filter.matches(&after)) {
-            (_, true) if e.kv.version == 1 => Some(event("ADDED", after)),
-            (true, true) => Some(event("MODIFIED", after)),
-            (false, true) => Some(event("ADDED", after)),
-            (true, false) => Some(event("DELETED", after)),
-            (false, false) => None,
-        })
+        let matches = self.filter.matches(&after);
+        Ok(change(before.is_some(), matches, e.kv.version).map(|kind| event(kind, after)))
+    }
+}
+
+/// The watch event type of a put, from whether the filter matched the object before and after
+/// it (an object that stops matching is `DELETED` for the watch, one that starts is `ADDED`);
+/// `None` when it matched neither time. `version` is the key's, 1 for a creation.
+fn change(before: bool, after: bool, version: i64) -> Option<&'static str> {
+    match (before, after) {
+        (_, true) if version == 1 => Some("ADDED"),
+        (true, true) => Some("MODIFIED"),
+        (false, true) => Some("ADDED"),
+        (true, false) => Some("DELETED"),
+        (false, false) => None,
     }
 }
 
@@ -218,19 +226,8 @@ impl ResourceWatch {
     /// The line of a store event, spliced from the stored bytes; `None` when the filter hides it.
     /// The same events as [`ResourceWatch::convert`] gives.
     fn raw_line(&self, e: &k0rs_store::Event, shape: Shape) -> Result<Option<Vec<u8>>, Status> {
-        let selects_all = self.filter.labels.is_empty() && self.filter.fields.is_empty();
-        let matches = |bytes: &[u8], revision: Revision| -> Result<bool, Status> {
-            if selects_all {
-                return Ok(true);
-            }
-            let object = match metadata_only(bytes) {
-                Some(metadata) => metadata,
-                None => decode(bytes, revision)?,
-            };
-            Ok(self.filter.matches(&object))
-        };
         let before = match &e.prev_kv {
-            Some(prev) => matches(&prev.value, prev.mod_revision)?,
+            Some(prev) => self.filter.matches_stored(&prev.value, prev.mod_revision)?,
             None => false,
         };
         let (kind, object) = if e.kind == EventKind::Delete {
@@ -239,12 +236,9 @@ impl ResourceWatch {
                 _ => return Ok(None),
             }
         } else {
-            let kind = match (before, matches(&e.kv.value, e.kv.mod_revision)?) {
-                (_, true) if e.kv.version == 1 => "ADDED",
-                (true, true) => "MODIFIED",
-                (false, true) => "ADDED",
-                (true, false) => "DELETED",
-                (false, false) => return Ok(None),
+            let after = self.filter.matches_stored(&e.kv.value, e.kv.mod_revision)?;
+            let Some(kind) = change(before, after, e.kv.version) else {
+                return Ok(None);
             };
             (kind, &e.kv.value)
         };
