@@ -111,6 +111,10 @@ impl Serialize for Status {
     }
 }
 
+/// Why a write based on a stale resourceVersion failed, as Kubernetes words it.
+const STALE: &str =
+    "the object has been modified; please apply your changes to the latest version and try again";
+
 impl Status {
     pub fn failure(reason: StatusReason, message: impl Into<String>) -> Self {
         Self {
@@ -216,12 +220,13 @@ impl Status {
 
     /// A write based on a stale resourceVersion.
     pub fn conflict(group: &str, resource: &str, name: &str) -> Self {
-        Self::conflict_with(
-            group,
-            resource,
-            name,
-            "the object has been modified; please apply your changes to the latest version and try again",
-        )
+        Self::conflict_with(group, resource, name, STALE)
+    }
+
+    /// Whether this is `conflict`'s answer: a write lost to a newer one, which a server-side
+    /// read-modify-write (binding, apply, patch) redoes on the newest object.
+    pub fn is_stale_write(&self) -> bool {
+        self.code == 409 && self.message.ends_with(STALE)
     }
 
     /// A write that cannot be done on the object as it is now, for `reason`.

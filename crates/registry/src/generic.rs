@@ -703,10 +703,7 @@ impl Registry {
                     merged["metadata"]["resourceVersion"] =
                         live["metadata"]["resourceVersion"].clone();
                     match self.update(resource, namespace, name, merged).await {
-                        Err(status)
-                            if status.code == 409
-                                && status.message.contains("has been modified") =>
-                        {
+                        Err(status) if status.is_stale_write() => {
                             last = Some(status);
                         }
                         result => return result.map(|object| (false, object)),

@@ -170,7 +170,8 @@ impl Registry {
         Ok(scale_of(resource, &updated))
     }
 
-    /// Assigns a pending pod to the node a `Binding` names.
+    /// Assigns a pending pod to the node a `Binding` names. A concurrent write to the pod (its
+    /// status, a label) does not refuse the binding: it is redone on the newest pod.
     async fn bind(
         &self,
         resource: &Resource,
@@ -178,12 +179,29 @@ impl Registry {
         name: &str,
         binding: &Value,
     ) -> Result<(), Status> {
+        const ATTEMPTS: usize = 5;
         check_body_kind(binding, "Binding", name)?;
         let node = binding["target"]["name"]
             .as_str()
             .filter(|n| !n.is_empty())
             .ok_or_else(|| Status::bad_request("the Binding has no target.name"))?;
         let namespace = Self::scope(resource, namespace);
+        let mut attempt = 1;
+        loop {
+            match self.bind_once(resource, namespace, name, node).await {
+                Err(status) if status.is_stale_write() && attempt < ATTEMPTS => attempt += 1,
+                result => return result,
+            }
+        }
+    }
+
+    async fn bind_once(
+        &self,
+        resource: &Resource,
+        namespace: Option<&str>,
+        name: &str,
+        node: &str,
+    ) -> Result<(), Status> {
         let key = key(resource, namespace, name);
         let current = self.current(resource, &key, name).await?;
         let mut pod = decode(&current.value, current.mod_revision)?;

@@ -415,3 +415,50 @@ fn delete_options_come_from_the_body_and_the_query() {
         DeleteOptions::parse(br#"{"gracePeriodSeconds":-1}"#, &HashMap::new()).unwrap_err();
     assert_eq!(negative.code, 422);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_binding_racing_other_writes_to_its_pod_is_applied_to_the_newest_pod() {
+    // The scheduler binds while others write the pod (the preemptor's nomination, a label): the
+    // binding is redone on the newest pod, as kube-apiserver's is, not refused as a conflict.
+    let (registry, _dir) = registry(ServiceNetwork::default()).await;
+    let registry = Arc::new(registry);
+    let pods = find("", "v1", "pods").unwrap();
+    for i in 0..20 {
+        let name = format!("p{i}");
+        pod(&registry, &name).await;
+        let writers: Vec<_> = (0..4)
+            .map(|w| {
+                let (registry, name) = (registry.clone(), name.clone());
+                tokio::spawn(async move {
+                    let patch = json!({"status": {"nominatedNodeName": format!("n{w}")}});
+                    registry
+                        .patch_subresource(
+                            pods,
+                            Some("default"),
+                            &name,
+                            ServedSubresource::Status,
+                            patch.to_string().as_bytes(),
+                            k0rs_api::patch::PatchType::Merge,
+                        )
+                        .await
+                })
+            })
+            .collect();
+        let binding = json!({"target": {"kind": "Node", "name": "n1"}});
+        registry
+            .create_subresource(
+                pods,
+                Some("default"),
+                &name,
+                ServedSubresource::Binding,
+                &binding,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("binding {name}: {e:?}"));
+        for writer in writers {
+            writer.await.unwrap().unwrap();
+        }
+        let bound = registry.get(pods, Some("default"), &name).await.unwrap();
+        assert_eq!(bound["spec"]["nodeName"], "n1");
+    }
+}

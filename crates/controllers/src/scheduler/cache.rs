@@ -25,6 +25,8 @@ pub struct Placed {
     pub anti_affinity: Vec<PodAffinityTerm>,
     pub priority: i32,
     pub name: String,
+    /// Deleted and going away (its resources are still taken until it is gone).
+    pub terminating: bool,
 }
 
 impl Placed {
@@ -69,6 +71,7 @@ impl Placed {
                 .unwrap_or_default(),
             priority: pod.spec.as_ref().and_then(|s| s.priority).unwrap_or(0),
             name: meta.name.clone().unwrap_or_default(),
+            terminating: meta.deletion_timestamp.is_some(),
         }
     }
 }
@@ -133,6 +136,8 @@ pub struct Cache {
     waiting: HashMap<String, Vec<Placed>>,
     /// Placed pods with required anti-affinity terms, by uid (few: found without a scan).
     anti_affine: HashSet<String>,
+    /// Pods that preempted others, by uid, with the node they wait for (`nominatedNodeName`).
+    nominated: HashMap<String, (String, Placed)>,
 }
 
 impl Cache {
@@ -160,6 +165,7 @@ impl Cache {
     /// Accounts a pod on `node` (replacing what was accounted for it before).
     pub fn place(&mut self, node: &str, placed: Placed) {
         self.remove_pod(&placed.uid);
+        self.nominated.remove(&placed.uid);
         self.placed_on.insert(placed.uid.clone(), node.to_owned());
         if !placed.anti_affinity.is_empty() {
             self.anti_affine.insert(placed.uid.clone());
@@ -174,6 +180,68 @@ impl Cache {
         }
     }
 
+    /// Reserves room on `node` for a pod waiting for its victims to go: pods of lower
+    /// priority are then filtered as if it were there already, so they cannot take the room
+    /// its victims free (kube-scheduler's nominator).
+    pub fn nominate(&mut self, node: &str, placed: Placed) {
+        self.nominated
+            .insert(placed.uid.clone(), (node.to_owned(), placed));
+    }
+
+    /// The node a pod is nominated to, if any.
+    pub fn nomination(&self, uid: &str) -> Option<&str> {
+        self.nominated.get(uid).map(|(node, _)| node.as_str())
+    }
+
+    /// `node` with the pods nominated to it that `placed` must yield to (priority at least its
+    /// own) placed on it; `None` when there are none, which is nearly always.
+    pub fn with_nominated(&self, node: &NodeInfo, placed: &Placed) -> Option<NodeInfo> {
+        let mut ahead = self
+            .nominated
+            .values()
+            .filter(|(on, other)| {
+                on == node.name() && other.uid != placed.uid && other.priority >= placed.priority
+            })
+            .peekable();
+        ahead.peek()?;
+        let mut trial = node.clone();
+        for (_, other) in ahead {
+            trial.place(other.clone());
+        }
+        Some(trial)
+    }
+
+    /// Whether lower-priority pods on `node` are still going away for `placed`: it waits for
+    /// them rather than preempting again (kube-scheduler's PodEligibleToPreemptOthers).
+    pub fn victims_terminating(&self, node: &str, placed: &Placed) -> bool {
+        self.nodes.get(node).is_some_and(|info| {
+            info.pods
+                .iter()
+                .any(|p| p.terminating && p.priority < placed.priority)
+        })
+    }
+
+    /// Marks pods the scheduler is deleting (its victims) as going away before their own
+    /// deletion is seen, so that the preemptor waits for them instead of preempting again.
+    pub fn mark_terminating(&mut self, victims: &[Placed]) {
+        for victim in victims {
+            let placed = self
+                .placed_on
+                .get(&victim.uid)
+                .and_then(|node| self.nodes.get_mut(node))
+                .and_then(|info| info.pods.iter_mut().find(|p| p.uid == victim.uid));
+            if let Some(placed) = placed {
+                placed.terminating = true;
+            }
+        }
+    }
+
+    /// Forgets a pod that is gone or finished, wherever it was accounted.
+    pub fn forget_pod(&mut self, uid: &str) {
+        self.nominated.remove(uid);
+        self.remove_pod(uid);
+    }
+
     pub fn remove_pod(&mut self, uid: &str) {
         let Some(node) = self.placed_on.remove(uid) else {
             return;
@@ -186,6 +254,16 @@ impl Cache {
         }
     }
 
+    /// Every node's name (owned: the caller may remove them).
+    pub fn node_names(&self) -> impl Iterator<Item = String> + '_ {
+        self.nodes.keys().cloned()
+    }
+
+    /// Every pod accounted anywhere: placed, waiting for its node, or nominated.
+    pub fn pod_uids(&self) -> impl Iterator<Item = String> + '_ {
+        self.placed_on.keys().chain(self.nominated.keys()).cloned()
+    }
+
     pub fn is_placed(&self, uid: &str) -> bool {
         self.placed_on.contains_key(uid)
     }
@@ -196,5 +274,69 @@ impl Cache {
             let node = self.nodes.get(self.placed_on.get(uid)?)?;
             Some((node, node.pods.iter().find(|p| p.uid == *uid)?))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scheduler::filters;
+
+    fn pod(name: &str, cpu: &str, priority: i32) -> Pod {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": name, "uid": name},
+            "spec": {"priority": priority, "containers": [{"name": "c", "resources": {"requests": {"cpu": cpu}}}]},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_nominated_pod_holds_room_against_pods_of_lower_priority_only() {
+        let mut cache = Cache::default();
+        cache.set_node(
+            serde_json::from_value(serde_json::json!({
+                "metadata": {"name": "n1"},
+                "status": {"allocatable": {"cpu": "4", "pods": "110"}},
+            }))
+            .unwrap(),
+        );
+        cache.place("n1", Placed::of(&pod("filler", "2", 0)));
+        let vip = pod("vip", "2", 1000);
+        cache.nominate("n1", Placed::of(&vip));
+        let fits = |cache: &Cache, pod: &Pod| {
+            let placed = Placed::of(pod);
+            let node = &cache.nodes["n1"];
+            let trial = cache.with_nominated(node, &placed);
+            filters::reasons(pod, &placed, trial.as_ref().unwrap_or(node)).is_empty()
+        };
+        assert!(!fits(&cache, &pod("low", "1", 0)), "the room is held");
+        assert!(fits(&cache, &vip), "not against the nominated pod itself");
+        assert!(
+            fits(&cache, &pod("higher", "2", 2000)),
+            "nor a more important one"
+        );
+        // Bound, the pod holds its room as any placed pod; the nomination is gone.
+        cache.place("n1", Placed::of(&vip));
+        assert_eq!(cache.nomination("vip"), None);
+        assert!(!fits(&cache, &pod("low", "1", 0)));
+        cache.forget_pod("vip");
+        assert!(fits(&cache, &pod("low", "1", 0)));
+    }
+
+    #[test]
+    fn a_preemptor_waits_while_its_victims_go() {
+        let mut cache = Cache::default();
+        cache.set_node(
+            serde_json::from_value(serde_json::json!({"metadata": {"name": "n1"}})).unwrap(),
+        );
+        let victim = Placed::of(&pod("victim", "1", 0));
+        cache.place("n1", victim.clone());
+        let vip = Placed::of(&pod("vip", "2", 1000));
+        assert!(!cache.victims_terminating("n1", &vip));
+        cache.mark_terminating(&[victim]);
+        assert!(cache.victims_terminating("n1", &vip));
+        assert!(!cache.victims_terminating("n1", &Placed::of(&pod("other", "1", 0))));
+        cache.forget_pod("victim");
+        assert!(!cache.victims_terminating("n1", &vip));
     }
 }

@@ -14,6 +14,7 @@ mod selectors;
 mod spread;
 mod status;
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -65,6 +66,8 @@ pub async fn run(client: Client) {
         cache: Cache::default(),
         queue: Queue::default(),
         bound_tx,
+        relisted_nodes: HashSet::new(),
+        relisted_pods: HashSet::new(),
     };
     let mut tick = tokio::time::interval(Duration::from_millis(200));
     loop {
@@ -88,6 +91,9 @@ struct State {
     cache: Cache,
     queue: Queue,
     bound_tx: mpsc::UnboundedSender<Bound>,
+    /// What the current relist of each watch has listed so far.
+    relisted_nodes: HashSet<String>,
+    relisted_pods: HashSet<String>,
 }
 
 fn uid(pod: &Pod) -> String {
@@ -104,7 +110,13 @@ fn is_finished(pod: &Pod) -> bool {
 impl State {
     fn apply(&mut self, change: Change) {
         match change {
-            Change::Node(Event::Apply(node) | Event::InitApply(node)) => {
+            Change::Node(Event::Apply(node)) => {
+                self.cache.set_node(node);
+                self.queue.retry_unschedulable();
+            }
+            Change::Node(Event::InitApply(node)) => {
+                self.relisted_nodes
+                    .insert(node.metadata.name.clone().unwrap_or_default());
                 self.cache.set_node(node);
                 self.queue.retry_unschedulable();
             }
@@ -112,15 +124,42 @@ impl State {
                 self.cache
                     .remove_node(node.metadata.name.as_deref().unwrap_or_default());
             }
-            Change::Pod(Event::Apply(pod) | Event::InitApply(pod)) => self.pod_changed(pod),
+            Change::Pod(Event::Apply(pod)) => self.pod_changed(pod),
+            Change::Pod(Event::InitApply(pod)) => {
+                self.relisted_pods.insert(uid(&pod));
+                self.pod_changed(pod);
+            }
             Change::Pod(Event::Delete(pod)) => {
                 let uid = uid(&pod);
-                self.cache.remove_pod(&uid);
+                self.cache.forget_pod(&uid);
                 self.queue.forget(&uid);
                 self.queue.retry_unschedulable();
             }
-            Change::Node(Event::Init | Event::InitDone)
-            | Change::Pod(Event::Init | Event::InitDone) => {}
+            // A relist (after the watch fell too far behind) says nothing of what was deleted
+            // meanwhile: whatever it did not list is gone.
+            Change::Node(Event::Init) => self.relisted_nodes.clear(),
+            Change::Pod(Event::Init) => self.relisted_pods.clear(),
+            Change::Node(Event::InitDone) => {
+                let listed = std::mem::take(&mut self.relisted_nodes);
+                let gone: Vec<String> = self
+                    .cache
+                    .node_names()
+                    .filter(|n| !listed.contains(n))
+                    .collect();
+                for name in gone {
+                    self.cache.remove_node(&name);
+                }
+            }
+            Change::Pod(Event::InitDone) => {
+                let listed = std::mem::take(&mut self.relisted_pods);
+                let known = self.cache.pod_uids().chain(self.queue.pending_uids());
+                let gone: HashSet<String> = known.filter(|uid| !listed.contains(uid)).collect();
+                for uid in gone {
+                    self.cache.forget_pod(&uid);
+                    self.queue.forget(&uid);
+                }
+                self.queue.retry_unschedulable();
+            }
         }
     }
 
@@ -132,7 +171,7 @@ impl State {
             .and_then(|s| s.node_name.clone())
             .filter(|n| !n.is_empty());
         if is_finished(&pod) {
-            self.cache.remove_pod(&uid);
+            self.cache.forget_pod(&uid);
             self.queue.forget(&uid);
             self.queue.retry_unschedulable();
             return;
@@ -148,8 +187,19 @@ impl State {
             .and_then(|s| s.scheduler_name.as_deref())
             .is_none_or(|n| n == NAME);
         if ours && pod.metadata.deletion_timestamp.is_none() {
+            // A nomination is only ever taken from the pod, not cleared by it: an update written
+            // before the scheduler's own nomination landed does not carry it yet.
+            if let Some(node) = pod
+                .status
+                .as_ref()
+                .and_then(|s| s.nominated_node_name.as_deref())
+                .filter(|n| !n.is_empty())
+            {
+                self.cache.nominate(node, Placed::of(&pod));
+            }
             self.queue.add(uid, Arc::new(pod));
         } else {
+            self.cache.forget_pod(&uid);
             self.queue.forget(&uid);
         }
     }
@@ -158,10 +208,10 @@ impl State {
         self.queue.done(&bound.uid);
         if let Err(e) = bound.result {
             tracing::debug!(component = "scheduler", uid = %bound.uid, error = %e, "bind failed");
-            self.cache.remove_pod(&bound.uid);
-            // A pod that is gone or already bound is settled by its watch event.
-            let settled = matches!(&e, kube::Error::Api(s) if s.code == 404 || s.code == 409);
-            if !settled {
+            // A pod whose watch event settled it meanwhile (bound, deleted) is left as that
+            // event left it; one still pending was only assumed on the node, and is tried again.
+            if self.queue.is_pending(&bound.uid) {
+                self.cache.remove_pod(&bound.uid);
                 self.queue.back_off(&bound.uid);
             }
         }
@@ -190,10 +240,21 @@ impl State {
         };
         let (feasible, failures) = self.feasible(pod, &placed, &rules);
         if feasible.is_empty() {
+            if self
+                .cache
+                .nomination(&uid)
+                .is_some_and(|node| self.cache.victims_terminating(node, &placed))
+            {
+                // Its victims are still going; their deletion brings it back.
+                self.queue.park(&uid, "");
+                return;
+            }
             let fits = |node: &NodeInfo| rules.refusal(node).is_none();
             if let Some((node, victims)) = preemption::candidate(&self.cache, pod, &placed, &fits) {
                 // Victims going away bring the pod back from the parked ones.
                 self.queue.park(&uid, "");
+                self.cache.nominate(&node, placed);
+                self.cache.mark_terminating(&victims);
                 tokio::spawn(preemption::preempt(
                     self.client.clone(),
                     pod.clone(),
@@ -246,6 +307,11 @@ impl State {
         for i in 0..all.len() {
             let node = all[(start + i) % all.len()];
             let mut reasons = filters::reasons(pod, placed, node);
+            if reasons.is_empty()
+                && let Some(trial) = self.cache.with_nominated(node, placed)
+            {
+                reasons = filters::reasons(pod, placed, &trial);
+            }
             if reasons.is_empty()
                 && let Some(reason) = rules.refusal(node)
             {

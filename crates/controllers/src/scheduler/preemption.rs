@@ -39,7 +39,9 @@ pub fn candidate(
             continue;
         }
         lower.sort_by_key(|p| p.priority);
-        let mut trial = node.clone();
+        let mut trial = cache
+            .with_nominated(node, placed)
+            .unwrap_or_else(|| node.clone());
         let mut victims = Vec::new();
         for victim in lower {
             if filters::reasons(pod, placed, &trial).is_empty() && fits(&trial) {
@@ -69,17 +71,21 @@ pub fn candidate(
 
 /// Deletes the victims and nominates the pod to `node`.
 pub async fn preempt(client: Client, pod: Arc<Pod>, node: String, victims: Vec<Placed>) {
-    for victim in &victims {
+    let deletions = victims.iter().map(|victim| {
         let api = Api::<Pod>::namespaced(client.clone(), &victim.namespace);
-        match api.delete(&victim.name, &DeleteParams::default()).await {
-            Ok(_) => {
-                tracing::info!(component = "scheduler", victim = %victim.name, node = %node, "preempted");
-            }
-            Err(e) => {
-                tracing::debug!(component = "scheduler", victim = %victim.name, error = %e, "victim not deleted");
+        let node = &node;
+        async move {
+            match api.delete(&victim.name, &DeleteParams::default()).await {
+                Ok(_) => {
+                    tracing::info!(component = "scheduler", victim = %victim.name, node = %node, "preempted");
+                }
+                Err(e) => {
+                    tracing::debug!(component = "scheduler", victim = %victim.name, error = %e, "victim not deleted");
+                }
             }
         }
-    }
+    });
+    futures::future::join_all(deletions).await;
     let namespace = pod.metadata.namespace.clone().unwrap_or_default();
     let name = pod.metadata.name.clone().unwrap_or_default();
     let status = json!({ "status": { "nominatedNodeName": node } });

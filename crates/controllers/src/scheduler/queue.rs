@@ -116,9 +116,19 @@ impl Queue {
         self.in_flight.len()
     }
 
+    /// The pods waiting for a node.
+    pub fn pending_uids(&self) -> impl Iterator<Item = String> + '_ {
+        self.pods.keys().cloned()
+    }
+
+    /// Whether the pod is still waiting for a node, as far as the watch has told.
+    pub fn is_pending(&self, uid: &str) -> bool {
+        self.pods.contains_key(uid)
+    }
+
     /// A bind failed: try again after a delay that doubles with every failure.
     pub fn back_off(&mut self, uid: &str) {
-        if !self.pods.contains_key(uid) {
+        if !self.is_pending(uid) {
             return;
         }
         let attempts = self.attempts.entry(uid.to_owned()).or_default();
