@@ -117,23 +117,21 @@ fn labels_match(selector: &Value, labels: &Value) -> bool {
 /// The rules of the ClusterRole `name`, aggregated ones included. Aggregation is transitive
 /// (`admin` aggregates `edit`, which aggregates `view`), as the rules Kubernetes' aggregation
 /// controller writes into each role make it.
-fn cluster_role_rules(cluster_roles: &[Value], name: &str) -> Vec<Value> {
-    let mut found = Vec::new();
-    collect_rules(cluster_roles, name, &mut Vec::new(), &mut found);
-    found
+fn cluster_role_rules<'a>(cluster_roles: &'a [Value], name: &str, found: &mut Vec<&'a Value>) {
+    collect_rules(cluster_roles, name, &mut Vec::new(), found);
 }
 
 fn collect_rules<'a>(
     cluster_roles: &'a [Value],
     name: &str,
     visited: &mut Vec<&'a str>,
-    found: &mut Vec<Value>,
+    found: &mut Vec<&'a Value>,
 ) {
     let Some(role) = cluster_roles.iter().find(|r| r["metadata"]["name"] == name) else {
         return;
     };
     visited.push(role["metadata"]["name"].as_str().unwrap_or_default());
-    found.extend(role["rules"].as_array().cloned().unwrap_or_default());
+    found.extend(role["rules"].as_array().into_iter().flatten());
     for selector in role["aggregationRule"]["clusterRoleSelectors"]
         .as_array()
         .into_iter()
@@ -150,43 +148,76 @@ fn collect_rules<'a>(
     }
 }
 
+/// The RBAC objects that decide a request in one namespace (each list decoded once per change).
+struct Policy {
+    cluster_roles: Arc<Vec<Value>>,
+    cluster_bindings: Arc<Vec<Value>>,
+    /// The namespace's Roles and RoleBindings (none for a cluster-wide request).
+    namespaced: Option<Namespaced>,
+}
+
+struct Namespaced {
+    namespace: String,
+    roles: Arc<Vec<Value>>,
+    bindings: Arc<Vec<Value>>,
+}
+
+impl Policy {
+    async fn read(registry: &Registry, namespace: Option<&str>) -> Self {
+        let namespaced = match namespace.filter(|n| !n.is_empty()) {
+            Some(ns) => Some(Namespaced {
+                namespace: ns.to_owned(),
+                roles: list(registry, "roles", Some(ns)).await,
+                bindings: list(registry, "rolebindings", Some(ns)).await,
+            }),
+            None => None,
+        };
+        Self {
+            cluster_roles: list(registry, "clusterroles", None).await,
+            cluster_bindings: list(registry, "clusterrolebindings", None).await,
+            namespaced,
+        }
+    }
+
+    /// Every rule that applies to `user` (borrowed: authorizing a request copies none).
+    fn rules(&self, user: &UserInfo) -> Vec<&Value> {
+        let mut rules = Vec::new();
+        for binding in self.cluster_bindings.iter() {
+            if binds(binding, user, None) && binding["roleRef"]["kind"] == "ClusterRole" {
+                let name = binding["roleRef"]["name"].as_str().unwrap_or_default();
+                cluster_role_rules(&self.cluster_roles, name, &mut rules);
+            }
+        }
+        let Some(local) = &self.namespaced else {
+            return rules;
+        };
+        for binding in local.bindings.iter() {
+            if !binds(binding, user, Some(&local.namespace)) {
+                continue;
+            }
+            let name = binding["roleRef"]["name"].as_str().unwrap_or_default();
+            match binding["roleRef"]["kind"].as_str() {
+                Some("ClusterRole") => cluster_role_rules(&self.cluster_roles, name, &mut rules),
+                Some("Role") => {
+                    if let Some(role) = local.roles.iter().find(|r| r["metadata"]["name"] == name) {
+                        rules.extend(role["rules"].as_array().into_iter().flatten());
+                    }
+                }
+                _ => {}
+            }
+        }
+        rules
+    }
+}
+
 /// Every rule that applies to `user` in `namespace` (cluster-wide ones included).
 pub async fn rules_for(
     registry: &Registry,
     user: &UserInfo,
     namespace: Option<&str>,
 ) -> Vec<Value> {
-    let cluster_roles = list(registry, "clusterroles", None).await;
-    let mut rules = Vec::new();
-    for binding in list(registry, "clusterrolebindings", None).await.iter() {
-        if binds(binding, user, None) && binding["roleRef"]["kind"] == "ClusterRole" {
-            let name = binding["roleRef"]["name"].as_str().unwrap_or_default();
-            rules.extend(cluster_role_rules(&cluster_roles, name));
-        }
-    }
-    let Some(namespace) = namespace.filter(|n| !n.is_empty()) else {
-        return rules;
-    };
-    let namespace_roles = list(registry, "roles", Some(namespace)).await;
-    for binding in list(registry, "rolebindings", Some(namespace)).await.iter() {
-        if !binds(binding, user, Some(namespace)) {
-            continue;
-        }
-        let name = binding["roleRef"]["name"].as_str().unwrap_or_default();
-        match binding["roleRef"]["kind"].as_str() {
-            Some("ClusterRole") => rules.extend(cluster_role_rules(&cluster_roles, name)),
-            Some("Role") => {
-                if let Some(role) = namespace_roles
-                    .iter()
-                    .find(|r| r["metadata"]["name"] == name)
-                {
-                    rules.extend(role["rules"].as_array().cloned().unwrap_or_default());
-                }
-            }
-            _ => {}
-        }
-    }
-    rules
+    let policy = Policy::read(registry, namespace).await;
+    policy.rules(user).into_iter().cloned().collect()
 }
 
 /// The rules a binding to the role `kind`/`name` grants (aggregated ClusterRoles included).
@@ -197,7 +228,10 @@ pub async fn role_rules(
     name: &str,
 ) -> Vec<Value> {
     if kind == "ClusterRole" {
-        return cluster_role_rules(&list(registry, "clusterroles", None).await, name);
+        let cluster_roles = list(registry, "clusterroles", None).await;
+        let mut rules = Vec::new();
+        cluster_role_rules(&cluster_roles, name, &mut rules);
+        return rules.into_iter().cloned().collect();
     }
     list(registry, "roles", namespace)
         .await
@@ -213,9 +247,10 @@ pub async fn allows(registry: &Registry, user: &UserInfo, request: &Attributes<'
         Attributes::Resource { namespace, .. } => *namespace,
         Attributes::NonResource { .. } => None,
     };
-    rules_for(registry, user, namespace)
+    Policy::read(registry, namespace)
         .await
-        .iter()
+        .rules(user)
+        .into_iter()
         .any(|rule| rule_allows(rule, request))
 }
 
@@ -279,7 +314,12 @@ mod tests {
             json!({"metadata": {"name": "pods", "labels": {"agg": "view"}},
                    "rules": [{"verbs": ["get"], "apiGroups": [""], "resources": ["pods"]}]}),
         ];
-        assert_eq!(cluster_role_rules(&roles, "view").len(), 1);
-        assert!(cluster_role_rules(&roles, "missing").is_empty());
+        let rules_of = |name| {
+            let mut found = Vec::new();
+            cluster_role_rules(&roles, name, &mut found);
+            found
+        };
+        assert_eq!(rules_of("view"), [&roles[1]["rules"][0]]);
+        assert!(rules_of("missing").is_empty());
     }
 }

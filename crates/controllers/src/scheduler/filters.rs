@@ -209,16 +209,15 @@ pub fn count(n: usize) -> f64 {
 /// "Too many pods" when it holds as many pods as it may.
 fn insufficient(placed: &Placed, node: &NodeInfo) -> Vec<String> {
     let mut out = Vec::new();
-    let max_pods = node.allocatable.0.get("pods").copied().unwrap_or(110.0);
-    if count(node.pods.len()) + 1.0 > max_pods {
+    if count(node.pods.len()) + 1.0 > node.allocatable.max_pods() {
         out.push("Too many pods".to_owned());
     }
-    for (name, amount) in &placed.requests.0 {
-        if *amount <= 0.0 || name == "pods" {
+    for (name, amount) in placed.requests.iter() {
+        if amount <= 0.0 || name == "pods" {
             continue;
         }
         let free = node.allocatable.get(name) - node.requested.get(name);
-        if *amount > free + 1e-9 {
+        if amount > free + 1e-9 {
             out.push(format!("Insufficient {name}"));
         }
     }

@@ -7,9 +7,18 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::{Container, Node, Pod};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
-/// Amounts by resource name.
+/// Amounts by resource name: the four every pod and node has in fields (filters and scores read
+/// them for every node and pod: no map lookups), extended resources by name.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Amounts(pub BTreeMap<String, f64>);
+pub struct Amounts {
+    cpu: f64,
+    memory: f64,
+    storage: f64,
+    pods: f64,
+    /// Whether `pods` was given (a node listing none may hold the kubelet's default).
+    pods_listed: bool,
+    extended: BTreeMap<String, f64>,
+}
 
 /// What scoring assumes of a container that requests no cpu or memory (Kubernetes' defaults), so
 /// that pods without requests still spread.
@@ -17,45 +26,90 @@ const DEFAULT_CPU: f64 = 0.1;
 const DEFAULT_MEMORY: f64 = 200.0 * 1024.0 * 1024.0;
 
 impl Amounts {
+    fn field(&self, name: &str) -> Option<f64> {
+        match name {
+            "cpu" => Some(self.cpu),
+            "memory" => Some(self.memory),
+            "ephemeral-storage" => Some(self.storage),
+            "pods" => Some(self.pods),
+            _ => None,
+        }
+    }
+
     pub fn get(&self, name: &str) -> f64 {
-        self.0.get(name).copied().unwrap_or(0.0)
+        self.field(name)
+            .or_else(|| self.extended.get(name).copied())
+            .unwrap_or(0.0)
     }
 
     /// The amount of `name`, added if missing (without allocating a key that is already there:
     /// this runs for every placed pod).
     fn slot(&mut self, name: &str) -> &mut f64 {
-        if !self.0.contains_key(name) {
-            self.0.insert(name.to_owned(), 0.0);
+        match name {
+            "cpu" => &mut self.cpu,
+            "memory" => &mut self.memory,
+            "ephemeral-storage" => &mut self.storage,
+            "pods" => &mut self.pods,
+            _ => {
+                if !self.extended.contains_key(name) {
+                    self.extended.insert(name.to_owned(), 0.0);
+                }
+                self.extended.get_mut(name).expect("just inserted")
+            }
         }
-        self.0.get_mut(name).expect("just inserted")
+    }
+
+    /// The pods a node may hold: its `pods` allocatable, 110 (the kubelet's default) when it
+    /// lists none.
+    pub fn max_pods(&self) -> f64 {
+        if self.pods_listed { self.pods } else { 110.0 }
+    }
+
+    /// Every resource with an amount other than zero.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, f64)> {
+        [
+            ("cpu", self.cpu),
+            ("memory", self.memory),
+            ("ephemeral-storage", self.storage),
+            ("pods", self.pods),
+        ]
+        .into_iter()
+        .chain(self.extended.iter().map(|(name, a)| (name.as_str(), *a)))
+        .filter(|(_, amount)| *amount != 0.0)
+    }
+
+    fn combine(&mut self, other: &Amounts, op: impl Fn(f64, f64) -> f64) {
+        self.cpu = op(self.cpu, other.cpu);
+        self.memory = op(self.memory, other.memory);
+        self.storage = op(self.storage, other.storage);
+        self.pods = op(self.pods, other.pods);
+        for (name, amount) in &other.extended {
+            let slot = self.slot(name);
+            *slot = op(*slot, *amount);
+        }
     }
 
     pub fn add(&mut self, other: &Amounts) {
-        for (name, amount) in &other.0 {
-            *self.slot(name) += amount;
-        }
+        self.combine(other, |a, b| a + b);
     }
 
     pub fn subtract(&mut self, other: &Amounts) {
-        for (name, amount) in &other.0 {
-            *self.slot(name) -= amount;
-        }
+        self.combine(other, |a, b| a - b);
     }
 
     fn max(&mut self, other: &Amounts) {
-        for (name, amount) in &other.0 {
-            let slot = self.slot(name);
-            *slot = slot.max(*amount);
-        }
+        self.combine(other, f64::max);
     }
 
     fn of(list: Option<&BTreeMap<String, Quantity>>) -> Self {
-        Self(
-            list.into_iter()
-                .flatten()
-                .filter_map(|(name, q)| Some((name.clone(), k0rs_api::quantity::parse(&q.0)?)))
-                .collect(),
-        )
+        let mut amounts = Self::default();
+        for (name, q) in list.into_iter().flatten() {
+            if let Some(amount) = k0rs_api::quantity::parse(&q.0) {
+                *amounts.slot(name) = amount;
+                amounts.pods_listed |= name == "pods";
+            }
+        }
+        amounts
     }
 }
 
@@ -90,9 +144,14 @@ pub fn scoring_requests(pod: &Pod) -> (f64, f64) {
         return (0.0, 0.0);
     };
     spec.containers.iter().fold((0.0, 0.0), |(cpu, memory), c| {
-        let requests = container_requests(c);
-        let or_default =
-            |name: &str, default: f64| requests.0.get(name).copied().unwrap_or(default);
+        // Only a request left out takes the default; one of zero stays zero.
+        let requests = c.resources.as_ref().and_then(|r| r.requests.as_ref());
+        let or_default = |name: &str, default: f64| {
+            requests
+                .and_then(|r| r.get(name))
+                .and_then(|q| k0rs_api::quantity::parse(&q.0))
+                .unwrap_or(default)
+        };
         (
             cpu + or_default("cpu", DEFAULT_CPU),
             memory + or_default("memory", DEFAULT_MEMORY),

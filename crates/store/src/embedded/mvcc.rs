@@ -115,11 +115,11 @@ impl Mvcc {
             if request.count_only || (limit > 0 && response.kvs.len() >= limit) {
                 continue;
             }
-            let mut kv = stored.to_kv(key);
-            if request.keys_only {
-                kv.value = Vec::new();
-            }
-            response.kvs.push(kv);
+            response.kvs.push(if request.keys_only {
+                stored.to_key(key)
+            } else {
+                stored.to_kv(key)
+            });
         }
         response.more = limit > 0 && usize::try_from(response.count).unwrap_or(usize::MAX) > limit;
         Ok(response)

@@ -32,8 +32,16 @@ pub struct Stored {
 impl Stored {
     pub fn to_kv(&self, key: &[u8]) -> KeyValue {
         KeyValue {
-            key: key.to_vec(),
             value: self.value.to_vec(),
+            ..self.to_key(key)
+        }
+    }
+
+    /// The key and its revisions without the value (a `keys_only` read copies no values).
+    pub fn to_key(&self, key: &[u8]) -> KeyValue {
+        KeyValue {
+            key: key.to_vec(),
+            value: Vec::new(),
             create_revision: self.create_revision,
             mod_revision: self.mod_revision,
             version: self.version,
