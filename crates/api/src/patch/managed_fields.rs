@@ -8,7 +8,9 @@ use std::collections::HashSet;
 
 use serde_json::{Value, json};
 
-use super::server_side::{Path, collect, field_set, from_fields_v1, to_fields_v1, value_at};
+use super::server_side::{
+    Path, collect, field_set, fields_v1_of, from_fields_v1, to_fields_v1, value_at,
+};
 
 /// Every leaf field of `object`, its status included (writes through `/status` own status fields).
 fn all_fields(object: &Value) -> Vec<Path> {
@@ -41,6 +43,18 @@ pub fn track_update(
     subresource: Option<&str>,
     now: &str,
 ) {
+    let sent = new["metadata"]["managedFields"]
+        .as_array()
+        .is_some_and(|sent| !sent.is_empty());
+    if old.is_none() && !sent {
+        // A create by one writer: it owns every field, which one walk of the object gives.
+        let fields = all_fields_v1(new);
+        set_entries(
+            new,
+            fields.map(|f| vec![entry(new, manager, subresource, now, f)]),
+        );
+        return;
+    }
     let mut entries: Vec<Value> = match new["metadata"]["managedFields"].as_array() {
         Some(sent) if !sent.is_empty() => sent.clone(),
         _ => old
@@ -82,25 +96,54 @@ pub fn track_update(
         mine.retain(|p| !removed.contains(p) && !changed.contains(p));
         mine.extend(changed.into_iter().cloned());
         if !mine.is_empty() {
-            let mut entry = json!({
-                "manager": manager,
-                "operation": "Update",
-                "apiVersion": new["apiVersion"],
-                "time": now,
-                "fieldsType": "FieldsV1",
-                "fieldsV1": to_fields_v1(&mine),
-            });
-            if let Some(subresource) = subresource {
-                entry["subresource"] = json!(subresource);
-            }
-            entries.push(entry);
+            entries.push(entry(new, manager, subresource, now, to_fields_v1(&mine)));
         }
     }
+    set_entries(new, Some(entries));
+}
+
+/// `all_fields` as FieldsV1, in one walk; `None` when the object sets no field.
+fn all_fields_v1(object: &Value) -> Option<Value> {
+    let mut fields = fields_v1_of(object, "", "", true);
+    if let Some(status) = object.get("status")
+        && let Some(status) = fields_v1_of(status, "status", "", false)
+    {
+        fields
+            .get_or_insert_with(|| json!({}))
+            .as_object_mut()
+            .expect("FieldsV1 is an object")
+            .insert("f:status".into(), status);
+    }
+    fields
+}
+
+/// The managedFields entry of `manager`'s `Update` of `fields`.
+fn entry(new: &Value, manager: &str, subresource: Option<&str>, now: &str, fields: Value) -> Value {
+    let mut entry = json!({
+        "manager": manager,
+        "operation": "Update",
+        "apiVersion": new["apiVersion"],
+        "time": now,
+        "fieldsType": "FieldsV1",
+    });
+    // Moved in: `json!` would copy it.
+    entry["fieldsV1"] = fields;
+    if let Some(subresource) = subresource {
+        entry["subresource"] = json!(subresource);
+    }
+    entry
+}
+
+/// Stores `entries` as the object's managedFields (none: the field goes).
+fn set_entries(new: &mut Value, entries: Option<Vec<Value>>) {
     if let Some(metadata) = new.get_mut("metadata").and_then(Value::as_object_mut) {
-        if entries.is_empty() {
-            metadata.remove("managedFields");
-        } else {
-            metadata.insert("managedFields".into(), Value::Array(entries));
+        match entries {
+            Some(entries) if !entries.is_empty() => {
+                metadata.insert("managedFields".into(), Value::Array(entries));
+            }
+            _ => {
+                metadata.remove("managedFields");
+            }
         }
     }
 }
@@ -149,6 +192,25 @@ mod tests {
             same["metadata"]["managedFields"],
             edited["metadata"]["managedFields"]
         );
+    }
+
+    #[test]
+    fn a_create_owns_what_the_general_walk_finds() {
+        // The one-walk FieldsV1 of a create is the paths' FieldsV1, for keyed lists (containers
+        // by name, ports by containerPort, env by name), empty ones, status and skipped metadata.
+        let pod = json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "p", "namespace": "d", "uid": "u", "labels": {"a": "b"},
+                         "annotations": {}, "ownerReferences": [{"uid": "o", "kind": "ReplicaSet", "name": "r", "apiVersion": "apps/v1"}]},
+            "spec": {"containers": [
+                        {"name": "c", "image": "i", "ports": [{"containerPort": 80, "protocol": "TCP"}],
+                         "env": [{"name": "E", "value": "v"}], "resources": {}},
+                        {"name": "d", "image": "j", "args": ["a", "b"]}],
+                     "volumes": [], "tolerations": [{"key": "k", "operator": "Exists"}]},
+            "status": {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False"}]}});
+        assert_eq!(all_fields_v1(&pod), Some(to_fields_v1(&all_fields(&pod))));
+        let bare = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}});
+        assert_eq!(all_fields_v1(&bare), None);
+        assert!(all_fields(&bare).is_empty());
     }
 
     #[test]

@@ -70,6 +70,49 @@ pub(super) fn collect(
     }
 }
 
+/// FieldsV1 of every leaf field `value` sets, as `to_fields_v1(field_set(..))` gives it, built
+/// in one walk (what a create owns: no path is materialised); `None` when it sets none.
+/// `field`, `parent` and `top` are as for `collect`.
+pub(super) fn fields_v1_of(value: &Value, field: &str, parent: &str, top: bool) -> Option<Value> {
+    match value {
+        Value::Object(map) if !map.is_empty() => {
+            let mut fields = Map::new();
+            for (key, inner) in map {
+                if top && (key == "apiVersion" || key == "kind" || key == "status") {
+                    continue;
+                }
+                if parent.is_empty() && field == "metadata" && SERVER_FIELDS.contains(&key.as_str())
+                {
+                    continue;
+                }
+                if let Some(inner) = fields_v1_of(inner, key, field, false) {
+                    fields.insert(format!("f:{key}"), inner);
+                }
+            }
+            (!fields.is_empty()).then_some(Value::Object(fields))
+        }
+        Value::Array(items) => match list_merge(parent, field) {
+            Some(ListMerge::Key(key)) if items.iter().all(|i| i.get(key).is_some()) => {
+                let mut fields = Map::new();
+                for item in items {
+                    let mut entry = match fields_v1_of(item, field, parent, false) {
+                        Some(Value::Object(entry)) => entry,
+                        _ => Map::new(),
+                    };
+                    entry.insert(".".into(), json!({}));
+                    fields.insert(
+                        format!("k:{}", json!({ key: item[key] })),
+                        Value::Object(entry),
+                    );
+                }
+                (!fields.is_empty()).then_some(Value::Object(fields))
+            }
+            _ => Some(json!({})),
+        },
+        _ => Some(json!({})),
+    }
+}
+
 fn step<'a>(value: &'a Value, segment: &str) -> Option<&'a Value> {
     if let Some(name) = segment.strip_prefix("f:") {
         return value.get(name);

@@ -3,6 +3,7 @@
 //! kube-scheduler) so that back-to-back decisions do not overcommit a node.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{Hash as _, Hasher as _};
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{Node, Pod, PodAffinityTerm};
@@ -17,6 +18,9 @@ pub struct Placed {
     pub labels: BTreeMap<String, String>,
     /// The uid of its controller (ReplicaSet, StatefulSet…), for spreading.
     pub owner: Option<String>,
+    /// A hash of what makes pods siblings for spreading (the controller, else the namespace and
+    /// labels): scoring compares every placed pod on every feasible node, and mostly differs.
+    pub sibling_hash: u64,
     pub requests: Amounts,
     pub scoring: (f64, f64),
     /// (protocol, hostIP, hostPort) it binds on the node.
@@ -46,16 +50,25 @@ impl Placed {
                 ))
             })
             .collect();
+        let owner = meta
+            .owner_references
+            .iter()
+            .flatten()
+            .find(|o| o.controller == Some(true))
+            .map(|o| o.uid.clone());
+        let labels = meta.labels.clone().unwrap_or_default();
+        let namespace = meta.namespace.clone().unwrap_or_default();
+        let mut hasher = std::hash::DefaultHasher::new();
+        match &owner {
+            Some(owner) => owner.hash(&mut hasher),
+            None => (&namespace, &labels).hash(&mut hasher),
+        }
         Self {
             uid: meta.uid.clone().unwrap_or_default(),
-            namespace: meta.namespace.clone().unwrap_or_default(),
-            labels: meta.labels.clone().unwrap_or_default(),
-            owner: meta
-                .owner_references
-                .iter()
-                .flatten()
-                .find(|o| o.controller == Some(true))
-                .map(|o| o.uid.clone()),
+            sibling_hash: hasher.finish(),
+            namespace,
+            labels,
+            owner,
             requests: pod_requests(pod),
             scoring: scoring_requests(pod),
             ports,

@@ -77,6 +77,7 @@ fn spreading(placed: &Placed, nodes: &[&NodeInfo]) -> Vec<f64> {
         count(
             node.pods
                 .iter()
+                .filter(|p| p.sibling_hash == placed.sibling_hash)
                 .filter(|p| match &placed.owner {
                     Some(owner) => p.owner.as_ref() == Some(owner),
                     None => {
