@@ -31,7 +31,9 @@ where
 
 /// The watch of `api`, without managedFields: they are for writers, not for controllers'
 /// decisions, and dropping them halves what a cached pod weighs.
-fn trimmed<K>(api: Api<K>) -> impl Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send
+pub(crate) fn trimmed<K>(
+    api: Api<K>,
+) -> impl Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send
 where
     K: Resource + Clone + DeserializeOwned + Debug + Send + 'static,
 {
@@ -105,9 +107,15 @@ where
                     .collect();
                 relisted.drain(..).chain(gone).for_each(announce);
             }
-            watcher::Event::Apply(_) | watcher::Event::Delete(_) => {
+            watcher::Event::Apply(ref object) => {
                 writer.apply_watcher_event(&event);
-                if let watcher::Event::Apply(object) | watcher::Event::Delete(object) = event {
+                // The store's own copy is announced: one copy per version, not two.
+                let stored = reader.get(&ObjectRef::from_obj(object));
+                announce(stored.unwrap_or_else(|| Arc::new(object.clone())));
+            }
+            watcher::Event::Delete(_) => {
+                writer.apply_watcher_event(&event);
+                if let watcher::Event::Delete(object) = event {
                     announce(Arc::new(object));
                 }
             }

@@ -20,8 +20,7 @@ use std::time::Duration;
 
 use futures::StreamExt as _;
 use k8s_openapi::api::core::v1::{Node, Pod};
-use kube::runtime::WatchStreamExt as _;
-use kube::runtime::watcher::{self, Event};
+use kube::runtime::watcher::Event;
 use kube::{Api, Client};
 use tokio::sync::mpsc;
 
@@ -53,12 +52,11 @@ struct Bound {
 
 /// Schedules until the watch streams end (they retry on errors, so: until the task is dropped).
 pub async fn run(client: Client) {
-    let nodes = watcher::watcher(Api::<Node>::all(client.clone()), watcher::Config::default())
-        .default_backoff()
-        .map(|e| e.map(Change::Node));
-    let pods = watcher::watcher(Api::<Pod>::all(client.clone()), watcher::Config::default())
-        .default_backoff()
-        .map(|e| e.map(Change::Pod));
+    // Without managedFields: pending pods wait in the queue, and under load there are thousands.
+    let nodes =
+        crate::informer::trimmed(Api::<Node>::all(client.clone())).map(|e| e.map(Change::Node));
+    let pods =
+        crate::informer::trimmed(Api::<Pod>::all(client.clone())).map(|e| e.map(Change::Pod));
     let mut changes = std::pin::pin!(futures::stream::select(nodes, pods));
     let (bound_tx, mut bound_rx) = mpsc::unbounded_channel::<Bound>();
     let mut state = State {
