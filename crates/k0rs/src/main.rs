@@ -15,6 +15,12 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
+/// mimalloc instead of glibc's malloc: the controller's many threads each got a glibc arena
+/// that kept freed memory (about 300 MB resident for 10,000 pods), and allocation was an eighth
+/// of its CPU under load.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // One crypto provider for every TLS user in the process (the API server, the etcd client).
     let _ = rustls::crypto::ring::default_provider().install_default();
