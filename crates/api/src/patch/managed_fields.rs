@@ -104,9 +104,9 @@ pub fn track_update(
 
 /// `all_fields` as FieldsV1, in one walk; `None` when the object sets no field.
 fn all_fields_v1(object: &Value) -> Option<Value> {
-    let mut fields = fields_v1_of(object, "", "", true);
+    let mut fields = fields_v1_of(object, "", "", 0);
     if let Some(status) = object.get("status")
-        && let Some(status) = fields_v1_of(status, "status", "", false)
+        && let Some(status) = fields_v1_of(status, "status", "", 1)
     {
         fields
             .get_or_insert_with(|| json!({}))

@@ -40,14 +40,10 @@ pub(super) fn collect(
     path: &mut Path,
     out: &mut Vec<Path>,
 ) {
-    let top = path.is_empty();
     match value {
         Value::Object(map) if !map.is_empty() => {
             for (key, inner) in map {
-                if top && (key == "apiVersion" || key == "kind" || key == "status") {
-                    continue;
-                }
-                if field == "metadata" && path.len() == 1 && SERVER_FIELDS.contains(&key.as_str()) {
+                if owned_by_nobody(key, field, path.len()) {
                     continue;
                 }
                 path.push(format!("f:{key}"));
@@ -70,22 +66,31 @@ pub(super) fn collect(
     }
 }
 
-/// FieldsV1 of every leaf field `value` sets, as `to_fields_v1(field_set(..))` gives it, built
-/// in one walk (what a create owns: no path is materialised); `None` when it sets none.
-/// `field`, `parent` and `top` are as for `collect`.
-pub(super) fn fields_v1_of(value: &Value, field: &str, parent: &str, top: bool) -> Option<Value> {
+/// Whether the field `key` of an object at `depth` (the length of its path), itself the field
+/// `field` of its parent, is one nobody owns: the top level's apiVersion, kind and status, and
+/// the metadata the server sets.
+fn owned_by_nobody(key: &str, field: &str, depth: usize) -> bool {
+    (depth == 0 && matches!(key, "apiVersion" | "kind" | "status"))
+        || (depth == 1 && field == "metadata" && SERVER_FIELDS.contains(&key))
+}
+
+/// FieldsV1 of every leaf field `value` sets, as `to_fields_v1` of the paths `collect` finds,
+/// built in one walk (what a create owns: no path is materialised); `None` when it sets none.
+/// `field` and `parent` are as for `collect`; `depth` is the length of its `path`.
+pub(super) fn fields_v1_of(
+    value: &Value,
+    field: &str,
+    parent: &str,
+    depth: usize,
+) -> Option<Value> {
     match value {
         Value::Object(map) if !map.is_empty() => {
             let mut fields = Map::new();
             for (key, inner) in map {
-                if top && (key == "apiVersion" || key == "kind" || key == "status") {
+                if owned_by_nobody(key, field, depth) {
                     continue;
                 }
-                if parent.is_empty() && field == "metadata" && SERVER_FIELDS.contains(&key.as_str())
-                {
-                    continue;
-                }
-                if let Some(inner) = fields_v1_of(inner, key, field, false) {
+                if let Some(inner) = fields_v1_of(inner, key, field, depth + 1) {
                     fields.insert(format!("f:{key}"), inner);
                 }
             }
@@ -95,7 +100,7 @@ pub(super) fn fields_v1_of(value: &Value, field: &str, parent: &str, top: bool) 
             Some(ListMerge::Key(key)) if items.iter().all(|i| i.get(key).is_some()) => {
                 let mut fields = Map::new();
                 for item in items {
-                    let mut entry = match fields_v1_of(item, field, parent, false) {
+                    let mut entry = match fields_v1_of(item, field, parent, depth + 1) {
                         Some(Value::Object(entry)) => entry,
                         _ => Map::new(),
                     };

@@ -7,14 +7,15 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::{Container, Node, Pod};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
-/// Amounts by resource name: the four every pod and node has in fields (filters and scores read
-/// them for every node and pod: no map lookups), extended resources by name.
+/// The resources every pod and node has, kept in fields (filters and scores read them for every
+/// node and pod: no map lookups); each at its index in `Amounts::fixed`.
+const FIXED: [&str; 4] = ["cpu", "memory", "ephemeral-storage", "pods"];
+const PODS: usize = 3;
+
+/// Amounts by resource name: those of `FIXED` in fields, extended resources by name.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Amounts {
-    cpu: f64,
-    memory: f64,
-    storage: f64,
-    pods: f64,
+    fixed: [f64; FIXED.len()],
     /// Whether `pods` was given (a node listing none may hold the kubelet's default).
     pods_listed: bool,
     extended: BTreeMap<String, f64>,
@@ -26,63 +27,48 @@ const DEFAULT_CPU: f64 = 0.1;
 const DEFAULT_MEMORY: f64 = 200.0 * 1024.0 * 1024.0;
 
 impl Amounts {
-    fn field(&self, name: &str) -> Option<f64> {
-        match name {
-            "cpu" => Some(self.cpu),
-            "memory" => Some(self.memory),
-            "ephemeral-storage" => Some(self.storage),
-            "pods" => Some(self.pods),
-            _ => None,
-        }
-    }
-
     pub fn get(&self, name: &str) -> f64 {
-        self.field(name)
-            .or_else(|| self.extended.get(name).copied())
-            .unwrap_or(0.0)
+        match FIXED.iter().position(|f| *f == name) {
+            Some(i) => self.fixed[i],
+            None => self.extended.get(name).copied().unwrap_or(0.0),
+        }
     }
 
     /// The amount of `name`, added if missing (without allocating a key that is already there:
     /// this runs for every placed pod).
     fn slot(&mut self, name: &str) -> &mut f64 {
-        match name {
-            "cpu" => &mut self.cpu,
-            "memory" => &mut self.memory,
-            "ephemeral-storage" => &mut self.storage,
-            "pods" => &mut self.pods,
-            _ => {
-                if !self.extended.contains_key(name) {
-                    self.extended.insert(name.to_owned(), 0.0);
-                }
-                self.extended.get_mut(name).expect("just inserted")
-            }
+        if let Some(i) = FIXED.iter().position(|f| *f == name) {
+            return &mut self.fixed[i];
         }
+        if !self.extended.contains_key(name) {
+            self.extended.insert(name.to_owned(), 0.0);
+        }
+        self.extended.get_mut(name).expect("just inserted")
     }
 
     /// The pods a node may hold: its `pods` allocatable, 110 (the kubelet's default) when it
     /// lists none.
     pub fn max_pods(&self) -> f64 {
-        if self.pods_listed { self.pods } else { 110.0 }
+        if self.pods_listed {
+            self.fixed[PODS]
+        } else {
+            110.0
+        }
     }
 
     /// Every resource with an amount other than zero.
     pub fn iter(&self) -> impl Iterator<Item = (&str, f64)> {
-        [
-            ("cpu", self.cpu),
-            ("memory", self.memory),
-            ("ephemeral-storage", self.storage),
-            ("pods", self.pods),
-        ]
-        .into_iter()
-        .chain(self.extended.iter().map(|(name, a)| (name.as_str(), *a)))
-        .filter(|(_, amount)| *amount != 0.0)
+        FIXED
+            .into_iter()
+            .zip(self.fixed)
+            .chain(self.extended.iter().map(|(name, a)| (name.as_str(), *a)))
+            .filter(|(_, amount)| *amount != 0.0)
     }
 
     fn combine(&mut self, other: &Amounts, op: impl Fn(f64, f64) -> f64) {
-        self.cpu = op(self.cpu, other.cpu);
-        self.memory = op(self.memory, other.memory);
-        self.storage = op(self.storage, other.storage);
-        self.pods = op(self.pods, other.pods);
+        for (mine, theirs) in self.fixed.iter_mut().zip(other.fixed) {
+            *mine = op(*mine, theirs);
+        }
         for (name, amount) in &other.extended {
             let slot = self.slot(name);
             *slot = op(*slot, *amount);
