@@ -3,6 +3,7 @@
 //! backoff on errors. A [`Shared`] informer is one cache and one watch for several controllers
 //! (client-go's shared informer factory): each subscribes to its changes.
 
+use std::any::Any;
 use std::collections::HashSet;
 use std::fmt::Debug;
 use std::future::Future;
@@ -10,6 +11,7 @@ use std::hash::Hash;
 use std::sync::Arc;
 
 use futures::{Stream, StreamExt as _};
+use k8s_openapi::api::core::v1::Pod;
 use kube::Resource;
 use kube::api::Api;
 use kube::runtime::reflector::{self, ObjectRef, Store};
@@ -29,8 +31,9 @@ where
     (store, stream)
 }
 
-/// The watch of `api`, without managedFields: they are for writers, not for controllers'
-/// decisions, and dropping them halves what a cached pod weighs.
+/// The watch of `api`, as caches keep it: without managedFields, which are for writers, not
+/// for controllers' decisions (dropping them halves what a cached pod weighs); pods also
+/// without `spec.volumes` (see [`slim_pod`]).
 pub(crate) fn trimmed<K>(
     api: Api<K>,
 ) -> impl Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send
@@ -39,7 +42,23 @@ where
 {
     watcher(api, watcher::Config::default())
         .default_backoff()
-        .modify(|object: &mut K| object.meta_mut().managed_fields = None)
+        .modify(|object: &mut K| {
+            object.meta_mut().managed_fields = None;
+            if let Some(pod) = (object as &mut dyn Any).downcast_mut::<Pod>() {
+                slim_pod(pod);
+            }
+        })
+}
+
+/// Drops a cached pod's volumes. No controller or scheduler decision reads them (claims of
+/// StatefulSets are matched by name, not through the pod), and they are most of a pod's
+/// memory: k8s-openapi's `Volume` holds every volume source inline, 3 KB each, and every pod
+/// has at least the projected service-account volume. A controller that comes to need them
+/// must read the pod from the API, and nothing may write a cached pod back whole.
+fn slim_pod(pod: &mut Pod) {
+    if let Some(spec) = pod.spec.as_mut() {
+        spec.volumes = None;
+    }
 }
 
 /// How many changes a slow subscriber may fall behind before it misses some (it then relies on
