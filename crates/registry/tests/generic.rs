@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use common::registry;
 use k0rs_registry::{Filter, Registry, find};
-use k0rs_store::{Embedded, EmbeddedOptions, Store};
+use k0rs_store::Store;
 use serde_json::json;
 
 #[tokio::test]
@@ -263,14 +263,9 @@ async fn finalizers_hold_deletion_and_terminating_namespaces_refuse_content() {
 
 #[tokio::test]
 async fn events_are_kept_one_hour_after_their_last_write() {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(
-        Embedded::open(EmbeddedOptions::new(dir.path()))
-            .await
-            .unwrap(),
-    );
-    let registry = Registry::new(store.clone());
-    registry.bootstrap(None).await.unwrap();
+    let (embedded, _dir) = common::embedded().await;
+    let store: Arc<dyn Store> = Arc::new(embedded);
+    let registry = common::bootstrapped(Registry::new(store.clone())).await;
     let events = find("", "v1", "events").unwrap();
     let event = registry
         .create(

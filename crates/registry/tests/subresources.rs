@@ -1,23 +1,18 @@
 //! Services' addresses and ports, the status/scale/binding/eviction subresources and delete options,
 //! on the embedded store.
 
+mod common;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use k0rs_registry::{DeleteOptions, Registry, ServedSubresource, ServiceNetwork, find};
-use k0rs_store::{Embedded, EmbeddedOptions, Store};
 use serde_json::{Value, json};
 
 async fn registry(network: ServiceNetwork) -> (Registry, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(
-        Embedded::open(EmbeddedOptions::new(dir.path()))
-            .await
-            .unwrap(),
-    );
-    let registry = Registry::with_service_network(store, network);
-    registry.bootstrap(None).await.unwrap();
-    (registry, dir)
+    let (store, dir) = common::embedded().await;
+    let registry = Registry::with_service_network(Arc::new(store), network);
+    (common::bootstrapped(registry).await, dir)
 }
 
 fn service(name: &str, spec: &Value) -> Value {

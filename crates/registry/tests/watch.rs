@@ -9,21 +9,16 @@ use std::sync::Arc;
 use common::registry;
 use k0rs_registry::{Filter, ReadAt, Registry, WatchNext, WatchShape, find};
 use k0rs_store::{
-    Embedded, EmbeddedOptions, Lease, LeaseId, RangeRequest, RangeResponse, Revision, Store,
-    TxnRequest, TxnResponse, WatchRequest, WatchStream,
+    Embedded, Lease, LeaseId, RangeRequest, RangeResponse, Revision, Store, TxnRequest,
+    TxnResponse, WatchRequest, WatchStream,
 };
 use serde_json::json;
 
 #[tokio::test]
 async fn watch_sends_current_objects_then_changes_and_410_when_too_old() {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(
-        Embedded::open(EmbeddedOptions::new(dir.path()))
-            .await
-            .unwrap(),
-    );
-    let registry = Registry::new(store.clone());
-    registry.bootstrap(None).await.unwrap();
+    let (embedded, _dir) = common::embedded().await;
+    let store: Arc<dyn Store> = Arc::new(embedded);
+    let registry = common::bootstrapped(Registry::new(store.clone())).await;
     let cm = find("", "v1", "configmaps").unwrap();
     let first = registry
         .create(cm, Some("default"), json!({"metadata": {"name": "first"}}))
@@ -189,12 +184,8 @@ async fn the_watch_cache_serves_reads_that_accept_an_older_or_given_state() {
     // here) goes through the watch cache. Both answer alike.
     let (registry, _dir) = registry().await;
     reads_at(&registry).await;
-    let dir = tempfile::tempdir().unwrap();
-    let embedded = Embedded::open(EmbeddedOptions::new(dir.path()))
-        .await
-        .unwrap();
-    let registry = Registry::new(Arc::new(Remote(embedded)));
-    registry.bootstrap(None).await.unwrap();
+    let (embedded, _dir) = common::embedded().await;
+    let registry = common::bootstrapped(Registry::new(Arc::new(Remote(embedded)))).await;
     reads_at(&registry).await;
 }
 
