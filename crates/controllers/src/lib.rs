@@ -8,6 +8,7 @@ mod certificates;
 pub mod cluster_dns;
 mod disruption;
 mod endpoints;
+pub mod events;
 mod gc;
 pub mod informer;
 pub mod leader;

@@ -240,6 +240,63 @@ fn restart_policies_init_order_and_back_off() {
             .unwrap_or(0)
             > restarts
     });
+
+    kubelet_events_count_repeats(&cluster);
+}
+
+/// The kubelet's events on pod `crashing`, as `kubectl describe pod` lists them: the image, each
+/// start, and one BackOff event whose count rises with every back-off instead of one event per
+/// back-off.
+fn kubelet_events_count_repeats(cluster: &SingleNode) {
+    let events = || {
+        cluster.json(&[
+            "get",
+            "events",
+            "--field-selector",
+            "involvedObject.name=crashing",
+            "-o",
+            "json",
+        ])["items"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    let of = |events: &[serde_json::Value], reason: &str| -> Vec<serde_json::Value> {
+        events
+            .iter()
+            .filter(|e| e["reason"] == reason && e["source"]["component"] == "kubelet")
+            .cloned()
+            .collect()
+    };
+    let now = events();
+    let pulled = of(&now, "Pulled");
+    assert!(!pulled.is_empty(), "no Pulled event: {now:#?}");
+    assert_eq!(
+        pulled[0]["message"],
+        "Container image \"busybox\" already present on machine"
+    );
+    assert_eq!(
+        pulled[0]["source"]["host"],
+        cluster.pod_field("crashing", ".spec.nodeName").as_str()
+    );
+    let started = of(&now, "Started");
+    assert_eq!(started.len(), 1, "one Started event, counted: {now:#?}");
+    assert!(started[0]["count"].as_i64().unwrap() >= 2, "{started:#?}");
+    assert_eq!(started[0]["message"], "Started container main");
+    assert_eq!(started[0]["type"], "Normal");
+    cluster.eventually(60, "a BackOff event counted twice", || {
+        let backoffs = of(&events(), "BackOff");
+        backoffs.len() == 1 && backoffs[0]["count"].as_i64().unwrap_or(0) >= 2
+    });
+    let backoff = &of(&events(), "BackOff")[0];
+    assert_eq!(backoff["type"], "Warning");
+    assert!(
+        backoff["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Back-off restarting failed container main in pod crashing_default("),
+        "{backoff:#?}"
+    );
 }
 
 #[test]

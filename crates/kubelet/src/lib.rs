@@ -28,6 +28,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context as _;
+use k0rs_controllers::events::Recorder;
 use k0rs_cri::Cri;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Node, Taint};
@@ -182,6 +183,7 @@ fn pod_context(
         cgroup_mounts,
         cri,
         client: client.clone(),
+        events: Recorder::new(client.clone(), "kubelet", Some(options.node_name.clone())),
         node_name: options.node_name.clone(),
         node_ip: address,
         kubelet_dir: options.kubelet_dir.clone(),

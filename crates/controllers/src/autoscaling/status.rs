@@ -4,10 +4,11 @@
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
-use kube::{Api, Client, ResourceExt as _};
+use kube::{Api, Client, Resource as _, ResourceExt as _};
 use serde_json::{Value, json};
 
 use super::{COMPONENT, Error, SYNC_PERIOD};
+use crate::events::{Recorder, Type};
 
 /// The autoscaler's status as it is being worked out.
 pub(super) struct Status {
@@ -96,21 +97,7 @@ pub(super) async fn event(
     reason: &str,
     message: &str,
 ) {
-    let namespace = hpa.namespace().unwrap_or_default();
-    let now = k0rs_api::time::now();
-    let event = json!({
-        "metadata": {"generateName": format!("{}.", hpa.name_any()), "namespace": namespace},
-        "involvedObject": {"kind": "HorizontalPodAutoscaler", "apiVersion": "autoscaling/v2",
-            "name": hpa.name_any(), "namespace": namespace, "uid": hpa.metadata.uid},
-        "reason": reason, "message": message, "type": "Normal", "count": 1,
-        "firstTimestamp": now, "lastTimestamp": now,
-        "source": {"component": COMPONENT},
-    });
-    let api: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(client.clone(), &namespace);
-    let Ok(event) = serde_json::from_value(event) else {
-        return;
-    };
-    if let Err(error) = api.create(&kube::api::PostParams::default(), &event).await {
-        tracing::debug!(component = COMPONENT, %error, "cannot record an event");
-    }
+    Recorder::new(client.clone(), COMPONENT, None)
+        .record(&hpa.object_ref(&()), Type::Normal, reason, message)
+        .await;
 }

@@ -24,6 +24,7 @@ use kube::runtime::watcher::Event;
 use kube::{Api, Client};
 use tokio::sync::mpsc;
 
+use crate::events::Recorder;
 use affinity::Affinity;
 use cache::{Cache, NodeInfo, Placed};
 pub use filters::toleration_matches;
@@ -60,6 +61,7 @@ pub async fn run(client: Client) {
     let mut changes = std::pin::pin!(futures::stream::select(nodes, pods));
     let (bound_tx, mut bound_rx) = mpsc::unbounded_channel::<Bound>();
     let mut state = State {
+        events: Recorder::new(client.clone(), NAME, None),
         client,
         cache: Cache::default(),
         queue: Queue::default(),
@@ -86,6 +88,7 @@ pub async fn run(client: Client) {
 
 struct State {
     client: Client,
+    events: Recorder,
     cache: Cache,
     queue: Queue,
     bound_tx: mpsc::UnboundedSender<Bound>,
@@ -265,6 +268,7 @@ impl State {
             if self.queue.park(&uid, &message) {
                 tokio::spawn(status::report_unschedulable(
                     self.client.clone(),
+                    self.events.clone(),
                     pod.clone(),
                     message,
                 ));

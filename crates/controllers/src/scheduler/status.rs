@@ -3,14 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Event, ObjectReference, Pod};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::chrono::Utc;
 use kube::api::{Patch, PatchParams, PostParams};
-use kube::{Api, Client};
+use kube::{Api, Client, Resource as _};
 use serde_json::json;
 
-use super::NAME;
+use crate::events::{Recorder, Type};
 
 /// Binds `pod` to `node` (`pods/binding`).
 pub async fn bind(client: Client, pod: &Pod, node: &str) -> Result<(), kube::Error> {
@@ -48,59 +48,33 @@ pub fn unschedulable_message(nodes: usize, failures: &[String]) -> String {
 }
 
 /// Sets `PodScheduled=False` (reason Unschedulable) and records a FailedScheduling event.
-pub async fn report_unschedulable(client: Client, pod: std::sync::Arc<Pod>, message: String) {
-    let namespace = pod
-        .metadata
-        .namespace
-        .clone()
-        .unwrap_or_else(|| "default".into());
-    let name = pod.metadata.name.clone().unwrap_or_default();
-    let now = Time(Utc::now());
+pub async fn report_unschedulable(
+    client: Client,
+    events: Recorder,
+    pod: std::sync::Arc<Pod>,
+    message: String,
+) {
+    let namespace = pod.metadata.namespace.as_deref().unwrap_or("default");
+    let name = pod.metadata.name.as_deref().unwrap_or_default();
     let condition = json!({ "status": { "conditions": [{
         "type": "PodScheduled", "status": "False", "reason": "Unschedulable",
-        "message": message, "lastTransitionTime": now, "lastProbeTime": null,
+        "message": message, "lastTransitionTime": Time(Utc::now()), "lastProbeTime": null,
     }]}});
-    let pods = Api::<Pod>::namespaced(client.clone(), &namespace);
+    let pods = Api::<Pod>::namespaced(client, namespace);
     if let Err(e) = pods
-        .patch_status(&name, &PatchParams::default(), &Patch::Strategic(condition))
+        .patch_status(name, &PatchParams::default(), &Patch::Strategic(condition))
         .await
     {
         tracing::debug!(component = "scheduler", pod = %name, error = %e, "condition not written");
     }
-    let event = Event {
-        metadata: ObjectMeta {
-            generate_name: Some(format!("{name}.")),
-            namespace: Some(namespace.clone()),
-            ..ObjectMeta::default()
-        },
-        involved_object: ObjectReference {
-            api_version: Some("v1".into()),
-            kind: Some("Pod".into()),
-            name: Some(name.clone()),
-            namespace: Some(namespace.clone()),
-            uid: pod.metadata.uid.clone(),
-            resource_version: pod.metadata.resource_version.clone(),
-            ..ObjectReference::default()
-        },
-        reason: Some("FailedScheduling".into()),
-        message: Some(message),
-        type_: Some("Warning".into()),
-        first_timestamp: Some(now.clone()),
-        last_timestamp: Some(now),
-        count: Some(1),
-        reporting_component: Some(NAME.into()),
-        source: Some(k8s_openapi::api::core::v1::EventSource {
-            component: Some(NAME.into()),
-            host: None,
-        }),
-        ..Event::default()
-    };
-    if let Err(e) = Api::<Event>::namespaced(client, &namespace)
-        .create(&PostParams::default(), &event)
-        .await
-    {
-        tracing::debug!(component = "scheduler", pod = %name, error = %e, "event not written");
-    }
+    events
+        .record(
+            &pod.object_ref(&()),
+            Type::Warning,
+            "FailedScheduling",
+            &message,
+        )
+        .await;
 }
 
 #[cfg(test)]

@@ -8,7 +8,10 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Instant;
 
+use k0rs_controllers::events::{Recorder, Type};
 use k0rs_cri::Cri;
+use k8s_openapi::api::core::v1::Pod;
+use kube::Resource as _;
 
 use super::sandbox::ClusterDns;
 use crate::volumes;
@@ -37,9 +40,20 @@ pub struct Context {
     pub crashes: super::crash_backoff::CrashBackOff,
     /// Resource use of the node, its pods and containers.
     pub stats: crate::stats::Stats,
+    /// The kubelet's events (source `kubelet`, host: this node).
+    pub events: Recorder,
 }
 
 impl Context {
+    /// Records an event on `pod` without waiting for it to be written: a pod's sync never
+    /// waits on its events.
+    pub fn event(&self, pod: &Pod, type_: Type, reason: &str, message: String) {
+        let events = self.events.clone();
+        let object = pod.object_ref(&());
+        let reason = reason.to_owned();
+        tokio::spawn(async move { events.record(&object, type_, &reason, &message).await });
+    }
+
     pub fn failure(&self, uid: &str, container: &str) -> Option<(String, String)> {
         self.failures
             .lock()

@@ -54,12 +54,13 @@ impl PullBackOff {
     }
 }
 
-/// The image id to create a container from.
+/// The image id to create a container from, and how long pulling it took (none: the image was
+/// already present).
 pub async fn ensure_image(
     cri: &Cri,
     image: &str,
     pull_policy: Option<&str>,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<(String, Option<Duration>)> {
     anyhow::ensure!(!image.is_empty(), "the container names no image");
     let present = cri.image_status(image).await?;
     let policy = pull_policy.unwrap_or(if has_latest_tag(image) {
@@ -67,21 +68,23 @@ pub async fn ensure_image(
     } else {
         "IfNotPresent"
     });
+    let started = Instant::now();
     match (policy, present) {
         ("Never", None) => {
             anyhow::bail!("image {image:?} is not present and the pull policy is Never")
         }
         ("Always", Some(local)) => match cri.pull_image(image).await {
-            Ok(id) => Ok(id),
+            Ok(id) => Ok((id, Some(started.elapsed()))),
             Err(error) => {
                 tracing::debug!(component = "kubelet", image, %error, "pull failed; using the local image");
-                Ok(local.id)
+                Ok((local.id, None))
             }
         },
-        (_, Some(local)) => Ok(local.id),
+        (_, Some(local)) => Ok((local.id, None)),
         (_, None) => cri
             .pull_image(image)
             .await
+            .map(|id| (id, Some(started.elapsed())))
             .with_context(|| format!("cannot pull image {image:?}")),
     }
 }

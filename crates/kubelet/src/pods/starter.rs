@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use k0rs_controllers::events::Type;
 use k0rs_cri::api;
 use k8s_openapi::api::core::v1::{Container, Pod};
 
@@ -126,6 +127,22 @@ impl Starter<'_> {
                 .and_then(|s| s.termination_grace_period_seconds)
                 .unwrap_or(30);
             tracing::info!(component = "kubelet", pod = self.pod.metadata.name, container = container.name, probe = ?kind, "probe failed; stopping the container to restart it");
+            self.ctx.event(
+                self.pod,
+                Type::Warning,
+                "Unhealthy",
+                format!("{kind:?} probe failed"),
+            );
+            self.ctx.event(
+                self.pod,
+                Type::Normal,
+                "Killing",
+                format!(
+                    "Container {} failed {} probe, will be restarted",
+                    container.name,
+                    format!("{kind:?}").to_lowercase()
+                ),
+            );
             if let Err(error) = self.ctx.cri.stop_container(&current.id, grace).await {
                 tracing::warn!(component = "kubelet", container = container.name, %error, "cannot stop the container");
             }
@@ -207,14 +224,23 @@ impl Starter<'_> {
                 container.name
             );
             seen.waiting = Some(("CrashLoopBackOff".into(), message));
+            self.ctx.event(
+                self.pod,
+                Type::Warning,
+                "BackOff",
+                format!(
+                    "Back-off restarting failed container {} in pod {name}_{namespace}({uid})",
+                    container.name
+                ),
+            );
             return delay;
         }
         if let Some(left) = self.ctx.pulls.remaining(uid, &container.name) {
             let image = container.image.as_deref().unwrap_or_default();
-            seen.waiting = Some((
-                "ImagePullBackOff".into(),
-                format!("Back-off pulling image \"{image}\""),
-            ));
+            let message = format!("Back-off pulling image \"{image}\"");
+            self.ctx
+                .event(self.pod, Type::Normal, "BackOff", message.clone());
+            seen.waiting = Some(("ImagePullBackOff".into(), message));
             return left;
         }
         match Box::pin(self.start(container, attempt)).await {
@@ -252,6 +278,12 @@ impl Starter<'_> {
         );
         self.ctx
             .set_failure(uid, &container.name, Some((reason.into(), message.into())));
+        self.ctx.event(
+            self.pod,
+            Type::Warning,
+            "Failed",
+            format!("Error: {message}"),
+        );
         seen.waiting = Some((reason.into(), message.into()));
     }
 
@@ -262,9 +294,18 @@ impl Starter<'_> {
     ) -> Result<(), (&'static str, String)> {
         let ctx = self.ctx;
         let image = container.image.clone().unwrap_or_default();
-        let image_ref = ensure_image(&ctx.cri, &image, container.image_pull_policy.as_deref())
-            .await
-            .map_err(|e| ("ErrImagePull", format!("{e:#}")))?;
+        let (image_ref, pulled) =
+            ensure_image(&ctx.cri, &image, container.image_pull_policy.as_deref())
+                .await
+                .map_err(|e| ("ErrImagePull", format!("{e:#}")))?;
+        let message = match pulled {
+            Some(took) => format!(
+                "Successfully pulled image \"{image}\" in {:.3}s",
+                took.as_secs_f64()
+            ),
+            None => format!("Container image \"{image}\" already present on machine"),
+        };
+        ctx.event(self.pod, Type::Normal, "Pulled", message);
         let image_status = Box::pin(ctx.cri.image_status(&image_ref))
             .await
             .ok()
@@ -292,10 +333,22 @@ impl Starter<'_> {
         ))
         .await
         .map_err(|e| ("CreateContainerError", e.to_string()))?;
+        ctx.event(
+            self.pod,
+            Type::Normal,
+            "Created",
+            format!("Created container {}", container.name),
+        );
         ctx.cri
             .start_container(&id)
             .await
             .map_err(|e| ("RunContainerError", e.to_string()))?;
+        ctx.event(
+            self.pod,
+            Type::Normal,
+            "Started",
+            format!("Started container {}", container.name),
+        );
         if let Some(hook) = container
             .lifecycle
             .as_ref()

@@ -1,6 +1,7 @@
 //! Ending pods: preStop hooks, stopping containers within the grace period, removing the sandbox
 //! and everything the pod had on the node, and the final delete that lets the API forget the pod.
 
+use k0rs_controllers::events::Type;
 use k0rs_cri::api;
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
@@ -50,6 +51,12 @@ pub async fn terminate_pod(pod: &Pod, ctx: &Context) -> anyhow::Result<()> {
                 .find(|c| c.name == name);
             let hook = spec.and_then(|c| c.lifecycle.as_ref()?.pre_stop.clone());
             let ports = spec.and_then(|c| c.ports.clone()).unwrap_or_default();
+            ctx.event(
+                pod,
+                Type::Normal,
+                "Killing",
+                format!("Stopping container {name}"),
+            );
             stops.push(async move {
                 if let Some(hook) = hook {
                     let target = super::hooks::HookTarget {
