@@ -24,11 +24,13 @@ use kube::core::GroupVersionKind;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
-use kube::{Api, Client, ResourceExt as _};
+use kube::{Api, Client, Resource as _, ResourceExt as _};
 use serde_json::{Value, json};
 
 use replicas::{PodUsage, Target, Unmeasured};
-use status::{Status, event};
+use status::Status;
+
+use crate::events::{Recorder, Type};
 
 /// How often each autoscaler looks again (`--horizontal-pod-autoscaler-sync-period`).
 const SYNC_PERIOD: Duration = Duration::from_secs(15);
@@ -36,6 +38,8 @@ const COMPONENT: &str = "horizontal-pod-autoscaler";
 
 struct Context {
     client: Client,
+    /// One recorder for every autoscaler, so that a repeated rescale counts up one event.
+    events: Recorder,
     /// The autoscalers the controller knows: histories of deleted ones are dropped.
     autoscalers: Store<HorizontalPodAutoscaler>,
     /// Past recommendations per autoscaler (namespace/name), for the stabilization windows.
@@ -54,6 +58,7 @@ pub async fn run(client: Client) {
         watcher::Config::default(),
     );
     let context = Arc::new(Context {
+        events: Recorder::new(client.clone(), COMPONENT, None),
         client,
         autoscalers: controller.store(),
         history: Mutex::default(),
@@ -171,7 +176,7 @@ async fn reconcile(hpa: Arc<HorizontalPodAutoscaler>, ctx: Arc<Context>) -> Resu
             "recommended size matches current size",
         );
     } else {
-        rescale(&ctx.client, &hpa, &scale_api, &mut status, current, desired).await;
+        rescale(&ctx.events, &hpa, &scale_api, &mut status, current, desired).await;
     }
     status.write(&ctx.client, &hpa).await
 }
@@ -216,7 +221,7 @@ fn clamp(
 
 /// Sets the target's replicas, records why, and says so in the status.
 async fn rescale(
-    client: &Client,
+    events: &Recorder,
     hpa: &HorizontalPodAutoscaler,
     scale_api: &Api<DynamicObject>,
     status: &mut Status,
@@ -251,7 +256,14 @@ async fn rescale(
         &format!("the HPA controller was able to update the target scale to {desired}"),
     );
     status.last_scale_time = Some(k8s_openapi::chrono::Utc::now());
-    event(client, hpa, "SuccessfulRescale", &message).await;
+    events
+        .record(
+            &hpa.object_ref(&()),
+            Type::Normal,
+            "SuccessfulRescale",
+            &message,
+        )
+        .await;
 }
 
 /// The target's API resource (found by discovery, so any kind with a scale subresource works).

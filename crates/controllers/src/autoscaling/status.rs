@@ -1,14 +1,13 @@
 //! What the autoscaler reports: its status (replicas, current metrics, conditions whose
-//! transition times move only when their status changes) and its events.
+//! transition times move only when their status changes).
 
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
-use kube::{Api, Client, Resource as _, ResourceExt as _};
+use kube::{Api, Client, ResourceExt as _};
 use serde_json::{Value, json};
 
-use super::{COMPONENT, Error, SYNC_PERIOD};
-use crate::events::{Recorder, Type};
+use super::{Error, SYNC_PERIOD};
 
 /// The autoscaler's status as it is being worked out.
 pub(super) struct Status {
@@ -88,16 +87,4 @@ impl Status {
         .await?;
         Ok(Action::requeue(SYNC_PERIOD))
     }
-}
-
-/// A Normal event on the autoscaler, as `kubectl describe hpa` shows them.
-pub(super) async fn event(
-    client: &Client,
-    hpa: &HorizontalPodAutoscaler,
-    reason: &str,
-    message: &str,
-) {
-    Recorder::new(client.clone(), COMPONENT, None)
-        .record(&hpa.object_ref(&()), Type::Normal, reason, message)
-        .await;
 }
