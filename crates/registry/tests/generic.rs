@@ -2,11 +2,8 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use common::registry;
-use k0rs_registry::{Filter, Registry, find};
-use k0rs_store::Store;
+use k0rs_registry::{Filter, find};
 use serde_json::json;
 
 #[tokio::test]
@@ -263,9 +260,7 @@ async fn finalizers_hold_deletion_and_terminating_namespaces_refuse_content() {
 
 #[tokio::test]
 async fn events_are_kept_one_hour_after_their_last_write() {
-    let (embedded, _dir) = common::embedded().await;
-    let store: Arc<dyn Store> = Arc::new(embedded);
-    let registry = common::bootstrapped(Registry::new(store.clone())).await;
+    let (registry, store, _dir) = common::registry_and_store().await;
     let events = find("", "v1", "events").unwrap();
     let event = registry
         .create(

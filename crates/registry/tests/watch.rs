@@ -16,9 +16,7 @@ use serde_json::json;
 
 #[tokio::test]
 async fn watch_sends_current_objects_then_changes_and_410_when_too_old() {
-    let (embedded, _dir) = common::embedded().await;
-    let store: Arc<dyn Store> = Arc::new(embedded);
-    let registry = common::bootstrapped(Registry::new(store.clone())).await;
+    let (registry, store, _dir) = common::registry_and_store().await;
     let cm = find("", "v1", "configmaps").unwrap();
     let first = registry
         .create(cm, Some("default"), json!({"metadata": {"name": "first"}}))

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use k0rs_registry::Registry;
-use k0rs_store::{Embedded, EmbeddedOptions};
+use k0rs_store::{Embedded, EmbeddedOptions, Store};
 
 /// An embedded store in a directory of its own, which lives as long as the `TempDir`.
 pub async fn embedded() -> (Embedded, tempfile::TempDir) {
@@ -20,6 +20,14 @@ pub async fn embedded() -> (Embedded, tempfile::TempDir) {
 pub async fn bootstrapped(registry: Registry) -> Registry {
     registry.bootstrap(None).await.unwrap();
     registry
+}
+
+/// A bootstrapped registry on a fresh embedded store, and that store (for tests that also read
+/// it directly).
+pub async fn registry_and_store() -> (Registry, Arc<dyn Store>, tempfile::TempDir) {
+    let (embedded, dir) = embedded().await;
+    let store: Arc<dyn Store> = Arc::new(embedded);
+    (bootstrapped(Registry::new(store.clone())).await, store, dir)
 }
 
 /// A bootstrapped registry on a fresh embedded store.
