@@ -5,9 +5,11 @@
 //! `start` spawns the work and returns once it is running; `ready` is a health probe; `stop` shuts it
 //! down gracefully. The [`Manager`] runs a list of components in order, waits for each to become ready
 //! before starting the next (later components may depend on earlier ones), and stops them in reverse
-//! order — on a signal, or when starting a later component fails.
+//! order — on a signal, or when starting a later component fails. External programs a component
+//! runs (containerd, etcd) are children under a [`supervisor::Supervisor`].
 
 mod manager;
+pub mod supervisor;
 
 pub use manager::{Manager, ManagerError, ReadinessPolicy};
 

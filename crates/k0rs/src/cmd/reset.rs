@@ -93,7 +93,8 @@ async fn remove_pods(args: &Args, paths: &HostPaths) -> anyhow::Result<()> {
         crate::components::containerd::find_binary("containerd")?,
         layout,
         k0rs_kubelet::containerd::HostTraits::of_host(),
-    )?;
+    )
+    .await?;
     let result = match containerd.wait_for_socket().await {
         Ok(()) => remove_sandboxes(&socket).await,
         Err(error) => Err(error),

@@ -100,7 +100,8 @@ impl Component for ContainerdComponent {
             find_binary("containerd")?,
             self.layout.clone(),
             HostTraits::of_host(),
-        )?;
+        )
+        .await?;
         // Kept before the wait, so that stop() ends it when the wait fails.
         let containerd = self.running.insert(containerd);
         containerd.wait_for_socket().await?;

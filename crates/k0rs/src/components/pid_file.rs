@@ -49,16 +49,53 @@ impl Component for PidFile {
     }
 
     async fn stop(&mut self) -> anyhow::Result<()> {
+        // Only the process that wrote the file removes it: a k0rs that is still stopping must not
+        // take away the file of the one that replaced it.
         let path = self.path();
-        std::fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))
+        let own = std::process::id().to_string();
+        match std::fs::read_to_string(&path) {
+            Ok(text) if text.trim() == own => std::fs::remove_file(&path)
+                .with_context(|| format!("cannot remove {}", path.display())),
+            Ok(_) => {
+                tracing::warn!(component = "pidfile", path = %path.display(), "left in place: another k0rs wrote it");
+                Ok(())
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(error) => Err(error).with_context(|| format!("cannot read {}", path.display())),
+        }
     }
 }
 
-/// The process another k0rs with `run_dir` runs as, if one does.
+/// The process another k0rs with `run_dir` runs as, if one does: the pid in its pid file, alive
+/// (a killed k0rs whose parent has not reaped it yet is a zombie, not a running k0rs) and running
+/// the same program as this one (after a SIGKILL the pid may have gone to anything else).
 pub fn running(run_dir: &std::path::Path) -> Option<i32> {
     let text = std::fs::read_to_string(run_dir.join("k0rs.pid")).ok()?;
     let pid = text.trim().parse::<i32>().ok()?;
-    (pid != i32::try_from(std::process::id()).unwrap_or(0)
-        && std::path::Path::new(&format!("/proc/{pid}")).exists())
-    .then_some(pid)
+    let own = i32::try_from(std::process::id()).ok()?;
+    (pid != own && k0rs_component::supervisor::alive(pid) && same_program(pid)).then_some(pid)
+}
+
+/// Whether `pid` runs a program of our name (another build of k0rs counts; a pid reused by
+/// containerd or a shell does not).
+fn same_program(pid: i32) -> bool {
+    let name = |path: String| {
+        std::fs::read_link(path).map(|p| {
+            let name = p
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            name.strip_suffix(" (deleted)")
+                .map_or(name.clone(), str::to_owned)
+        })
+    };
+    match (
+        name(format!("/proc/{pid}/exe")),
+        name("/proc/self/exe".into()),
+    ) {
+        (Ok(theirs), Ok(ours)) => theirs == ours,
+        // Unreadable (another user's process): assume it is a k0rs, as before.
+        _ => true,
+    }
 }

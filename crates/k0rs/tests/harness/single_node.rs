@@ -100,6 +100,20 @@ impl SingleNode {
         }
     }
 
+    /// Kills k0rs with SIGKILL, as the OOM killer or a power cut would, and reaps it. What it
+    /// supervised (containerd) is left running.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// The running k0rs's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(Child::id).unwrap_or_default()
+    }
+
     fn in_netns(&self, program: &str) -> Command {
         self.net.command(program)
     }

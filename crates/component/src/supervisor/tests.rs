@@ -1,0 +1,138 @@
+use std::os::unix::fs::PermissionsExt as _;
+
+use super::*;
+
+fn script(dir: &Path, body: &str) -> PathBuf {
+    let binary = dir.join("child");
+    std::fs::write(&binary, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).unwrap();
+    binary
+}
+
+/// A copy of sleep: a real binary, so that /proc names it as the child's program.
+fn sleeper(dir: &Path) -> PathBuf {
+    let binary = dir.join("sleeper");
+    std::fs::copy("/bin/sleep", &binary).unwrap();
+    binary
+}
+
+fn spec(dir: &Path, binary: PathBuf, args: &[&str]) -> ChildSpec {
+    ChildSpec {
+        name: "child",
+        binary,
+        args: args.iter().map(OsString::from).collect(),
+        env: Vec::new(),
+        pid_file: dir.join("run").join("child.pid"),
+        stop_grace: Duration::from_secs(5),
+    }
+}
+
+fn starts(dir: &Path) -> usize {
+    std::fs::read_to_string(dir.join("starts")).map_or(0, |s| s.lines().count())
+}
+
+async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A child that notes each start and exits at once; a start that fails because the binary is
+/// gone is tried again once it is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_restart_is_tried_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = format!(
+        "echo run >> {}\nexit 1",
+        dir.path().join("starts").display()
+    );
+    let binary = script(dir.path(), &body);
+    let child = Supervisor::start(spec(dir.path(), binary.clone(), &[]))
+        .await
+        .unwrap();
+    // The first run exits at once; the restart 1 s later finds no binary.
+    wait_for("the first run", || starts(dir.path()) >= 1).await;
+    std::fs::remove_file(&binary).unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        starts(dir.path()),
+        1,
+        "nothing to run while the binary is gone"
+    );
+    script(dir.path(), &body);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while starts(dir.path()) < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the supervisor gave up after a failed start"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    child.stop().await;
+}
+
+/// The pid file names the running child, follows it through a restart after SIGKILL, and is
+/// gone once the child is stopped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pid_file_follows_the_child_through_a_kill() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = spec(dir.path(), sleeper(dir.path()), &["600.1"]);
+    let child = Supervisor::start(spec.clone()).await.unwrap();
+    let first = child.pid().unwrap();
+    let recorded = || std::fs::read_to_string(&spec.pid_file).unwrap_or_default();
+    assert_eq!(recorded().trim(), first.to_string());
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(first).unwrap());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).unwrap();
+    wait_for("a restart", || child.pid().is_some_and(|p| p != first)).await;
+    let second = child.pid().unwrap();
+    wait_for("the new pid file", || {
+        recorded().trim() == second.to_string()
+    })
+    .await;
+    child.stop().await;
+    assert!(!spec.pid_file.exists(), "the pid file outlived the child");
+    assert!(!alive(i32::try_from(second).unwrap()));
+}
+
+/// A copy of the child that an earlier (killed) k0rs left running is ended before the new one
+/// starts, whether or not its pid file survived.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_child_is_ended_before_a_new_one_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let binary = sleeper(dir.path());
+    let spec = spec(dir.path(), binary.clone(), &["600.2"]);
+    std::fs::create_dir_all(spec.pid_file.parent().unwrap()).unwrap();
+    // Two leftovers, one recorded in the pid file, as after k0rs was killed twice.
+    let mut leftovers: Vec<_> = (0..2)
+        .map(|_| {
+            std::process::Command::new(&binary)
+                .arg("600.2")
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    std::fs::write(&spec.pid_file, format!("{}\n", leftovers[0].id())).unwrap();
+    // Another node's child: same binary, other arguments.
+    let mut other = std::process::Command::new(&binary)
+        .arg("600.3")
+        .spawn()
+        .unwrap();
+    let child = Supervisor::start(spec.clone()).await.unwrap();
+    for leftover in &mut leftovers {
+        assert!(
+            leftover.try_wait().unwrap().is_some(),
+            "a stale child still runs"
+        );
+    }
+    assert!(
+        other.try_wait().unwrap().is_none(),
+        "another node's child was ended"
+    );
+    let copies = spec.identity().find_all(None);
+    assert_eq!(copies, vec![i32::try_from(child.pid().unwrap()).unwrap()]);
+    child.stop().await;
+    other.kill().unwrap();
+    other.wait().unwrap();
+}
