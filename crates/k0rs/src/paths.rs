@@ -53,12 +53,37 @@ pub struct ConfigFile {
 impl ConfigFile {
     /// Reads and validates the config once, and fills the defaults that depend on this host.
     pub fn load(&self) -> anyhow::Result<ClusterConfig> {
-        let mut config = match self.resolve() {
+        self.load_on(None)
+    }
+
+    /// [`ConfigFile::load`] for the node with `paths`: the host address it recorded is kept.
+    pub fn load_for(&self, paths: &HostPaths) -> anyhow::Result<ClusterConfig> {
+        self.load_on(Some(&paths.data_dir))
+    }
+
+    /// [`ConfigFile::load_for`] by the controller, which records the host address it defaulted
+    /// to, so that the node keeps it when its own interfaces appear.
+    pub fn load_recording(&self, paths: &HostPaths) -> anyhow::Result<ClusterConfig> {
+        let config = self.load_on(Some(&paths.data_dir))?;
+        if self.read()?.spec.api.address.is_none()
+            && let Some(address) = config.spec.api.address
+        {
+            record_primary_address(&paths.data_dir, address)?;
+        }
+        Ok(config)
+    }
+
+    fn load_on(&self, data_dir: Option<&Path>) -> anyhow::Result<ClusterConfig> {
+        let mut config = self.read()?;
+        apply_host_defaults(&mut config, data_dir)?;
+        Ok(config)
+    }
+
+    fn read(&self) -> anyhow::Result<ClusterConfig> {
+        Ok(match self.resolve() {
             Some(path) => ClusterConfig::load(&path)?,
             None => ClusterConfig::default(),
-        };
-        apply_host_defaults(&mut config)?;
-        Ok(config)
+        })
     }
 
     fn resolve(&self) -> Option<PathBuf> {
@@ -72,9 +97,45 @@ impl ConfigFile {
     }
 }
 
+/// Where a node records the host address it decided on (see [`primary_address`]).
+const RECORDED_ADDRESS: &str = "host-address";
+
 /// Fills the config defaults that come from this host (the API and etcd peer addresses).
-pub fn apply_host_defaults(config: &mut ClusterConfig) -> anyhow::Result<()> {
-    let addresses = k0rs_pki::host_facts::addresses().context("cannot list host addresses")?;
-    config.apply_host_defaults(&addresses);
+pub fn apply_host_defaults(
+    config: &mut ClusterConfig,
+    data_dir: Option<&Path>,
+) -> anyhow::Result<()> {
+    let address = match config.spec.api.address {
+        Some(_) => None,
+        None => primary_address(data_dir)?,
+    };
+    config.apply_host_defaults(&Vec::from_iter(address));
     Ok(())
+}
+
+/// The host's address for the API: the one recorded in `data_dir` while the host still has it,
+/// else the address of the default route's interface (`host_facts::primary_address`). Decided
+/// once, so that it never moves to an interface the node makes later (the pod bridge).
+pub fn primary_address(data_dir: Option<&Path>) -> anyhow::Result<Option<std::net::IpAddr>> {
+    let host = k0rs_pki::host_facts::addresses().context("cannot list host addresses")?;
+    let recorded = data_dir
+        .and_then(|dir| std::fs::read_to_string(dir.join(RECORDED_ADDRESS)).ok())
+        .and_then(|text| text.trim().parse().ok())
+        .filter(|ip| host.contains(ip));
+    match recorded {
+        Some(ip) => Ok(Some(ip)),
+        None => k0rs_pki::host_facts::primary_address().context("cannot find the host's address"),
+    }
+}
+
+/// Records `address` as the node's host address (the controller does, at start).
+pub fn record_primary_address(data_dir: &Path, address: std::net::IpAddr) -> anyhow::Result<()> {
+    let path = data_dir.join(RECORDED_ADDRESS);
+    if std::fs::read_to_string(&path).is_ok_and(|text| text.trim() == address.to_string()) {
+        return Ok(());
+    }
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
+    std::fs::write(&path, format!("{address}\n"))
+        .with_context(|| format!("cannot write {}", path.display()))
 }

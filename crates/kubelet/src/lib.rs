@@ -238,13 +238,10 @@ async fn wait_for_runtime(cri: &Cri) -> anyhow::Result<k0rs_cri::api::VersionRes
     ))
 }
 
-/// The first non-loopback IPv4 address of the host (IPv6 if there is none).
+/// The node's address when `--node-ip` is not given: the host's primary address (that of the
+/// default route's interface, never the pod bridge or another interface the node made itself).
 pub fn default_address() -> anyhow::Result<IpAddr> {
-    let addresses = k0rs_pki::host_facts::addresses().context("cannot list host addresses")?;
-    addresses
-        .iter()
-        .find(|a| a.is_ipv4() && !a.is_loopback())
-        .or_else(|| addresses.iter().find(|a| !a.is_loopback()))
-        .copied()
-        .context("the host has no address but loopback")
+    k0rs_pki::host_facts::primary_address()
+        .context("cannot list host addresses")?
+        .context("the host has no address but loopback and the cluster's own interfaces")
 }

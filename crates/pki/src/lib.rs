@@ -17,6 +17,7 @@ mod host;
 mod kubeconfig;
 mod material;
 mod names;
+mod primary_address;
 mod requests;
 mod sans;
 mod service_account;
@@ -38,4 +39,5 @@ pub use sans::api_server_sans;
 /// Facts about this host that certificates depend on.
 pub mod host_facts {
     pub use crate::host::{addresses, hostname};
+    pub use crate::primary_address::{is_cluster_interface, primary_address};
 }

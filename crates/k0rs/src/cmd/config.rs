@@ -20,12 +20,12 @@ pub enum Command {
     },
 }
 
-pub fn run(command: &Command) -> anyhow::Result<()> {
+pub fn run(command: &Command, paths: &crate::paths::HostPaths) -> anyhow::Result<()> {
     match command {
         Command::Create { include_images } => {
             // `config create` prints k0s's defaults with this host's addresses filled in.
             let mut config = ClusterConfig::default();
-            crate::paths::apply_host_defaults(&mut config)?;
+            crate::paths::apply_host_defaults(&mut config, Some(&paths.data_dir))?;
             if *include_images {
                 config.spec.images = Some(Images::default());
             }

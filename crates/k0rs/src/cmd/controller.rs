@@ -65,7 +65,7 @@ pub async fn run(args: Args, paths: HostPaths) -> anyhow::Result<()> {
     } else {
         Role::Controller
     };
-    let config = args.config.load()?;
+    let config = args.config.load_recording(&paths)?;
     crate::controller::run(ControllerOptions {
         config,
         paths,

@@ -27,7 +27,7 @@ pub enum Command {
 pub fn run(command: &Command, paths: &HostPaths) -> anyhow::Result<()> {
     match command {
         Command::Admin { config } => {
-            let url = config.load()?.spec.api.url();
+            let url = config.load_for(paths)?.spec.api.url();
             print!(
                 "{}",
                 k0rs_pki::admin_kubeconfig(&paths.pki_dir(), &url)?.to_yaml()
@@ -39,7 +39,7 @@ pub fn run(command: &Command, paths: &HostPaths) -> anyhow::Result<()> {
             config,
         } => {
             anyhow::ensure!(!username.is_empty(), "the user name must not be empty");
-            let url = config.load()?.spec.api.url();
+            let url = config.load_for(paths)?.spec.api.url();
             let ca = Authority::load(&paths.pki_dir(), files_of::CA)?;
             let groups: Vec<&str> = groups
                 .iter()

@@ -54,7 +54,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Kubectl(args) => kubectl::run(&args, &paths),
         Command::Ctr(args) => ctr::run(&args, &paths),
         Command::Sysinfo(args) => sysinfo::run(&args, &paths),
-        Command::Config(command) => config::run(&command),
+        Command::Config(command) => config::run(&command, &paths),
         Command::Etcd(command) => etcd::run(&command),
         Command::Backup(args) => backup::run(&args),
         Command::Restore(args) => restore::run(&args),

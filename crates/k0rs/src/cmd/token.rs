@@ -67,7 +67,7 @@ pub async fn run(command: &Command, paths: &HostPaths) -> anyhow::Result<()> {
             wait,
             config,
         } => {
-            let api = config.load()?.spec.api;
+            let api = config.load_for(paths)?.spec.api;
             let server = match role {
                 Role::Worker => api.url(),
                 Role::Controller => k0rs_config::ApiSpec {

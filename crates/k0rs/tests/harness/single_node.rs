@@ -34,6 +34,15 @@ impl SingleNode {
     /// With `extra` appended to the ClusterConfig's `spec`, as a controller with `role` flags
     /// (`--single`, or `--enable-worker --no-taints` for a cluster that workers join).
     pub fn start_with(extra: &str, role: &[&str]) -> Self {
+        let mut cluster = Self::prepare(extra, role);
+        cluster.spawn();
+        cluster.wait_node_ready();
+        cluster
+    }
+
+    /// The node's namespace, directories, image and config, without starting k0rs: a test may
+    /// change them first, then [`SingleNode::spawn`] and [`SingleNode::wait_node_ready`].
+    pub fn prepare(extra: &str, role: &[&str]) -> Self {
         let node = Node::new();
         let lan = Lan::new();
         let net = lan.join();
@@ -46,7 +55,7 @@ impl SingleNode {
             ),
         );
         let log = node.root.path().join("k0rs.log");
-        let mut cluster = Self {
+        Self {
             node,
             net,
             lan,
@@ -54,10 +63,7 @@ impl SingleNode {
             role: role.iter().map(|a| (*a).to_owned()).collect(),
             config,
             log,
-        };
-        cluster.spawn();
-        cluster.wait_node_ready();
-        cluster
+        }
     }
 
     /// Starts (or restarts) k0rs in the namespace.
@@ -249,7 +255,7 @@ impl SingleNode {
         )
     }
 
-    fn wait_node_ready(&self) {
+    pub fn wait_node_ready(&self) {
         self.eventually(90, "the node to be Ready", || {
             let out = self.kubectl(&[
                 "get",
