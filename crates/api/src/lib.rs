@@ -1,8 +1,9 @@
 //! Kubernetes API machinery, independent of HTTP and storage.
 //!
-//! For now: [`Status`], the `metav1.Status` body every failed request answers with, and its
-//! reasons and codes. Object metadata, selectors, resourceVersion handling and patches join it as
-//! the API server grows.
+//! [`Status`], the `metav1.Status` body every failed request answers with, and its reasons and
+//! codes; label and field selectors; patches (JSON, merge, strategic merge, server-side apply with
+//! managedFields in `fields`); quantities; the OpenAPI schemas of the built-in kinds; protobuf
+//! framing.
 
 pub mod fields;
 pub mod openapi;

@@ -1,10 +1,15 @@
 //! The k0rs API server: Kubernetes' HTTPS API on `spec.api.port`.
 //!
 //! Every request passes TLS, then authentication (x509 client certificates: common name = user,
-//! organizations = groups), then authorization (in this first step `system:masters` may do
-//! everything; anyone else is refused with a 403 `Status`). The health endpoints and `/version` are
-//! open to everyone, as in Kubernetes. Resources are served as the registry is built; group
-//! versions that APIServices hand to other servers are proxied to them (`aggregator`).
+//! organizations = groups; bearer tokens: service-account JWTs and bootstrap tokens, `tokens`),
+//! impersonation, then authorization (`system:masters` bypass, the Node authorizer, RBAC), then
+//! admission (an ordered chain of plugins, `admission`) before the generic registry stores the
+//! object. Failures answer with Kubernetes' `Status`. The health endpoints, `/version` and
+//! discovery are open as in Kubernetes. Every built-in resource and every established CRD is
+//! served through one generic handler over the registry (`resources`, `subresources`, `watch`);
+//! discovery and OpenAPI v3 come from the same resource table; group versions that APIServices
+//! hand to other servers are proxied to them (`aggregator`); logs, exec, attach and port-forward
+//! go to the kubelet (`kubelets`).
 
 mod admission;
 mod aggregated;

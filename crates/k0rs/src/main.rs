@@ -41,7 +41,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.is::<cmd::NotImplemented>() => {
             eprintln!("{e}");
-            ExitCode::from(2)
+            ExitCode::from(cmd::NOT_IMPLEMENTED_EXIT_CODE)
         }
         Err(e) => {
             eprintln!("k0rs: {e:#}");

@@ -87,7 +87,7 @@ fn version_names_kubernetes_and_k0rs_build() {
 }
 
 #[test]
-fn unbuilt_commands_exit_2_and_say_so() {
+fn unbuilt_commands_exit_3_and_say_so() {
     for args in [
         &["start"][..],
         &["stop"],
@@ -98,7 +98,7 @@ fn unbuilt_commands_exit_2_and_say_so() {
         &["install", "controller"],
     ] {
         let output = k0rs(args).output().unwrap();
-        assert_eq!(output.status.code(), Some(2), "k0rs {args:?}");
+        assert_eq!(output.status.code(), Some(3), "k0rs {args:?}");
         let name = if args[0] == "token"
             || args[0] == "etcd"
             || args[0] == "airgap"
@@ -115,6 +115,12 @@ fn unbuilt_commands_exit_2_and_say_so() {
         );
         assert!(output.stdout.is_empty(), "k0rs {args:?} printed to stdout");
     }
+    let output = k0rs(&["controller", "some-join-token"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    assert_eq!(
+        stderr(&output).trim(),
+        "k0rs controller <join-token>: not implemented yet"
+    );
 }
 
 #[test]

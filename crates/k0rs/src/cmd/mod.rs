@@ -35,6 +35,10 @@ impl fmt::Display for NotImplemented {
 
 impl std::error::Error for NotImplemented {}
 
+/// The exit code of a command that is not built yet. Distinct from 1 (the command failed, as k0s
+/// exits) and 2 (clap's usage errors), so that scripts can tell the three apart.
+pub const NOT_IMPLEMENTED_EXIT_CODE: u8 = 3;
+
 pub fn not_implemented(command: &'static str) -> anyhow::Result<()> {
     Err(NotImplemented(command).into())
 }
