@@ -139,7 +139,12 @@ mod tests {
     fn a_process_is_ours_only_with_the_same_binary_and_arguments() {
         let mut child = sleeper(&["301"]);
         let pid = i32::try_from(child.id()).unwrap();
-        assert!(identity(&["301"]).matches(pid));
+        // spawn returns while the kernel may still be setting up the new program's arguments.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !identity(&["301"]).matches(pid) {
+            assert!(Instant::now() < deadline, "sleep 301 is never recognised");
+            std::thread::sleep(Duration::from_millis(10));
+        }
         assert!(!identity(&["302"]).matches(pid), "other arguments");
         assert!(!identity(&["301", "x"]).matches(pid), "more arguments");
         let other = Identity {
@@ -174,6 +179,14 @@ mod tests {
         let mut unrecorded = sleeper(&["303"]);
         let mut other = sleeper(&["304"]);
         std::fs::write(&pid_file, format!("{}\n", recorded.id())).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while identity(&["303"]).find_all(None).len() < 2 {
+            assert!(
+                Instant::now() < deadline,
+                "the sleepers are never recognised"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
         let mut ended = end_stale(&identity(&["303"]), &pid_file, Duration::from_secs(5)).await;
         ended.sort_unstable();
         let mut expected = vec![

@@ -119,6 +119,11 @@ async fn a_stale_child_is_ended_before_a_new_one_starts() {
         .arg("600.3")
         .spawn()
         .unwrap();
+    // spawn returns while the kernel may still be setting up a program's arguments.
+    wait_for("the leftovers to be recognised", || {
+        spec.identity().find_all(None).len() == 2
+    })
+    .await;
     let child = Supervisor::start(spec.clone()).await.unwrap();
     for leftover in &mut leftovers {
         assert!(
@@ -130,8 +135,11 @@ async fn a_stale_child_is_ended_before_a_new_one_starts() {
         other.try_wait().unwrap().is_none(),
         "another node's child was ended"
     );
-    let copies = spec.identity().find_all(None);
-    assert_eq!(copies, vec![i32::try_from(child.pid().unwrap()).unwrap()]);
+    let own = vec![i32::try_from(child.pid().unwrap()).unwrap()];
+    wait_for("the new child to be recognised", || {
+        spec.identity().find_all(None) == own
+    })
+    .await;
     child.stop().await;
     other.kill().unwrap();
     other.wait().unwrap();
