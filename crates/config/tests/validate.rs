@@ -265,3 +265,20 @@ fn yaml_syntax_errors_are_reported() {
     assert!(matches!(err, ConfigError::Syntax { .. }), "{err:?}");
     assert!(err.to_string().starts_with("broken.yaml: "), "{err}");
 }
+
+/// What k0s itself writes and documents: `null` for empty lists and maps (its `config create`
+/// output), `metricsPort: 0` to turn kube-router's metrics off, and feature gates naming a
+/// component k0s does not check (`kube-api`, in its configuration reference).
+#[test]
+fn k0s_spellings_load() {
+    let text = spec(
+        "  api:\n    sans: null\n    extraArgs: null\n  extensions:\n    helm:\n      charts: null\n      repositories: null\n  network:\n    kuberouter:\n      metricsPort: 0\n    kubeProxy:\n      ipvs:\n        excludeCIDRs: null\n  featureGates:\n    - name: X\n      components: [\"kubelet\", \"kube-api\"]\n",
+    );
+    let config = ClusterConfig::from_yaml(&text, "t").unwrap();
+    assert!(config.spec.extensions.helm.charts.is_empty());
+    assert_eq!(config.spec.network.kuberouter.metrics_port, 0);
+    assert_eq!(
+        config.spec.feature_gates[0].components,
+        ["kubelet", "kube-api"]
+    );
+}

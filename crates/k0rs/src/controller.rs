@@ -3,6 +3,7 @@
 use k0rs_component::{Manager, ReadinessPolicy};
 use k0rs_config::ClusterConfig;
 
+use crate::cmd::controller::disable_components::Component;
 use crate::cmd::worker::WorkerFlags;
 use crate::components;
 use crate::paths::HostPaths;
@@ -21,7 +22,8 @@ pub struct ControllerOptions {
     pub paths: HostPaths,
     pub role: Role,
     pub init_only: bool,
-    pub disabled: Vec<String>,
+    /// `--disable-components` (kube-proxy is already applied to the config).
+    pub disabled: Vec<Component>,
     /// The worker flags (`--labels`, `--taints`, `--kubelet-extra-args` …) of a controller that is a
     /// worker too.
     pub worker: WorkerFlags,
@@ -59,9 +61,9 @@ pub async fn run(options: ControllerOptions) -> anyhow::Result<()> {
     )?;
     manager.add(apiserver);
     let hostname = k0rs_pki::host_facts::hostname()?;
-    if !disabled.iter().any(|c| c == "kube-controller-manager") {
+    if !disabled.contains(&Component::KubeControllerManager) {
         let mut options = controller_manager_options(&config)?;
-        if !disabled.iter().any(|c| c == "coredns") {
+        if !disabled.contains(&Component::Coredns) {
             options.cluster_dns =
                 crate::worker::cluster_dns_address(&config.spec.network).map(|service_ip| {
                     k0rs_controllers::cluster_dns::ClusterDns {
@@ -70,14 +72,16 @@ pub async fn run(options: ControllerOptions) -> anyhow::Result<()> {
                     }
                 });
         }
-        options.worker_config = Some(crate::worker::published_config(&config.spec.network)?);
+        if !disabled.contains(&Component::WorkerConfig) {
+            options.worker_config = Some(crate::worker::published_config(&config.spec.network)?);
+        }
         manager.add(components::control_loops::ControlLoop::new(
             components::control_loops::Loop::ControllerManager(options),
             &paths.pki_dir(),
             &hostname,
         ));
     }
-    if !disabled.iter().any(|c| c == "kube-scheduler") {
+    if !disabled.contains(&Component::KubeScheduler) {
         manager.add(components::control_loops::ControlLoop::new(
             components::control_loops::Loop::Scheduler,
             &paths.pki_dir(),
@@ -93,10 +97,12 @@ pub async fn run(options: ControllerOptions) -> anyhow::Result<()> {
             &[]
         };
         let mut setup = crate::worker::WorkerSetup::from_flags(&worker, taints)?;
-        setup.labels.insert(
-            "node-role.kubernetes.io/control-plane".into(),
-            "true".into(),
-        );
+        if !disabled.contains(&Component::NodeRole) {
+            setup.labels.insert(
+                "node-role.kubernetes.io/control-plane".into(),
+                "true".into(),
+            );
+        }
         let credentials = crate::worker::Credentials::FromCa {
             pki_dir: paths.pki_dir(),
             server: config.spec.api.url(),

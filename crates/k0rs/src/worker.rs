@@ -35,7 +35,23 @@ pub struct WorkerSetup {
     pub resolv_conf: PathBuf,
     pub labels: BTreeMap<String, String>,
     pub taints: Vec<Taint>,
+    /// `--iptables-mode nft|legacy`; `None` (or `auto`) detects it from the host's rules.
+    pub iptables_backend: Option<k0rs_netfilter::Backend>,
 }
+
+/// The kubelet flags of `--kubelet-extra-args` the kubelet takes (read in
+/// [`WorkerSetup::from_flags`]); the others are reported as not applied.
+pub const KUBELET_EXTRA_ARGS: [&str; 9] = [
+    "container-log-max-files",
+    "container-log-max-size",
+    "hostname-override",
+    "image-gc-high-threshold",
+    "image-gc-low-threshold",
+    "minimum-image-ttl-duration",
+    "node-ip",
+    "pod-manifest-path",
+    "resolv-conf",
+];
 
 impl WorkerSetup {
     /// From `--labels`, `--taints` and `--kubelet-extra-args` (`--hostname-override`, `--node-ip`,
@@ -78,6 +94,11 @@ impl WorkerSetup {
                 .map_or_else(|| PathBuf::from("/etc/resolv.conf"), PathBuf::from),
             labels,
             taints,
+            iptables_backend: match flags.iptables_mode.as_deref() {
+                Some("nft") => Some(k0rs_netfilter::Backend::Nft),
+                Some("legacy") => Some(k0rs_netfilter::Backend::Legacy),
+                _ => None,
+            },
         })
     }
 }
@@ -137,7 +158,7 @@ fn log_policy(extra: &BTreeMap<String, String>) -> anyhow::Result<k0rs_kubelet::
 }
 
 /// `--flag=value --flag value` pairs of `--kubelet-extra-args`, by flag name.
-fn kubelet_extra_args(text: &str) -> BTreeMap<String, String> {
+pub(crate) fn kubelet_extra_args(text: &str) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     let mut words = text.split_whitespace().peekable();
     while let Some(word) = words.next() {
@@ -171,6 +192,23 @@ fn parse_taint(text: &str) -> Taint {
     }
 }
 
+/// The host's iptables tools and ipset, on the back end `--iptables-mode` names if it does.
+fn netfilter_toolchain(
+    backend: Option<k0rs_netfilter::Backend>,
+) -> anyhow::Result<k0rs_netfilter::Toolchain> {
+    let detected = k0rs_netfilter::Toolchain::detect()?;
+    let Some(backend) = backend else {
+        return Ok(detected);
+    };
+    let toolchain = detected.with_backend(backend);
+    anyhow::ensure!(
+        toolchain.iptables().is_file(),
+        "--iptables-mode {backend}: {} not found",
+        toolchain.iptables().display()
+    );
+    Ok(toolchain)
+}
+
 /// Adds containerd and the kubelet, authenticating with `credentials`, to `manager`.
 pub fn add_components(
     manager: &mut Manager,
@@ -180,7 +218,7 @@ pub fn add_components(
     credentials: Credentials,
 ) -> anyhow::Result<()> {
     // One iptables back end and one ipset for k0rs and for the CNI plugins containerd runs.
-    let toolchain = k0rs_netfilter::Toolchain::detect()?;
+    let toolchain = netfilter_toolchain(setup.iptables_backend)?;
     if let Err(error) = toolchain.mark() {
         tracing::warn!(
             component = "network",

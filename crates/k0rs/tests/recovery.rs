@@ -130,7 +130,7 @@ fn start_workloads(cluster: &SingleNode) -> BTreeMap<String, (String, String)> {
             "get",
             "pods",
             "-o",
-            r#"jsonpath={.items[*].status.containerStatuses[*].ready}"#,
+            "jsonpath={.items[*].status.containerStatuses[*].ready}",
         ]);
         ready.split_whitespace().filter(|r| *r == "true").count() == 3
     });

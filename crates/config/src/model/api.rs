@@ -18,12 +18,18 @@ pub struct ApiSpec {
     /// A load balancer or DNS name in front of the controllers (IP or DNS name).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external_address: Option<String>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "crate::nullable::or_default"
+    )]
     pub extra_args: BTreeMap<String, String>,
     pub k0s_api_port: u16,
     pub port: u16,
     /// Extra names and addresses for the API server certificate (IPs or DNS names).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::nullable::or_default"
+    )]
     pub sans: Vec<String>,
 }
 

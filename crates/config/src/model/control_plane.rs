@@ -12,7 +12,10 @@ use crate::{check, defaults};
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct ComponentArgs {
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "crate::nullable::or_default"
+    )]
     pub extra_args: BTreeMap<String, String>,
 }
 

@@ -16,9 +16,15 @@ pub struct Extensions {
 #[serde(default, rename_all = "camelCase")]
 pub struct Helm {
     pub concurrency_level: u32,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::nullable::or_default"
+    )]
     pub repositories: Vec<HelmRepository>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::nullable::or_default"
+    )]
     pub charts: Vec<Chart>,
 }
 

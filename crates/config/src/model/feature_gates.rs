@@ -9,33 +9,21 @@ use crate::field::{FieldErrors, FieldPath};
 pub struct FeatureGate {
     pub name: String,
     pub enabled: bool,
-    /// Components the gate applies to; empty means every one of [`COMPONENTS`].
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// Components the gate applies to (kube-apiserver, kube-controller-manager, kubelet,
+    /// kube-scheduler, kube-proxy); empty means all of them.
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::nullable::or_default"
+    )]
     pub components: Vec<String>,
 }
 
-/// Components a feature gate can be given to.
-pub const COMPONENTS: [&str; 5] = [
-    "kube-apiserver",
-    "kube-controller-manager",
-    "kubelet",
-    "kube-scheduler",
-    "kube-proxy",
-];
-
+/// k0s checks only the name: a gate naming a component that does not exist is accepted (k0s's
+/// own configuration reference shows `kube-api`), so that is no error here either.
 pub(crate) fn validate(gates: &[FeatureGate], path: &FieldPath, errors: &mut FieldErrors) {
     for (i, gate) in gates.iter().enumerate() {
-        let p = path.index(i);
         if gate.name.is_empty() {
-            errors.push(&p.child("name"), "is required");
-        }
-        for (j, component) in gate.components.iter().enumerate() {
-            if !COMPONENTS.contains(&component.as_str()) {
-                errors.push(
-                    &p.child("components").index(j),
-                    format!("{component:?} is not one of {}", COMPONENTS.join(", ")),
-                );
-            }
+            errors.push(&path.index(i).child("name"), "is required");
         }
     }
 }

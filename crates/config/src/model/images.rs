@@ -18,6 +18,9 @@ pub struct Images {
     pub kubeproxy: Option<ImageSpec>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub coredns: Option<ImageSpec>,
+    /// The pod sandbox image (k0s 1.28 has it; k0rs builds its own into the binary).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pause: Option<ImageSpec>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub calico: Option<CalicoImages>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -65,25 +68,37 @@ pub enum PullPolicy {
 }
 
 impl Images {
+    /// Every image this config overrides, by its field name under `spec.images`.
+    pub fn overrides(&self) -> Vec<(&'static str, &ImageSpec)> {
+        let calico = self.calico.as_ref();
+        let kuberouter = self.kuberouter.as_ref();
+        [
+            ("konnectivity", self.konnectivity.as_ref()),
+            ("pushgateway", self.pushgateway.as_ref()),
+            ("metricsserver", self.metricsserver.as_ref()),
+            ("kubeproxy", self.kubeproxy.as_ref()),
+            ("coredns", self.coredns.as_ref()),
+            ("pause", self.pause.as_ref()),
+            ("calico.cni", calico.and_then(|c| c.cni.as_ref())),
+            ("calico.node", calico.and_then(|c| c.node.as_ref())),
+            (
+                "calico.kubecontrollers",
+                calico.and_then(|c| c.kubecontrollers.as_ref()),
+            ),
+            ("kuberouter.cni", kuberouter.and_then(|k| k.cni.as_ref())),
+            (
+                "kuberouter.cniInstaller",
+                kuberouter.and_then(|k| k.cni_installer.as_ref()),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(name, image)| image.map(|image| (name, image)))
+        .collect()
+    }
+
     pub(crate) fn validate(&self, path: &FieldPath, errors: &mut FieldErrors) {
-        let mut each = |name: &str, image: Option<&ImageSpec>| {
-            if let Some(image) = image {
-                image.validate(&path.child(name), errors);
-            }
-        };
-        each("konnectivity", self.konnectivity.as_ref());
-        each("pushgateway", self.pushgateway.as_ref());
-        each("metricsserver", self.metricsserver.as_ref());
-        each("kubeproxy", self.kubeproxy.as_ref());
-        each("coredns", self.coredns.as_ref());
-        if let Some(calico) = &self.calico {
-            each("calico.cni", calico.cni.as_ref());
-            each("calico.node", calico.node.as_ref());
-            each("calico.kubecontrollers", calico.kubecontrollers.as_ref());
-        }
-        if let Some(kuberouter) = &self.kuberouter {
-            each("kuberouter.cni", kuberouter.cni.as_ref());
-            each("kuberouter.cniInstaller", kuberouter.cni_installer.as_ref());
+        for (name, image) in self.overrides() {
+            image.validate(&path.child(name), errors);
         }
     }
 }

@@ -15,7 +15,10 @@ pub struct KubeProxySpec {
     pub iptables: KubeProxyIptables,
     pub ipvs: KubeProxyIpvs,
     /// CIDRs (or `primary`) of the node addresses NodePorts are served on; empty means all.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::nullable::or_default"
+    )]
     pub node_port_addresses: Vec<String>,
 }
 
@@ -73,7 +76,11 @@ pub struct KubeProxyIpvs {
     pub sync_period: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub scheduler: String,
-    #[serde(rename = "excludeCIDRs", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        rename = "excludeCIDRs",
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::nullable::or_default"
+    )]
     pub exclude_cidrs: Vec<String>,
     #[serde(rename = "strictARP", skip_serializing_if = "std::ops::Not::not")]
     pub strict_arp: bool,

@@ -64,9 +64,15 @@ pub struct Metadata {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "crate::nullable::or_default"
+    )]
     pub labels: BTreeMap<String, String>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "crate::nullable::or_default"
+    )]
     pub annotations: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub creation_timestamp: Option<String>,
@@ -93,7 +99,10 @@ pub struct ClusterSpec {
     pub scheduler: ComponentArgs,
     pub storage: StorageSpec,
     pub network: NetworkSpec,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::nullable::or_default"
+    )]
     pub worker_profiles: Vec<WorkerProfile>,
     pub telemetry: Telemetry,
     pub install_config: InstallConfig,
@@ -102,7 +111,10 @@ pub struct ClusterSpec {
     pub images: Option<Images>,
     pub extensions: Extensions,
     pub konnectivity: Konnectivity,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::nullable::or_default"
+    )]
     pub feature_gates: Vec<FeatureGate>,
 }
 

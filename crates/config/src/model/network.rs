@@ -99,7 +99,10 @@ pub struct KubeRouter {
     pub peer_router_asns: String,
     #[serde(rename = "peerRouterIPs")]
     pub peer_router_ips: String,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "crate::nullable::or_default"
+    )]
     pub extra_args: BTreeMap<String, String>,
 }
 
@@ -145,7 +148,10 @@ pub struct Calico {
         skip_serializing_if = "String::is_empty"
     )]
     pub ipv6_autodetection_method: String,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "crate::nullable::or_default"
+    )]
     pub env_vars: BTreeMap<String, String>,
 }
 
@@ -257,10 +263,7 @@ impl NetworkSpec {
         } else {
             self.kube_proxy.validate(&path.child("kubeProxy"), errors);
         }
-        errors.check(
-            &path.child("kuberouter").child("metricsPort"),
-            check::port(self.kuberouter.metrics_port),
-        );
+        // `kuberouter.metricsPort: 0` is k0s's documented way to turn the metrics off.
         if let Some(calico) = &self.calico
             && !matches!(calico.overlay.as_str(), "Always" | "Never" | "CrossSubnet")
         {

@@ -34,7 +34,10 @@ pub struct EtcdSpec {
     /// The address other etcd members reach this one on (port 2380); defaults to `spec.api.address`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub peer_address: Option<IpAddr>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "crate::nullable::or_default"
+    )]
     pub extra_args: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external_cluster: Option<ExternalCluster>,
@@ -44,6 +47,7 @@ pub struct EtcdSpec {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct ExternalCluster {
+    #[serde(deserialize_with = "crate::nullable::or_default")]
     pub endpoints: Vec<String>,
     pub etcd_prefix: String,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -12,6 +12,7 @@ use crate::field::{FieldErrors, FieldPath};
 pub struct WorkerProfile {
     pub name: String,
     /// KubeletConfiguration fields to overlay.
+    #[serde(deserialize_with = "crate::nullable::or_default")]
     pub values: BTreeMap<String, serde_yaml_ng::Value>,
 }
 

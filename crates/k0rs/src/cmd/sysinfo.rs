@@ -1,14 +1,17 @@
 //! `k0rs sysinfo`: pre-flight checks of this host, printed as k0s prints them (`what: found
 //! (pass|warning|rejected)`), failing when any check is rejected. The netfilter checks are the
 //! ones the worker itself makes at start: the iptables back end every component will use, and
-//! each ipset set type made once against the kernel.
+//! each ipset set type made once against the kernel. The cluster configuration is checked as the
+//! controller checks it at start: each setting k0rs does not apply is a warning, or rejected where
+//! k0rs would run something other than what it asks for.
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use clap::Args as ClapArgs;
+use k0rs_config::{ClusterConfig, Severity};
 
-use crate::paths::HostPaths;
+use crate::paths::{ConfigFile, DEFAULT_CONFIG_FILES, HostPaths};
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
@@ -18,6 +21,9 @@ pub struct Args {
     /// Check the requirements of a worker
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub worker: bool,
+    /// The cluster configuration a controller would run with
+    #[command(flatten)]
+    pub config: ConfigFile,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +92,9 @@ pub fn run(args: &Args, paths: &HostPaths) -> anyhow::Result<()> {
             },
         );
         netfilter(&mut report);
+    }
+    if args.controller {
+        configuration(&mut report, &args.config);
     }
     print!("{}", report.text);
     anyhow::ensure!(!report.rejected, "sysinfo: some checks were rejected");
@@ -210,5 +219,49 @@ fn netfilter(report: &mut Report) {
             }
         }
         Err(incompatible) => report.line(1, "ipset", &incompatible.to_string(), Verdict::Rejected),
+    }
+}
+
+/// The settings of the cluster configuration k0rs does not apply (`ClusterConfig::unapplied`).
+fn configuration(report: &mut Report, file: &ConfigFile) {
+    // The controller's order: --config, else the first default file that exists, else defaults.
+    let path = file.path.clone().or_else(|| {
+        DEFAULT_CONFIG_FILES
+            .iter()
+            .map(PathBuf::from)
+            .find(|p| p.exists())
+    });
+    let what = "Cluster configuration";
+    let config = match &path {
+        Some(path) => match ClusterConfig::load(path) {
+            Ok(config) => config,
+            Err(error) => return report.line(0, what, &error.to_string(), Verdict::Rejected),
+        },
+        None => ClusterConfig::default(),
+    };
+    let findings = config.unapplied();
+    let verdict = if findings.iter().any(|f| f.severity == Severity::Error) {
+        Verdict::Rejected
+    } else if findings.is_empty() {
+        Verdict::Pass
+    } else {
+        Verdict::Warning
+    };
+    let source = path.map_or_else(
+        || "built-in defaults".to_owned(),
+        |p| p.display().to_string(),
+    );
+    report.line(0, what, &source, verdict);
+    for finding in findings {
+        let (found, verdict) = match finding.severity {
+            Severity::Warning => ("accepted but not applied by k0rs", Verdict::Warning),
+            Severity::Error => ("not supported by k0rs", Verdict::Rejected),
+        };
+        report.line(
+            1,
+            &finding.path,
+            &format!("{found}: {}", finding.reason),
+            verdict,
+        );
     }
 }

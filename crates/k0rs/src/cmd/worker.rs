@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use k0rs_component::{Manager, ReadinessPolicy};
-use k0rs_config::ClusterConfig;
+use k0rs_config::{ClusterConfig, Unapplied};
 
 use clap::Args as ClapArgs;
 
@@ -24,21 +24,89 @@ pub struct WorkerFlags {
     /// Node taints, key=value:effect[,…] (effect: NoSchedule, PreferNoSchedule, NoExecute)
     #[arg(long, value_delimiter = ',', value_parser = parse_taint)]
     pub taints: Vec<String>,
-    /// Worker profile from spec.workerProfiles
-    #[arg(long, default_value = "default")]
+    /// Worker profile from spec.workerProfiles (k0rs applies none: a warning)
+    #[arg(long, default_value = DEFAULT_PROFILE)]
     pub profile: String,
     /// Extra kubelet arguments
     #[arg(long, value_name = "ARGS")]
     pub kubelet_extra_args: Option<String>,
-    /// iptables back end: nft, legacy or auto
+    /// iptables back end: nft, legacy or auto (detected from the rules the host already has)
     #[arg(long, value_parser = ["nft", "legacy", "auto"])]
     pub iptables_mode: Option<String>,
-    /// Use an external CRI runtime instead of the managed containerd (remote:<socket path>)
+    /// An external CRI runtime instead of the managed containerd (remote:<socket path>); refused:
+    /// k0rs always runs its own
     #[arg(long, value_name = "SOCKET")]
     pub cri_socket: Option<String>,
-    /// Run even if pre-flight checks fail
+    /// Run even if pre-flight checks fail (k0rs makes none at start: a warning)
     #[arg(long)]
     pub ignore_pre_flight_checks: bool,
+}
+
+/// `--profile` when not given.
+const DEFAULT_PROFILE: &str = "default";
+
+impl WorkerFlags {
+    /// The flags k0rs does not apply as given (the rule of `k0rs_config::unapplied`).
+    pub fn unapplied(&self) -> Vec<Unapplied> {
+        let mut found = Vec::new();
+        if let Some(socket) = &self.cri_socket {
+            found.push(Unapplied::error(
+                "--cri-socket",
+                format!("k0rs always runs its own containerd and cannot run pods through {socket}"),
+            ));
+        }
+        if self.ignore_pre_flight_checks {
+            found.push(Unapplied::warning(
+                "--ignore-pre-flight-checks",
+                "k0rs makes no separate pre-flight checks at start (k0rs sysinfo shows them); a component still refuses to start on a host it cannot work on",
+            ));
+        }
+        if self.profile != DEFAULT_PROFILE {
+            found.push(Unapplied::warning(
+                "--profile",
+                "k0rs's kubelet takes no worker profiles (spec.workerProfiles)",
+            ));
+        }
+        let extra = crate::worker::kubelet_extra_args(
+            self.kubelet_extra_args.as_deref().unwrap_or_default(),
+        );
+        for flag in extra
+            .keys()
+            .filter(|flag| !crate::worker::KUBELET_EXTRA_ARGS.contains(&flag.as_str()))
+        {
+            found.push(Unapplied::warning(
+                format!("--kubelet-extra-args --{flag}"),
+                format!(
+                    "k0rs's kubelet takes only --{}",
+                    crate::worker::KUBELET_EXTRA_ARGS.join(", --")
+                ),
+            ));
+        }
+        found
+    }
+
+    /// Each worker flag given to a controller that runs no worker.
+    pub fn unapplied_without_worker(&self) -> Vec<Unapplied> {
+        let given = [
+            ("--labels", !self.labels.is_empty()),
+            ("--taints", !self.taints.is_empty()),
+            ("--profile", self.profile != DEFAULT_PROFILE),
+            ("--kubelet-extra-args", self.kubelet_extra_args.is_some()),
+            ("--iptables-mode", self.iptables_mode.is_some()),
+            ("--cri-socket", self.cri_socket.is_some()),
+            ("--ignore-pre-flight-checks", self.ignore_pre_flight_checks),
+        ];
+        given
+            .into_iter()
+            .filter(|(_, given)| *given)
+            .map(|(flag, _)| {
+                Unapplied::warning(
+                    flag,
+                    "this controller runs no worker (add --enable-worker or --single)",
+                )
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, ClapArgs)]
@@ -50,6 +118,7 @@ pub struct Args {
 }
 
 pub async fn run(args: Args, paths: HostPaths) -> anyhow::Result<()> {
+    super::config::enforce(args.worker.unapplied(), "worker")?;
     let text = match (&args.token, &args.worker.token_file) {
         (Some(token), None) => token.clone(),
         (None, Some(file)) => std::fs::read_to_string(file)
