@@ -59,7 +59,11 @@ pub async fn run(client: Client, options: Options) {
         jobs_informer,
         nodes_informer,
         revisions_informer,
-        crate::nodes::lifecycle::run(client.clone(), options.node_monitor_grace_period),
+        crate::nodes::lifecycle::run(
+            client.clone(),
+            nodes.clone(),
+            options.node_monitor_grace_period
+        ),
         crate::namespaces::run(client.clone(), options.root_ca_pem.clone()),
         crate::workloads::replica_sets(client.clone(), pods.clone()),
         crate::workloads::replication_controllers(client.clone(), pods.clone()),

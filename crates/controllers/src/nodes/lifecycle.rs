@@ -3,23 +3,25 @@
 //!   gets its conditions set to Unknown;
 //! - each node carries the taints its conditions call for: NoSchedule while not ready,
 //!   unreachable, under pressure or cordoned (TaintNodesByCondition), NoExecute while not ready
-//!   or unreachable;
+//!   or unreachable — set as soon as the node changes, not at the next pass, so that a node is
+//!   schedulable from the moment it says it is Ready;
 //! - pods on a node with a NoExecute taint they do not tolerate are deleted, at once or after
 //!   their `tolerationSeconds` (300 s by default, from the DefaultTolerationSeconds admission).
 
 use std::collections::HashMap;
 use std::time::Duration;
 
+use futures::StreamExt as _;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Node, NodeCondition, Pod, Taint};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::chrono::{self, DateTime, Utc};
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
-use kube::runtime::reflector::Store;
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Api, Client};
 use serde_json::json;
 
-use crate::informer::informer;
+use crate::informer::{Shared, informer};
 
 /// How often the nodes are looked at.
 const PERIOD: Duration = Duration::from_secs(1);
@@ -29,37 +31,59 @@ const KUBELET_CONDITIONS: [&str; 4] = ["Ready", "MemoryPressure", "DiskPressure"
 const NOT_READY: &str = "node.kubernetes.io/not-ready";
 const UNREACHABLE: &str = "node.kubernetes.io/unreachable";
 
-/// Runs the node lifecycle controller; `grace` is `node-monitor-grace-period` (40 s).
-pub async fn run(client: Client, grace: Duration) {
-    let (nodes, nodes_informer) = informer(Api::<Node>::all(client.clone()));
+/// Runs the node lifecycle controller on the manager's node cache; `grace` is
+/// `node-monitor-grace-period` (40 s).
+pub async fn run(client: Client, nodes: Shared<Node>, grace: Duration) {
     let (leases, leases_informer) =
         informer(Api::<Lease>::namespaced(client.clone(), "kube-node-lease"));
-    let work = async {
-        crate::informer::ready(&nodes).await;
-        let mut first_seen: HashMap<String, DateTime<Utc>> = HashMap::new();
-        loop {
-            let renewed: HashMap<String, DateTime<Utc>> = leases
-                .state()
-                .iter()
-                .filter_map(|l| {
-                    let renewed = l.spec.as_ref()?.renew_time.as_ref()?.0;
-                    Some((l.metadata.name.clone()?, renewed))
-                })
-                .collect();
-            for node in nodes.state() {
-                let name = node.metadata.name.clone().unwrap_or_default();
-                let seen = *first_seen.entry(name.clone()).or_insert_with(Utc::now);
-                let probed = last_heard(&node, renewed.get(&name).copied()).max(seen);
-                if Utc::now() - probed > chrono::Duration::from_std(grace).unwrap_or_default() {
-                    mark_unknown(&client, &node).await;
-                }
-                reconcile_taints(&client, &node).await;
+    tokio::join!(
+        leases_informer,
+        monitor(&client, &nodes.store, &leases, grace),
+        taint_on_change(&client, &nodes),
+    );
+}
+
+/// The periodic pass: kubelets that went silent, every node's taints (whatever a missed change
+/// left), and evictions.
+async fn monitor(client: &Client, nodes: &Store<Node>, leases: &Store<Lease>, grace: Duration) {
+    crate::informer::ready(nodes).await;
+    let mut first_seen: HashMap<String, DateTime<Utc>> = HashMap::new();
+    loop {
+        let renewed: HashMap<String, DateTime<Utc>> = leases
+            .state()
+            .iter()
+            .filter_map(|l| {
+                let renewed = l.spec.as_ref()?.renew_time.as_ref()?.0;
+                Some((l.metadata.name.clone()?, renewed))
+            })
+            .collect();
+        for node in nodes.state() {
+            let name = node.metadata.name.clone().unwrap_or_default();
+            let seen = *first_seen.entry(name.clone()).or_insert_with(Utc::now);
+            let probed = last_heard(&node, renewed.get(&name).copied()).max(seen);
+            if Utc::now() - probed > chrono::Duration::from_std(grace).unwrap_or_default() {
+                mark_unknown(client, &node).await;
             }
-            evict(&client, &nodes).await;
-            tokio::time::sleep(PERIOD).await;
+            reconcile_taints(client, &node).await;
         }
-    };
-    tokio::join!(nodes_informer, leases_informer, work);
+        evict(client, nodes).await;
+        tokio::time::sleep(PERIOD).await;
+    }
+}
+
+/// Sets a node's condition taints as soon as the node changes (kube-controller-manager's
+/// NoSchedule tainting pass runs on node events too). Left to the periodic pass, nodes
+/// registered together were lifted out of `not-ready` one after the other, and the pods
+/// waiting meanwhile all went to the first.
+async fn taint_on_change(client: &Client, nodes: &Shared<Node>) {
+    let mut changes = std::pin::pin!(nodes.changes());
+    while let Some(changed) = changes.next().await {
+        // The cache's copy is the newest (a deleted node has none): a change already
+        // superseded is acted on as its successor.
+        if let Some(node) = nodes.store.get(&ObjectRef::from_obj(changed.as_ref())) {
+            reconcile_taints(client, &node).await;
+        }
+    }
 }
 
 /// When the node's kubelet was last heard of: its Lease renewal or its Ready heartbeat.

@@ -1,7 +1,8 @@
 //! The scheduler (kube-scheduler's default profile): watches nodes and pods, puts each pending
 //! pod of `default-scheduler` on the best node that passes every filter, and binds it through
 //! `pods/binding`. A pod no node can take gets `PodScheduled=False` and a FailedScheduling event
-//! naming why, and is tried again when nodes or pods change.
+//! naming why, and is tried again when nodes or pods change (once its backoff is over, see
+//! `queue`).
 
 mod affinity;
 mod cache;
