@@ -31,7 +31,7 @@ pub fn unknown_fields(object: &Value) -> Vec<String> {
 }
 
 /// The field `key` of `message` (or of a message embedded in it), if it has one.
-fn find<'s>(schema: &'s Schema, message: &str, key: &str) -> Option<&'s schema::Field> {
+pub(crate) fn find<'s>(schema: &'s Schema, message: &str, key: &str) -> Option<&'s schema::Field> {
     schema.fields(message).find_map(|field| {
         if field.label == Label::Inline {
             find(schema, field.target.unwrap_or_default(), key)

@@ -3,7 +3,7 @@
 //! [`Status`], the `metav1.Status` body every failed request answers with, and its reasons and
 //! codes; label and field selectors; patches (JSON, merge, strategic merge, server-side apply with
 //! managedFields in `fields`); quantities; the OpenAPI schemas of the built-in kinds; protobuf
-//! framing.
+//! framing; the checks that a stored object decodes as its kind (`typecheck`).
 
 pub mod fields;
 pub mod openapi;
@@ -14,6 +14,7 @@ pub mod quota;
 mod selector;
 mod status;
 pub mod time;
+pub mod typecheck;
 pub mod worker_config;
 
 pub use selector::{FieldSelector, LabelSelector};

@@ -65,6 +65,8 @@ pub async fn bearer_layer(
                     reason = why,
                     "bearer token refused"
                 );
+                let (parts, body) = request.into_parts();
+                crate::drain::drain(&parts.headers, body).await;
                 return status_response(&k0rs_api::Status::unauthorized());
             }
         }

@@ -19,6 +19,7 @@ mod authz;
 mod body;
 mod compression;
 mod discovery;
+mod drain;
 mod impersonation;
 mod kubelets;
 mod negotiate;

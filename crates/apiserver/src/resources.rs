@@ -19,7 +19,7 @@ use crate::routes::{Caller, Context, authorize, status_response};
 use crate::{discovery, reviews, subresources};
 
 /// Kubernetes' limit on a request body.
-const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
 
 pub async fn handle(
     Extension(caller): Extension<Caller>,
@@ -371,6 +371,9 @@ async fn write(
                 }
                 Err(status) => return Err(status),
             };
+            if config.is_none() {
+                k0rs_registry::patched_decodes(resource, kind, &patch, &patched)?;
+            }
             warnings = validation.check(resource, &patched)?;
             // An apply is admitted below, as the object it writes.
             if admitted && config.is_none() {
@@ -408,6 +411,7 @@ async fn write(
         return Ok((StatusCode::OK, patched, warnings));
     }
     let mut object = read_object(content_type, body).await?;
+    k0rs_registry::body_decodes(resource, &object)?;
     let warnings = validation.check(resource, &object)?;
     admission::admit(context, user, resource, namespace, &mut object, operation).await?;
     Ok(if operation == Operation::Create {
@@ -503,8 +507,8 @@ async fn dispatch(
             )
         }
         "deletecollection" => {
+            // The registry honours a dry run the options ask for (body or query).
             let options = DeleteOptions::parse(&read_body(body).await?, query)?;
-            let registry = &deleting_through(registry, &options);
             (
                 StatusCode::OK,
                 registry
@@ -514,7 +518,6 @@ async fn dispatch(
         }
         "delete" => {
             let options = DeleteOptions::parse(&read_body(body).await?, query)?;
-            let registry = &deleting_through(registry, &options);
             (
                 StatusCode::OK,
                 registry
@@ -586,18 +589,6 @@ pub(crate) fn user_agent(headers: &axum::http::HeaderMap) -> &str {
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
-}
-
-/// The registry a delete goes through: its options may ask for a dry run too.
-fn deleting_through(
-    registry: &k0rs_registry::Registry,
-    options: &DeleteOptions,
-) -> k0rs_registry::Registry {
-    if options.dry_run {
-        registry.dry_run()
-    } else {
-        registry.clone()
-    }
 }
 
 /// The state a list reads (`resourceVersion`, `resourceVersionMatch`); a page after the first

@@ -115,11 +115,13 @@ pub fn router(version: Arc<VersionInfo>, context: Context) -> Router {
             context.clone(),
             impersonation::layer,
         ))
+        .layer(axum::middleware::from_fn(read_whole_body))
+        // Outside the body's reading: a bad token is a 401 whatever the body's size, as in
+        // Kubernetes (authentication looks at headers only).
         .layer(axum::middleware::from_fn_with_state(
             context,
             crate::authn::bearer_layer,
         ))
-        .layer(axum::middleware::from_fn(read_whole_body))
         .layer(axum::middleware::from_fn(crate::compression::gzip))
         .layer(axum::middleware::from_fn(log_request))
 }
@@ -195,12 +197,13 @@ fn issuer_routes() -> Router {
         )
 }
 
-/// Reads the request body before anything answers: a refusal sent while an HTTP/2 client is
-/// still uploading resets its stream, which clients report as a transport error instead of
-/// showing the Status. Bodies are small (3 MiB at most, which is checked here).
+/// Reads the request body before anything answers: a refusal sent while a client is still
+/// uploading reaches it as a reset stream or a broken pipe instead of the Status. Bodies are
+/// small (3 MiB at most, which is checked here; a larger one is read to its end, within a bound,
+/// before the 413).
 async fn read_whole_body(request: Request, next: axum::middleware::Next) -> Response {
     let (parts, body) = request.into_parts();
-    match resources::read_body(body).await {
+    match crate::drain::read_bounded(&parts.headers, body, resources::MAX_BODY_BYTES).await {
         Ok(bytes) => {
             next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
                 .await

@@ -85,7 +85,8 @@ pub struct ApiServer {
 impl ApiServer {
     /// Binds and starts serving; returns once the port is bound.
     pub async fn start(options: ServerOptions) -> Result<Self, ServerError> {
-        let acceptor = TlsAcceptor::from(Arc::new(tls::server_config(&options.tls)?));
+        let (tls_config, client_ca) = tls::server_config(&options.tls)?;
+        let acceptor = TlsAcceptor::from(Arc::new(tls_config));
         let listener =
             TcpListener::bind(options.bind)
                 .await
@@ -148,6 +149,7 @@ impl ApiServer {
                 };
                 connections.spawn(serve_connection(
                     acceptor.clone(),
+                    client_ca.clone(),
                     router.clone(),
                     tcp,
                     peer,
@@ -173,9 +175,11 @@ impl ApiServer {
     }
 }
 
-/// TLS handshake, the caller from the client certificate, then HTTP on the router.
+/// TLS handshake, the caller from the client certificate (one the cluster CA issued; any other
+/// authenticates nobody, and the request's bearer token may still), then HTTP on the router.
 async fn serve_connection(
     acceptor: TlsAcceptor,
+    client_ca: tls::ClientCa,
     router: axum::Router,
     tcp: tokio::net::TcpStream,
     peer: SocketAddr,
@@ -191,6 +195,7 @@ async fn serve_connection(
         .get_ref()
         .1
         .peer_certificates()
+        .filter(|chain| client_ca.verifies(chain))
         .and_then(|chain| chain.first())
         .and_then(UserInfo::from_certificate);
     let service = Extension(Caller(user)).layer(router);

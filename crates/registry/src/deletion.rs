@@ -1,10 +1,138 @@
-//! Deleting objects that have finalizers: the delete only marks them (`deletionTimestamp`, and a
-//! namespace turns `Terminating`); the object goes away when an update removes its last finalizer.
+//! Deleting objects: the delete and deletecollection verbs with their `DeleteOptions` (a dry run
+//! in the options is one, whichever way the options came), the namespaces that may not be
+//! deleted, and objects that have finalizers: the delete only marks them (`deletionTimestamp`,
+//! and a namespace turns `Terminating`); the object goes away when an update removes its last
+//! finalizer.
 
-use k0rs_api::Status;
+use k0rs_api::{Status, StatusDetails, StatusReason};
 use serde_json::{Value, json};
 
+use crate::conversion;
+use crate::filter::Filter;
+use crate::generic::{Registry, decode, key};
 use crate::table::Resource;
+
+/// The namespaces the control plane lives in. kube-apiserver's NamespaceLifecycle admission
+/// refuses to delete `default`, `kube-system` and `kube-public`; k0rs refuses `kube-node-lease`
+/// too, since nothing here re-creates it while the server runs and the nodes' leases live there.
+const IMMORTAL_NAMESPACES: [&str; 4] = ["default", "kube-system", "kube-public", "kube-node-lease"];
+
+/// 403 for a delete of a namespace the control plane needs, in NamespaceLifecycle's words.
+fn refuse_immortal(resource: &Resource, name: &str) -> Result<(), Status> {
+    if !is_namespace(resource) || !IMMORTAL_NAMESPACES.contains(&name) {
+        return Ok(());
+    }
+    let mut status = Status::failure(
+        StatusReason::Forbidden,
+        format!("namespaces \"{name}\" is forbidden: this namespace may not be deleted"),
+    );
+    status.details = Some(Box::new(StatusDetails {
+        name: Some(name.to_owned()),
+        group: None,
+        kind: Some("namespaces".to_owned()),
+        causes: Vec::new(),
+    }));
+    Err(status)
+}
+
+impl Registry {
+    /// Deletes an object with the default options; returns it as it was.
+    pub async fn delete(
+        &self,
+        resource: &Resource,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<Value, Status> {
+        self.delete_with(resource, namespace, name, &DeleteOptions::default())
+            .await
+    }
+
+    /// Deletes an object: at once, or only marked while a kubelet stops a running pod or while
+    /// finalizers hold it. Returns the object as it was, or as marked.
+    pub async fn delete_with(
+        &self,
+        resource: &Resource,
+        namespace: Option<&str>,
+        name: &str,
+        options: &DeleteOptions,
+    ) -> Result<Value, Status> {
+        refuse_immortal(resource, name)?;
+        if options.dry_run && !self.is_dry_run() {
+            return Box::pin(
+                self.dry_run()
+                    .delete_with(resource, namespace, name, options),
+            )
+            .await;
+        }
+        if let Some(storage) = conversion::storage_of(resource) {
+            let deleted = Box::pin(self.delete_with(storage, namespace, name, options)).await?;
+            return Ok(conversion::from_storage(resource, deleted));
+        }
+        let key = key(resource, Self::scope(resource, namespace), name);
+        let current = self.current(resource, &key, name).await?;
+        let object = decode(&current.value, current.mod_revision)?;
+        options.check_preconditions(resource, name, &object)?;
+        if let Some(grace) = pod_grace_period(resource, &object, options) {
+            if object["metadata"]["deletionGracePeriodSeconds"].as_i64() == Some(grace) {
+                return Ok(object);
+            }
+            let mut marked = object;
+            mark_graceful(&mut marked, grace);
+            return self
+                .write(resource, &key, name, marked, current.mod_revision)
+                .await;
+        }
+        if let Some(finalizer) = options.propagation_finalizer()
+            && !is_deleting(&object)
+        {
+            // The garbage collector deletes (Foreground) or releases (Orphan) the dependents,
+            // then removes the finalizer, which deletes the object.
+            let mut marked = object;
+            add_finalizer(&mut marked, finalizer);
+            mark(resource, &mut marked);
+            return self
+                .write(resource, &key, name, marked, current.mod_revision)
+                .await;
+        }
+        if has_finalizers(resource, &object) {
+            if is_deleting(&object) {
+                return Ok(object);
+            }
+            let mut marked = object;
+            mark(resource, &mut marked);
+            return self
+                .write(resource, &key, name, marked, current.mod_revision)
+                .await;
+        }
+        self.remove(resource, &key, name, current.mod_revision, &object)
+            .await?;
+        Ok(object)
+    }
+
+    /// Deletes every object `filter` selects in `namespace`; returns them as a list, as Kubernetes
+    /// does. Objects deleted concurrently are skipped.
+    pub async fn delete_collection(
+        &self,
+        resource: &Resource,
+        namespace: Option<&str>,
+        filter: &Filter,
+        options: &DeleteOptions,
+    ) -> Result<Value, Status> {
+        let mut list = self.list(resource, namespace, filter).await?;
+        let mut deleted = Vec::new();
+        for item in list["items"].as_array().cloned().unwrap_or_default() {
+            let name = item["metadata"]["name"].as_str().unwrap_or_default();
+            let ns = item["metadata"]["namespace"].as_str();
+            match self.delete_with(resource, ns, name, options).await {
+                Ok(object) => deleted.push(object),
+                Err(status) if status.code == 404 => {}
+                Err(status) => return Err(status),
+            }
+        }
+        list["items"] = Value::Array(deleted);
+        Ok(list)
+    }
+}
 
 fn is_namespace(resource: &Resource) -> bool {
     resource.group.is_empty() && resource.kind == "Namespace"
@@ -106,10 +234,21 @@ impl DeleteOptions {
             )));
         }
         options.grace_period_seconds = body["gracePeriodSeconds"].as_i64();
-        options.dry_run = body["dryRun"]
-            .as_array()
-            .is_some_and(|modes| modes.iter().any(|m| m == "All"))
-            || query.get("dryRun").is_some_and(|m| m == "All");
+        let modes = body["dryRun"].as_array().cloned().unwrap_or_default();
+        if modes.iter().any(|m| m != "All") {
+            let modes: Vec<String> = modes.iter().map(Value::to_string).collect();
+            return Err(Status::invalid_field(
+                "",
+                "DeleteOptions",
+                "",
+                "dryRun",
+                format!(
+                    "Unsupported value: []string{{{}}}: supported values: \"All\"",
+                    modes.join(", ")
+                ),
+            ));
+        }
+        options.dry_run = !modes.is_empty() || query.get("dryRun").is_some_and(|m| m == "All");
         options.uid = body["preconditions"]["uid"].as_str().map(str::to_owned);
         options.resource_version = body["preconditions"]["resourceVersion"]
             .as_str()

@@ -8,7 +8,7 @@ use k0rs_api::{LabelSelector, Status, StatusCause, StatusDetails, StatusReason};
 use serde_json::{Value, json};
 
 use crate::deletion::DeleteOptions;
-use crate::generic::Filter;
+use crate::filter::Filter;
 use crate::generic::Registry;
 use crate::read_at::ReadAt;
 use crate::subresource::selector_string;
@@ -49,13 +49,18 @@ impl Registry {
         name: &str,
         options: &DeleteOptions,
     ) -> Result<(), Status> {
+        // `deleteOptions.dryRun` makes the whole eviction a dry run: budget and pod stay as they
+        // are (`kubectl drain --dry-run=server` asks this way, not with the query).
+        if options.dry_run && !self.is_dry_run() {
+            return Box::pin(self.dry_run().evict(pods, namespace, name, options)).await;
+        }
         let pod = self.get(pods, namespace, name).await?;
         let terminal = matches!(
             pod["status"]["phase"].as_str(),
             Some("Succeeded" | "Failed")
         );
         if !terminal && pod["metadata"]["deletionTimestamp"].is_null() {
-            self.spend_disruption(namespace, &pod, options.dry_run)
+            self.spend_disruption(namespace, &pod, self.is_dry_run())
                 .await?;
         }
         self.delete_with(pods, namespace, name, options).await?;

@@ -4,14 +4,14 @@
 use std::sync::Arc;
 
 use k0rs_api::Status;
-use k0rs_store::{KeyRange, RangeRequest, Revision, Store, StoreError};
+use k0rs_store::{Revision, Store, StoreError};
 use serde_json::{Value, json};
 
 use crate::conversion;
-use crate::deletion::{self, DeleteOptions};
+use crate::decoding::{self, Gvk};
+use crate::deletion;
 pub(crate) use crate::encoding::{decode, encode};
 use crate::meta;
-use crate::read_at::ReadAt;
 use crate::services::{Held, ServiceNetwork};
 use crate::strategy;
 use crate::table::Resource;
@@ -25,47 +25,6 @@ fn is_service(resource: &Resource) -> bool {
     resource.group.is_empty() && resource.kind == "Service"
 }
 
-/// Which objects a list or watch selects.
-#[derive(Debug, Clone, Default)]
-pub struct Filter {
-    pub labels: k0rs_api::LabelSelector,
-    pub fields: k0rs_api::FieldSelector,
-}
-
-impl Filter {
-    /// Parses `labelSelector` and `fieldSelector` query values for `resource`.
-    pub fn parse(
-        resource: &Resource,
-        labels: Option<&str>,
-        fields: Option<&str>,
-    ) -> Result<Self, Status> {
-        Ok(Self {
-            labels: k0rs_api::LabelSelector::parse(labels.unwrap_or_default())?,
-            fields: k0rs_api::FieldSelector::parse(
-                fields.unwrap_or_default(),
-                &strategy::selectable_fields(resource),
-            )?,
-        })
-    }
-
-    pub fn matches(&self, object: &Value) -> bool {
-        self.labels.matches(object) && self.fields.matches(object)
-    }
-
-    /// Whether the stored `bytes` match, reading no more than their metadata (for a filter whose
-    /// field selectors look only at metadata; bytes not stored metadata-first are parsed whole).
-    pub(crate) fn matches_stored(&self, bytes: &[u8], revision: Revision) -> Result<bool, Status> {
-        if self.labels.is_empty() && self.fields.is_empty() {
-            return Ok(true);
-        }
-        let object = match crate::encoding::metadata_only(bytes) {
-            Some(metadata) => metadata,
-            None => decode(bytes, revision)?,
-        };
-        Ok(self.matches(&object))
-    }
-}
-
 /// The part of an object a write replaces; the others stay as stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Part {
@@ -75,16 +34,6 @@ pub(crate) enum Part {
     Status,
     /// A namespace's `spec.finalizers` (`namespaces/<name>/finalize`).
     Finalizers,
-}
-
-/// Admission of an object a server-side apply is about to write (`creating`: it does not exist
-/// yet); it may change the object or refuse it.
-pub trait Admit: Send + Sync {
-    fn admit<'a>(
-        &'a self,
-        object: &'a mut Value,
-        creating: bool,
-    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), Status>> + Send + 'a>>;
 }
 
 /// Serves create, get, list, update and delete of any resource of the table.
@@ -221,6 +170,10 @@ impl Registry {
             .ok_or_else(|| Status::not_found(resource.group, resource.plural, name))
     }
 
+    pub(crate) fn cache(&self) -> &crate::cache::WatchCache {
+        &self.cache
+    }
+
     pub(crate) fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }
@@ -235,6 +188,7 @@ impl Registry {
         namespace: Option<&str>,
         mut object: Value,
     ) -> Result<Value, Status> {
+        decoding::check_body(Gvk::of(resource), &object)?;
         if let Some(storage) = conversion::storage_of(resource) {
             let stored = conversion::to_storage(resource, storage, object)?;
             let created = Box::pin(self.create(storage, namespace, stored)).await?;
@@ -320,96 +274,6 @@ impl Registry {
         decode(&kv.value, kv.mod_revision)
     }
 
-    /// Every object of `resource` in `namespace` (all namespaces when `None`) that `filter` selects.
-    pub async fn list(
-        &self,
-        resource: &Resource,
-        namespace: Option<&str>,
-        filter: &Filter,
-    ) -> Result<Value, Status> {
-        self.list_at(resource, namespace, filter, ReadAt::Latest)
-            .await
-    }
-
-    /// A list of the state `at` says.
-    pub async fn list_at(
-        &self,
-        resource: &Resource,
-        namespace: Option<&str>,
-        filter: &Filter,
-        at: ReadAt,
-    ) -> Result<Value, Status> {
-        if let Some(storage) = conversion::storage_of(resource) {
-            let stored = Box::pin(self.list_at(storage, namespace, filter, at)).await?;
-            return Ok(conversion::list_from_storage(resource, stored));
-        }
-        let response = self.range_at(resource, namespace, at).await?;
-        let mut items = Vec::with_capacity(response.kvs.len());
-        for kv in &response.kvs {
-            let object = decode(&kv.value, kv.mod_revision)?;
-            if filter.matches(&object) {
-                items.push(object);
-            }
-        }
-        let api_version = resource.api_version();
-        Ok(json!({
-            "kind": format!("{}List", resource.kind),
-            "apiVersion": api_version,
-            "metadata": { "resourceVersion": response.revision.to_string() },
-            "items": items,
-        }))
-    }
-
-    /// Every stored object of `resource` in `namespace`, in the state `at` says.
-    pub(crate) async fn range_at(
-        &self,
-        resource: &Resource,
-        namespace: Option<&str>,
-        at: ReadAt,
-    ) -> Result<k0rs_store::RangeResponse, Status> {
-        let prefix = prefix_of(resource, Self::scope(resource, namespace));
-        if self.store.reads_from_memory()
-            && let ReadAt::Any | ReadAt::NotOlderThan(_) = at
-        {
-            // The store's newest state is as cheap to read as a cache's, and no older than any
-            // resourceVersion a client has been given (writes are acknowledged once published).
-            let request = RangeRequest::new(KeyRange::prefix(prefix.into_bytes()));
-            let response = self.store.range(request).await.map_err(|e| at.error(&e))?;
-            if let ReadAt::NotOlderThan(wanted) = at
-                && response.revision < wanted
-            {
-                return Err(crate::read_at::too_large(wanted, response.revision));
-            }
-            return Ok(response);
-        }
-        match at {
-            ReadAt::Any => {
-                return self
-                    .cache
-                    .range(&prefix_of(resource, None), &prefix, 0)
-                    .await;
-            }
-            ReadAt::NotOlderThan(revision) => {
-                return self
-                    .cache
-                    .range(&prefix_of(resource, None), &prefix, revision)
-                    .await;
-            }
-            ReadAt::Latest | ReadAt::Exact(_) => {}
-        }
-        let request = RangeRequest {
-            revision: at.revision(),
-            ..RangeRequest::new(KeyRange::prefix(prefix.into_bytes()))
-        };
-        let mut response = self.store.range(request).await.map_err(|e| at.error(&e))?;
-        at.check(response.revision)?;
-        // The store names its newest revision; an exact read is of the one asked for.
-        if let ReadAt::Exact(revision) = at {
-            response.revision = revision;
-        }
-        Ok(response)
-    }
-
     /// Replaces an object (all but its status, for kinds with a status subresource). With a
     /// resourceVersion in the body, only if it is still current (else 409 Conflict); without one,
     /// unconditionally.
@@ -444,6 +308,7 @@ impl Registry {
         mut object: Value,
         part: Part,
     ) -> Result<Value, Status> {
+        decoding::check_body(Gvk::of(resource), &object)?;
         if let Some(storage) = conversion::storage_of(resource) {
             let stored = conversion::to_storage(resource, storage, object)?;
             let updated =
@@ -482,6 +347,9 @@ impl Registry {
             return Ok(object);
         }
         if !is_service(resource) || part != Part::Main {
+            if let Some(stored) = unchanged(resource, name, stored, &object, expected, &current)? {
+                return Ok(stored);
+            }
             let written = self.write(resource, &key, name, object, expected).await?;
             if part != Part::Main {
                 return Ok(written);
@@ -491,6 +359,18 @@ impl Registry {
         let held = self
             .hold_service_resources(Some(&stored), &mut object)
             .await?;
+        // Compared once the Service keeps its stored addresses, which a client may leave out.
+        match unchanged(resource, name, stored.clone(), &object, expected, &current) {
+            Ok(Some(stored)) => {
+                self.release_held(&held).await;
+                return Ok(stored);
+            }
+            Ok(None) => {}
+            Err(status) => {
+                self.release_held(&held).await;
+                return Err(status);
+            }
+        }
         match self.write(resource, &key, name, object, expected).await {
             Ok(written) => {
                 self.release_dropped(&stored, &written).await;
@@ -501,71 +381,6 @@ impl Registry {
                 Err(status)
             }
         }
-    }
-
-    /// Deletes an object with the default options; returns it as it was.
-    pub async fn delete(
-        &self,
-        resource: &Resource,
-        namespace: Option<&str>,
-        name: &str,
-    ) -> Result<Value, Status> {
-        self.delete_with(resource, namespace, name, &DeleteOptions::default())
-            .await
-    }
-
-    /// Deletes an object: at once, or only marked while a kubelet stops a running pod or while
-    /// finalizers hold it. Returns the object as it was, or as marked.
-    pub async fn delete_with(
-        &self,
-        resource: &Resource,
-        namespace: Option<&str>,
-        name: &str,
-        options: &DeleteOptions,
-    ) -> Result<Value, Status> {
-        if let Some(storage) = conversion::storage_of(resource) {
-            let deleted = Box::pin(self.delete_with(storage, namespace, name, options)).await?;
-            return Ok(conversion::from_storage(resource, deleted));
-        }
-        let key = key(resource, Self::scope(resource, namespace), name);
-        let current = self.current(resource, &key, name).await?;
-        let object = decode(&current.value, current.mod_revision)?;
-        options.check_preconditions(resource, name, &object)?;
-        if let Some(grace) = deletion::pod_grace_period(resource, &object, options) {
-            if object["metadata"]["deletionGracePeriodSeconds"].as_i64() == Some(grace) {
-                return Ok(object);
-            }
-            let mut marked = object;
-            deletion::mark_graceful(&mut marked, grace);
-            return self
-                .write(resource, &key, name, marked, current.mod_revision)
-                .await;
-        }
-        if let Some(finalizer) = options.propagation_finalizer()
-            && !deletion::is_deleting(&object)
-        {
-            // The garbage collector deletes (Foreground) or releases (Orphan) the dependents,
-            // then removes the finalizer, which deletes the object.
-            let mut marked = object;
-            deletion::add_finalizer(&mut marked, finalizer);
-            deletion::mark(resource, &mut marked);
-            return self
-                .write(resource, &key, name, marked, current.mod_revision)
-                .await;
-        }
-        if deletion::has_finalizers(resource, &object) {
-            if deletion::is_deleting(&object) {
-                return Ok(object);
-            }
-            let mut marked = object;
-            deletion::mark(resource, &mut marked);
-            return self
-                .write(resource, &key, name, marked, current.mod_revision)
-                .await;
-        }
-        self.remove(resource, &key, name, current.mod_revision, &object)
-            .await?;
-        Ok(object)
     }
 
     /// Stores `object` at `key` if the key is still at `expected`.
@@ -632,7 +447,7 @@ impl Registry {
     }
 
     /// Removes `object`, stored at `key`, if the key is still at `expected`.
-    async fn remove(
+    pub(crate) async fn remove(
         &self,
         resource: &Resource,
         key: &[u8],
@@ -661,154 +476,21 @@ impl Registry {
     }
 }
 
-impl Registry {
-    /// Server-side apply of `config` by `manager`: creates the object if it does not exist, else
-    /// merges the configuration in with field ownership (409 on a conflict unless `force`).
-    /// `admit` sees (and may change) the object about to be written, and whether it is a create.
-    /// Returns whether it created the object, and the object.
-    #[allow(clippy::too_many_arguments)] // the apply request's parts, each one value
-    pub async fn apply(
-        &self,
-        resource: &Resource,
-        namespace: Option<&str>,
-        name: &str,
-        config: &Value,
-        manager: &str,
-        force: bool,
-        admit: &dyn Admit,
-    ) -> Result<(bool, Value), Status> {
-        const ATTEMPTS: usize = 5;
-        if config["metadata"]["name"]
-            .as_str()
-            .is_some_and(|n| n != name)
-        {
-            return Err(Status::bad_request(format!(
-                "the name of the object does not match the name on the URL ({name})"
-            )));
-        }
-        let now = k0rs_api::time::now();
-        let mut last = None;
-        for _ in 0..ATTEMPTS {
-            match self.get(resource, namespace, name).await {
-                Ok(live) => {
-                    let mut merged = k0rs_api::patch::server_side_apply(
-                        Some(&live),
-                        config,
-                        manager,
-                        force,
-                        &now,
-                    )?;
-                    admit.admit(&mut merged, false).await?;
-                    // Applied on top of this version of the object, or tried again.
-                    merged["metadata"]["resourceVersion"] =
-                        live["metadata"]["resourceVersion"].clone();
-                    match self.update(resource, namespace, name, merged).await {
-                        Err(status) if status.is_stale_write() => {
-                            last = Some(status);
-                        }
-                        result => return result.map(|object| (false, object)),
-                    }
-                }
-                Err(status) if status.code == 404 => {
-                    let mut object =
-                        k0rs_api::patch::server_side_apply(None, config, manager, force, &now)?;
-                    object["metadata"]["name"] = json!(name);
-                    admit.admit(&mut object, true).await?;
-                    match self.create(resource, namespace, object).await {
-                        Err(status) if status.code == 409 => last = Some(status),
-                        result => return result.map(|object| (true, object)),
-                    }
-                }
-                Err(status) => return Err(status),
-            }
-        }
-        Err(last.unwrap_or_else(|| Status::conflict(resource.group, resource.plural, name)))
+/// `stored`, when an update to `object` would store nothing new (the write is skipped, as
+/// kube-apiserver skips it); 409 if the update was based on another version than `current`.
+fn unchanged(
+    resource: &Resource,
+    name: &str,
+    stored: Value,
+    object: &Value,
+    expected: Revision,
+    current: &k0rs_store::KeyValue,
+) -> Result<Option<Value>, Status> {
+    if !meta::unchanged(&stored, object) {
+        return Ok(None);
     }
-
-    /// Patches an object (all but its status, for kinds with a status subresource).
-    pub async fn patch(
-        &self,
-        resource: &Resource,
-        namespace: Option<&str>,
-        name: &str,
-        patch: &[u8],
-        kind: k0rs_api::patch::PatchType,
-    ) -> Result<Value, Status> {
-        self.patch_part(resource, namespace, name, patch, kind, Part::Main)
-            .await
+    if expected != current.mod_revision {
+        return Err(Status::conflict(resource.group, resource.plural, name));
     }
-
-    pub(crate) async fn patch_part(
-        &self,
-        resource: &Resource,
-        namespace: Option<&str>,
-        name: &str,
-        patch: &[u8],
-        kind: k0rs_api::patch::PatchType,
-        part: Part,
-    ) -> Result<Value, Status> {
-        patch_view(
-            patch,
-            kind,
-            || Status::conflict(resource.group, resource.plural, name),
-            || self.get(resource, namespace, name),
-            |patched| self.update_part(resource, namespace, name, patched, part),
-        )
-        .await
-    }
-}
-
-/// Patches what `get` reads and writes it with `put`. A patch that sets
-/// `metadata.resourceVersion` is conditional on it; otherwise the patch is re-applied to the
-/// newest object when a concurrent write wins, as Kubernetes does.
-pub(crate) async fn patch_view<G, P>(
-    patch: &[u8],
-    kind: k0rs_api::patch::PatchType,
-    conflict: impl Fn() -> Status,
-    get: impl Fn() -> G,
-    put: impl Fn(Value) -> P,
-) -> Result<Value, Status>
-where
-    G: Future<Output = Result<Value, Status>>,
-    P: Future<Output = Result<Value, Status>>,
-{
-    const ATTEMPTS: usize = 5;
-    let mut last = None;
-    for _ in 0..ATTEMPTS {
-        let current = get().await?;
-        let patched = k0rs_api::patch::apply(&current, patch, kind)?;
-        let conditional =
-            patched["metadata"]["resourceVersion"] != current["metadata"]["resourceVersion"];
-        match put(patched).await {
-            Err(status) if status.code == 409 && !conditional => last = Some(status),
-            result => return result,
-        }
-    }
-    Err(last.unwrap_or_else(conflict))
-}
-
-impl Registry {
-    /// Deletes every object `filter` selects in `namespace`; returns them as a list, as Kubernetes
-    /// does. Objects deleted concurrently are skipped.
-    pub async fn delete_collection(
-        &self,
-        resource: &Resource,
-        namespace: Option<&str>,
-        filter: &Filter,
-        options: &DeleteOptions,
-    ) -> Result<Value, Status> {
-        let mut list = self.list(resource, namespace, filter).await?;
-        let mut deleted = Vec::new();
-        for item in list["items"].as_array().cloned().unwrap_or_default() {
-            let name = item["metadata"]["name"].as_str().unwrap_or_default();
-            let ns = item["metadata"]["namespace"].as_str();
-            match self.delete_with(resource, ns, name, options).await {
-                Ok(object) => deleted.push(object),
-                Err(status) if status.code == 404 => {}
-                Err(status) => return Err(status),
-            }
-        }
-        list["items"] = Value::Array(deleted);
-        Ok(list)
-    }
+    Ok(Some(stored))
 }

@@ -172,3 +172,27 @@ fn random_suffix() -> String {
         .map(|b| char::from(GENERATE_ALPHABET[usize::from(*b) % GENERATE_ALPHABET.len()]))
         .collect()
 }
+
+/// Whether an update would store nothing new: `object` is `stored` but for its resourceVersion
+/// and the times of its managedFields entries. kube-apiserver skips such a write (the object keeps
+/// its resourceVersion, and watchers see no event), and so does the registry.
+pub fn unchanged(stored: &Value, object: &Value) -> bool {
+    fn comparable(object: &Value) -> Value {
+        let mut object = object.clone();
+        if let Some(meta) = object["metadata"].as_object_mut() {
+            meta.remove("resourceVersion");
+            for entry in meta
+                .get_mut("managedFields")
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(entry) = entry.as_object_mut() {
+                    entry.remove("time");
+                }
+            }
+        }
+        object
+    }
+    comparable(stored) == comparable(object)
+}

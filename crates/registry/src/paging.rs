@@ -7,7 +7,8 @@ use k0rs_api::{Status, StatusReason};
 use k0rs_store::{KeyRange, RangeRequest, Revision, StoreError, prefix_end};
 use serde_json::{Value, json};
 
-use crate::generic::{Filter, Registry, decode, prefix_of, store_error};
+use crate::filter::Filter;
+use crate::generic::{Registry, decode, prefix_of, store_error};
 use crate::read_at::ReadAt;
 use crate::table::Resource;
 

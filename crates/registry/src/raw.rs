@@ -4,7 +4,8 @@
 use k0rs_api::Status;
 
 use crate::encoding::with_revision;
-use crate::generic::{Filter, Registry, decode, key};
+use crate::filter::Filter;
+use crate::generic::{Registry, decode, key};
 use crate::read_at::ReadAt;
 use crate::table::Resource;
 

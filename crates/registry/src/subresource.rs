@@ -5,9 +5,23 @@ use k0rs_api::Status;
 use k0rs_api::patch::PatchType;
 use serde_json::{Value, json};
 
+use crate::decoding::{self, Gvk};
 use crate::deletion::DeleteOptions;
-use crate::generic::{Part, Registry, decode, key, patch_view};
+use crate::generic::{Part, Registry, decode, key};
+use crate::patching::{PatchRequest, patch_view};
 use crate::table::Resource;
+
+const BINDING: Gvk<'static> = Gvk {
+    group: "",
+    version: "v1",
+    kind: "Binding",
+};
+
+const EVICTION: Gvk<'static> = Gvk {
+    group: "policy",
+    version: "v1",
+    kind: "Eviction",
+};
 
 /// Which subresource a request addresses, when the registry serves it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,9 +106,13 @@ impl Registry {
                 .patch_part(resource, namespace, name, patch, kind, sub.part())
                 .await;
         }
-        patch_view(
+        let request = PatchRequest {
             patch,
-            kind,
+            patch_type: kind,
+            kind: Gvk::SCALE,
+        };
+        patch_view(
+            &request,
             || Status::conflict(resource.group, resource.plural, name),
             || self.get_subresource(resource, namespace, name, Subresource::Scale),
             |scale| async move { self.update_scale(resource, namespace, name, &scale).await },
@@ -112,9 +130,14 @@ impl Registry {
         body: &Value,
     ) -> Result<Value, Status> {
         match sub {
-            Subresource::Binding => self.bind(resource, namespace, name, body).await?,
+            Subresource::Binding => {
+                decoding::check_body(BINDING, body)?;
+                self.bind(resource, namespace, name, body).await?;
+            }
             Subresource::Eviction => {
                 check_body_kind(body, "Eviction", name)?;
+                decoding::check_body(EVICTION, body)?;
+                // The eviction's own DeleteOptions, dryRun included, say how the pod goes.
                 let options = DeleteOptions::parse(
                     body["deleteOptions"].to_string().as_bytes(),
                     &std::collections::HashMap::new(),
@@ -140,6 +163,7 @@ impl Registry {
         name: &str,
         scale: &Value,
     ) -> Result<Value, Status> {
+        decoding::check_body(Gvk::SCALE, scale)?;
         let replicas = scale["spec"]["replicas"]
             .as_i64()
             .filter(|r| *r >= 0 && i32::try_from(*r).is_ok())

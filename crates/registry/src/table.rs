@@ -44,6 +44,9 @@ pub(crate) const CRUD: &[&str] = &[
     "update",
     "watch",
 ];
+const NO_DELETECOLLECTION: &[&str] = &[
+    "create", "delete", "get", "list", "patch", "update", "watch",
+];
 const CREATE: &[&str] = &["create"];
 const GET_PATCH_UPDATE: &[&str] = &["get", "patch", "update"];
 const ALL: &[&str] = &["all"];
@@ -121,8 +124,12 @@ pub const RESOURCES: &[Resource] = &[
     crud("", "v1", "Endpoints", "endpoints", "endpoints", true, &["ep"], &[], &[]),
     crud("", "v1", "Event", "events", "event", true, &["ev"], &[], &[]),
     crud("", "v1", "LimitRange", "limitranges", "limitrange", true, &["limits"], &[], &[]),
-    crud("", "v1", "Namespace", "namespaces", "namespace", false, &["ns"], &[],
-        &[status("Namespace"), Subresource { name: "finalize", kind: "Namespace", group_version: None, verbs: &["update"] }]),
+    // No deletecollection, as in Kubernetes: one request must not remove every namespace.
+    Resource {
+        verbs: NO_DELETECOLLECTION,
+        ..crud("", "v1", "Namespace", "namespaces", "namespace", false, &["ns"], &[],
+            &[status("Namespace"), Subresource { name: "finalize", kind: "Namespace", group_version: None, verbs: &["update"] }])
+    },
     crud("", "v1", "Node", "nodes", "node", false, &["no"], &[], &[
         Subresource { name: "proxy", kind: "NodeProxyOptions", group_version: None, verbs: &["create", "delete", "get", "patch", "update"] },
         status("Node"),

@@ -7,7 +7,8 @@ use k0rs_store::{EventKind, KeyRange, Revision, StoreError, WatchRequest, WatchS
 use serde_json::Value;
 
 use crate::encoding::{partial_with_revision, with_revision};
-use crate::generic::{Filter, Registry, decode, prefix_of, store_error};
+use crate::filter::Filter;
+use crate::generic::{Registry, decode, prefix_of, store_error};
 use crate::table::Resource;
 
 /// A stream of watch events for one resource (and namespace).
