@@ -50,7 +50,7 @@ pub async fn run(options: ControllerOptions) -> anyhow::Result<()> {
     let storage = &config.spec.storage;
     manager.add(components::store::Store::new(
         storage,
-        &paths.data_dir,
+        &paths,
         store.clone(),
     ));
     let apiserver = components::apiserver::ApiServerComponent::new(

@@ -86,7 +86,8 @@ impl ConfigFile {
         })
     }
 
-    fn resolve(&self) -> Option<PathBuf> {
+    /// The config file in use: `--config`, else the first default file that exists.
+    pub fn resolve(&self) -> Option<PathBuf> {
         self.path.clone().or_else(|| {
             DEFAULT_CONFIG_FILES
                 .iter()

@@ -93,8 +93,6 @@ fn unbuilt_commands_exit_3_and_say_so() {
         &["stop"],
         &["status"],
         &["etcd", "member-list"],
-        &["backup", "--save-path", "/nonexistent"],
-        &["restore", "/nonexistent"],
         &["install", "controller"],
     ] {
         let output = k0rs(args).output().unwrap();

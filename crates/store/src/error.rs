@@ -34,6 +34,9 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    /// A load into a store that already holds keys (see [`crate::load`]).
+    #[error("the store is not empty: it holds {keys} keys")]
+    NotEmpty { keys: i64 },
     #[error("etcd: {0}")]
     Etcd(String),
     #[error("the store is closed")]

@@ -32,8 +32,13 @@ impl Prefixed {
     pub fn new(inner: Arc<dyn Store>, prefix: &str) -> Self {
         Self {
             inner,
-            prefix: format!("/{}", prefix.trim_matches('/')).into_bytes(),
+            prefix: Self::key_prefix(prefix),
         }
+    }
+
+    /// What the keys in the inner store start with: `/<prefix>`.
+    pub fn key_prefix(prefix: &str) -> Vec<u8> {
+        format!("/{}", prefix.trim_matches('/')).into_bytes()
     }
 
     fn key(&self, key: &[u8]) -> Vec<u8> {

@@ -8,3 +8,4 @@ pub mod network;
 pub mod pid_file;
 pub mod pki;
 pub mod store;
+pub mod store_snapshot;

@@ -1,5 +1,6 @@
 //! The controller's store: the embedded store under `<data-dir>/db` (k0s's `kine`), or an external
-//! etcd cluster (`spec.storage.etcd.externalCluster`).
+//! etcd cluster (`spec.storage.etcd.externalCluster`). The embedded store also serves snapshots to
+//! `k0rs backup` (see `store_snapshot`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -23,16 +24,20 @@ enum Backend {
 pub struct Store {
     spec: StorageSpec,
     dir: PathBuf,
+    run_dir: PathBuf,
     backend: Option<Backend>,
+    snapshots: Option<super::store_snapshot::Server>,
     shared: SharedStore,
 }
 
 impl Store {
-    pub fn new(spec: &StorageSpec, data_dir: &std::path::Path, shared: SharedStore) -> Self {
+    pub fn new(spec: &StorageSpec, paths: &crate::paths::HostPaths, shared: SharedStore) -> Self {
         Self {
             spec: spec.clone(),
-            dir: data_dir.join("db"),
+            dir: paths.data_dir.join("db"),
+            run_dir: paths.run_dir(),
             backend: None,
+            snapshots: None,
             shared,
         }
     }
@@ -71,6 +76,12 @@ impl Component for Store {
             )),
             (Backend::Etcd(store), None) => Arc::new(store.as_ref().clone()),
         };
+        if let Backend::Embedded(embedded) = &backend {
+            self.snapshots = Some(super::store_snapshot::Server::start(
+                embedded.clone(),
+                &self.run_dir,
+            )?);
+        }
         *self.shared.lock().expect("store handle poisoned") = Some(store);
         self.backend = Some(backend);
         Ok(())
@@ -87,6 +98,9 @@ impl Component for Store {
 
     async fn stop(&mut self) -> anyhow::Result<()> {
         self.shared.lock().expect("store handle poisoned").take();
+        if let Some(snapshots) = self.snapshots.take() {
+            snapshots.stop().await;
+        }
         if let Some(Backend::Embedded(store)) = self.backend.take() {
             if let Ok(store) = Arc::try_unwrap(store) {
                 store.close().await;
@@ -98,7 +112,7 @@ impl Component for Store {
     }
 }
 
-fn etcd_options(external: &ExternalCluster) -> anyhow::Result<EtcdOptions> {
+pub fn etcd_options(external: &ExternalCluster) -> anyhow::Result<EtcdOptions> {
     let read = |path: &String| {
         std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))
     };

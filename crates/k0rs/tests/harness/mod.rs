@@ -5,6 +5,7 @@
 
 pub mod cluster;
 pub mod controller;
+pub mod etcd;
 pub mod kubelet;
 pub mod lan;
 pub mod single_node;

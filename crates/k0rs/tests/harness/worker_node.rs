@@ -40,24 +40,60 @@ impl WorkerNode {
         std::fs::write(&token_file, token).unwrap();
         let net = cluster.lan.join();
         let log = node.root.path().join("k0rs.log");
-        let mut cmd = net.command(assert_cmd::cargo::cargo_bin!("k0rs").to_str().unwrap());
-        cmd.arg("--data-dir")
-            .arg(node.data_dir())
-            .arg("--run-dir")
-            .arg(node.run_dir())
-            .args(["worker", "--token-file", path_str(&token_file)])
-            .arg(format!("--kubelet-extra-args=--hostname-override={name}"))
-            .env("RUST_LOG", "info")
-            .env_remove("KUBECONFIG")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap());
-        let child = cmd.spawn().unwrap();
-        Self {
+        let mut worker = Self {
             node,
             net,
             name: name.to_owned(),
-            child: Some(child),
+            child: None,
             log,
+        };
+        worker.spawn();
+        worker
+    }
+
+    fn spawn(&mut self) {
+        let token_file = self.node.root.path().join("token");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .unwrap();
+        let mut cmd = self
+            .net
+            .command(assert_cmd::cargo::cargo_bin!("k0rs").to_str().unwrap());
+        cmd.arg("--data-dir")
+            .arg(self.node.data_dir())
+            .arg("--run-dir")
+            .arg(self.node.run_dir())
+            .args(["worker", "--token-file", path_str(&token_file)])
+            .arg(format!(
+                "--kubelet-extra-args=--hostname-override={}",
+                self.name
+            ))
+            .env("RUST_LOG", "info")
+            .env_remove("KUBECONFIG")
+            .stdout(Stdio::null())
+            .stderr(log);
+        self.child = Some(cmd.spawn().unwrap());
+    }
+
+    /// Stops the worker (SIGTERM; its containers keep running) and starts it again with the same
+    /// directories and token file.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while child.try_wait().unwrap().is_none() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
         }
     }
 
@@ -103,16 +139,7 @@ impl WorkerNode {
 
 impl Drop for WorkerNode {
     fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
-            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while child.try_wait().unwrap().is_none() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.stop();
         if std::thread::panicking() {
             let keep = std::env::temp_dir().join(format!("{}-worker.log", self.net.name));
             if std::fs::copy(&self.log, &keep).is_ok() {

@@ -3,6 +3,7 @@
 
 mod codec;
 mod mvcc;
+pub(crate) mod snapshot;
 mod stored;
 mod txn;
 mod wal;
@@ -30,6 +31,7 @@ use crate::types::{
     WatchRequest,
 };
 
+pub use self::snapshot::{Snapshot, SnapshotInfo};
 pub use self::wal::FILE_NAME as WAL_FILE_NAME;
 
 /// Settings of the embedded store.
@@ -137,6 +139,17 @@ impl Embedded {
         if let Some(writer) = writer {
             let _ = tokio::task::spawn_blocking(move || writer.join()).await;
         }
+    }
+
+    /// The key space at the published revision, with every write acknowledged before this call,
+    /// taken while the store keeps serving (see [`Snapshot`]).
+    pub async fn snapshot(&self) -> Result<Snapshot> {
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .send(Message::Snapshot(reply))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
     }
 
     /// Number of keys currently stored.
@@ -425,6 +438,7 @@ fn replay(dir: &Path, state: &mut Mvcc, record: Record) -> Result<()> {
             state.compact(revision);
         }
         Record::Snapshot { compacted, kvs } => {
+            // A restored snapshot spreads its keys over several records at one revision.
             state.compacted = compacted;
             state.current = compacted.max(1);
             for kv in kvs {

@@ -366,6 +366,17 @@ impl Mvcc {
         (base, later)
     }
 
+    /// Every key visible at `revision` with its value, shared rather than copied: what a
+    /// snapshot holds.
+    pub fn live_at(&self, revision: Revision) -> Vec<(Arc<[u8]>, Arc<Stored>)> {
+        self.index
+            .iter()
+            .filter_map(|(key, versions)| {
+                visible(versions, revision).map(|s| (key.clone(), s.clone()))
+            })
+            .collect()
+    }
+
     pub fn grant_lease(&mut self, id: LeaseId, ttl: i64) {
         let deadline = Instant::now() + Duration::from_secs(u64::try_from(ttl).unwrap_or(0));
         self.leases.insert(

@@ -13,8 +13,8 @@ use nix::fcntl::{Flock, FlockArg};
 use super::codec::{self, Record};
 use crate::error::{Result, StoreError};
 
-const MAGIC: &[u8; 8] = b"K0RSWAL1";
-const FRAME_HEADER: usize = 8;
+pub const MAGIC: &[u8; 8] = b"K0RSWAL1";
+pub const FRAME_HEADER: usize = 8;
 pub const FILE_NAME: &str = "store.wal";
 
 pub struct Wal {
@@ -23,7 +23,7 @@ pub struct Wal {
     size: u64,
 }
 
-fn io(path: &Path, action: &'static str) -> impl FnOnce(std::io::Error) -> StoreError {
+pub fn io(path: &Path, action: &'static str) -> impl FnOnce(std::io::Error) -> StoreError {
     let path = path.to_path_buf();
     move |source| StoreError::Io {
         path,
@@ -131,6 +131,31 @@ impl Wal {
     }
 }
 
+/// Hands every record of the log in `dir` to `apply`, changing nothing: no file is created, a
+/// torn tail is left as it is. A shared lock keeps a store from opening the log meanwhile, and
+/// fails while a store has it open.
+pub fn read(dir: &Path, apply: impl FnMut(Record) -> Result<()>) -> Result<()> {
+    let path = dir.join(FILE_NAME);
+    let file = File::open(&path).map_err(io(&path, "cannot open"))?;
+    let mut file =
+        Flock::lock(file, FlockArg::LockSharedNonblock).map_err(|(_, errno)| StoreError::Io {
+            path: path.clone(),
+            action: "is in use by another process",
+            source: std::io::Error::from(errno),
+        })?;
+    let mut data = Vec::new();
+    file.read_to_end(&mut data)
+        .map_err(io(&path, "cannot read"))?;
+    if !data.starts_with(MAGIC) {
+        return Err(StoreError::Corrupt {
+            path,
+            reason: "not a k0rs store (unknown header)".into(),
+        });
+    }
+    read_records(&path, &data, apply)?;
+    Ok(())
+}
+
 /// Appends `record` to `out` with its frame header.
 pub fn frame(record: &Record, out: &mut Vec<u8>) {
     let start = out.len();
@@ -175,15 +200,27 @@ fn read_frame(data: &[u8]) -> Result<(Record, usize), String> {
     if data.len() < FRAME_HEADER {
         return Err("truncated frame header".into());
     }
-    let len = u32::from_le_bytes(data[0..4].try_into().expect("4 bytes")) as usize;
-    let crc = u32::from_le_bytes(data[4..8].try_into().expect("4 bytes"));
+    let header: [u8; FRAME_HEADER] = data[..FRAME_HEADER].try_into().expect("8 bytes");
+    let len = frame_len(header);
     let payload = data
         .get(FRAME_HEADER..FRAME_HEADER + len)
         .ok_or("truncated record")?;
-    if len == 0 || crc32fast::hash(payload) != crc {
+    check_frame(header, payload)?;
+    Ok((codec::decode(payload)?, FRAME_HEADER + len))
+}
+
+/// The payload length a frame header announces.
+pub fn frame_len(header: [u8; FRAME_HEADER]) -> usize {
+    u32::from_le_bytes(header[0..4].try_into().expect("4 bytes")) as usize
+}
+
+/// Whether `payload` is what the frame header announced (length and checksum).
+pub fn check_frame(header: [u8; FRAME_HEADER], payload: &[u8]) -> Result<(), String> {
+    let crc = u32::from_le_bytes(header[4..8].try_into().expect("4 bytes"));
+    if payload.is_empty() || payload.len() != frame_len(header) || crc32fast::hash(payload) != crc {
         return Err("checksum mismatch".into());
     }
-    Ok((codec::decode(payload)?, FRAME_HEADER + len))
+    Ok(())
 }
 
 /// A crash mid-append leaves a prefix of the last batch: damage with no intact frame after it.
@@ -217,7 +254,7 @@ fn lock(file: File, path: &Path) -> Result<Flock<File>> {
     })
 }
 
-fn sync_dir(dir: &Path) -> Result<()> {
+pub fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(io(dir, "cannot fsync directory"))

@@ -9,6 +9,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::codec::Record;
 use super::mvcc::Mvcc;
+use super::snapshot::Snapshot;
 use super::wal::{self, Wal};
 use crate::error::{Result, StoreError};
 use crate::types::Revision;
@@ -23,6 +24,8 @@ pub enum Message {
     Job(Job),
     /// Rewrite the WAL to hold only the state since the last compaction.
     Defragment(oneshot::Sender<Result<()>>),
+    /// Capture the key space once every change before this message is durable and published.
+    Snapshot(oneshot::Sender<Result<Snapshot>>),
 }
 
 /// How many queued changes one fsync may cover at most.
@@ -50,6 +53,7 @@ impl Writer {
             let mut records = Vec::new();
             let mut completions = Vec::with_capacity(batch.len());
             let mut defragments = Vec::new();
+            let mut snapshots = Vec::new();
             {
                 let mut state = self.state.write();
                 for message in batch {
@@ -62,6 +66,7 @@ impl Writer {
                             completions.push(job(&mut scratch, &mut Vec::new()));
                         }
                         Message::Defragment(reply) => defragments.push(reply),
+                        Message::Snapshot(reply) => snapshots.push(reply),
                     }
                 }
             }
@@ -80,6 +85,15 @@ impl Writer {
             }
             for complete in completions {
                 complete(failure.as_deref());
+            }
+            // Here every change applied so far is durable and published: the state's current
+            // revision is the published one, and its leases match its keys.
+            for reply in snapshots {
+                let result = match &failure {
+                    Some(f) => Err(StoreError::Failed(f.clone())),
+                    None => Ok(Snapshot::capture(&self.state.read())),
+                };
+                let _ = reply.send(result);
             }
             for reply in defragments {
                 let result = match &failure {

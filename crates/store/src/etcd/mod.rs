@@ -1,8 +1,10 @@
 //! The etcd backend: a real etcd v3 cluster through its gRPC API, with etcd's errors mapped to the
 //! store's typed ones.
 
+mod bbolt;
 mod convert;
 mod server;
+pub mod snapshot;
 
 use async_trait::async_trait;
 use etcd_client::{
