@@ -1,5 +1,5 @@
 //! The command set: every k0s command is present, the built ones work, the others say they are not
-//! built and exit with status 2.
+//! built and exit with status 3.
 
 mod harness;
 

@@ -1,4 +1,4 @@
-//! One module per subcommand. A subcommand that is not built yet says so and exits with status 2;
+//! One module per subcommand. A subcommand that is not built yet says so and exits with status 3;
 //! it never pretends to succeed.
 
 pub mod airgap;
@@ -23,7 +23,7 @@ use std::fmt;
 
 use crate::cli::{Cli, Command};
 
-/// The error of a subcommand that is not built yet; `main` turns it into exit status 2.
+/// The error of a subcommand that is not built yet; `main` turns it into exit status 3 (NOT_IMPLEMENTED_EXIT_CODE).
 #[derive(Debug)]
 pub struct NotImplemented(pub &'static str);
 
