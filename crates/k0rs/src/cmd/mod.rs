@@ -23,7 +23,8 @@ use std::fmt;
 
 use crate::cli::{Cli, Command};
 
-/// The error of a subcommand that is not built yet; `main` turns it into exit status 3 (NOT_IMPLEMENTED_EXIT_CODE).
+/// The error of a subcommand that is not built yet; `main` turns it into exit status 3
+/// ([`NOT_IMPLEMENTED_EXIT_CODE`]).
 #[derive(Debug)]
 pub struct NotImplemented(pub &'static str);
 
