@@ -7,4 +7,5 @@ pub mod kubelet;
 pub mod network;
 pub mod pid_file;
 pub mod pki;
+pub mod status;
 pub mod store;

@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod controller;
 pub mod kubelet;
 pub mod lan;
+pub mod service_host;
 pub mod single_node;
 pub mod upstream_dns;
 pub mod worker_node;
