@@ -5,13 +5,17 @@
 //! `start` spawns the work and returns once it is running; `ready` is a health probe; `stop` shuts it
 //! down gracefully. The [`Manager`] runs a list of components in order, waits for each to become ready
 //! before starting the next (later components may depend on earlier ones), and stops them in reverse
-//! order — on a signal, or when starting a later component fails. External programs a component
-//! runs (containerd, etcd) are children under a [`supervisor::Supervisor`].
+//! order — on a signal, or when starting a later component fails. While the node runs it probes
+//! each component's health again now and then; [`States`] is the read-only record of where each
+//! component is, for `k0rs status components`. External programs a component runs (containerd,
+//! etcd) are children under a [`supervisor::Supervisor`].
 
 mod manager;
+pub mod states;
 pub mod supervisor;
 
 pub use manager::{Manager, ManagerError, ReadinessPolicy};
+pub use states::{ComponentState, Phase, States};
 
 use async_trait::async_trait;
 

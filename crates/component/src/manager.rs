@@ -4,12 +4,16 @@ use std::future::Future;
 use std::time::Duration;
 
 use crate::Component;
+use crate::states::{Phase, States};
 
-/// How long the manager waits for a started component to report ready, and how often it asks.
+/// How long the manager waits for a started component to report ready, and how often it asks;
+/// once everything runs, how often it probes each component's health again.
 #[derive(Debug, Clone, Copy)]
 pub struct ReadinessPolicy {
     pub timeout: Duration,
     pub interval: Duration,
+    /// Between two health probes of a running node (k0s's prober: 10 s).
+    pub health_interval: Duration,
 }
 
 impl Default for ReadinessPolicy {
@@ -17,6 +21,7 @@ impl Default for ReadinessPolicy {
         Self {
             timeout: Duration::from_mins(1),
             interval: Duration::from_millis(100),
+            health_interval: Duration::from_secs(10),
         }
     }
 }
@@ -56,6 +61,7 @@ pub struct Manager {
     /// How many components (a prefix of `components`) are started and must be stopped.
     started: usize,
     readiness: ReadinessPolicy,
+    states: States,
 }
 
 impl std::fmt::Debug for Manager {
@@ -74,12 +80,20 @@ impl Manager {
             components: Vec::new(),
             started: 0,
             readiness,
+            states: States::default(),
         }
     }
 
     /// Appends a component; it starts after every component added before it.
     pub fn add(&mut self, component: impl Component + 'static) {
+        self.states.add(component.name());
         self.components.push(Box::new(component));
+    }
+
+    /// The components' lifecycle states, for reporting; the handle follows every later change
+    /// (components added later included).
+    pub fn states(&self) -> States {
+        self.states.clone()
     }
 
     /// Names of the components, in start order.
@@ -89,16 +103,17 @@ impl Manager {
 
     /// Runs `init` of every component, in order; stops at the first failure.
     pub async fn init(&mut self) -> Result<(), ManagerError> {
-        for component in &mut self.components {
+        for (index, component) in self.components.iter_mut().enumerate() {
             let name = component.name();
             tracing::debug!(component = name, "init");
-            component
-                .init()
-                .await
-                .map_err(|source| ManagerError::Init {
+            if let Err(source) = component.init().await {
+                self.states.set(index, Phase::Failed, Some(&source));
+                return Err(ManagerError::Init {
                     component: name,
                     source,
-                })?;
+                });
+            }
+            self.states.set(index, Phase::Initialized, None);
         }
         Ok(())
     }
@@ -108,10 +123,13 @@ impl Manager {
     pub async fn start(&mut self) -> Result<(), ManagerError> {
         while self.started < self.components.len() {
             let readiness = self.readiness;
-            let component = &mut self.components[self.started];
+            let index = self.started;
+            let component = &mut self.components[index];
             let name = component.name();
             tracing::debug!(component = name, "start");
+            self.states.set(index, Phase::Starting, None);
             if let Err(source) = component.start().await {
+                self.states.set(index, Phase::Failed, Some(&source));
                 self.stop().await;
                 return Err(ManagerError::Start {
                     component: name,
@@ -120,6 +138,7 @@ impl Manager {
             }
             self.started += 1;
             if let Err(last_error) = wait_ready(component.as_ref(), readiness).await {
+                self.states.set(index, Phase::Failed, Some(&last_error));
                 self.stop().await;
                 return Err(ManagerError::NotReady {
                     component: name,
@@ -127,6 +146,7 @@ impl Manager {
                     last_error,
                 });
             }
+            self.states.set(index, Phase::Running, None);
             tracing::info!(component = name, "ready");
         }
         Ok(())
@@ -138,19 +158,30 @@ impl Manager {
         let mut errors = Vec::new();
         while self.started > 0 {
             self.started -= 1;
-            let component = &mut self.components[self.started];
+            let index = self.started;
+            let component = &mut self.components[index];
             let name = component.name();
             tracing::debug!(component = name, "stop");
-            if let Err(source) = component.stop().await {
-                tracing::error!(
-                    component = name,
-                    error = format!("{source:#}"),
-                    "stop failed"
-                );
-                errors.push(ManagerError::Stop {
-                    component: name,
-                    source,
-                });
+            // A component that failed to become ready stays reported as failed.
+            let failed = self.states.phase(index) == Some(Phase::Failed);
+            if !failed {
+                self.states.set(index, Phase::Stopping, None);
+            }
+            match component.stop().await {
+                Ok(()) if failed => {}
+                Ok(()) => self.states.set(index, Phase::Stopped, None),
+                Err(source) => {
+                    tracing::error!(
+                        component = name,
+                        error = format!("{source:#}"),
+                        "stop failed"
+                    );
+                    self.states.set(index, Phase::Failed, Some(&source));
+                    errors.push(ManagerError::Stop {
+                        component: name,
+                        source,
+                    });
+                }
             }
         }
         errors
@@ -164,11 +195,42 @@ impl Manager {
         self.init().await?;
         self.start().await?;
         tracing::info!(component = "manager", components = ?self.names(), "all components ready");
-        shutdown.await;
+        tokio::select! {
+            () = shutdown => {}
+            () = self.watch_health() => {}
+        }
         tracing::info!(component = "manager", "shutting down");
         match self.stop().await.into_iter().next() {
             Some(first) => Err(first),
             None => Ok(()),
+        }
+    }
+
+    /// Probes every started component's health every `health_interval`, for the states; never
+    /// returns. A component's own supervision (restarting a crashed child) does the repairing:
+    /// the manager only reports.
+    async fn watch_health(&self) {
+        let interval = self.readiness.health_interval;
+        loop {
+            tokio::time::sleep(interval).await;
+            for (index, component) in self.components[..self.started].iter().enumerate() {
+                let result = tokio::time::timeout(interval, component.ready())
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(anyhow::anyhow!("health probe timed out after {interval:?}"))
+                    });
+                match (self.states.probed(index, &result), &result) {
+                    (Some(Phase::Unhealthy), Err(error)) => tracing::warn!(
+                        component = component.name(),
+                        error = format!("{error:#}"),
+                        "health probe failed"
+                    ),
+                    (Some(Phase::Running), _) => {
+                        tracing::info!(component = component.name(), "healthy again");
+                    }
+                    _ => {}
+                }
+            }
         }
     }
 }

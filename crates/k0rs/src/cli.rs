@@ -33,9 +33,8 @@ pub enum Command {
     Controller(cmd::controller::Args),
     /// Run a worker node
     Worker(cmd::worker::Args),
-    /// Install k0rs as a system service
-    #[command(subcommand)]
-    Install(cmd::install::Command),
+    /// Install k0rs as a service of the host's init system (systemd or OpenRC)
+    Install(cmd::install::Args),
     /// Start the installed k0rs service
     Start,
     /// Stop the installed k0rs service

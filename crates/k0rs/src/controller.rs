@@ -29,6 +29,8 @@ pub struct ControllerOptions {
     pub worker: WorkerFlags,
     /// `--no-taints`: a controller's worker takes workloads like any other.
     pub no_taints: bool,
+    /// Where `k0rs status` asks this node.
+    pub status_socket: std::path::PathBuf,
 }
 
 pub async fn run(options: ControllerOptions) -> anyhow::Result<()> {
@@ -40,11 +42,16 @@ pub async fn run(options: ControllerOptions) -> anyhow::Result<()> {
         disabled,
         worker,
         no_taints,
+        status_socket,
     } = options;
     tracing::info!(component = "controller", version = %crate::version::K0RS, ?role, data_dir = %paths.data_dir.display(), ?disabled, "starting");
 
     let mut manager = Manager::new(ReadinessPolicy::default());
     manager.add(components::pid_file::PidFile::new(paths.run_dir()));
+    manager.add(components::status::StatusComponent::new(
+        components::status::Node::controller(&paths, status_socket, role, &config),
+        manager.states(),
+    ));
     manager.add(components::pki::Pki::new(&config, &paths)?);
     let store = components::store::SharedStore::default();
     let storage = &config.spec.storage;

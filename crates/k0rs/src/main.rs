@@ -6,14 +6,16 @@ mod components;
 mod controller;
 mod join_token;
 mod logging;
+mod node_status;
 mod paths;
+mod service;
 mod signals;
 mod version;
 mod worker;
 
 use std::process::ExitCode;
 
-use clap::Parser as _;
+use clap::{CommandFactory as _, FromArgMatches as _};
 
 /// mimalloc instead of glibc's malloc: the controller's many threads each got a glibc arena
 /// that kept freed memory (about 300 MB resident for 10,000 pods), and allocation was an eighth
@@ -25,7 +27,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     // One crypto provider for every TLS user in the process (the API server, the etcd client).
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let cli = cli::Cli::parse();
+    let matches = cli::Cli::command().get_matches();
+    let cli = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
     logging::init(cli.debug);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -37,7 +40,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(cmd::run(cli)) {
+    match runtime.block_on(cmd::run(cli, &matches)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.is::<cmd::NotImplemented>() => {
             eprintln!("{e}");

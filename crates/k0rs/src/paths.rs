@@ -41,6 +41,31 @@ impl HostPaths {
     }
 }
 
+/// `--status-socket`: where a running node serves its status (`k0rs status` reads it there). Global
+/// so that `k0rs status components --status-socket …` takes it too, as k0s does.
+#[derive(Debug, Clone, Default, Args)]
+pub struct StatusSocket {
+    /// Status socket of the node [default: <run-dir>/status.sock]
+    #[arg(
+        id = "status-socket",
+        long = "status-socket",
+        global = true,
+        value_name = "PATH"
+    )]
+    pub path: Option<PathBuf>,
+}
+
+/// The status socket's file name in the run directory (k0s's name).
+const STATUS_SOCKET: &str = "status.sock";
+
+impl StatusSocket {
+    pub fn resolve(&self, paths: &HostPaths) -> PathBuf {
+        self.path
+            .clone()
+            .unwrap_or_else(|| paths.run_dir().join(STATUS_SOCKET))
+    }
+}
+
 /// `-c/--config`: the ClusterConfig file (`k0rs.yaml` or `k0s.yaml`), or `-` for stdin.
 #[derive(Debug, Clone, Args)]
 pub struct ConfigFile {

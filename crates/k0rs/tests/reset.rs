@@ -58,17 +58,24 @@ fn reset_removes_pods_rules_sets_routes_mounts_and_directories() {
     assert!(marker_running());
     let data_dir = cluster.node.data_dir();
     let run_dir = cluster.node.run_dir();
+    // Services are looked for below an empty root: this test never removes a k0rs service the
+    // machine itself may have (install.rs and service_managers.rs test that part).
+    let services_root = tempfile::tempdir().unwrap();
     let reset = |cluster: &SingleNode| {
-        cluster.command(
-            assert_cmd::cargo::cargo_bin!("k0rs").to_str().unwrap(),
-            &[
+        cluster
+            .net
+            .command(assert_cmd::cargo::cargo_bin!("k0rs").to_str().unwrap())
+            .args([
                 "--data-dir",
                 path_str(&data_dir),
                 "--run-dir",
                 path_str(&run_dir),
                 "reset",
-            ],
-        )
+            ])
+            .env("K0RS_INSTALL_ROOT", services_root.path())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
     };
 
     let refused = reset(&cluster);

@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::{Component, Manager, ManagerError, ReadinessPolicy};
+use crate::{Component, Manager, ManagerError, Phase, ReadinessPolicy};
 
 type Journal = Arc<Mutex<Vec<String>>>;
 
@@ -15,6 +15,8 @@ struct Probe {
     fail_start: bool,
     /// Number of `ready` probes that fail before one succeeds; `u32::MAX` never becomes ready.
     unready_probes: u32,
+    /// Number of probes after which every probe fails again (a component that falls ill).
+    sick_after: u32,
     probes: Mutex<u32>,
 }
 
@@ -26,6 +28,7 @@ impl Probe {
             fail_init: false,
             fail_start: false,
             unready_probes: 0,
+            sick_after: u32::MAX,
             probes: Mutex::new(0),
         }
     }
@@ -60,6 +63,7 @@ impl Component for Probe {
             *probes
         };
         anyhow::ensure!(probes > self.unready_probes, "probe {probes} not ready");
+        anyhow::ensure!(probes <= self.sick_after, "probe {probes} sick");
         self.log("ready");
         Ok(())
     }
@@ -73,6 +77,7 @@ fn fast() -> ReadinessPolicy {
     ReadinessPolicy {
         timeout: Duration::from_millis(200),
         interval: Duration::from_millis(5),
+        health_interval: Duration::from_millis(5),
     }
 }
 
@@ -185,4 +190,77 @@ async fn waits_for_shutdown_before_stopping() {
     tx.send(()).unwrap();
     run.await.unwrap().unwrap();
     assert_eq!(events(&journal).last().unwrap(), "stop a");
+}
+
+fn phases(manager_states: &crate::States) -> Vec<(&'static str, Phase)> {
+    manager_states
+        .snapshot()
+        .iter()
+        .map(|c| (c.name, c.phase))
+        .collect()
+}
+
+#[tokio::test]
+async fn states_follow_the_lifecycle() {
+    let journal = Journal::default();
+    let mut manager = Manager::new(fast());
+    manager.add(Probe::new("a", &journal));
+    manager.add(Probe {
+        unready_probes: u32::MAX,
+        ..Probe::new("b", &journal)
+    });
+    manager.add(Probe::new("c", &journal));
+    let states = manager.states();
+    assert_eq!(
+        phases(&states),
+        [
+            ("a", Phase::Pending),
+            ("b", Phase::Pending),
+            ("c", Phase::Pending)
+        ]
+    );
+    manager.run_until(async {}).await.unwrap_err();
+    assert_eq!(
+        phases(&states),
+        [
+            ("a", Phase::Stopped),
+            ("b", Phase::Failed),
+            ("c", Phase::Initialized)
+        ]
+    );
+    let b = &states.snapshot()[1];
+    assert!(
+        b.history[0]
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("not ready")),
+        "{b:?}"
+    );
+}
+
+#[tokio::test]
+async fn health_probes_mark_a_failing_component_unhealthy() {
+    let journal = Journal::default();
+    let mut manager = Manager::new(fast());
+    manager.add(Probe::new("a", &journal));
+    manager.add(Probe {
+        sick_after: 3,
+        ..Probe::new("b", &journal)
+    });
+    let states = manager.states();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let run = tokio::spawn(async move { manager.run_until(async { rx.await.unwrap() }).await });
+    while phases(&states).get(1) != Some(&("b", Phase::Unhealthy)) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let b = &states.snapshot()[1];
+    let probe = b.last_probe.as_ref().unwrap();
+    assert!(probe.error.as_deref().unwrap().contains("sick"), "{b:?}");
+    assert_eq!(phases(&states)[0], ("a", Phase::Running));
+    tx.send(()).unwrap();
+    run.await.unwrap().unwrap();
+    assert_eq!(
+        phases(&states),
+        [("a", Phase::Stopped), ("b", Phase::Stopped)]
+    );
 }

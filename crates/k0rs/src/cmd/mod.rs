@@ -13,7 +13,9 @@ pub mod kubeconfig;
 pub mod kubectl;
 pub mod reset;
 pub mod restore;
+pub mod start;
 pub mod status;
+pub mod stop;
 pub mod sysinfo;
 pub mod token;
 pub mod version;
@@ -44,15 +46,17 @@ pub fn not_implemented(command: &'static str) -> anyhow::Result<()> {
     Err(NotImplemented(command).into())
 }
 
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
+/// Runs the command of `cli`; `matches` is what it was parsed from (`install` persists the flags
+/// as given).
+pub async fn run(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<()> {
     let paths = cli.paths;
     match cli.command {
         Command::Controller(args) => controller::run(args, paths).await,
         Command::Worker(args) => worker::run(args, paths).await,
-        Command::Install(command) => install::run(&command),
-        Command::Start => not_implemented("start"),
-        Command::Stop => not_implemented("stop"),
-        Command::Status(args) => status::run(&args),
+        Command::Install(args) => install::run(&args, &paths, matches),
+        Command::Start => start::run(),
+        Command::Stop => stop::run(),
+        Command::Status(args) => status::run(&args, &paths).await,
         Command::Reset(args) => reset::run(&args, &paths).await,
         Command::Token(command) => token::run(&command, &paths).await,
         Command::Kubeconfig(command) => kubeconfig::run(&command, &paths),

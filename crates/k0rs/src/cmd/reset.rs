@@ -1,5 +1,5 @@
 //! `k0rs reset`: remove what k0rs created on this host, as `k0s reset` does. k0rs must be stopped
-//! first. In order: the pods (containerd is started once more so that every sandbox is stopped
+//! first. In order: the services `k0rs install` wrote, the pods (containerd is started once more so that every sandbox is stopped
 //! through CRI, which also runs the CNI plugins' teardown), the service proxy's, network
 //! policy's and the pod network's rules, sets and routes, the pod bridge, every mount under the
 //! data and run directories, then the directories themselves. Each step goes on when an earlier
@@ -34,13 +34,18 @@ pub async fn run(args: &Args, paths: &HostPaths) -> anyhow::Result<()> {
             run_dir.display()
         );
     }
-    // No data directory: k0rs never ran here (or was reset). Nothing on the host is touched,
-    // so a stray reset cannot remove another Kubernetes' rules.
+    // The services `k0rs install` wrote go whatever else is there, as with k0s.
+    let services = remove_services();
+    // No data directory: k0rs never ran here (or was reset). Nothing else on the host is
+    // touched, so a stray reset cannot remove another Kubernetes' rules.
     if !paths.data_dir.exists() {
-        println!(
-            "nothing to reset: {} does not exist",
-            paths.data_dir.display()
-        );
+        let removed = services?;
+        if removed.is_empty() {
+            println!(
+                "nothing to reset: {} does not exist",
+                paths.data_dir.display()
+            );
+        }
         return Ok(());
     }
     let mut failed = Vec::new();
@@ -55,6 +60,7 @@ pub async fn run(args: &Args, paths: &HostPaths) -> anyhow::Result<()> {
             failed.push(what.to_owned());
         }
     };
+    step("services", services.map(drop));
     step("pods", remove_pods(args, paths).await);
     step("network rules", remove_network_rules());
     step("mounts", unmount_under(&[&paths.data_dir, &run_dir]));
@@ -67,6 +73,23 @@ pub async fn run(args: &Args, paths: &HostPaths) -> anyhow::Result<()> {
         failed.join(", ")
     );
     Ok(())
+}
+
+/// The k0rs services of the host's init system (none when it has no init system k0rs knows),
+/// each disabled and its file removed; the files removed.
+fn remove_services() -> anyhow::Result<Vec<std::path::PathBuf>> {
+    let Ok(host) = crate::service::Host::detect() else {
+        return Ok(Vec::new());
+    };
+    let mut removed = Vec::new();
+    for role in crate::service::Role::ALL {
+        let path = host.service_file(role);
+        if host.uninstall(role)? {
+            tracing::info!(component = "reset", path = %path.display(), "service removed");
+            removed.push(path);
+        }
+    }
+    Ok(removed)
 }
 
 /// Every pod sandbox of k0rs's containerd (or of `--cri-socket`) stopped and removed.

@@ -10,7 +10,7 @@ use k0rs_config::{ClusterConfig, Unapplied};
 use clap::Args as ClapArgs;
 
 use crate::join_token::{JoinToken, Role};
-use crate::paths::HostPaths;
+use crate::paths::{HostPaths, StatusSocket};
 
 /// Flags of the worker role, shared by `worker`, `controller --enable-worker` and `install worker`.
 #[derive(Debug, Clone, Default, ClapArgs)]
@@ -114,12 +114,28 @@ pub struct Args {
     /// Join token (or use --token-file)
     pub token: Option<String>,
     #[command(flatten)]
+    pub flags: Flags,
+}
+
+/// Every flag of the worker role; `install worker` takes the same.
+#[derive(Debug, ClapArgs)]
+pub struct Flags {
+    #[command(flatten)]
     pub worker: WorkerFlags,
+    #[command(flatten)]
+    pub status_socket: StatusSocket,
 }
 
 pub async fn run(args: Args, paths: HostPaths) -> anyhow::Result<()> {
-    super::config::enforce(args.worker.unapplied(), "worker")?;
-    let text = match (&args.token, &args.worker.token_file) {
+    let Args {
+        token: token_arg,
+        flags: Flags {
+            worker,
+            status_socket,
+        },
+    } = args;
+    super::config::enforce(worker.unapplied(), "worker")?;
+    let text = match (&token_arg, &worker.token_file) {
         (Some(token), None) => token.clone(),
         (None, Some(file)) => std::fs::read_to_string(file)
             .with_context(|| format!("cannot read the join token from {}", file.display()))?,
@@ -130,22 +146,21 @@ pub async fn run(args: Args, paths: HostPaths) -> anyhow::Result<()> {
             "a join token is needed: k0rs worker <token> or --token-file FILE (k0rs token create --role=worker makes one)"
         ),
     };
-    let token = JoinToken::decode(&text)?;
-    anyhow::ensure!(
-        token.role() == Some(Role::Worker),
-        "this is a {} join token; k0rs worker needs a worker token",
-        token.role().map_or("unknown", Role::as_str)
-    );
+    let token = decode_worker_token(&text)?;
     // A worker has no ClusterConfig of its own: it takes the network settings the controller
     // publishes (pod and service CIDRs, cluster domain, proxy mode), else k0s's defaults.
     let mut config = ClusterConfig::default();
     if let Some(network) = published_network(&token, &paths).await? {
         config.spec.network = network;
     }
-    let setup = crate::worker::WorkerSetup::from_flags(&args.worker, &[])?;
+    let setup = crate::worker::WorkerSetup::from_flags(&worker, &[])?;
     tracing::info!(component = "worker", version = %crate::version::K0RS, node = setup.node_name, server = token.server, data_dir = %paths.data_dir.display(), "starting");
     let mut manager = Manager::new(ReadinessPolicy::default());
     manager.add(crate::components::pid_file::PidFile::new(paths.run_dir()));
+    manager.add(crate::components::status::StatusComponent::new(
+        crate::components::status::Node::worker(&paths, status_socket.resolve(&paths)),
+        manager.states(),
+    ));
     let credentials = crate::worker::Credentials::Join(k0rs_kubelet::bootstrap::Join {
         server: token.server,
         ca_pem: token.ca_pem,
@@ -155,6 +170,17 @@ pub async fn run(args: Args, paths: HostPaths) -> anyhow::Result<()> {
     manager.run_until(crate::signals::shutdown_signal()).await?;
     tracing::info!(component = "worker", "stopped");
     Ok(())
+}
+
+/// A worker join token from `text`; a controller's token is refused, naming what it is.
+pub fn decode_worker_token(text: &str) -> anyhow::Result<JoinToken> {
+    let token = JoinToken::decode(text)?;
+    anyhow::ensure!(
+        token.role() == Some(Role::Worker),
+        "this is a {} join token; k0rs worker needs a worker token",
+        token.role().map_or("unknown", Role::as_str)
+    );
+    Ok(token)
 }
 
 /// The network settings the controller publishes, read as this node once it has joined, else

@@ -7,5 +7,6 @@ pub mod kubelet;
 pub mod network;
 pub mod pid_file;
 pub mod pki;
+pub mod status;
 pub mod store;
 pub mod store_snapshot;

@@ -8,6 +8,7 @@ pub mod controller;
 pub mod etcd;
 pub mod kubelet;
 pub mod lan;
+pub mod service_host;
 pub mod single_node;
 pub mod upstream_dns;
 pub mod worker_node;
