@@ -15,7 +15,7 @@ use k0rs_runtime::run_controller;
 use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet, DaemonSetStatus};
 use k8s_openapi::api::core::v1::{
     Affinity, Node, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, Pod,
-    PodSpec, Taint, Toleration,
+    PodSpec, Toleration,
 };
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::{Action, Controller};
@@ -93,15 +93,9 @@ fn daemon_tolerations(spec: &PodSpec) -> Vec<Toleration> {
 /// Whether the daemon pod (spec with the daemon tolerations) belongs on `node`.
 fn should_run(spec: &PodSpec, node: &Node) -> bool {
     let labels = node.metadata.labels.clone().unwrap_or_default();
-    let taints: &[Taint] = node
-        .spec
-        .as_ref()
-        .and_then(|s| s.taints.as_deref())
-        .unwrap_or_default();
     corev1::node_affinity::selects(spec, &labels, &node.name_any())
-        && taints
-            .iter()
-            .filter(|t| t.effect == "NoSchedule" || t.effect == "NoExecute")
+        && corev1::node_taints(node)
+            .filter(|t| corev1::repels(t))
             .all(|t| corev1::tolerated(spec, t))
 }
 
