@@ -7,13 +7,12 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use k0rs_runtime::informer::Shared;
 use k8s_openapi::api::core::v1::{Node, Service, ServicePort, ServiceSpec};
 use k8s_openapi::api::discovery::v1::{Endpoint, EndpointConditions, EndpointPort, EndpointSlice};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, PostParams};
 use kube::{Client, ResourceExt as _};
-
-use crate::informer::Shared;
 
 const NAMESPACE: &str = "kube-system";
 const SERVICE: &str = "kube-dns";
@@ -140,7 +139,7 @@ pub async fn run(client: Client, nodes: Shared<Node>, dns: Option<ClusterDns>) {
     };
     let services: Api<Service> = Api::namespaced(client.clone(), NAMESPACE);
     let slices: Api<EndpointSlice> = Api::namespaced(client, NAMESPACE);
-    crate::informer::ready(&nodes.store).await;
+    k0rs_runtime::informer::ready(&nodes.store).await;
     let mut changes = std::pin::pin!(nodes.changes());
     let mut written: Option<EndpointSlice> = None;
     loop {

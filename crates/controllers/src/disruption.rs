@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt as _;
+use k0rs_runtime::corev1;
+use k0rs_runtime::informer::Shared;
+use k0rs_runtime::run_controller;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
@@ -19,10 +21,6 @@ use kube::runtime::controller::{Action, Controller};
 use kube::runtime::watcher;
 use kube::{Api, Client, ResourceExt as _};
 use serde_json::json;
-
-use crate::informer::Shared;
-use crate::scheduler::selects;
-use crate::workloads::is_ready;
 
 /// How long an evicted pod is not counted healthy while it has not been deleted yet.
 const DELETION_TIMEOUT: i64 = 120;
@@ -47,16 +45,13 @@ pub async fn run(client: Client, pods: Shared<Pod>) {
     );
     // A pod change may concern any budget of its namespace.
     let triggers = pods.neighbours(controller.store());
-    controller
-        .reconcile_on(triggers)
-        .run(reconcile, error_policy, context)
-        .for_each(|_| std::future::ready(()))
-        .await;
-}
-
-fn error_policy(_: Arc<PodDisruptionBudget>, error: &Error, _: Arc<Context>) -> Action {
-    tracing::debug!(component = "disruption-controller", error = %error, "retrying");
-    Action::requeue(Duration::from_secs(1))
+    run_controller(
+        "disruption-controller",
+        controller.reconcile_on(triggers),
+        reconcile,
+        context,
+    )
+    .await;
 }
 
 /// An absolute number, or a percentage of `of` rounded up.
@@ -74,7 +69,7 @@ async fn reconcile(
     budget: Arc<PodDisruptionBudget>,
     context: Arc<Context>,
 ) -> Result<Action, Error> {
-    crate::informer::ready(&context.pods.store).await;
+    k0rs_runtime::informer::ready(&context.pods.store).await;
     let namespace = budget.namespace();
     let spec = budget.spec.clone().unwrap_or_default();
     let selected: Vec<Arc<Pod>> = context
@@ -82,13 +77,10 @@ async fn reconcile(
         .store
         .state()
         .into_iter()
-        .filter(|p| p.namespace() == namespace && selects(spec.selector.as_ref(), p.labels()))
         .filter(|p| {
-            !matches!(
-                p.status.as_ref().and_then(|s| s.phase.as_deref()),
-                Some("Succeeded" | "Failed")
-            )
+            p.namespace() == namespace && corev1::selects(spec.selector.as_ref(), p.labels())
         })
+        .filter(|p| !corev1::is_finished(p))
         .collect();
     let now = Utc::now();
     // Evicted pods stay listed until gone, or for two minutes.
@@ -111,7 +103,7 @@ async fn reconcile(
             .iter()
             .filter(|p| {
                 p.metadata.deletion_timestamp.is_none()
-                    && is_ready(p)
+                    && corev1::is_ready(p)
                     && !disrupted.contains_key(&p.name_any())
             })
             .count(),

@@ -1,25 +1,22 @@
-//! The scheduler and the controllers of `k0rs controller`, in process: each is an API client
-//! (kube-rs, over HTTPS with its own client certificate, as kube-scheduler and
-//! kube-controller-manager are in k0s) and runs only while it holds its Lease, so that several
-//! controllers can run for HA.
+//! The controller manager of `k0rs controller` (kube-controller-manager), in process: one module
+//! per controller, each a reconcile loop built on `k0rs-runtime` (shared informers, the
+//! controller runner with per-object backoff, the event recorder). It is an API client (kube-rs,
+//! over HTTPS with its own client certificate, as kube-controller-manager is in k0s) and runs
+//! only while it holds its Lease, so that several controllers can run for HA. The scheduler is a
+//! crate of its own (`k0rs-scheduler`); node agents use `k0rs-runtime`, never this crate.
 
 mod autoscaling;
 mod certificates;
 pub mod cluster_dns;
 mod disruption;
 mod endpoints;
-pub mod events;
 mod gc;
-pub mod informer;
-pub mod leader;
 pub mod manager;
 mod namespaces;
 mod nodes;
 mod pod_gc;
 mod quota;
-mod running;
-pub mod scheduler;
 pub mod worker_config;
 mod workloads;
 
-pub use running::{Running, client, client_from_yaml, start_controller_manager, start_scheduler};
+pub use manager::start_controller_manager;

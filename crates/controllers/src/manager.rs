@@ -1,17 +1,16 @@
 //! The controller manager: every controller of k0rs in one task set, started together once the
 //! manager leads (Lease `kube-system/kube-controller-manager`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ipnet::IpNet;
+use k0rs_runtime::{Running, informer};
 
 use k8s_openapi::api::apps::v1::ControllerRevision;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::{Api, Client};
-
-use crate::informer;
 
 /// What the controllers take from the cluster configuration.
 #[derive(Debug, Clone)]
@@ -44,6 +43,22 @@ impl Default for Options {
             worker_config: None,
         }
     }
+}
+
+/// The controller manager, on Lease `kube-system/kube-controller-manager`, with the client
+/// certificate of `kubeconfig`; `identity` names this candidate in the Lease.
+pub async fn start_controller_manager(
+    kubeconfig: &Path,
+    identity: &str,
+    options: Options,
+) -> anyhow::Result<Running> {
+    k0rs_runtime::leader::start(
+        kubeconfig,
+        "kube-controller-manager",
+        identity,
+        move |client| run(client, options.clone()),
+    )
+    .await
 }
 
 /// Runs every controller until dropped.

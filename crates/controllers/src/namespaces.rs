@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::StreamExt as _;
+use k0rs_runtime::run_controller;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, ServiceAccount};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{DeleteParams, DynamicObject, ListParams, PostParams};
@@ -45,7 +45,7 @@ pub async fn run(client: Client, root_ca_pem: String) {
             .as_ref()
             .map(|ns| ObjectRef::<Namespace>::new(ns))
     };
-    Controller::new(
+    let controller = Controller::new(
         Api::<Namespace>::all(client.clone()),
         watcher::Config::default(),
     )
@@ -58,15 +58,8 @@ pub async fn run(client: Client, root_ca_pem: String) {
         Api::<ConfigMap>::all(client),
         watcher::Config::default().fields(&format!("metadata.name={ROOT_CA}")),
         move |cm| in_namespace(&cm.metadata),
-    )
-    .run(reconcile, error_policy, context)
-    .for_each(|_| std::future::ready(()))
-    .await;
-}
-
-fn error_policy(_: Arc<Namespace>, error: &Error, _: Arc<Context>) -> Action {
-    tracing::debug!(component = "namespace-controller", error = %error, "retrying");
-    Action::requeue(Duration::from_secs(2))
+    );
+    run_controller("namespace-controller", controller, reconcile, context).await;
 }
 
 async fn reconcile(namespace: Arc<Namespace>, context: Arc<Context>) -> Result<Action, Error> {

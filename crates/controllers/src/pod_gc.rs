@@ -7,22 +7,15 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use k0rs_runtime::corev1;
+use k0rs_runtime::informer::Shared;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{DeleteParams, Preconditions};
 use kube::{Api, Client, ResourceExt as _};
 
-use crate::informer::Shared;
-
 const PERIOD: Duration = Duration::from_secs(20);
 const QUARANTINE: Duration = Duration::from_secs(40);
 pub const TERMINATED_THRESHOLD: usize = 12_500;
-
-fn finished(pod: &Pod) -> bool {
-    matches!(
-        pod.status.as_ref().and_then(|s| s.phase.as_deref()),
-        Some("Succeeded" | "Failed")
-    )
-}
 
 fn node_of(pod: &Pod) -> Option<&str> {
     pod.spec
@@ -34,8 +27,8 @@ fn node_of(pod: &Pod) -> Option<&str> {
 
 /// Runs the collector until dropped; `threshold` is `terminated-pod-gc-threshold`.
 pub async fn run(client: Client, pods: Shared<Pod>, nodes: Shared<Node>, threshold: usize) {
-    crate::informer::ready(&pods.store).await;
-    crate::informer::ready(&nodes.store).await;
+    k0rs_runtime::informer::ready(&pods.store).await;
+    k0rs_runtime::informer::ready(&nodes.store).await;
     // When each missing node was first missed.
     let mut missing_since: HashMap<String, Instant> = HashMap::new();
     loop {
@@ -61,7 +54,7 @@ pub async fn run(client: Client, pods: Shared<Pod>, nodes: Shared<Node>, thresho
             }
         }
         missing_since.retain(|node, _| missing.contains(node));
-        let mut ended: Vec<&Arc<Pod>> = all.iter().filter(|p| finished(p)).collect();
+        let mut ended: Vec<&Arc<Pod>> = all.iter().filter(|p| corev1::is_finished(p)).collect();
         if ended.len() > threshold {
             ended.sort_by_key(|p| p.metadata.creation_timestamp.as_ref().map(|t| t.0));
             let surplus = ended.len() - threshold;

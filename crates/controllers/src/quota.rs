@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt as _;
 use k0rs_api::quota::{self, Kind};
+use k0rs_runtime::corev1::is_finished_phase;
+use k0rs_runtime::run_controller;
 use k8s_openapi::api::core::v1::ResourceQuota;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use kube::api::{DynamicObject, ListParams, PostParams};
@@ -30,18 +31,11 @@ pub async fn run(client: Client) {
     let context = Arc::new(Context {
         client: client.clone(),
     });
-    Controller::new(
+    let controller = Controller::new(
         Api::<ResourceQuota>::all(client),
         watcher::Config::default(),
-    )
-    .run(reconcile, error_policy, context)
-    .for_each(|_| std::future::ready(()))
-    .await;
-}
-
-fn error_policy(_: Arc<ResourceQuota>, error: &Error, _: Arc<Context>) -> Action {
-    tracing::debug!(component = "resourcequota-controller", error = %error, "retrying");
-    Action::requeue(Duration::from_secs(2))
+    );
+    run_controller("resourcequota-controller", controller, reconcile, context).await;
 }
 
 /// A quantity as Kubernetes writes a sum: a whole number, else in thousandths (`1500m`).
@@ -113,7 +107,7 @@ async fn reconcile(rq: Arc<ResourceQuota>, context: Arc<Context>) -> Result<Acti
         };
         let sum: f64 = objects
             .iter()
-            .filter(|o| !matches!(o["status"]["phase"].as_str(), Some("Succeeded" | "Failed")))
+            .filter(|o| !o["status"]["phase"].as_str().is_some_and(is_finished_phase))
             .map(|o| quota::usage(key, kind, o))
             .sum();
         used.insert(key.clone(), quantity_of(sum));

@@ -397,7 +397,7 @@ impl Credentials {
             }
             Credentials::Join(join) => {
                 k0rs_kubelet::bootstrap::ensure_client(join, node_name, &kubeconfig).await?;
-                let client = k0rs_controllers::client(&kubeconfig, "kubelet").await?;
+                let client = k0rs_runtime::client(&kubeconfig, "kubelet").await?;
                 let dir = data_dir.join("kubelet").join("pki");
                 let serving = k0rs_kubelet::bootstrap::ensure_serving(
                     &client,

@@ -47,7 +47,7 @@ pub async fn ensure_client(join: &Join, node_name: &str, kubeconfig: &Path) -> a
         return Ok(());
     }
     let client =
-        k0rs_controllers::client_from_yaml(&token_kubeconfig(join), "kubelet-bootstrap").await?;
+        k0rs_runtime::client_from_yaml(&token_kubeconfig(join), "kubelet-bootstrap").await?;
     let user = format!("system:node:{node_name}");
     let subject = Subject::new(user.clone()).with_organizations(&["system:nodes"]);
     let (request, key) = k0rs_pki::new_request(&subject, &BTreeSet::new())?;

@@ -28,8 +28,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use k0rs_controllers::events::Recorder;
 use k0rs_cri::Cri;
+use k0rs_runtime::events::Recorder;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Node, Taint};
 use kube::Api;
@@ -85,7 +85,7 @@ pub struct Kubelet {
 impl Kubelet {
     /// Connects to the runtime and the API, registers the node and starts the node and pod loops.
     pub async fn start(options: Options) -> anyhow::Result<Self> {
-        let client = k0rs_controllers::client(&options.kubeconfig, "kubelet").await?;
+        let client = k0rs_runtime::client(&options.kubeconfig, "kubelet").await?;
         let cri = Cri::connect(&options.cri_socket)?;
         let version = wait_for_runtime(&cri).await?;
         let address = match options.node_ip {

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use futures::stream::BoxStream;
 use futures::{FutureExt as _, StreamExt as _};
-use k0rs_controllers::informer::{self, Shared};
 use k0rs_netfilter::Toolchain;
+use k0rs_runtime::informer::{self, Shared};
 use k8s_openapi::api::core::v1::{Namespace, Pod};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use kube::{Api, Client};

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
+use k0rs_runtime::corev1;
 use k8s_openapi::api::core::v1::Pod;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,9 +25,7 @@ impl<'a> PodView<'a> {
     pub fn of(pod: &'a Pod) -> Option<Self> {
         let spec = pod.spec.as_ref()?;
         let status = pod.status.as_ref()?;
-        if spec.host_network == Some(true)
-            || matches!(status.phase.as_deref(), Some("Succeeded" | "Failed"))
-        {
+        if spec.host_network == Some(true) || corev1::is_finished(pod) {
             return None;
         }
         let ip = status.pod_ip.as_deref()?.parse().ok()?;

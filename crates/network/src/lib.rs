@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use futures::StreamExt as _;
 use ipnet::IpNet;
-use k0rs_controllers::informer::Shared;
 use k0rs_netfilter::Toolchain;
+use k0rs_runtime::informer::Shared;
 use k8s_openapi::api::core::v1::Node;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;

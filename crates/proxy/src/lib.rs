@@ -7,7 +7,7 @@ pub mod nft;
 pub mod rules;
 mod sync;
 
-use k0rs_controllers::informer::Shared;
+use k0rs_runtime::informer::Shared;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use tokio::sync::watch;

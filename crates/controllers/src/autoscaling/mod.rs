@@ -16,7 +16,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures::StreamExt as _;
+use k0rs_runtime::corev1;
+use k0rs_runtime::events::{Recorder, Type};
+use k0rs_runtime::run_controller;
 use k8s_openapi::api::autoscaling::v2::{HorizontalPodAutoscaler, MetricSpec, MetricTarget};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{DynamicObject, ListParams, Patch, PatchParams};
@@ -29,8 +31,6 @@ use serde_json::{Value, json};
 
 use replicas::{PodUsage, Target, Unmeasured};
 use status::Status;
-
-use crate::events::{Recorder, Type};
 
 /// How often each autoscaler looks again (`--horizontal-pod-autoscaler-sync-period`).
 const SYNC_PERIOD: Duration = Duration::from_secs(15);
@@ -63,15 +63,7 @@ pub async fn run(client: Client) {
         autoscalers: controller.store(),
         history: Mutex::default(),
     });
-    controller
-        .run(reconcile, error_policy, context)
-        .for_each(|_| std::future::ready(()))
-        .await;
-}
-
-fn error_policy(_: Arc<HorizontalPodAutoscaler>, error: &Error, _: Arc<Context>) -> Action {
-    tracing::debug!(component = COMPONENT, error = %error, "retrying");
-    Action::requeue(Duration::from_secs(5))
+    run_controller(COMPONENT, controller, reconcile, context).await;
 }
 
 /// What one metric gave: its replicas and its `currentMetrics` entry.
@@ -307,13 +299,7 @@ async fn metric_outcomes(
         })?
         .items
         .into_iter()
-        .filter(|p| p.metadata.deletion_timestamp.is_none())
-        .filter(|p| {
-            !matches!(
-                p.status.as_ref().and_then(|s| s.phase.as_deref()),
-                Some("Failed" | "Succeeded")
-            )
-        })
+        .filter(corev1::is_active)
         .collect();
     let usage = metrics::pod_usage(client, namespace, selector)
         .await

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt as _;
+use k0rs_runtime::run_controller;
 use k8s_openapi::api::certificates::v1::CertificateSigningRequest;
 use k8s_openapi::chrono::Utc;
 use kube::api::{Patch, PatchParams};
@@ -57,18 +57,11 @@ pub async fn run(client: Client, ca_dir: Option<PathBuf>) {
         client: client.clone(),
         authority,
     });
-    Controller::new(
+    let controller = Controller::new(
         Api::<CertificateSigningRequest>::all(client),
         watcher::Config::default(),
-    )
-    .run(reconcile, error_policy, context)
-    .for_each(|_| std::future::ready(()))
-    .await;
-}
-
-fn error_policy(_: Arc<CertificateSigningRequest>, error: &Error, _: Arc<Context>) -> Action {
-    tracing::debug!(component = "csr-controller", error = %error, "retrying");
-    Action::requeue(Duration::from_secs(2))
+    );
+    run_controller("csr-controller", controller, reconcile, context).await;
 }
 
 fn has_condition(csr: &CertificateSigningRequest, kind: &str) -> bool {

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use k0rs_runtime::corev1;
 use k8s_openapi::api::core::v1::{ObjectReference, Pod, Service, ServicePort};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::ResourceExt as _;
@@ -46,7 +47,7 @@ pub fn of(service: &Service, pods: &[Arc<Pod>]) -> Vec<Member> {
         .filter_map(|pod| {
             let status = pod.status.as_ref()?;
             let ip = status.pod_ip.clone().filter(|ip| !ip.is_empty())?;
-            if matches!(status.phase.as_deref(), Some("Succeeded" | "Failed")) {
+            if corev1::is_finished(pod) {
                 return None;
             }
             let pod_spec = pod.spec.as_ref()?;
@@ -74,7 +75,7 @@ pub fn of(service: &Service, pods: &[Arc<Pod>]) -> Vec<Member> {
                     uid: pod.metadata.uid.clone(),
                     ..ObjectReference::default()
                 },
-                ready: publish_not_ready || crate::workloads::is_ready(pod),
+                ready: publish_not_ready || corev1::is_ready(pod),
                 terminating: pod.metadata.deletion_timestamp.is_some(),
                 ports,
             })

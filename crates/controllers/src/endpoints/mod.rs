@@ -12,13 +12,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt as _;
+use k0rs_runtime::informer::{self, Shared};
+use k0rs_runtime::run_controller;
 use k8s_openapi::api::core::v1::{Endpoints, Pod, Service};
 use kube::api::DeleteParams;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::ObjectRef;
 use kube::{Api, Client, ResourceExt as _};
-
-use crate::informer::{self, Shared};
 
 struct Context {
     client: Client,
@@ -40,19 +40,12 @@ pub async fn run(client: Client, pods: Shared<Pod>) {
     // matching one): all of them look again.
     let triggers = pods.neighbours(services.store.clone());
     let controller = Controller::for_shared_stream(services.changes(), services.store.clone())
-        .reconcile_on(triggers)
-        .run(reconcile, error_policy, context)
-        .for_each(|_| std::future::ready(()));
+        .reconcile_on(triggers);
     tokio::join!(
         services_informer,
-        controller,
+        run_controller("endpoints-controller", controller, reconcile, context),
         remove_when_deleted(client, services)
     );
-}
-
-fn error_policy(_: Arc<Service>, error: &Error, _: Arc<Context>) -> Action {
-    tracing::debug!(component = "endpoints-controller", error = %error, "retrying");
-    Action::requeue(Duration::from_secs(1))
 }
 
 async fn reconcile(service: Arc<Service>, context: Arc<Context>) -> Result<Action, Error> {

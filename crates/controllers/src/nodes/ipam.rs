@@ -7,12 +7,11 @@ use std::sync::Arc;
 
 use futures::StreamExt as _;
 use ipnet::IpNet;
+use k0rs_runtime::informer::Shared;
 use k8s_openapi::api::core::v1::Node;
 use kube::api::{Patch, PatchParams};
 use kube::{Api, Client, ResourceExt as _};
 use serde_json::json;
-
-use crate::informer::Shared;
 
 const RETRY: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -48,7 +47,7 @@ pub async fn run(client: Client, nodes: Shared<Node>, cluster_cidrs: Vec<IpNet>,
     if cluster_cidrs.is_empty() {
         return;
     }
-    crate::informer::ready(&nodes.store).await;
+    k0rs_runtime::informer::ready(&nodes.store).await;
     // Subnets handed out, per node, but perhaps not yet in the cache: a node is never given two.
     let mut handed: HashMap<String, Vec<IpNet>> = HashMap::new();
     // Whether the CIDRs ran out (said once until some are free again).

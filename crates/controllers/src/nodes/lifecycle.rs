@@ -12,6 +12,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use futures::StreamExt as _;
+use k0rs_runtime::corev1;
+use k0rs_runtime::informer::{Shared, informer};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Node, NodeCondition, Pod, Taint};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -20,8 +22,6 @@ use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Api, Client};
 use serde_json::json;
-
-use crate::informer::{Shared, informer};
 
 /// How often the nodes are looked at.
 const PERIOD: Duration = Duration::from_secs(1);
@@ -46,7 +46,7 @@ pub async fn run(client: Client, nodes: Shared<Node>, grace: Duration) {
 /// The periodic pass: kubelets that went silent, every node's taints (whatever a missed change
 /// left), and evictions.
 async fn monitor(client: &Client, nodes: &Store<Node>, leases: &Store<Lease>, grace: Duration) {
-    crate::informer::ready(nodes).await;
+    k0rs_runtime::informer::ready(nodes).await;
     let mut first_seen: HashMap<String, DateTime<Utc>> = HashMap::new();
     loop {
         let renewed: HashMap<String, DateTime<Utc>> = leases
@@ -284,7 +284,7 @@ fn evict_now(spec: &k8s_openapi::api::core::v1::PodSpec, taints: &[Taint]) -> bo
             .tolerations
             .iter()
             .flatten()
-            .filter(|t| crate::scheduler::toleration_matches(t, taint))
+            .filter(|t| corev1::toleration_matches(t, taint))
             .collect();
         if tolerations.is_empty() {
             return true;

@@ -7,9 +7,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt as _;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
+use k0rs_runtime::informer::Shared;
+use k0rs_runtime::run_controller;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -22,7 +23,6 @@ use serde_json::json;
 
 use super::cron::Schedule;
 use super::pods;
-use crate::informer::Shared;
 
 const SCHEDULED_ANNOTATION: &str = "batch.kubernetes.io/cronjob-scheduled-timestamp";
 
@@ -40,16 +40,9 @@ pub async fn run(client: Client, jobs: Shared<Job>) {
         client: client.clone(),
         jobs: jobs.clone(),
     });
-    Controller::new(Api::<CronJob>::all(client), watcher::Config::default())
-        .reconcile_on(jobs.owners::<CronJob>())
-        .run(reconcile, error_policy, context)
-        .for_each(|_| std::future::ready(()))
-        .await;
-}
-
-fn error_policy(_: Arc<CronJob>, error: &Error, _: Arc<Context>) -> Action {
-    tracing::debug!(component = "cronjob-controller", error = %error, "retrying");
-    Action::requeue(Duration::from_secs(1))
+    let controller = Controller::new(Api::<CronJob>::all(client), watcher::Config::default())
+        .reconcile_on(jobs.owners::<CronJob>());
+    run_controller("cronjob-controller", controller, reconcile, context).await;
 }
 
 /// How the job ended, if it has: "Complete" or "Failed".
@@ -69,7 +62,7 @@ async fn reconcile(cronjob: Arc<CronJob>, context: Arc<Context>) -> Result<Actio
     if cronjob.metadata.deletion_timestamp.is_some() {
         return Ok(Action::await_change());
     }
-    crate::informer::ready(&context.jobs.store).await;
+    k0rs_runtime::informer::ready(&context.jobs.store).await;
     let uid = cronjob.uid().unwrap_or_default();
     let namespace = cronjob.namespace().unwrap_or_default();
     let mut jobs: Vec<Arc<Job>> = context

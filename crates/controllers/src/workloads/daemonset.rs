@@ -9,10 +9,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt as _;
+use k0rs_runtime::corev1;
+use k0rs_runtime::informer::Shared;
+use k0rs_runtime::run_controller;
 use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet, DaemonSetStatus};
 use k8s_openapi::api::core::v1::{
     Affinity, Node, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, Pod,
-    PodSpec, Taint, Toleration,
+    PodSpec, Toleration,
 };
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::{Action, Controller};
@@ -24,8 +27,6 @@ use serde_json::json;
 use super::pods::{self, Expectations};
 use super::revisions::{self, HASH_LABEL, Owner};
 use super::rollout;
-use crate::informer::Shared;
-use crate::scheduler::filters;
 
 pub(super) struct Context {
     pub client: Client,
@@ -52,17 +53,10 @@ pub async fn run(
         revisions: revisions.store.clone(),
         expectations: Expectations::default(),
     });
-    Controller::new(Api::<DaemonSet>::all(client), watcher::Config::default())
+    let controller = Controller::new(Api::<DaemonSet>::all(client), watcher::Config::default())
         .reconcile_on(pods.owners::<DaemonSet>())
-        .reconcile_all_on(nodes.changes().map(|_| ()))
-        .run(reconcile, error_policy, context)
-        .for_each(|_| std::future::ready(()))
-        .await;
-}
-
-fn error_policy(_: Arc<DaemonSet>, error: &Error, _: Arc<Context>) -> Action {
-    tracing::debug!(component = "daemonset-controller", error = %error, "retrying");
-    Action::requeue(Duration::from_secs(1))
+        .reconcile_all_on(nodes.changes().map(|_| ()));
+    run_controller("daemonset-controller", controller, reconcile, context).await;
 }
 
 /// The tolerations every daemon pod gets: it stays on nodes that are not ready, unreachable,
@@ -99,16 +93,10 @@ fn daemon_tolerations(spec: &PodSpec) -> Vec<Toleration> {
 /// Whether the daemon pod (spec with the daemon tolerations) belongs on `node`.
 fn should_run(spec: &PodSpec, node: &Node) -> bool {
     let labels = node.metadata.labels.clone().unwrap_or_default();
-    let taints: &[Taint] = node
-        .spec
-        .as_ref()
-        .and_then(|s| s.taints.as_deref())
-        .unwrap_or_default();
-    filters::selects(spec, &labels, &node.name_any())
-        && taints
-            .iter()
-            .filter(|t| t.effect == "NoSchedule" || t.effect == "NoExecute")
-            .all(|t| filters::tolerated(spec, t))
+    corev1::node_affinity::selects(spec, &labels, &node.name_any())
+        && corev1::node_taints(node)
+            .filter(|t| corev1::repels(t))
+            .all(|t| corev1::tolerated(spec, t))
 }
 
 /// The node a daemon pod is for: where it runs, or the node its affinity pins it to.
@@ -138,9 +126,9 @@ async fn reconcile(set: Arc<DaemonSet>, context: Arc<Context>) -> Result<Action,
     if set.metadata.deletion_timestamp.is_some() {
         return Ok(Action::await_change());
     }
-    crate::informer::ready(&context.pods.store).await;
-    crate::informer::ready(&context.nodes).await;
-    crate::informer::ready(&context.revisions).await;
+    k0rs_runtime::informer::ready(&context.pods.store).await;
+    k0rs_runtime::informer::ready(&context.nodes).await;
+    k0rs_runtime::informer::ready(&context.revisions).await;
     let uid = set.uid().unwrap_or_default();
     let namespace = set.namespace().unwrap_or_default();
     let owned = pods::owned(&context.pods.store, &set.metadata);
@@ -362,7 +350,7 @@ async fn update_status(
     let (placed, misplaced): (Vec<&Pod>, Vec<&Pod>) = owned
         .iter()
         .map(AsRef::as_ref)
-        .filter(|p: &&Pod| p.metadata.deletion_timestamp.is_none() && pods::is_active(p))
+        .filter(|p: &&Pod| p.metadata.deletion_timestamp.is_none() && corev1::is_active(p))
         .filter(|p| p.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_some())
         .partition(|p| {
             p.spec
@@ -385,7 +373,7 @@ async fn update_status(
         current_number_scheduled: count(&|_| true),
         desired_number_scheduled: desired,
         number_misscheduled: i32::try_from(misplaced.len()).unwrap_or(i32::MAX),
-        number_ready: count(&pods::is_ready),
+        number_ready: count(&corev1::is_ready),
         number_available: Some(available),
         number_unavailable: Some(desired - available),
         updated_number_scheduled: Some(updated),

@@ -7,7 +7,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt as _;
+use k0rs_runtime::informer::informer;
+use k0rs_runtime::run_controller;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, ReplicaSetSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
@@ -19,7 +20,6 @@ use serde_json::{Value, json};
 
 use super::pods;
 use super::rollout::{self, Set};
-use crate::informer::informer;
 
 pub const REVISION: &str = "deployment.kubernetes.io/revision";
 const HASH_LABEL: &str = "pod-template-hash";
@@ -43,15 +43,11 @@ pub async fn run(client: Client) {
         Api::<Deployment>::all(client.clone()),
         watcher::Config::default(),
     )
-    .owns(Api::<ReplicaSet>::all(client), watcher::Config::default())
-    .run(reconcile, error_policy, context)
-    .for_each(|_| std::future::ready(()));
-    tokio::join!(sets_informer, controller);
-}
-
-fn error_policy(_: Arc<Deployment>, error: &Error, _: Arc<Context>) -> Action {
-    tracing::debug!(component = "deployment-controller", error = %error, "retrying");
-    Action::requeue(Duration::from_secs(1))
+    .owns(Api::<ReplicaSet>::all(client), watcher::Config::default());
+    tokio::join!(
+        sets_informer,
+        run_controller("deployment-controller", controller, reconcile, context)
+    );
 }
 
 fn revision(set: &ReplicaSet) -> i64 {
@@ -82,7 +78,7 @@ async fn reconcile(deployment: Arc<Deployment>, context: Arc<Context>) -> Result
     if deployment.metadata.deletion_timestamp.is_some() {
         return Ok(Action::await_change());
     }
-    crate::informer::ready(&context.sets).await;
+    k0rs_runtime::informer::ready(&context.sets).await;
     let uid = deployment.uid().unwrap_or_default();
     let namespace = deployment.namespace().unwrap_or_default();
     let mut sets: Vec<Arc<ReplicaSet>> = context

@@ -9,7 +9,9 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures::StreamExt as _;
+use k0rs_runtime::corev1;
+use k0rs_runtime::informer::Shared;
+use k0rs_runtime::run_controller;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, ObjectFieldSelector, Pod};
 use kube::api::{DeleteParams, PostParams};
@@ -19,7 +21,6 @@ use kube::{Api, Client, ResourceExt as _};
 
 use super::job_tracking::{self, Counted, Memo};
 use super::pods::{self, Expectations};
-use crate::informer::Shared;
 
 pub const TRACKING_FINALIZER: &str = "batch.kubernetes.io/job-tracking";
 pub const INDEX_ANNOTATION: &str = "batch.kubernetes.io/job-completion-index";
@@ -53,23 +54,15 @@ pub async fn run(client: Client, pods: Shared<Pod>) {
     });
     let controller = Controller::new(Api::<Job>::all(client.clone()), watcher::Config::default());
     let jobs = controller.store();
-    let controller = controller
-        .reconcile_on(pods.owners::<Job>())
-        .run(reconcile, error_policy, context)
-        .for_each(|_| std::future::ready(()));
+    let controller = controller.reconcile_on(pods.owners::<Job>());
     tokio::join!(
-        controller,
+        run_controller("job-controller", controller, reconcile, context),
         job_tracking::release_orphans(client, pods.store.clone(), jobs)
     );
 }
 
-fn error_policy(_: Arc<Job>, error: &Error, _: Arc<Context>) -> Action {
-    tracing::debug!(component = "job-controller", error = %error, "retrying");
-    Action::requeue(Duration::from_secs(1))
-}
-
 async fn reconcile(job: Arc<Job>, context: Arc<Context>) -> Result<Action, Error> {
-    crate::informer::ready(&context.pods.store).await;
+    k0rs_runtime::informer::ready(&context.pods.store).await;
     let uid = job.uid().unwrap_or_default();
     let owned = pods::owned(&context.pods.store, &job.metadata);
     if job.metadata.deletion_timestamp.is_some() {
@@ -107,7 +100,7 @@ async fn reconcile(job: Arc<Job>, context: Arc<Context>) -> Result<Action, Error
             .remove(&uid);
         return Ok(super::ttl::after_finished(&context.client, &job).await?);
     }
-    let active: Vec<&Arc<Pod>> = owned.iter().filter(|p| pods::is_active(p)).collect();
+    let active: Vec<&Arc<Pod>> = owned.iter().filter(|p| corev1::is_active(p)).collect();
     let spec = job.spec.clone().unwrap_or_default();
     if let Some(reason) = failure(&job, &counted, &active) {
         delete_pods(&context, &job, &active, active.len()).await;

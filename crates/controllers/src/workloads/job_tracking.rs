@@ -8,6 +8,7 @@ use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use k0rs_runtime::corev1;
 use k8s_openapi::api::batch::v1::{Job, JobCondition, JobStatus, UncountedTerminatedPods};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -18,7 +19,6 @@ use kube::{Api, Client, ResourceExt as _};
 use serde_json::json;
 
 use super::job::{TRACKING_FINALIZER, index_of};
-use super::pods;
 
 /// What the job's ended pods add up to.
 #[derive(Debug, Default)]
@@ -221,8 +221,8 @@ pub async fn release_all(client: &Client, owned: &[Arc<Pod>]) -> bool {
 /// Every 10 s, releases tracked pods whose Job is gone (deleted in the background: its pods
 /// would otherwise stay Terminating for ever).
 pub async fn release_orphans(client: Client, pods: Store<Pod>, jobs: Store<Job>) {
-    crate::informer::ready(&pods).await;
-    crate::informer::ready(&jobs).await;
+    k0rs_runtime::informer::ready(&pods).await;
+    k0rs_runtime::informer::ready(&jobs).await;
     loop {
         let uids: HashSet<String> = jobs.state().iter().filter_map(|j| j.uid()).collect();
         let orphans: Vec<Arc<Pod>> = pods
@@ -393,7 +393,7 @@ pub async fn running(
 ) -> kube::Result<()> {
     let current = status(job);
     let active_count = i32::try_from(active.len()).unwrap_or(i32::MAX);
-    let ready = i32::try_from(active.iter().filter(|p| pods::is_ready(p)).count()).unwrap_or(0);
+    let ready = i32::try_from(active.iter().filter(|p| corev1::is_ready(p)).count()).unwrap_or(0);
     let mut update = json!({ "active": active_count, "ready": ready });
     let mut changed = current.active.unwrap_or(0) != active_count || current.ready != Some(ready);
     if current.start_time.is_none() {

@@ -20,6 +20,5 @@ pub use cronjob::run as cron_jobs;
 pub use daemonset::run as daemon_sets;
 pub use deployment::run as deployments;
 pub use job::run as jobs;
-pub use pods::is_ready;
 pub use replicaset::{run as replica_sets, run_replication_controllers as replication_controllers};
 pub use statefulset::run as stateful_sets;

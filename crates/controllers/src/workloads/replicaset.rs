@@ -4,7 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt as _;
+use k0rs_runtime::corev1;
+use k0rs_runtime::informer::Shared;
+use k0rs_runtime::run_controller;
 use k8s_openapi::api::apps::v1::{ReplicaSet, ReplicaSetSpec, ReplicaSetStatus};
 use k8s_openapi::api::core::v1::{Pod, ReplicationController};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
@@ -16,7 +18,6 @@ use kube::{Api, Client, ResourceExt as _};
 use serde_json::json;
 
 use super::pods::{self, Expectations};
-use crate::informer::Shared;
 
 /// Pods created or deleted at once for one ReplicaSet.
 const BURST: usize = 500;
@@ -62,11 +63,9 @@ pub async fn run(client: Client, pods: Shared<Pod>) {
         expectations: Expectations::default(),
         kind: Kind::ReplicaSet,
     });
-    Controller::new(Api::<ReplicaSet>::all(client), watcher::Config::default())
-        .reconcile_on(pods.owners::<ReplicaSet>())
-        .run(reconcile, error_policy, context)
-        .for_each(|_| std::future::ready(()))
-        .await;
+    let controller = Controller::new(Api::<ReplicaSet>::all(client), watcher::Config::default())
+        .reconcile_on(pods.owners::<ReplicaSet>());
+    run_controller("replicaset-controller", controller, reconcile, context).await;
 }
 
 /// The ReplicationController controller: the same work on the older kind (Kubernetes, too,
@@ -78,20 +77,17 @@ pub async fn run_replication_controllers(client: Client, pods: Shared<Pod>) {
         expectations: Expectations::default(),
         kind: Kind::ReplicationController,
     });
-    Controller::new(
+    let controller = Controller::new(
         Api::<ReplicationController>::all(client),
         watcher::Config::default(),
     )
-    .reconcile_on(pods.owners::<ReplicationController>())
-    .run(
+    .reconcile_on(pods.owners::<ReplicationController>());
+    run_controller(
+        "replicationcontroller-controller",
+        controller,
         |rc, context| async move { reconcile(Arc::new(as_replica_set(&rc)), context).await },
-        |_, error, _| {
-            tracing::debug!(component = "replicationcontroller-controller", error = %error, "retrying");
-            Action::requeue(Duration::from_secs(1))
-        },
         context,
     )
-    .for_each(|_| std::future::ready(()))
     .await;
 }
 
@@ -117,22 +113,17 @@ fn as_replica_set(rc: &ReplicationController) -> ReplicaSet {
     }
 }
 
-fn error_policy(_: Arc<ReplicaSet>, error: &Error, _: Arc<Context>) -> Action {
-    tracing::debug!(component = "replicaset-controller", error = %error, "retrying");
-    Action::requeue(Duration::from_secs(1))
-}
-
 async fn reconcile(set: Arc<ReplicaSet>, context: Arc<Context>) -> Result<Action, Error> {
     if set.metadata.deletion_timestamp.is_some() {
         return Ok(Action::await_change());
     }
-    crate::informer::ready(&context.pods).await;
+    k0rs_runtime::informer::ready(&context.pods).await;
     let uid = set.uid().unwrap_or_default();
     let namespace = set.namespace().unwrap_or_default();
     let owned = pods::owned(&context.pods, &set.metadata);
     let mut active: Vec<Arc<Pod>> = owned
         .iter()
-        .filter(|p| pods::is_active(p))
+        .filter(|p| corev1::is_active(p))
         .cloned()
         .collect();
     let spec = set.spec.as_ref();
@@ -211,7 +202,7 @@ async fn update_status(
         .as_ref()
         .and_then(|s| s.min_ready_seconds)
         .unwrap_or(0);
-    let active: Vec<&Arc<Pod>> = owned.iter().filter(|p| pods::is_active(p)).collect();
+    let active: Vec<&Arc<Pod>> = owned.iter().filter(|p| corev1::is_active(p)).collect();
     let count = |f: &dyn Fn(&Pod) -> bool| {
         i32::try_from(active.iter().filter(|p| f(p)).count()).unwrap_or(i32::MAX)
     };
@@ -230,7 +221,7 @@ async fn update_status(
                 .iter()
                 .all(|(k, v)| labels.get(k) == Some(v))
         })),
-        ready_replicas: Some(count(&pods::is_ready)),
+        ready_replicas: Some(count(&corev1::is_ready)),
         available_replicas: Some(count(&|p| pods::is_available(p, min_ready))),
         observed_generation: set.metadata.generation,
         conditions: set.status.as_ref().and_then(|s| s.conditions.clone()),

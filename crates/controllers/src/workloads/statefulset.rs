@@ -10,7 +10,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt as _;
+use k0rs_runtime::corev1;
+use k0rs_runtime::informer::Shared;
+use k0rs_runtime::run_controller;
 use k8s_openapi::api::apps::v1::{ControllerRevision, StatefulSet, StatefulSetSpec};
 use k8s_openapi::api::core::v1::{
     PersistentVolumeClaim, PersistentVolumeClaimVolumeSource, Pod, PodSpec, PodTemplateSpec, Volume,
@@ -24,7 +26,6 @@ use kube::{Api, Client, ResourceExt as _};
 use super::pods;
 use super::revisions::{self, HASH_LABEL, Owner};
 use super::statefulset_status;
-use crate::informer::Shared;
 
 pub const POD_NAME_LABEL: &str = "statefulset.kubernetes.io/pod-name";
 
@@ -44,16 +45,9 @@ pub async fn run(client: Client, pods: Shared<Pod>, revisions: Shared<Controller
         pods: pods.clone(),
         revisions: revisions.store.clone(),
     });
-    Controller::new(Api::<StatefulSet>::all(client), watcher::Config::default())
-        .reconcile_on(pods.owners::<StatefulSet>())
-        .run(reconcile, error_policy, context)
-        .for_each(|_| std::future::ready(()))
-        .await;
-}
-
-fn error_policy(_: Arc<StatefulSet>, error: &Error, _: Arc<Context>) -> Action {
-    tracing::debug!(component = "statefulset-controller", error = %error, "retrying");
-    Action::requeue(Duration::from_secs(1))
+    let controller = Controller::new(Api::<StatefulSet>::all(client), watcher::Config::default())
+        .reconcile_on(pods.owners::<StatefulSet>());
+    run_controller("statefulset-controller", controller, reconcile, context).await;
 }
 
 /// The ordinal in a pod's name `<set>-<ordinal>`.
@@ -68,7 +62,7 @@ fn ordinal_of(set: &str, pod: &Pod) -> Option<i32> {
 fn healthy(pod: &Pod) -> bool {
     pod.metadata.deletion_timestamp.is_none()
         && pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
-        && pods::is_ready(pod)
+        && corev1::is_ready(pod)
 }
 
 /// The template stored in a revision.
@@ -88,8 +82,8 @@ async fn reconcile(set: Arc<StatefulSet>, context: Arc<Context>) -> Result<Actio
     if set.metadata.deletion_timestamp.is_some() {
         return Ok(Action::await_change());
     }
-    crate::informer::ready(&context.pods.store).await;
-    crate::informer::ready(&context.revisions).await;
+    k0rs_runtime::informer::ready(&context.pods.store).await;
+    k0rs_runtime::informer::ready(&context.revisions).await;
     let name = set.name_any();
     let uid = set.uid().unwrap_or_default();
     let namespace = set.namespace().unwrap_or_default();

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use k0rs_runtime::corev1;
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetStatus};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Patch, PatchParams};
@@ -33,7 +34,7 @@ pub async fn update(
         .and_then(|s| s.min_ready_seconds)
         .unwrap_or(0);
     let replicas = count(&|_| true);
-    let ready = count(&pods::is_ready);
+    let ready = count(&corev1::is_ready);
     let updated = count(&of(update_revision));
     let wanted = set.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
     let rolled = updated == replicas && ready == replicas && replicas == wanted;

@@ -194,7 +194,7 @@ async fn published_network(
         Ok(text) => (text, true),
         Err(_) => (token.kubeconfig(), false),
     };
-    let client = k0rs_controllers::client_from_yaml(&kubeconfig, "k0rs-worker").await?;
+    let client = k0rs_runtime::client_from_yaml(&kubeconfig, "k0rs-worker").await?;
     let mut attempt = 0u32;
     loop {
         match crate::worker::fetch_network(client.clone()).await {

@@ -1,13 +1,14 @@
-//! The scheduler and the controller manager as components of a controller node: each an API
-//! client with its own certificate (`<pki>/scheduler.conf`, `<pki>/ccm.conf`), leading through
-//! its Lease, so that every controller of an HA cluster can run them.
+//! The scheduler (`k0rs-scheduler`) and the controller manager (`k0rs-controllers`) as components
+//! of a controller node: each an API client with its own certificate (`<pki>/scheduler.conf`,
+//! `<pki>/ccm.conf`), leading through its Lease, so that every controller of an HA cluster can run
+//! them.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use async_trait::async_trait;
 use k0rs_component::Component;
-use k0rs_controllers::Running;
+use k0rs_runtime::Running;
 
 /// Which control loop a component runs.
 #[derive(Debug, Clone)]
@@ -56,7 +57,7 @@ impl Component for ControlLoop {
     async fn start(&mut self) -> anyhow::Result<()> {
         let running = match &self.which {
             Loop::Scheduler => {
-                k0rs_controllers::start_scheduler(&self.kubeconfig, &self.identity).await?
+                k0rs_scheduler::start_scheduler(&self.kubeconfig, &self.identity).await?
             }
             Loop::ControllerManager(options) => {
                 // The cluster CA exists once the PKI component has run: read it at start.

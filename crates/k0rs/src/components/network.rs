@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use k0rs_component::Component;
 use k0rs_config::KubeProxyMode;
-use k0rs_controllers::informer::{self, Shared};
+use k0rs_runtime::informer::{self, Shared};
 use k8s_openapi::api::core::v1::{Node, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::Api;
@@ -54,8 +54,7 @@ impl NodeCaches {
         let caches = self
             .cell
             .get_or_try_init(|| async {
-                let client =
-                    k0rs_controllers::client(&self.kubeconfig, "k0rs-node-network").await?;
+                let client = k0rs_runtime::client(&self.kubeconfig, "k0rs-node-network").await?;
                 let (nodes, follow_nodes) =
                     informer::shared_with_backlog(Api::<Node>::all(client.clone()), BACKLOG);
                 let (services, follow_services) =

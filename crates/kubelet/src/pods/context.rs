@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use k0rs_controllers::events::{Recorder, Type};
 use k0rs_cri::Cri;
+use k0rs_runtime::events::{Recorder, Type};
 use k8s_openapi::api::core::v1::Pod;
 use kube::Resource as _;
 

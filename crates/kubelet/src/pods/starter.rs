@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use k0rs_controllers::events::Type;
 use k0rs_cri::api;
+use k0rs_runtime::events::Type;
 use k8s_openapi::api::core::v1::{Container, Pod};
 
 use super::context::Context;

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use k0rs_cri::api;
+use k0rs_runtime::corev1;
 use k8s_openapi::api::core::v1::{Container, Pod};
 use kube::Api;
 use kube::api::{Patch, PatchParams};
@@ -44,7 +45,7 @@ pub async fn sync(pod: &Pod, ctx: &Context) -> anyhow::Result<Option<Duration>> 
         .as_ref()
         .and_then(|s| s.phase.as_deref())
         .unwrap_or("Pending");
-    if matches!(phase, "Succeeded" | "Failed") {
+    if corev1::is_finished_phase(phase) {
         termination::stop_sandboxes(&uid, ctx).await?;
         return Ok(None);
     }
@@ -107,7 +108,7 @@ pub async fn sync(pod: &Pod, ctx: &Context) -> anyhow::Result<Option<Duration>> 
         phase,
     )
     .await?;
-    Ok(if matches!(phase, "Succeeded" | "Failed") {
+    Ok(if corev1::is_finished_phase(phase) {
         Some(Duration::ZERO)
     } else {
         Some(wake)

@@ -1,8 +1,8 @@
 //! Ending pods: preStop hooks, stopping containers within the grace period, removing the sandbox
 //! and everything the pod had on the node, and the final delete that lets the API forget the pod.
 
-use k0rs_controllers::events::Type;
 use k0rs_cri::api;
+use k0rs_runtime::events::Type;
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 use kube::api::{DeleteParams, Preconditions};

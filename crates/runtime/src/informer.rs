@@ -33,8 +33,8 @@ where
 
 /// The watch of `api`, as caches keep it: without managedFields, which are for writers, not
 /// for controllers' decisions (dropping them halves what a cached pod weighs); pods also
-/// without `spec.volumes` (see [`slim_pod`]).
-pub(crate) fn trimmed<K>(
+/// without `spec.volumes` (see `slim_pod`).
+pub fn trimmed<K>(
     api: Api<K>,
 ) -> impl Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send
 where

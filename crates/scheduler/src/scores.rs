@@ -2,10 +2,12 @@
 //! gives 0–100 per node; the weighted sum decides (weights as kube-scheduler's defaults: fit and
 //! balance 1, spreading 2, preferred affinity 2, PreferNoSchedule taints 3).
 
+use k0rs_runtime::corev1::node_affinity::term_matches;
+use k0rs_runtime::corev1::{node_taints, tolerated};
 use k8s_openapi::api::core::v1::{Pod, PodSpec};
 
-use super::cache::{NodeInfo, Placed};
-use super::filters::{count, node_labels, node_taints, term_matches, tolerated};
+use crate::cache::{NodeInfo, Placed};
+use crate::filters::{count, node_labels};
 
 const MAX: f64 = 100.0;
 
@@ -112,7 +114,7 @@ fn preferred_affinity(spec: &PodSpec, node: &NodeInfo) -> f64 {
 /// How many PreferNoSchedule taints of the node the pod does not tolerate.
 fn intolerable_soft_taints(spec: &PodSpec, node: &NodeInfo) -> f64 {
     count(
-        node_taints(node)
+        node_taints(&node.node)
             .filter(|t| t.effect == "PreferNoSchedule" && !tolerated(spec, t))
             .count(),
     )
@@ -148,3 +150,6 @@ pub fn reverse_normalize(values: Vec<f64>) -> Vec<f64> {
     }
     values.into_iter().map(|v| MAX * (1.0 - v / max)).collect()
 }
+
+#[cfg(test)]
+mod tests;

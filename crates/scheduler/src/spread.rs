@@ -5,11 +5,12 @@
 
 use std::collections::HashMap;
 
+use k0rs_runtime::corev1::node_affinity::selects as node_selects;
+use k0rs_runtime::corev1::selects;
 use k8s_openapi::api::core::v1::{Pod, TopologySpreadConstraint};
 
-use super::cache::{Cache, NodeInfo, Placed};
-use super::filters::{node_labels, selects as node_selects};
-use super::selectors::selects;
+use crate::cache::{Cache, NodeInfo, Placed};
+use crate::filters::{self, node_labels};
 
 struct Counted {
     constraint: TopologySpreadConstraint,
@@ -98,8 +99,11 @@ impl Spread {
                     .and_then(|v| c.counts.get(v))
                     .copied()
                     .unwrap_or(0);
-                super::filters::count(pods)
+                filters::count(pods)
             })
             .sum()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -5,8 +5,10 @@
 //! or cannot renew it for `deadline`, stops its work and is a candidate again: it never stops for
 //! good. A Lease that disappears (deleted by hand, or with its namespace) is created anew, and
 //! work that ends or panics while leading is started again once the Lease is won again.
+//! [`start`] runs a component's work this way (kube-scheduler, kube-controller-manager).
 
 mod lease;
+mod running;
 #[cfg(test)]
 mod tests;
 
@@ -18,6 +20,7 @@ use tokio::sync::watch;
 use tokio::task::{JoinError, JoinHandle};
 
 pub use lease::LeaseLock;
+pub use running::{Running, start};
 
 /// Kubernetes' defaults for kube-scheduler and kube-controller-manager.
 #[derive(Debug, Clone)]

@@ -1,40 +1,27 @@
-//! The scheduler (kube-scheduler's default profile): watches nodes and pods, puts each pending
-//! pod of `default-scheduler` on the best node that passes every filter, and binds it through
-//! `pods/binding`. A pod no node can take gets `PodScheduled=False` and a FailedScheduling event
-//! naming why, and is tried again when nodes or pods change (once its backoff is over, see
-//! `queue`).
-
-mod affinity;
-mod cache;
-pub(crate) mod filters;
-mod preemption;
-mod queue;
-mod resources;
-mod scores;
-mod selectors;
-mod spread;
-mod status;
+//! The scheduling loop: follows the watches of nodes and pods into the cache and the queue,
+//! takes pending pods from the queue in batches, and for each one runs the filters and scores
+//! over the nodes and binds it to the best (or preempts, or reports it unschedulable). Binds,
+//! preemptions and reports run as tasks of their own, so the loop never waits for the API.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt as _;
+use k0rs_runtime::corev1;
+use k0rs_runtime::events::Recorder;
+use k0rs_runtime::informer::trimmed;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::runtime::watcher::Event;
 use kube::{Api, Client};
 use tokio::sync::mpsc;
 
-use crate::events::Recorder;
-use affinity::Affinity;
-use cache::{Cache, NodeInfo, Placed};
-pub use filters::toleration_matches;
-use queue::Queue;
-pub use selectors::selects;
-use spread::Spread;
+use crate::NAME;
+use crate::cache::{Cache, NodeInfo, Placed};
+use crate::queue::Queue;
+use crate::rules::{Rules, nodes_to_score};
+use crate::{filters, preemption, scores, status};
 
-/// The scheduler name pods ask for by default.
-pub const NAME: &str = "default-scheduler";
 /// Binds under way at once.
 const MAX_IN_FLIGHT: usize = 256;
 /// Pods decided between two looks at the watch streams.
@@ -55,10 +42,8 @@ struct Bound {
 /// Schedules until the watch streams end (they retry on errors, so: until the task is dropped).
 pub async fn run(client: Client) {
     // Without managedFields: pending pods wait in the queue, and under load there are thousands.
-    let nodes =
-        crate::informer::trimmed(Api::<Node>::all(client.clone())).map(|e| e.map(Change::Node));
-    let pods =
-        crate::informer::trimmed(Api::<Pod>::all(client.clone())).map(|e| e.map(Change::Pod));
+    let nodes = trimmed(Api::<Node>::all(client.clone())).map(|e| e.map(Change::Node));
+    let pods = trimmed(Api::<Pod>::all(client.clone())).map(|e| e.map(Change::Pod));
     let mut changes = std::pin::pin!(futures::stream::select(nodes, pods));
     let (bound_tx, mut bound_rx) = mpsc::unbounded_channel::<Bound>();
     let mut state = State {
@@ -100,13 +85,6 @@ struct State {
 
 fn uid(pod: &Pod) -> String {
     pod.metadata.uid.clone().unwrap_or_default()
-}
-
-fn is_finished(pod: &Pod) -> bool {
-    matches!(
-        pod.status.as_ref().and_then(|s| s.phase.as_deref()),
-        Some("Succeeded" | "Failed")
-    )
 }
 
 impl State {
@@ -172,7 +150,7 @@ impl State {
             .as_ref()
             .and_then(|s| s.node_name.clone())
             .filter(|n| !n.is_empty());
-        if is_finished(&pod) {
+        if corev1::is_finished(&pod) {
             self.cache.forget_pod(&uid);
             self.queue.forget(&uid);
             self.queue.retry_unschedulable();
@@ -236,10 +214,7 @@ impl State {
 
     fn schedule_one(&mut self, uid: String, pod: &Arc<Pod>) {
         let placed = Placed::of(pod);
-        let rules = Rules {
-            affinity: Affinity::prepare(pod, &placed, &self.cache),
-            spread: Spread::prepare(pod, &placed, &self.cache),
-        };
+        let rules = Rules::prepare(pod, &placed, &self.cache);
         let (feasible, failures) = self.feasible(pod, &placed, &rules);
         if feasible.is_empty() {
             if self
@@ -331,49 +306,4 @@ impl State {
         }
         (feasible, failures)
     }
-}
-
-/// The rules a pod brings that weigh other pods: inter-pod affinity and topology spreading
-/// (counted once per attempt; none for most pods).
-struct Rules {
-    affinity: Option<Affinity>,
-    spread: Option<Spread>,
-}
-
-impl Rules {
-    /// PodTopologySpread, then InterPodAffinity, as kube-scheduler orders its filters.
-    fn refusal(&self, node: &NodeInfo) -> Option<&'static str> {
-        self.spread
-            .as_ref()
-            .and_then(|s| s.refusal(node))
-            .or_else(|| self.affinity.as_ref().and_then(|a| a.refusal(node)))
-    }
-
-    /// Their scores per node (0–100 each, weight 2 each as kube-scheduler's defaults).
-    fn scores(&self, nodes: &[&NodeInfo]) -> Vec<f64> {
-        let affinity = self.affinity.as_ref().map_or_else(
-            || vec![0.0; nodes.len()],
-            |a| scores::min_max(nodes.iter().map(|n| a.preference(n)).collect()),
-        );
-        let spread = self.spread.as_ref().map_or_else(
-            || vec![0.0; nodes.len()],
-            |s| scores::reverse_normalize(nodes.iter().map(|n| s.crowding(n)).collect()),
-        );
-        affinity
-            .iter()
-            .zip(spread)
-            .map(|(a, s)| 2.0 * a + 2.0 * s)
-            .collect()
-    }
-}
-
-/// kube-scheduler's adaptive percentageOfNodesToScore: all of a small cluster, then a share that
-/// shrinks with size (50% − nodes/125, at least 5%), never fewer than 100 nodes.
-fn nodes_to_score(nodes: usize) -> usize {
-    const MIN: usize = 100;
-    if nodes <= MIN {
-        return nodes;
-    }
-    let percent = 50usize.saturating_sub(nodes / 125).max(5);
-    (nodes * percent / 100).max(MIN)
 }

@@ -1,5 +1,5 @@
-//! Label selectors (`matchLabels` and `matchExpressions`) over a pod's labels, as pod affinity
-//! terms and topology spread constraints use them.
+//! Label selectors (`matchLabels` and `matchExpressions`) over an object's labels, as pod
+//! affinity terms, topology spread constraints, disruption budgets and network policies use them.
 
 use std::collections::BTreeMap;
 

@@ -10,7 +10,7 @@ use kube::api::{Patch, PatchParams, PostParams};
 use kube::{Api, Client, Resource as _};
 use serde_json::json;
 
-use crate::events::{Recorder, Type};
+use k0rs_runtime::events::{Recorder, Type};
 
 /// Binds `pod` to `node` (`pods/binding`).
 pub async fn bind(client: Client, pod: &Pod, node: &str) -> Result<(), kube::Error> {

@@ -3,11 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{
-    NodeSelectorRequirement, NodeSelectorTerm, Pod, PodSpec, Taint, Toleration,
-};
+use k0rs_runtime::corev1::{self, node_taints, repels, tolerated};
+use k8s_openapi::api::core::v1::{Pod, PodSpec, Taint};
 
-use super::cache::{NodeInfo, Placed};
+use crate::cache::{NodeInfo, Placed};
 
 /// Why `node` cannot take `pod` (empty: it can): the reasons of the first filter that fails, in
 /// kube-scheduler's order (NodeUnschedulable, NodeName, TaintToleration, NodeAffinity, NodePorts,
@@ -72,120 +71,13 @@ pub fn node_labels(node: &NodeInfo) -> &BTreeMap<String, String> {
 
 /// nodeSelector and required node affinity.
 fn node_affinity(spec: &PodSpec, node: &NodeInfo) -> bool {
-    selects(spec, node_labels(node), node.name())
-}
-
-/// Whether a pod's nodeSelector and required node affinity select the node with `labels` and
-/// `name` (also what a DaemonSet asks of the nodes it runs on).
-pub fn selects(spec: &PodSpec, labels: &BTreeMap<String, String>, name: &str) -> bool {
-    let selector_ok = spec
-        .node_selector
-        .iter()
-        .flatten()
-        .all(|(k, v)| labels.get(k) == Some(v));
-    let required = spec
-        .affinity
-        .as_ref()
-        .and_then(|a| a.node_affinity.as_ref())
-        .and_then(|a| {
-            a.required_during_scheduling_ignored_during_execution
-                .as_ref()
-        });
-    let affinity_ok = required.is_none_or(|r| {
-        r.node_selector_terms
-            .iter()
-            .any(|t| term_matches(t, labels, name))
-    });
-    selector_ok && affinity_ok
-}
-
-/// A node selector term: all its expressions and fields hold (an empty term matches nothing).
-pub fn term_matches(
-    term: &NodeSelectorTerm,
-    labels: &BTreeMap<String, String>,
-    name: &str,
-) -> bool {
-    let expressions = term.match_expressions.as_deref().unwrap_or_default();
-    let fields = term.match_fields.as_deref().unwrap_or_default();
-    if expressions.is_empty() && fields.is_empty() {
-        return false;
-    }
-    expressions
-        .iter()
-        .all(|e| requirement_matches(e, labels.get(&e.key).map(String::as_str)))
-        && fields.iter().all(|f| {
-            let value = (f.key == "metadata.name").then_some(name);
-            requirement_matches(f, value)
-        })
-}
-
-fn requirement_matches(requirement: &NodeSelectorRequirement, value: Option<&str>) -> bool {
-    let values = requirement.values.as_deref().unwrap_or_default();
-    let number = |v: &str| v.parse::<i64>().ok();
-    match requirement.operator.as_str() {
-        "In" => value.is_some_and(|v| values.iter().any(|w| w == v)),
-        "NotIn" => value.is_none_or(|v| !values.iter().any(|w| w == v)),
-        "Exists" => value.is_some(),
-        "DoesNotExist" => value.is_none(),
-        "Gt" | "Lt" => {
-            let (Some(have), Some(bound)) = (
-                value.and_then(number),
-                values.first().and_then(|v| number(v)),
-            ) else {
-                return false;
-            };
-            if requirement.operator == "Gt" {
-                have > bound
-            } else {
-                have < bound
-            }
-        }
-        _ => false,
-    }
-}
-
-pub fn toleration_matches(toleration: &Toleration, taint: &Taint) -> bool {
-    if toleration
-        .effect
-        .as_deref()
-        .is_some_and(|e| !e.is_empty() && e != taint.effect)
-    {
-        return false;
-    }
-    match toleration.operator.as_deref().unwrap_or("Equal") {
-        "Exists" => toleration
-            .key
-            .as_deref()
-            .is_none_or(|k| k.is_empty() || k == taint.key),
-        _ => {
-            toleration.key.as_deref() == Some(taint.key.as_str())
-                && toleration.value.as_deref().unwrap_or_default()
-                    == taint.value.as_deref().unwrap_or_default()
-        }
-    }
-}
-
-pub fn tolerated(spec: &PodSpec, taint: &Taint) -> bool {
-    spec.tolerations
-        .iter()
-        .flatten()
-        .any(|t| toleration_matches(t, taint))
-}
-
-/// A node's taints.
-pub fn node_taints(node: &NodeInfo) -> impl Iterator<Item = &Taint> {
-    node.node
-        .spec
-        .as_ref()
-        .and_then(|s| s.taints.as_ref())
-        .into_iter()
-        .flatten()
+    corev1::node_affinity::selects(spec, node_labels(node), node.name())
 }
 
 /// The first NoSchedule or NoExecute taint the pod does not tolerate.
 fn untolerated<'a>(spec: &PodSpec, node: &'a NodeInfo) -> Option<&'a Taint> {
-    node_taints(node)
-        .filter(|t| t.effect == "NoSchedule" || t.effect == "NoExecute")
+    node_taints(&node.node)
+        .filter(|t| repels(t))
         .find(|t| !tolerated(spec, t))
 }
 
@@ -223,3 +115,6 @@ fn insufficient(placed: &Placed, node: &NodeInfo) -> Vec<String> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests;

@@ -6,11 +6,11 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use k0rs_runtime::corev1::selects;
 use k8s_openapi::api::core::v1::{Pod, PodAffinityTerm};
 
-use super::cache::{Cache, NodeInfo, Placed};
-use super::filters::node_labels;
-use super::selectors::selects;
+use crate::cache::{Cache, NodeInfo, Placed};
+use crate::filters::{self, node_labels};
 
 /// Whether `term` of a pod in `owner_namespace` selects `other`.
 pub fn term_selects(term: &PodAffinityTerm, owner_namespace: &str, other: &Placed) -> bool {
@@ -159,8 +159,11 @@ impl Affinity {
                     .and_then(|d| counts.get(d))
                     .copied()
                     .unwrap_or(0);
-                f64::from(*weight) * super::filters::count(pods)
+                f64::from(*weight) * filters::count(pods)
             })
             .sum()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{Node, Pod, PodAffinityTerm};
 
-use super::resources::{Amounts, allocatable, pod_requests, scoring_requests};
+use crate::resources::{Amounts, allocatable, pod_requests, scoring_requests};
 
 /// What one pod takes on its node.
 #[derive(Debug, Clone)]
@@ -293,7 +293,7 @@ impl Cache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scheduler::filters;
+    use crate::filters;
 
     fn pod(name: &str, cpu: &str, priority: i32) -> Pod {
         serde_json::from_value(serde_json::json!({

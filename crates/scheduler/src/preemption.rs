@@ -10,8 +10,8 @@ use kube::api::{DeleteParams, Patch, PatchParams};
 use kube::{Api, Client};
 use serde_json::json;
 
-use super::cache::{Cache, NodeInfo, Placed};
-use super::filters;
+use crate::cache::{Cache, NodeInfo, Placed};
+use crate::filters;
 
 /// The node to preempt on and the pods to remove there, if any node would take the pod then.
 pub fn candidate(
@@ -96,3 +96,6 @@ pub async fn preempt(client: Client, pod: Arc<Pod>, node: String, victims: Vec<P
         tracing::debug!(component = "scheduler", pod = %name, error = %e, "not nominated");
     }
 }
+
+#[cfg(test)]
+mod tests;
