@@ -290,7 +290,7 @@ async fn probe_once(kubeconfig: &Path, client: &mut Option<kube::Client>) -> any
     if client.is_none() {
         let yaml = std::fs::read_to_string(kubeconfig)
             .with_context(|| format!("cannot read {}", kubeconfig.display()))?;
-        *client = Some(k0rs_controllers::client_from_yaml(&yaml, "k0rs-status").await?);
+        *client = Some(k0rs_runtime::client_from_yaml(&yaml, "k0rs-status").await?);
     }
     let client = client.as_ref().context("no API client")?;
     let request = http::Request::get("/readyz")
