@@ -174,7 +174,14 @@ fn applied(admin: &Path) {
     }
     let deployment = json_of(
         admin,
-        &["get", "-n", "demo", "deployment", "web", "--show-managed-fields"],
+        &[
+            "get",
+            "-n",
+            "demo",
+            "deployment",
+            "web",
+            "--show-managed-fields",
+        ],
     );
     let managers: Vec<&str> = deployment["metadata"]["managedFields"]
         .as_array()

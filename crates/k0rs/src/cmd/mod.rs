@@ -62,7 +62,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Etcd(command) => etcd::run(&command),
         Command::Backup(args) => backup::run(&args),
         Command::Restore(args) => restore::run(&args),
-        Command::Airgap(command) => airgap::run(&command),
+        Command::Airgap(command) => airgap::run(&command, &paths).await,
         Command::Version(args) => version::run(&args),
         Command::Bench(args) => bench::run(args).await,
     }
