@@ -3,8 +3,11 @@
 //! controller runner with per-object backoff, the event recorder). It is an API client (kube-rs,
 //! over HTTPS with its own client certificate, as kube-controller-manager is in k0s) and runs
 //! only while it holds its Lease, so that several controllers can run for HA. The scheduler is a
-//! crate of its own (`k0rs-scheduler`); node agents use `k0rs-runtime`, never this crate.
+//! crate of its own (`k0rs-scheduler`); node agents use `k0rs-runtime`, never this crate. The
+//! manifest deployer (`applier`) lives here too: a control loop on the API like the others, under
+//! a Lease of its own.
 
+pub mod applier;
 mod autoscaling;
 mod certificates;
 pub mod cluster_dns;

@@ -24,3 +24,4 @@ pub use error::{ImageError, Result};
 pub use layer::{Entry, Layer};
 pub use oci::{ANNOTATION_IMAGE_NAME, ANNOTATION_REF_NAME, ImageSpec, build};
 pub use pause::{PAUSE_BINARY, PAUSE_IMAGE, pause_image};
+pub use reference::normalize;

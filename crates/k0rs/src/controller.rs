@@ -95,6 +95,13 @@ pub async fn run(options: ControllerOptions) -> anyhow::Result<()> {
             &hostname,
         ));
     }
+    if !disabled.contains(&Component::ApplierManager) {
+        manager.add(components::applier::Applier::new(
+            &paths.data_dir,
+            &paths.pki_dir(),
+            &hostname,
+        ));
+    }
     if role != Role::Controller {
         // k0s: a controller's worker is labelled as control plane, and tainted unless it is the
         // only node (`--single`) or `--no-taints` says otherwise.

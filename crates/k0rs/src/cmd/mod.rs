@@ -67,7 +67,7 @@ pub async fn run(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<()> {
         Command::Etcd(command) => etcd::run(&command),
         Command::Backup(args) => backup::run(&args, &paths).await,
         Command::Restore(args) => restore::run(&args, &paths).await,
-        Command::Airgap(command) => airgap::run(&command),
+        Command::Airgap(command) => airgap::run(&command, &paths).await,
         Command::Version(args) => version::run(&args),
         Command::Bench(args) => bench::run(args).await,
     }

@@ -1,6 +1,7 @@
 //! Adapters that make the library crates' pieces into lifecycle components of a node.
 
 pub mod apiserver;
+pub mod applier;
 pub mod containerd;
 pub mod control_loops;
 pub mod kubelet;

@@ -20,6 +20,8 @@ pub struct Controller {
     etcd: Option<Child>,
     pub port: u16,
     pub config: PathBuf,
+    /// The controller's log (its stderr).
+    pub log: PathBuf,
 }
 
 impl Controller {
@@ -27,13 +29,13 @@ impl Controller {
         Self::start_on(Backend::Embedded)
     }
 
-    /// The API server alone (scheduler and controller manager disabled, as
+    /// The API server alone (scheduler, controller manager and manifest deployer disabled, as
     /// `--disable-components` allows): API tests see exactly the objects they write.
     pub fn start_on(backend: Backend) -> Self {
         Self::start_with(
             backend,
             "",
-            &["--disable-components=kube-controller-manager,kube-scheduler"],
+            &["--disable-components=kube-controller-manager,kube-scheduler,applier-manager"],
         )
     }
 
@@ -63,9 +65,10 @@ impl Controller {
                 "spec:\n  api:\n    address: 127.0.0.1\n    port: {port}\n    extraArgs:\n      bind-address: 127.0.0.1\n{storage}{extra}"
             ),
         );
+        let log = node.root.path().join("k0rs.log");
         let child = node
             .k0rs(&[&["controller", "--config", path_str(&config)], flags].concat())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .unwrap();
         let controller = Self {
@@ -74,6 +77,7 @@ impl Controller {
             etcd,
             port,
             config,
+            log,
         };
         controller.wait_ready();
         controller

@@ -32,10 +32,29 @@ pub struct WorkerNode {
 }
 
 impl WorkerNode {
-    /// `k0rs worker --token-file …` as node `name` on `cluster`'s LAN, started (not waited for).
+    /// `k0rs worker --token-file …` as node `name` on `cluster`'s LAN, started (not waited for),
+    /// with the busybox test image.
     pub fn join(cluster: &SingleNode, name: &str, token: &str) -> Self {
+        Self::join_with_images(cluster, name, token, None)
+    }
+
+    /// [`WorkerNode::join`], with the image tarball `images` as the only one in its
+    /// `<data-dir>/images/` (none: the busybox test image).
+    pub fn join_with_images(
+        cluster: &SingleNode,
+        name: &str,
+        token: &str,
+        images: Option<&std::path::Path>,
+    ) -> Self {
         let node = Node::new();
-        node.add_busybox_image();
+        match images {
+            Some(tarball) => {
+                let dir = node.data_dir().join("images");
+                std::fs::create_dir_all(&dir).unwrap();
+                std::fs::copy(tarball, dir.join("bundle.tar")).unwrap();
+            }
+            None => node.add_busybox_image(),
+        }
         let token_file = node.root.path().join("token");
         std::fs::write(&token_file, token).unwrap();
         let net = cluster.lan.join();

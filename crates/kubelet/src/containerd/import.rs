@@ -14,7 +14,7 @@ pub struct Ctr {
 }
 
 impl Ctr {
-    async fn run(&self, args: &[&str]) -> anyhow::Result<String> {
+    pub(super) async fn run(&self, args: &[&str]) -> anyhow::Result<String> {
         let out = Command::new(&self.binary)
             .arg("--address")
             .arg(&self.socket)

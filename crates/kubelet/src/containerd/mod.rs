@@ -1,6 +1,8 @@
-//! The node's containerd: its generated configuration, the supervised process, image import.
+//! The node's containerd: its generated configuration, the supervised process, image import and
+//! export.
 
 mod config;
+mod export;
 mod import;
 mod process;
 

@@ -36,7 +36,7 @@ use Verdict::{Accepted, Refused};
 
 /// Every name k0s knows (1.28 and later), in k0s's order.
 const NAMES: &[(&str, Verdict)] = &[
-    // Nothing runs: k0rs applies no manifests from <data-dir>/manifests yet.
+    // The manifest deployer: nothing in <data-dir>/manifests is applied or pruned.
     ("applier-manager", Accepted(Component::ApplierManager)),
     // Nothing runs: k0rs has no autopilot yet.
     ("autopilot", Accepted(Component::Autopilot)),
