@@ -89,10 +89,11 @@ impl ConfigFile {
     /// [`ConfigFile::load_for`] by the controller, which records the host address it defaulted
     /// to, so that the node keeps it when its own interfaces appear.
     pub fn load_recording(&self, paths: &HostPaths) -> anyhow::Result<ClusterConfig> {
-        let config = self.load_on(Some(&paths.data_dir))?;
-        if self.read()?.spec.api.address.is_none()
-            && let Some(address) = config.spec.api.address
-        {
+        // Read once: a second read of `--config -` would find stdin empty.
+        let mut config = self.read()?;
+        let configured = config.spec.api.address.is_some();
+        apply_host_defaults(&mut config, Some(&paths.data_dir))?;
+        if !configured && let Some(address) = config.spec.api.address {
             record_primary_address(&paths.data_dir, address)?;
         }
         Ok(config)

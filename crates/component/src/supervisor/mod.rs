@@ -20,7 +20,7 @@ use tokio::process::{Child, Command};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use stale::{Identity, alive};
+pub use stale::{Identity, alive, program_of};
 
 /// The first wait before restarting a child, and the longest while it keeps dying.
 const MIN_RESTART_DELAY: Duration = Duration::from_secs(1);

@@ -28,13 +28,14 @@ impl Identity {
         if !alive(pid) {
             return false;
         }
-        let Ok(exe) = std::fs::read_link(proc_dir.join("exe")) else {
+        let Some(exe) = program_of(pid) else {
             return false;
         };
         let Ok(cmdline) = std::fs::read(proc_dir.join("cmdline")) else {
             return false;
         };
-        same_binary(&exe, &self.binary) && self.same_args(&cmdline)
+        let binary = std::fs::canonicalize(&self.binary).unwrap_or_else(|_| self.binary.clone());
+        exe == binary && self.same_args(&cmdline)
     }
 
     /// `cmdline` is argv as /proc has it: NUL-separated, argv[0] first.
@@ -59,12 +60,15 @@ impl Identity {
     }
 }
 
-/// A process whose binary was replaced on disk (a package upgrade) reads as `<path> (deleted)`.
-fn same_binary(exe: &Path, binary: &Path) -> bool {
-    let exe = exe.to_string_lossy();
-    let exe = exe.strip_suffix(" (deleted)").unwrap_or(&exe);
-    let binary = std::fs::canonicalize(binary).unwrap_or_else(|_| binary.to_path_buf());
-    Path::new(exe) == binary
+/// The program process `pid` runs (`/proc/<pid>/exe`). A program replaced on disk since it
+/// started (a package upgrade, a rebuild) reads as `<path> (deleted)`: it is still that program.
+pub fn program_of(pid: i32) -> Option<PathBuf> {
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok()?;
+    let text = exe.to_string_lossy();
+    Some(
+        text.strip_suffix(" (deleted)")
+            .map_or(exe.clone(), PathBuf::from),
+    )
 }
 
 /// Whether `pid` exists and is not a zombie. A killed child of a dead k0rs is re-parented to PID 1,

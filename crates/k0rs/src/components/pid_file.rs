@@ -79,22 +79,11 @@ pub fn running(run_dir: &std::path::Path) -> Option<i32> {
 /// Whether `pid` runs a program of our name (another build of k0rs counts; a pid reused by
 /// containerd or a shell does not).
 fn same_program(pid: i32) -> bool {
-    let name = |path: String| {
-        std::fs::read_link(path).map(|p| {
-            let name = p
-                .file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .into_owned();
-            name.strip_suffix(" (deleted)")
-                .map_or(name.clone(), str::to_owned)
-        })
-    };
-    match (
-        name(format!("/proc/{pid}/exe")),
-        name("/proc/self/exe".into()),
-    ) {
-        (Ok(theirs), Ok(ours)) => theirs == ours,
+    use k0rs_component::supervisor::program_of;
+    let name = |pid| program_of(pid).and_then(|p| p.file_name().map(ToOwned::to_owned));
+    let own = i32::try_from(std::process::id()).ok();
+    match (name(pid), own.and_then(name)) {
+        (Some(theirs), Some(ours)) => theirs == ours,
         // Unreadable (another user's process): assume it is a k0rs, as before.
         _ => true,
     }
