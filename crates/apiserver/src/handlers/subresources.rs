@@ -8,15 +8,21 @@ use k0rs_api::patch::PatchType;
 use k0rs_api::{Status, StatusReason};
 use k0rs_registry::{Resource, ServedSubresource};
 
-use crate::request_info::RequestInfo;
-use crate::resources::{content_type, json_response, read_body, read_object};
-use crate::routes::Context;
+use super::registry_for;
+use crate::admission::{self, Operation};
+use crate::context::Context;
+use crate::http::body::{content_type, read_body, read_object};
+use crate::http::json_response;
+use crate::http::query::{field_manager, query_params};
+use crate::kubelets;
+use crate::layers::request_info::ApiPath;
+use crate::user::UserInfo;
 
 pub async fn serve(
     context: &Context,
-    user: &crate::authn::UserInfo,
+    user: &UserInfo,
     resource: &'static Resource,
-    info: &RequestInfo,
+    info: &ApiPath,
     name: &str,
     verb: &str,
     request: Request,
@@ -55,26 +61,51 @@ pub async fn serve(
         && resource.kind == "Pod"
         && matches!(name, "log" | "exec" | "attach" | "portforward")
     {
-        return crate::kubelets::serve(context, namespace, object_name, name, request).await;
+        return kubelets::serve(
+            &context.registry,
+            context.kubelet_client.as_deref(),
+            namespace,
+            object_name,
+            name,
+            request,
+        )
+        .await;
     }
     if resource.group.is_empty() && resource.kind == "Node" && name == "proxy" {
         let target = info.proxy_path.as_deref().unwrap_or("/");
-        return crate::kubelets::proxy_node(context, object_name, target, request).await;
+        return kubelets::proxy_node(
+            &context.registry,
+            context.kubelet_client.as_deref(),
+            object_name,
+            target,
+            request,
+        )
+        .await;
     }
     let Some(sub) = ServedSubresource::of(resource, name) else {
         return Err(not_served_yet(context, resource, namespace, object_name, name).await);
     };
+    let admission_request = admission::Request {
+        user,
+        resource,
+        subresource: Some(name),
+        namespace,
+        operation: Operation::Update,
+    };
+    // Admission judges the stored object: a subresource write's body may be a patch, and what
+    // the plugins that look at subresources (NodeRestriction) judge is whose object it is.
     if matches!(verb, "update" | "patch")
-        && crate::node_authz::node_name(user).is_some()
-        && let Ok(current) = context.registry.get(resource, namespace, object_name).await
+        && context.admission.handles(&admission_request)
+        && let Ok(mut current) = context.registry.get(resource, namespace, object_name).await
     {
-        // NodeRestriction: a node writes the status of its own Node and pods only.
-        crate::node_authz::restrict(&context.registry, user, resource, namespace, &current).await?;
+        context
+            .admission
+            .admit(&admission_request, &mut current)
+            .await?;
     }
-    let query = crate::resources::query_params(request.uri())?;
-    let manager =
-        crate::resources::field_manager(&query, crate::resources::user_agent(request.headers()))?;
-    let registry = &crate::resources::registry_for(context, &query)?.managed_by(&manager);
+    let query = query_params(request.uri())?;
+    let manager = field_manager(&query, request.headers())?;
+    let registry = &registry_for(context, &query)?.managed_by(&manager);
     let content_type = content_type(request.headers()).to_owned();
     let (code, body) = match verb {
         "get" => (
