@@ -24,7 +24,9 @@ pub async fn handle(
     Extension(info): Extension<RequestInfo>,
     request: Request,
 ) -> Result<Response, StatusError> {
-    Ok(serve(&context, &user, &info, request).await?)
+    serve(&context, &user, &info, request)
+        .await
+        .map_err(StatusError)
 }
 
 async fn serve(

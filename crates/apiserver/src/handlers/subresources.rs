@@ -39,23 +39,7 @@ pub async fn serve(
     let namespace = info.namespace.as_deref();
     let object_name = info.name.as_deref().unwrap_or_default();
     if resource.group.is_empty() && resource.kind == "ServiceAccount" && name == "token" {
-        let tokens = context.tokens.as_ref().ok_or_else(|| {
-            Status::failure(
-                StatusReason::ServiceUnavailable,
-                "this API server issues no service-account tokens",
-            )
-        })?;
-        let content_type = content_type(request.headers()).to_owned();
-        let body = read_object(&content_type, request.into_body()).await?;
-        let response = tokens
-            .token_request(
-                &context.registry,
-                namespace.unwrap_or("default"),
-                object_name,
-                &body,
-            )
-            .await?;
-        return Ok(json_response(StatusCode::CREATED, &response));
+        return token_request(context, namespace, object_name, request).await;
     }
     if resource.group.is_empty()
         && resource.kind == "Pod"
@@ -85,23 +69,8 @@ pub async fn serve(
     let Some(sub) = ServedSubresource::of(resource, name) else {
         return Err(not_served_yet(context, resource, namespace, object_name, name).await);
     };
-    let admission_request = admission::Request {
-        user,
-        resource,
-        subresource: Some(name),
-        namespace,
-        operation: Operation::Update,
-    };
-    // Admission judges the stored object: a subresource write's body may be a patch, and what
-    // the plugins that look at subresources (NodeRestriction) judge is whose object it is.
-    if matches!(verb, "update" | "patch")
-        && context.admission.handles(&admission_request)
-        && let Ok(mut current) = context.registry.get(resource, namespace, object_name).await
-    {
-        context
-            .admission
-            .admit(&admission_request, &mut current)
-            .await?;
+    if matches!(verb, "update" | "patch") {
+        admit(context, user, resource, name, namespace, object_name).await?;
     }
     let query = query_params(request.uri())?;
     let manager = field_manager(&query, request.headers())?;
@@ -151,6 +120,60 @@ pub async fn serve(
         _ => return Err(Status::method_not_allowed()),
     };
     Ok(json_response(code, &body))
+}
+
+/// `serviceaccounts/<name>/token`: a token for the account from the issuer.
+async fn token_request(
+    context: &Context,
+    namespace: Option<&str>,
+    account: &str,
+    request: Request,
+) -> Result<Response, Status> {
+    let tokens = context.tokens.as_ref().ok_or_else(|| {
+        Status::failure(
+            StatusReason::ServiceUnavailable,
+            "this API server issues no service-account tokens",
+        )
+    })?;
+    let content_type = content_type(request.headers()).to_owned();
+    let body = read_object(&content_type, request.into_body()).await?;
+    let response = tokens
+        .token_request(
+            &context.registry,
+            namespace.unwrap_or("default"),
+            account,
+            &body,
+        )
+        .await?;
+    Ok(json_response(StatusCode::CREATED, &response))
+}
+
+/// Runs the admission plugins that judge writes of `subresource` on the stored object: a
+/// subresource write's body may be a patch, and what those plugins (NodeRestriction) judge is
+/// whose object it is.
+async fn admit(
+    context: &Context,
+    user: &UserInfo,
+    resource: &Resource,
+    subresource: &str,
+    namespace: Option<&str>,
+    name: &str,
+) -> Result<(), Status> {
+    let request = admission::Request {
+        user,
+        resource,
+        subresource: Some(subresource),
+        namespace,
+        operation: Operation::Update,
+    };
+    if !context.admission.handles(&request) {
+        return Ok(());
+    }
+    match context.registry.get(resource, namespace, name).await {
+        Ok(mut current) => context.admission.admit(&request, &mut current).await,
+        // The registry answers for a missing object below.
+        Err(_) => Ok(()),
+    }
 }
 
 /// The refusal for a subresource that needs what k0rs does not have yet: a pod's log, exec,

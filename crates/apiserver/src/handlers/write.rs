@@ -119,6 +119,70 @@ async fn write(
         operation,
     };
     if verb == "patch" {
+        let patch = Patch {
+            registry,
+            tracked,
+            validation,
+            admission_request: &admission_request,
+        };
+        return patch.apply(context, request, body).await;
+    }
+    let mut object = read_object(content_type, body).await?;
+    k0rs_registry::body_decodes(resource, &object)?;
+    let warnings = validation.check(resource, &object)?;
+    context
+        .admission
+        .admit(&admission_request, &mut object)
+        .await?;
+    Ok(if operation == Operation::Create {
+        (
+            StatusCode::CREATED,
+            tracked.create(resource, namespace, object).await?,
+            warnings,
+        )
+    } else {
+        (
+            StatusCode::OK,
+            tracked.update(resource, namespace, name, object).await?,
+            warnings,
+        )
+    })
+}
+
+/// What a patch shares with the write that hands it over.
+struct Patch<'a> {
+    registry: &'a k0rs_registry::Registry,
+    tracked: &'a k0rs_registry::Registry,
+    validation: FieldValidation,
+    admission_request: &'a admission::Request<'a>,
+}
+
+impl Patch<'_> {
+    /// A JSON, merge or strategic merge patch, or a server-side apply (with the admission
+    /// chain run on the object it writes).
+    async fn apply(
+        &self,
+        context: &Context,
+        request: &WriteRequest<'_>,
+        body: Body,
+    ) -> Result<(StatusCode, Value, Vec<String>), Status> {
+        let Self {
+            registry,
+            tracked,
+            validation,
+            admission_request,
+        } = *self;
+        let WriteRequest {
+            user,
+            resource,
+            api,
+            query,
+            headers,
+            ..
+        } = *request;
+        let namespace = api.namespace.as_deref();
+        let name = api.name.as_deref().unwrap_or_default();
+        let content_type = content_type(headers);
         let kind = PatchType::from_content_type(content_type)?;
         let mut patch = read_body(body).await?.to_vec();
         let mut config = None;
@@ -148,7 +212,7 @@ async fn write(
             if admitted && config.is_none() {
                 context
                     .admission
-                    .admit(&admission_request, &mut patched)
+                    .admit(admission_request, &mut patched)
                     .await?;
             }
         }
@@ -179,28 +243,8 @@ async fn write(
         let patched = tracked
             .patch(resource, namespace, name, &patch, kind)
             .await?;
-        return Ok((StatusCode::OK, patched, warnings));
+        Ok((StatusCode::OK, patched, warnings))
     }
-    let mut object = read_object(content_type, body).await?;
-    k0rs_registry::body_decodes(resource, &object)?;
-    let warnings = validation.check(resource, &object)?;
-    context
-        .admission
-        .admit(&admission_request, &mut object)
-        .await?;
-    Ok(if operation == Operation::Create {
-        (
-            StatusCode::CREATED,
-            tracked.create(resource, namespace, object).await?,
-            warnings,
-        )
-    } else {
-        (
-            StatusCode::OK,
-            tracked.update(resource, namespace, name, object).await?,
-            warnings,
-        )
-    })
 }
 
 /// `fieldValidation`: what unknown fields in a write do (Kubernetes' default: warn).

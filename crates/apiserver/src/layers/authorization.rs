@@ -33,18 +33,18 @@ pub async fn layer(
         .extensions()
         .get::<Caller>()
         .and_then(|c| c.0.clone());
-    let subresource_path;
+    let resource_attribute;
     let attributes = match &info.api {
         Some(api) if info.is_resource_request() => {
             let resource = api.resource.as_deref().unwrap_or_default();
-            subresource_path = match &api.subresource {
+            resource_attribute = match &api.subresource {
                 Some(sub) => format!("{resource}/{sub}"),
                 None => resource.to_owned(),
             };
             Attributes::Resource {
                 verb: &info.verb,
                 group: &api.group,
-                resource: &subresource_path,
+                resource: &resource_attribute,
                 namespace: api.namespace.as_deref(),
                 name: api.name.as_deref(),
             }
