@@ -104,7 +104,8 @@ async fn serve(
     respond(response, resource, verb, output)
 }
 
-/// A request for an aggregated group version: authorized here, answered by its server.
+/// A request for an aggregated group version: authorized by the layers like any other, answered
+/// by its server.
 async fn serve_aggregated(
     context: &Context,
     user: &UserInfo,
