@@ -12,6 +12,7 @@ use axum::extract::Request;
 use axum::http::Uri;
 use axum::response::Response;
 use k0rs_api::{Status, StatusReason};
+use k0rs_registry::Registry;
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::{ClientConfig, RootCertStore};
@@ -199,14 +200,15 @@ fn unavailable(node: &str, what: impl std::fmt::Display) -> Status {
 
 /// Serves `sub` of pod `namespace/name` through its node's kubelet.
 pub async fn serve(
-    context: &crate::routes::Context,
+    registry: &Registry,
+    client: Option<&KubeletClient>,
     namespace: Option<&str>,
     name: &str,
     sub: &str,
     request: Request,
 ) -> Result<Response, Status> {
     let pods = k0rs_registry::find("", "v1", "pods").expect("in the table");
-    let pod = context.registry.get(pods, namespace, name).await?;
+    let pod = registry.get(pods, namespace, name).await?;
     let node = pod["spec"]["nodeName"]
         .as_str()
         .filter(|n| !n.is_empty())
@@ -217,22 +219,21 @@ pub async fn serve(
             .into_owned()
             .collect();
     let target = kubelet_target(&pod, sub, &query)?;
-    forward_to_node(context, &node, &target, request).await
+    forward_to_node(registry, client, &node, &target, request).await
 }
 
 /// Forwards `request` to `target` on the kubelet of `node`.
 pub(crate) async fn forward_to_node(
-    context: &crate::routes::Context,
+    registry: &Registry,
+    client: Option<&KubeletClient>,
     node: &str,
     target: &str,
     request: Request,
 ) -> Result<Response, Status> {
-    let client = context
-        .kubelet_client
-        .as_ref()
+    let client = client
         .ok_or_else(|| unavailable(node, "this API server has no kubelet client certificate"))?;
     let nodes = k0rs_registry::find("", "v1", "nodes").expect("in the table");
-    let node_object = context.registry.get(nodes, None, node).await?;
+    let node_object = registry.get(nodes, None, node).await?;
     let address = kubelet_address(&node_object)
         .ok_or_else(|| unavailable(node, "the node has no address"))?;
     forward(client, node, address, target, request).await
@@ -241,7 +242,8 @@ pub(crate) async fn forward_to_node(
 /// `nodes/<node>/proxy/<path>`: the kubelet API of `node` at `path` (its query kept), e.g.
 /// `/stats/summary`, `/metrics/resource`, `/healthz`, `/pods`.
 pub async fn proxy_node(
-    context: &crate::routes::Context,
+    registry: &Registry,
+    client: Option<&KubeletClient>,
     node: &str,
     path: &str,
     request: Request,
@@ -250,7 +252,7 @@ pub async fn proxy_node(
         Some(query) => format!("{path}?{query}"),
         None => path.to_owned(),
     };
-    forward_to_node(context, node, &target, request).await
+    forward_to_node(registry, client, node, &target, request).await
 }
 
 /// Forwards `request` to `target` on the kubelet at `address`.

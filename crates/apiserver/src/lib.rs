@@ -1,45 +1,46 @@
-//! The k0rs API server: Kubernetes' HTTPS API on `spec.api.port`.
+//! The k0rs API server: Kubernetes' HTTPS API on `spec.api.port`, built as Kubernetes builds its
+//! own — a pipeline of layers in a fixed order, then handlers, then admission, then the generic
+//! registry.
 //!
-//! Every request passes TLS, then authentication (x509 client certificates: common name = user,
-//! organizations = groups; bearer tokens: service-account JWTs and bootstrap tokens, `tokens`),
-//! impersonation, then authorization (`system:masters` bypass, the Node authorizer, RBAC), then
-//! admission (an ordered chain of plugins, `admission`) before the generic registry stores the
-//! object. Failures answer with Kubernetes' `Status`. The health endpoints, `/version` and
-//! discovery are open as in Kubernetes. Every built-in resource and every established CRD is
-//! served through one generic handler over the registry (`resources`, `subresources`, `watch`);
-//! discovery and OpenAPI v3 come from the same resource table; group versions that APIServices
-//! hand to other servers are proxied to them (`aggregator`); logs, exec, attach and port-forward
-//! go to the kubelet (`kubelets`).
+//! A request passes TLS (the client certificate's user, `server`), then the layers (`layers`):
+//! request info (verb, resource or path), authentication (a bearer token when there is no
+//! certificate: service-account JWTs and bootstrap tokens, `tokens`), the reading of the body,
+//! impersonation, and authorization (`authz`: `system:masters` bypass, the Node authorizer,
+//! RBAC). Health and `/version` are open as in Kubernetes. The handlers (`handlers`) take the
+//! request info and the authorized user as extractors: every built-in resource and every
+//! established CRD is served by one generic handler over the registry; writes pass the admission
+//! chain (`admission`, one plugin per file) on their way. Discovery and OpenAPI v3 come from the
+//! same resource table; group versions that APIServices hand to other servers are proxied to them
+//! (`aggregator`); logs, exec, attach and port-forward go to the kubelet (`kubelets`). HTTP
+//! details (bodies, negotiation, query, `Status` responses) live in `http`; failures answer
+//! with Kubernetes' `Status`. `app` assembles the router without a listener, for the server
+//! and for in-process callers.
 
 mod admission;
 mod aggregated;
 mod aggregator;
-mod authn;
+mod app;
 mod authz;
-mod body;
-mod compression;
+mod context;
 mod discovery;
-mod drain;
-mod impersonation;
+mod handlers;
+mod http;
 mod kubelets;
-mod negotiate;
-mod node_authz;
+mod layers;
 mod openapi;
-mod rbac;
-mod request_info;
 mod resource_metrics;
-mod resources;
-mod reviews;
 mod routes;
 mod server;
-mod subresources;
 mod tls;
 mod tokens;
-mod watch;
+mod user;
+mod version;
 
 pub use aggregator::{FrontProxy, FrontProxyError};
-pub use authn::UserInfo;
+pub use app::{App, AppError, AppOptions};
 pub use kubelets::{KubeletClient, KubeletClientError};
-pub use server::{ApiServer, ServerOptions, VersionInfo};
+pub use server::{ApiServer, ServerError, ServerOptions};
 pub use tls::TlsMaterial;
 pub use tokens::TokenOptions;
+pub use user::{Caller, UserInfo};
+pub use version::VersionInfo;

@@ -14,9 +14,8 @@ use k0rs_api::Status;
 use k0rs_registry::Filter;
 use serde_json::{Value, json};
 
-use crate::authz::Attributes;
-use crate::request_info::RequestInfo;
-use crate::routes::{Caller, Context, authorize};
+use crate::context::Context;
+use crate::layers::request_info::ApiPath;
 
 pub const GROUP: &str = "metrics.k8s.io";
 pub const VERSION: &str = "v1beta1";
@@ -62,16 +61,15 @@ pub fn aggregated_group() -> Value {
     })
 }
 
-/// Serves a request under `/apis/metrics.k8s.io`.
+/// Serves a request under `/apis/metrics.k8s.io` (authorized as any resource request).
 pub async fn serve(
     context: &Context,
-    caller: &Caller,
-    info: &RequestInfo,
+    info: &ApiPath,
     request: Request,
 ) -> Result<Response, Status> {
     let path = request.uri().path().to_owned();
     let Some(resource) = info.resource.as_deref() else {
-        return discovery(context, caller, &info.version, &path).await;
+        return discovery(&info.version, &path);
     };
     let known = matches!(
         (resource, info.namespace.is_some()),
@@ -90,19 +88,6 @@ pub async fn serve(
     if request.method() != axum::http::Method::GET {
         return Err(Status::method_not_allowed());
     }
-    let verb = if info.name.is_some() { "get" } else { "list" };
-    authorize(
-        context,
-        caller,
-        &Attributes::Resource {
-            verb,
-            group: GROUP,
-            resource,
-            namespace: info.namespace.as_deref(),
-            name: info.name.as_deref(),
-        },
-    )
-    .await?;
     let selector = |core: &str| {
         let table = k0rs_registry::find("", "v1", core).expect("in the table");
         let filter = Filter::parse(
@@ -158,12 +143,7 @@ pub async fn serve(
 }
 
 /// `/apis/metrics.k8s.io` and `/apis/metrics.k8s.io/v1beta1`.
-async fn discovery(
-    context: &Context,
-    caller: &Caller,
-    version: &str,
-    path: &str,
-) -> Result<Response, Status> {
+fn discovery(version: &str, path: &str) -> Result<Response, Status> {
     let document = match version {
         "" => {
             let mut group = api_group();
@@ -174,12 +154,6 @@ async fn discovery(
         VERSION => resource_list(),
         _ => return Err(Status::not_found_path(path)),
     };
-    authorize(
-        context,
-        caller,
-        &Attributes::NonResource { verb: "get", path },
-    )
-    .await?;
     Ok(axum::Json(document).into_response())
 }
 
@@ -334,8 +308,14 @@ async fn summary(context: &Context, node: &str) -> Result<Value, Status> {
     let request = Request::get("/stats/summary")
         .body(Body::empty())
         .map_err(|e| Status::internal(e.to_string()))?;
-    let response =
-        crate::kubelets::forward_to_node(context, node, "/stats/summary", request).await?;
+    let response = crate::kubelets::forward_to_node(
+        &context.registry,
+        context.kubelet_client.as_deref(),
+        node,
+        "/stats/summary",
+        request,
+    )
+    .await?;
     let body = axum::body::to_bytes(response.into_body(), MAX_SUMMARY_BYTES)
         .await
         .map_err(|e| Status::internal(format!("the summary of node {node}: {e}")))?;

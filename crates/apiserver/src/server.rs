@@ -1,5 +1,5 @@
 //! Accepting connections: TLS handshake, the caller from the client certificate, then HTTP/1.1 or
-//! HTTP/2 on the router.
+//! HTTP/2 on the API's router. The composition root of the crate: it builds the [`App`].
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -8,54 +8,22 @@ use axum::Extension;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
-use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use tower::Layer as _;
 
-use k0rs_registry::{ApiEndpoint, Registry, ServiceNetwork};
-use k0rs_store::Store;
-
-use crate::authn::UserInfo;
-use crate::routes::{self, Caller};
+use crate::app::{App, AppError, AppOptions};
 use crate::tls::{self, TlsMaterial};
-use crate::tokens::{TokenOptions, Tokens};
-
-/// The body of `/version` (Kubernetes' `version.Info`).
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct VersionInfo {
-    pub major: String,
-    pub minor: String,
-    pub git_version: String,
-    pub git_commit: String,
-    pub git_tree_state: String,
-    pub build_date: String,
-    pub go_version: String,
-    pub compiler: String,
-    pub platform: String,
-}
+use crate::user::{Caller, UserInfo};
 
 #[derive(Clone)]
 pub struct ServerOptions {
     pub bind: SocketAddr,
-    /// `host:port` clients are told to use (discovery's `serverAddressByClientCIDRs`).
-    pub advertise_address: String,
     pub tls: TlsMaterial,
-    pub version: VersionInfo,
-    pub store: Arc<dyn Store>,
-    /// The API server's endpoint for the `kubernetes` Service (none: no Service is kept).
-    pub endpoint: Option<ApiEndpoint>,
-    /// Where Services get their ClusterIPs and NodePorts.
-    pub service_network: ServiceNetwork,
-    /// The service-account token issuer (none: no bearer tokens).
-    pub tokens: Option<TokenOptions>,
-    /// The front-proxy client identity for API aggregation (none: no aggregation).
-    pub front_proxy: Option<Arc<crate::FrontProxy>>,
-    /// The client identity towards kubelets (none: no logs, exec or port-forward).
-    pub kubelet_client: Option<Arc<crate::KubeletClient>>,
+    /// Everything but the listener.
+    pub app: AppOptions,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,9 +31,7 @@ pub enum ServerError {
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
     #[error(transparent)]
-    Keys(#[from] crate::tokens::KeyError),
-    #[error("cannot create the initial objects: {0}")]
-    Bootstrap(String),
+    App(#[from] AppError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -98,37 +64,16 @@ impl ApiServer {
             addr: options.bind,
             source,
         })?;
-        let registry = Registry::with_service_network(options.store, options.service_network);
-        registry
-            .bootstrap(options.endpoint.as_ref())
-            .await
-            .map_err(|status| ServerError::Bootstrap(status.message))?;
-        let tokens = options
-            .tokens
-            .as_ref()
-            .map(Tokens::new)
-            .transpose()?
-            .map(Arc::new);
-        let front_proxy = options.front_proxy;
+        let app = App::new(options.app).await?;
         let (shutdown, mut stopped) = watch::channel(false);
-        if let Some(front_proxy) = &front_proxy {
-            crate::aggregator::publish_authentication(&registry, front_proxy)
-                .await
-                .map_err(|status| ServerError::Bootstrap(status.message))?;
+        if let Some(front_proxy) = app.front_proxy() {
             crate::aggregator::spawn_availability(
-                registry.clone(),
+                app.registry().clone(),
                 front_proxy.clone(),
                 shutdown.subscribe(),
             );
         }
-        let context = routes::Context {
-            registry,
-            advertise_address: options.advertise_address.into(),
-            tokens,
-            front_proxy,
-            kubelet_client: options.kubelet_client,
-        };
-        let router = routes::router(Arc::new(options.version), context);
+        let router = app.router();
         let task = tokio::spawn(async move {
             // Connections live in a set, so that stopping the server ends them too.
             let mut connections = tokio::task::JoinSet::new();

@@ -300,11 +300,7 @@ fn writes_of_wrongly_typed_fields_are_refused_and_change_nothing() {
             ],
         )
     });
-    assert!(
-        !kubectl(&admin, &["get", "configmap", "c3"])
-            .status
-            .success()
-    );
+    assert!(!run(&admin, &["get", "configmap", "c3"]).0);
     refused(
         &admin,
         "failed to create typed patch object (/c1; /v1, Kind=ConfigMap): .metadata.labels: expected map",

@@ -1,20 +1,31 @@
-//! Admission: what a write must pass, and what it gets, between authorization and storage —
-//! NodeRestriction, RBAC escalation prevention, for pods the Priority, DefaultTolerationSeconds,
-//! ServiceAccount and LimitRanger mutations and the PodSecurity levels, the requester of a
-//! CertificateSigningRequest, and ResourceQuota. A refusal is 403 with the plugin's
-//! message; nothing is written.
+//! Admission: what a write must pass, and what it gets, between authorization and storage. An
+//! ordered chain of plugins, each in its own file and holding only what it reads (the registry,
+//! the authorizer), in Kubernetes' order: NodeRestriction, RBAC escalation prevention,
+//! TaintNodesByCondition, the requester of a CertificateSigningRequest, for pods Priority,
+//! DefaultTolerationSeconds, ServiceAccount, LimitRanger and PodSecurity, then ResourceQuota.
+//! Mutating plugins change the object in place; a refusal is the plugin's `Status` (403 with its
+//! message) and nothing is written.
 
-mod escalation;
-mod limits;
+mod csr_requester;
+mod default_tolerations;
+mod limit_ranger;
+mod node_restriction;
 mod pod_security;
-mod pods;
+mod priority;
+mod rbac_escalation;
+mod resource_quota;
+mod service_account;
+mod taint_nodes;
+
+use std::future::Future;
+use std::pin::Pin;
 
 use k0rs_api::Status;
-use k0rs_registry::Resource;
+use k0rs_registry::{Filter, ReadAt, Registry, Resource};
 use serde_json::Value;
 
-use crate::authn::UserInfo;
-use crate::routes::Context;
+use crate::authz::Authorizer;
+use crate::user::UserInfo;
 
 /// The write being admitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,64 +34,127 @@ pub enum Operation {
     Update,
 }
 
-/// Runs the admission chain on `object`, which is about to be written as `resource` in
-/// `namespace`; mutating plugins change it in place.
-pub async fn admit(
-    context: &Context,
-    user: &UserInfo,
-    resource: &Resource,
-    namespace: Option<&str>,
-    object: &mut Value,
-    operation: Operation,
-) -> Result<(), Status> {
-    crate::node_authz::restrict(&context.registry, user, resource, namespace, object).await?;
-    if resource.group == "rbac.authorization.k8s.io" {
-        escalation::check(context, user, resource, namespace, object).await?;
-    }
-    if resource.group.is_empty() && resource.kind == "Node" && operation == Operation::Create {
-        taint_not_ready(object);
-    }
-    if resource.kind == "CertificateSigningRequest" && operation == Operation::Create {
-        // A request names who filed it: what approvers judge (as the CSR strategy does).
-        object["spec"]["username"] = Value::String(user.name.clone());
-        object["spec"]["groups"] = serde_json::json!(user.groups);
-        if let Some(spec) = object["spec"].as_object_mut() {
-            spec.remove("uid");
-            spec.remove("extra");
-        }
-    }
-    if resource.group.is_empty() && resource.kind == "Pod" {
-        if operation == Operation::Create {
-            pods::mutate(context, namespace, object).await?;
-            if let Some(namespace) = namespace {
-                limits::limit_range(&context.registry, namespace, object).await?;
-            }
-        }
-        pod_security::enforce(context, namespace, object).await?;
-    }
-    if operation == Operation::Create
-        && let Some(namespace) = namespace
-    {
-        limits::resource_quota(&context.registry, resource, namespace, object).await?;
-    }
-    Ok(())
+/// What a plugin knows of the write besides the object (Kubernetes' `admission.Attributes`).
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    pub user: &'a UserInfo,
+    pub resource: &'a Resource,
+    /// The subresource written (`status`, …); `None` for the object itself.
+    pub subresource: Option<&'a str>,
+    pub namespace: Option<&'a str>,
+    pub operation: Operation,
 }
 
-/// TaintNodesByCondition: a new Node is not ready until its kubelet says so, so it starts with
-/// the `node.kubernetes.io/not-ready:NoSchedule` taint (the node lifecycle controller manages it
-/// from then on).
-fn taint_not_ready(node: &mut Value) {
-    const KEY: &str = "node.kubernetes.io/not-ready";
-    if !node["spec"]["taints"].is_array() {
-        node["spec"]["taints"] = serde_json::json!([]);
+impl Request<'_> {
+    /// Whether the object itself (not a subresource) of the core kind `kind` is written.
+    fn is_core(&self, kind: &str) -> bool {
+        self.subresource.is_none() && self.resource.group.is_empty() && self.resource.kind == kind
     }
-    let taints = node["spec"]["taints"]
-        .as_array_mut()
-        .expect("made an array");
-    if !taints
-        .iter()
-        .any(|t| t["key"] == KEY && t["effect"] == "NoSchedule")
-    {
-        taints.push(serde_json::json!({ "key": KEY, "effect": "NoSchedule" }));
+}
+
+/// What a plugin's `admit` returns.
+pub type Admitted<'a> = Pin<Box<dyn Future<Output = Result<(), Status>> + Send + 'a>>;
+
+/// One admission plugin.
+pub trait Plugin: Send + Sync {
+    /// Kubernetes' name for it.
+    fn name(&self) -> &'static str;
+
+    /// Whether it has anything to say about `request`. Only the object itself unless a plugin
+    /// says otherwise: subresource writes carry only part of an object.
+    fn handles(&self, request: &Request<'_>) -> bool {
+        request.subresource.is_none()
     }
+
+    /// Mutates `object` or refuses the write.
+    fn admit<'a>(&'a self, request: &'a Request<'a>, object: &'a mut Value) -> Admitted<'a>;
+}
+
+/// The plugins, in the order they run.
+pub struct Chain {
+    plugins: Vec<Box<dyn Plugin>>,
+}
+
+impl std::fmt::Debug for Chain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.plugins.iter().map(|p| p.name()).collect();
+        f.debug_struct("Chain").field("plugins", &names).finish()
+    }
+}
+
+impl Chain {
+    /// Kubernetes' default chain, reading `registry` and asking `authorizer`.
+    pub fn new(registry: &Registry, authorizer: &Authorizer) -> Self {
+        let plugins: Vec<Box<dyn Plugin>> = vec![
+            Box::new(node_restriction::NodeRestriction::new(registry.clone())),
+            Box::new(rbac_escalation::RbacEscalation::new(
+                registry.clone(),
+                authorizer.clone(),
+            )),
+            Box::new(taint_nodes::TaintNodesByCondition),
+            Box::new(csr_requester::CsrRequester),
+            Box::new(priority::Priority::new(registry.clone())),
+            Box::new(default_tolerations::DefaultTolerationSeconds),
+            Box::new(service_account::ServiceAccount::new(registry.clone())),
+            Box::new(limit_ranger::LimitRanger::new(registry.clone())),
+            Box::new(pod_security::PodSecurity::new(registry.clone())),
+            Box::new(resource_quota::ResourceQuota::new(registry.clone())),
+        ];
+        Self { plugins }
+    }
+
+    /// Whether any plugin handles `request` (a caller may then skip reading the object).
+    pub fn handles(&self, request: &Request<'_>) -> bool {
+        self.plugins.iter().any(|p| p.handles(request))
+    }
+
+    /// Runs every plugin that handles `request` on `object`, in order; the first refusal stops
+    /// the chain.
+    pub async fn admit(&self, request: &Request<'_>, object: &mut Value) -> Result<(), Status> {
+        for plugin in &self.plugins {
+            if !plugin.handles(request) {
+                continue;
+            }
+            if let Err(status) = plugin.admit(request, object).await {
+                tracing::debug!(
+                    component = "apiserver",
+                    plugin = plugin.name(),
+                    reason = %status.message,
+                    "admission refused"
+                );
+                return Err(status);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The objects of `resource` in `namespace` as the latest write left them (empty if they cannot
+/// be read: a plugin that counts or bounds them then has nothing to go by).
+async fn items_in(registry: &Registry, resource: &Resource, namespace: &str) -> Vec<Value> {
+    registry
+        .list_at(
+            resource,
+            Some(namespace),
+            &Filter::default(),
+            ReadAt::Latest,
+        )
+        .await
+        .map(|list| list["items"].as_array().cloned().unwrap_or_default())
+        .unwrap_or_default()
+}
+
+/// The core/v1 `plural` objects of a namespace.
+async fn core_items(registry: &Registry, plural: &str, namespace: &str) -> Vec<Value> {
+    let Some(resource) = k0rs_registry::find("", "v1", plural) else {
+        return Vec::new();
+    };
+    items_in(registry, resource, namespace).await
+}
+
+/// A quantity as a refusal quotes it.
+fn text(value: &Value) -> String {
+    value
+        .as_str()
+        .map_or_else(|| value.to_string(), str::to_owned)
 }

@@ -3,9 +3,10 @@
 //! Kubernetes' message listing every check that failed.
 
 use k0rs_api::{Status, StatusReason};
+use k0rs_registry::Registry;
 use serde_json::Value;
 
-use crate::routes::Context;
+use super::{Admitted, Plugin, Request};
 
 const ENFORCE: &str = "pod-security.kubernetes.io/enforce";
 
@@ -46,16 +47,37 @@ enum Level {
     Restricted,
 }
 
-pub async fn enforce(
-    context: &Context,
-    namespace: Option<&str>,
-    pod: &Value,
-) -> Result<(), Status> {
+/// Checks new and changed pods against their namespace's level.
+pub struct PodSecurity {
+    registry: Registry,
+}
+
+impl PodSecurity {
+    pub fn new(registry: Registry) -> Self {
+        Self { registry }
+    }
+}
+
+impl Plugin for PodSecurity {
+    fn name(&self) -> &'static str {
+        "PodSecurity"
+    }
+
+    fn handles(&self, request: &Request<'_>) -> bool {
+        request.is_core("Pod")
+    }
+
+    fn admit<'a>(&'a self, request: &'a Request<'a>, pod: &'a mut Value) -> Admitted<'a> {
+        Box::pin(enforce(&self.registry, request.namespace, pod))
+    }
+}
+
+async fn enforce(registry: &Registry, namespace: Option<&str>, pod: &Value) -> Result<(), Status> {
     let Some(namespace) = namespace else {
         return Ok(());
     };
     let namespaces = k0rs_registry::find("", "v1", "namespaces").expect("in the table");
-    let Ok(ns) = context.registry.get(namespaces, None, namespace).await else {
+    let Ok(ns) = registry.get(namespaces, None, namespace).await else {
         return Ok(());
     };
     let level = match ns["metadata"]["labels"][ENFORCE].as_str() {

@@ -10,7 +10,7 @@ use k0rs_registry::Registry;
 use serde_json::{Value, json};
 
 use super::{FrontProxy, remote_api_services, resolve};
-use crate::authn::UserInfo;
+use crate::user::UserInfo;
 
 /// How long one aggregated server may take to describe its resources.
 const DISCOVERY_TIMEOUT: Duration = Duration::from_secs(3);
@@ -116,7 +116,7 @@ pub(super) async fn resource_list(
         .ok()?;
     let aggregator = UserInfo {
         name: "system:kube-aggregator".into(),
-        groups: vec![crate::authn::AUTHENTICATED.into()],
+        groups: vec![crate::user::AUTHENTICATED.into()],
     };
     let asked = super::proxy(front_proxy, &backend, &aggregator, request);
     let response = tokio::time::timeout(DISCOVERY_TIMEOUT, asked)

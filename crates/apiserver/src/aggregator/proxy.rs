@@ -15,7 +15,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
 use super::{Backend, FrontProxy, unavailable};
-use crate::authn::UserInfo;
+use crate::user::UserInfo;
 
 /// How long reaching an aggregated server may take before the request fails with 503.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);

@@ -6,7 +6,7 @@ use base64::Engine as _;
 use k0rs_registry::Registry;
 use serde_json::Value;
 
-use crate::authn::{AUTHENTICATED, UserInfo};
+use crate::user::{AUTHENTICATED, UserInfo};
 
 const GROUP: &str = "system:bootstrappers";
 

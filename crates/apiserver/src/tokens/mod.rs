@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 pub use self::jwt::{KeyError, Keys};
 pub use self::service_account::BoundObject;
-use crate::authn::UserInfo;
+use crate::user::UserInfo;
 
 /// What the service-account token issuer is configured with.
 #[derive(Debug, Clone)]

@@ -7,7 +7,7 @@ use k0rs_api::time::now_unix;
 use k0rs_registry::Registry;
 use serde_json::{Value, json};
 
-use crate::authn::{AUTHENTICATED, UserInfo};
+use crate::user::{AUTHENTICATED, UserInfo};
 
 /// The issuer of legacy (secret-based) tokens.
 pub const LEGACY_ISSUER: &str = "kubernetes/serviceaccount";

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use async_trait::async_trait;
 use k0rs_apiserver::{
-    ApiServer, FrontProxy, KubeletClient, ServerOptions, TlsMaterial, TokenOptions, VersionInfo,
+    ApiServer, AppOptions, FrontProxy, KubeletClient, ServerOptions, TlsMaterial, TokenOptions,
+    VersionInfo,
 };
 use k0rs_component::Component;
 use k0rs_config::{ApiSpec, NetworkSpec};
@@ -127,10 +128,8 @@ impl Component for ApiServerComponent {
         };
         let store = self.store.lock().expect("store handle poisoned").clone();
         let store = store.context("the store is not running")?;
-        let server = ApiServer::start(ServerOptions {
-            bind: self.bind,
+        let app = AppOptions {
             advertise_address: self.advertise_address.clone(),
-            tls,
             version: version_info(),
             store,
             endpoint: self.endpoint.clone(),
@@ -158,6 +157,11 @@ impl Component for ApiServerComponent {
                 )
                 .context("the kubelet client certificate")?,
             )),
+        };
+        let server = ApiServer::start(ServerOptions {
+            bind: self.bind,
+            tls,
+            app,
         })
         .await?;
         self.server = Some(server);

@@ -1,8 +1,37 @@
-//! Request bodies: JSON, YAML or Kubernetes' protobuf, by Content-Type; anything else is 415.
-//! Whatever the encoding, a body becomes one JSON object or a 400, never half of one.
+//! Request bodies: at most 3 MiB; JSON, YAML or Kubernetes' protobuf, by Content-Type; anything
+//! else is 415. Whatever the encoding, a body becomes one JSON object or a 400, never half of one.
 
+use axum::body::{Body, Bytes, to_bytes};
+use axum::http::{HeaderMap, header};
 use k0rs_api::{Status, StatusReason};
 use serde_json::Value;
+
+/// Kubernetes' limit on a request body.
+pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
+
+/// The Content-Type of a request (the encoding of its body, or the type of a patch).
+pub fn content_type(headers: &HeaderMap) -> &str {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
+/// The request body, at most 3 MiB.
+pub async fn read_body(body: Body) -> Result<Bytes, Status> {
+    to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| {
+        Status::failure(
+            StatusReason::RequestEntityTooLarge,
+            "the request body is larger than 3 MiB",
+        )
+    })
+}
+
+/// The request body as an object, decoded by its Content-Type; never anything half-parsed.
+pub async fn read_object(content_type: &str, body: Body) -> Result<Value, Status> {
+    let bytes = read_body(body).await?;
+    decode_object(content_type, &bytes)
+}
 
 /// The object a request body encodes.
 pub fn decode_object(content_type: &str, bytes: &[u8]) -> Result<Value, Status> {

@@ -1,14 +1,51 @@
 //! RBAC escalation prevention: a user may only create or change a Role or ClusterRole whose
 //! permissions they hold themselves (or with the `escalate` verb), and only bind a role whose
-//! permissions they hold (or with the `bind` verb on it).
+//! permissions they hold (or with the `bind` verb on it). Kubernetes checks this in the RBAC
+//! storage; it is a plugin here because it needs the user and the authorizer, which the registry
+//! does not have.
 
 use k0rs_api::{Status, StatusReason};
-use k0rs_registry::Resource;
+use k0rs_registry::{Registry, Resource};
 use serde_json::Value;
 
-use crate::authn::UserInfo;
-use crate::authz::{self, Attributes};
-use crate::routes::Context;
+use super::{Admitted, Plugin, Request};
+use crate::authz::{self, Attributes, Authorizer};
+use crate::user::UserInfo;
+
+pub struct RbacEscalation {
+    registry: Registry,
+    authorizer: Authorizer,
+}
+
+impl RbacEscalation {
+    pub fn new(registry: Registry, authorizer: Authorizer) -> Self {
+        Self {
+            registry,
+            authorizer,
+        }
+    }
+}
+
+impl Plugin for RbacEscalation {
+    fn name(&self) -> &'static str {
+        "RBACEscalation"
+    }
+
+    fn handles(&self, request: &Request<'_>) -> bool {
+        request.subresource.is_none() && request.resource.group == "rbac.authorization.k8s.io"
+    }
+
+    fn admit<'a>(&'a self, request: &'a Request<'a>, object: &'a mut Value) -> Admitted<'a> {
+        Box::pin(check(
+            &self.registry,
+            &self.authorizer,
+            request.user,
+            request.resource,
+            request.namespace,
+            object,
+        ))
+    }
+}
 
 fn strings(value: &Value) -> Vec<&str> {
     value
@@ -21,14 +58,14 @@ fn strings(value: &Value) -> Vec<&str> {
 
 /// The rules of `object` (a role) that `user` does not hold in `namespace`.
 async fn not_held<'a>(
-    context: &Context,
+    authorizer: &Authorizer,
     user: &UserInfo,
     namespace: Option<&str>,
     rules: &'a [Value],
 ) -> Vec<&'a Value> {
     let mut missing = Vec::new();
     for rule in rules {
-        if !holds(context, user, namespace, rule).await {
+        if !holds(authorizer, user, namespace, rule).await {
             missing.push(rule);
         }
     }
@@ -36,13 +73,18 @@ async fn not_held<'a>(
 }
 
 /// Whether every request a rule grants is one `user` may make.
-async fn holds(context: &Context, user: &UserInfo, namespace: Option<&str>, rule: &Value) -> bool {
+async fn holds(
+    authorizer: &Authorizer,
+    user: &UserInfo,
+    namespace: Option<&str>,
+    rule: &Value,
+) -> bool {
     let verbs = strings(&rule["verbs"]);
     if let Some(urls) = rule["nonResourceURLs"].as_array() {
         for url in urls.iter().filter_map(Value::as_str) {
             for verb in &verbs {
                 let request = Attributes::NonResource { verb, path: url };
-                if !authz::allows(&context.registry, user, &request).await {
+                if !authorizer.allows(user, &request).await {
                     return false;
                 }
             }
@@ -66,7 +108,7 @@ async fn holds(context: &Context, user: &UserInfo, namespace: Option<&str>, rule
                         namespace,
                         name: *name,
                     };
-                    if !authz::allows(&context.registry, user, &request).await {
+                    if !authorizer.allows(user, &request).await {
                         return false;
                     }
                 }
@@ -92,8 +134,9 @@ fn forbidden(resource: &Resource, object: &Value, user: &UserInfo, missing: &[&V
     )
 }
 
-pub async fn check(
-    context: &Context,
+async fn check(
+    registry: &Registry,
+    authorizer: &Authorizer,
     user: &UserInfo,
     resource: &Resource,
     namespace: Option<&str>,
@@ -113,11 +156,11 @@ pub async fn check(
                 namespace: scope,
                 name: Some(name),
             };
-            if authz::allows(&context.registry, user, &escalate).await {
+            if authorizer.allows(user, &escalate).await {
                 return Ok(());
             }
             let rules = object["rules"].as_array().map_or(&[][..], Vec::as_slice);
-            let missing = not_held(context, user, scope, rules).await;
+            let missing = not_held(authorizer, user, scope, rules).await;
             if missing.is_empty() {
                 Ok(())
             } else {
@@ -139,12 +182,11 @@ pub async fn check(
                 namespace: role_scope,
                 name: Some(role_name),
             };
-            if authz::allows(&context.registry, user, &bind).await {
+            if authorizer.allows(user, &bind).await {
                 return Ok(());
             }
-            let rules =
-                crate::rbac::role_rules(&context.registry, role_kind, role_scope, role_name).await;
-            let missing = not_held(context, user, scope, &rules).await;
+            let rules = authz::role_rules(registry, role_kind, role_scope, role_name).await;
+            let missing = not_held(authorizer, user, scope, &rules).await;
             if missing.is_empty() {
                 Ok(())
             } else {

@@ -1,10 +1,87 @@
-//! What a resource path designates, as Kubernetes' RequestInfo resolves it:
-//! `/api/v1[/namespaces/<ns>]/<resource>[/<name>[/<subresource>]]` and the same under
-//! `/apis/<group>/<version>`.
+//! The first layer: what a request asks for, as Kubernetes' RequestInfo resolves it, for the
+//! layers after it (authorization) and the handlers. A resource path is
+//! `/api/v1[/namespaces/<ns>]/<resource>[/<name>[/<subresource>]]` or the same under
+//! `/apis/<group>/<version>`; every other path (discovery, OpenAPI, health) is a non-resource
+//! request.
 
-/// The parts of a resource request path.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+use axum::extract::Request;
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::http::query::is_watch;
+
+/// What a request asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestInfo {
+    pub path: String,
+    /// Kubernetes' verb: for a resource request get, list, watch, create, update, patch, delete or
+    /// deletecollection; else the method in lower case.
+    pub verb: String,
+    /// The parts of an `/api` or `/apis` path; `None` for any other path, or one with too few or
+    /// too many parts to be a Kubernetes path.
+    pub api: Option<ApiPath>,
+}
+
+impl RequestInfo {
+    /// Whether the path names resources (not discovery, not any other path).
+    pub fn is_resource_request(&self) -> bool {
+        self.api.as_ref().is_some_and(|api| api.resource.is_some())
+    }
+}
+
+/// Puts the request's [`RequestInfo`] in its extensions.
+pub async fn layer(mut request: Request, next: Next) -> Response {
+    let info = resolve(request.method(), request.uri());
+    request.extensions_mut().insert(info);
+    next.run(request).await
+}
+
+fn resolve(method: &Method, uri: &axum::http::Uri) -> RequestInfo {
+    let path = uri.path();
+    let api = match path.strip_prefix("/api/") {
+        Some(rest) => parse(true, rest),
+        None => path
+            .strip_prefix("/apis/")
+            .and_then(|rest| parse(false, rest)),
+    };
+    let verb = match &api {
+        Some(ApiPath {
+            resource: Some(_),
+            name,
+            ..
+        }) => resource_verb(method, name.is_some(), is_watch(uri)).to_owned(),
+        // axum answers HEAD with the GET handler, so it is authorized as the GET it is.
+        _ if method == Method::HEAD => "get".to_owned(),
+        _ => method.as_str().to_lowercase(),
+    };
+    RequestInfo {
+        path: path.to_owned(),
+        verb,
+        api,
+    }
+}
+
+/// Kubernetes' verb for a resource request.
+fn resource_verb(method: &Method, named: bool, watch: bool) -> &'static str {
+    match (method.as_str(), named) {
+        ("GET", _) if watch => "watch",
+        ("GET", true) => "get",
+        ("GET", false) => "list",
+        ("POST", _) => "create",
+        ("PUT", _) => "update",
+        ("PATCH", _) => "patch",
+        ("DELETE", true) => "delete",
+        ("DELETE", false) => "deletecollection",
+        _ => "unknown",
+    }
+}
+
+/// The parts of an `/api` or `/apis` path.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ApiPath {
+    /// Under `/api` (the core group) rather than `/apis`.
+    pub core: bool,
     pub group: String,
     pub version: String,
     pub namespace: Option<String>,
@@ -21,9 +98,12 @@ const NAMESPACE_SUBRESOURCES: [&str; 2] = ["status", "finalize"];
 
 /// Parses the path after `/api` (`core` true) or `/apis`. `None` if it has too few or too many
 /// parts to be a Kubernetes path.
-pub fn parse(core: bool, rest: &str) -> Option<RequestInfo> {
+fn parse(core: bool, rest: &str) -> Option<ApiPath> {
     let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();
-    let mut info = RequestInfo::default();
+    let mut info = ApiPath {
+        core,
+        ..ApiPath::default()
+    };
     let mut parts = parts.as_slice();
     if !core {
         let (group, rest) = parts.split_first()?;
@@ -77,8 +157,9 @@ mod tests {
         resource: Option<&str>,
         name: Option<&str>,
         sub: Option<&str>,
-    ) -> RequestInfo {
-        RequestInfo {
+    ) -> ApiPath {
+        ApiPath {
+            core: group.is_empty(),
             group: group.into(),
             version: "v1".into(),
             namespace: ns.map(Into::into),
@@ -149,5 +230,25 @@ mod tests {
             Some(String::new())
         );
         assert_eq!(parse(true, "/v1/a/b/c/d"), None);
+    }
+
+    #[test]
+    fn verbs_follow_method_name_and_watch() {
+        let get = |uri: &str| resolve(&Method::GET, &uri.parse().unwrap());
+        assert_eq!(get("/api/v1/namespaces/d/pods").verb, "list");
+        assert_eq!(get("/api/v1/namespaces/d/pods/p").verb, "get");
+        assert_eq!(get("/api/v1/pods?watch=true").verb, "watch");
+        assert!(get("/api/v1/pods").is_resource_request());
+        let delete = resolve(
+            &Method::DELETE,
+            &"/apis/apps/v1/deployments".parse().unwrap(),
+        );
+        assert_eq!(delete.verb, "deletecollection");
+        // Discovery and every other path are non-resource requests: the method is the verb.
+        let discovery = get("/apis/apps/v1");
+        assert!(!discovery.is_resource_request());
+        assert_eq!(discovery.verb, "get");
+        let post = resolve(&Method::POST, &"/logs".parse().unwrap());
+        assert_eq!((post.verb.as_str(), post.api), ("post", None));
     }
 }

@@ -10,9 +10,9 @@ use axum::response::{IntoResponse, Response};
 use k0rs_api::Status;
 use k0rs_registry::{Resource, WatchNext, WatchShape};
 
-use crate::negotiate::{self, Output};
-use crate::resources::{Query, filter};
-use crate::routes::Context;
+use crate::context::Context;
+use crate::http::negotiate::{self, Output};
+use crate::http::query::{Query, filter};
 
 /// How long a watch lasts unless `timeoutSeconds` says otherwise (Kubernetes picks 30–60 min).
 const DEFAULT_TIMEOUT: Duration = Duration::from_mins(30);

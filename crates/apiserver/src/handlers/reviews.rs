@@ -6,9 +6,9 @@ use k0rs_api::Status;
 use k0rs_registry::{Resource, ServedSubresource};
 use serde_json::{Value, json};
 
-use crate::authn::UserInfo;
-use crate::authz::{self, Attributes};
-use crate::routes::Context;
+use crate::authz::Attributes;
+use crate::context::Context;
+use crate::user::UserInfo;
 
 pub async fn create(
     context: &Context,
@@ -58,7 +58,7 @@ pub async fn create(
         }
         ("authorization.k8s.io", "SelfSubjectRulesReview") => {
             let namespace = review["spec"]["namespace"].as_str();
-            authz::rules_of(&context.registry, caller, namespace).await
+            context.authorizer.rules_of(caller, namespace).await
         }
         _ => return Err(Status::method_not_allowed()),
     };
@@ -139,7 +139,7 @@ async fn access_review(
             "exactly one of nonResourceAttributes or resourceAttributes must be specified",
         ));
     };
-    Ok(if authz::allows(&context.registry, user, &request).await {
+    Ok(if context.authorizer.allows(user, &request).await {
         json!({ "allowed": true, "reason": "allowed by the k0rs authorizer" })
     } else {
         json!({ "allowed": false })

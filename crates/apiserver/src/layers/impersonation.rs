@@ -1,13 +1,14 @@
-//! User impersonation (`kubectl --as`, `--as-group`): a caller allowed to `impersonate` users and
-//! groups acts as the user its `Impersonate-User` / `Impersonate-Group` headers name.
+//! Impersonation (`kubectl --as`, `--as-group`): a caller allowed to `impersonate` users and
+//! groups acts as the user its `Impersonate-User` / `Impersonate-Group` headers name. It asks the
+//! authorizer itself, as Kubernetes' WithImpersonation does: about the names, not the request.
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::authn::{AUTHENTICATED, UserInfo};
-use crate::authz::Attributes;
-use crate::routes::{Caller, Context, authorize, status_response};
+use crate::authz::{Attributes, Authorizer};
+use crate::http::status_response;
+use crate::user::{AUTHENTICATED, Caller, UserInfo};
 
 const USER: &str = "impersonate-user";
 const GROUP: &str = "impersonate-group";
@@ -15,7 +16,7 @@ const GROUP: &str = "impersonate-group";
 /// Replaces the caller of a request carrying impersonation headers with the impersonated user,
 /// once the real caller is allowed to impersonate each name; 403 otherwise.
 pub async fn layer(
-    axum::extract::State(context): axum::extract::State<Context>,
+    State(authorizer): State<Authorizer>,
     mut request: Request,
     next: Next,
 ) -> Response {
@@ -52,7 +53,7 @@ pub async fn layer(
             namespace: None,
             name: Some(target),
         };
-        if let Err(status) = authorize(&context, &caller, &attributes).await {
+        if let Err(status) = authorizer.authorize(caller.0.as_ref(), &attributes).await {
             return status_response(&status);
         }
     }

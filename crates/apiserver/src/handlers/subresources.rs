@@ -8,15 +8,21 @@ use k0rs_api::patch::PatchType;
 use k0rs_api::{Status, StatusReason};
 use k0rs_registry::{Resource, ServedSubresource};
 
-use crate::request_info::RequestInfo;
-use crate::resources::{content_type, json_response, read_body, read_object};
-use crate::routes::Context;
+use super::registry_for;
+use crate::admission::{self, Operation};
+use crate::context::Context;
+use crate::http::body::{content_type, read_body, read_object};
+use crate::http::json_response;
+use crate::http::query::{field_manager, query_params};
+use crate::kubelets;
+use crate::layers::request_info::ApiPath;
+use crate::user::UserInfo;
 
 pub async fn serve(
     context: &Context,
-    user: &crate::authn::UserInfo,
+    user: &UserInfo,
     resource: &'static Resource,
-    info: &RequestInfo,
+    info: &ApiPath,
     name: &str,
     verb: &str,
     request: Request,
@@ -33,48 +39,42 @@ pub async fn serve(
     let namespace = info.namespace.as_deref();
     let object_name = info.name.as_deref().unwrap_or_default();
     if resource.group.is_empty() && resource.kind == "ServiceAccount" && name == "token" {
-        let tokens = context.tokens.as_ref().ok_or_else(|| {
-            Status::failure(
-                StatusReason::ServiceUnavailable,
-                "this API server issues no service-account tokens",
-            )
-        })?;
-        let content_type = content_type(request.headers()).to_owned();
-        let body = read_object(&content_type, request.into_body()).await?;
-        let response = tokens
-            .token_request(
-                &context.registry,
-                namespace.unwrap_or("default"),
-                object_name,
-                &body,
-            )
-            .await?;
-        return Ok(json_response(StatusCode::CREATED, &response));
+        return token_request(context, namespace, object_name, request).await;
     }
     if resource.group.is_empty()
         && resource.kind == "Pod"
         && matches!(name, "log" | "exec" | "attach" | "portforward")
     {
-        return crate::kubelets::serve(context, namespace, object_name, name, request).await;
+        return kubelets::serve(
+            &context.registry,
+            context.kubelet_client.as_deref(),
+            namespace,
+            object_name,
+            name,
+            request,
+        )
+        .await;
     }
     if resource.group.is_empty() && resource.kind == "Node" && name == "proxy" {
         let target = info.proxy_path.as_deref().unwrap_or("/");
-        return crate::kubelets::proxy_node(context, object_name, target, request).await;
+        return kubelets::proxy_node(
+            &context.registry,
+            context.kubelet_client.as_deref(),
+            object_name,
+            target,
+            request,
+        )
+        .await;
     }
     let Some(sub) = ServedSubresource::of(resource, name) else {
         return Err(not_served_yet(context, resource, namespace, object_name, name).await);
     };
-    if matches!(verb, "update" | "patch")
-        && crate::node_authz::node_name(user).is_some()
-        && let Ok(current) = context.registry.get(resource, namespace, object_name).await
-    {
-        // NodeRestriction: a node writes the status of its own Node and pods only.
-        crate::node_authz::restrict(&context.registry, user, resource, namespace, &current).await?;
+    if matches!(verb, "update" | "patch") {
+        admit(context, user, resource, name, namespace, object_name).await?;
     }
-    let query = crate::resources::query_params(request.uri())?;
-    let manager =
-        crate::resources::field_manager(&query, crate::resources::user_agent(request.headers()))?;
-    let registry = &crate::resources::registry_for(context, &query)?.managed_by(&manager);
+    let query = query_params(request.uri())?;
+    let manager = field_manager(&query, request.headers())?;
+    let registry = &registry_for(context, &query)?.managed_by(&manager);
     let content_type = content_type(request.headers()).to_owned();
     let (code, body) = match verb {
         "get" => (
@@ -120,6 +120,60 @@ pub async fn serve(
         _ => return Err(Status::method_not_allowed()),
     };
     Ok(json_response(code, &body))
+}
+
+/// `serviceaccounts/<name>/token`: a token for the account from the issuer.
+async fn token_request(
+    context: &Context,
+    namespace: Option<&str>,
+    account: &str,
+    request: Request,
+) -> Result<Response, Status> {
+    let tokens = context.tokens.as_ref().ok_or_else(|| {
+        Status::failure(
+            StatusReason::ServiceUnavailable,
+            "this API server issues no service-account tokens",
+        )
+    })?;
+    let content_type = content_type(request.headers()).to_owned();
+    let body = read_object(&content_type, request.into_body()).await?;
+    let response = tokens
+        .token_request(
+            &context.registry,
+            namespace.unwrap_or("default"),
+            account,
+            &body,
+        )
+        .await?;
+    Ok(json_response(StatusCode::CREATED, &response))
+}
+
+/// Runs the admission plugins that judge writes of `subresource` on the stored object: a
+/// subresource write's body may be a patch, and what those plugins (NodeRestriction) judge is
+/// whose object it is.
+async fn admit(
+    context: &Context,
+    user: &UserInfo,
+    resource: &Resource,
+    subresource: &str,
+    namespace: Option<&str>,
+    name: &str,
+) -> Result<(), Status> {
+    let request = admission::Request {
+        user,
+        resource,
+        subresource: Some(subresource),
+        namespace,
+        operation: Operation::Update,
+    };
+    if !context.admission.handles(&request) {
+        return Ok(());
+    }
+    match context.registry.get(resource, namespace, name).await {
+        Ok(mut current) => context.admission.admit(&request, &mut current).await,
+        // The registry answers for a missing object below.
+        Err(_) => Ok(()),
+    }
 }
 
 /// The refusal for a subresource that needs what k0rs does not have yet: a pod's log, exec,

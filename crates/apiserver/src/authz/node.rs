@@ -1,26 +1,12 @@
-//! The Node authorizer and the NodeRestriction admission rules: a kubelet (`system:node:<name>` in
-//! `system:nodes`) may read what every node needs, and only the secrets, configmaps, volume
-//! claims and service-account tokens of pods bound to it; it may write only its own Node and
-//! Lease and the status of its own pods.
+//! The Node authorizer: a kubelet (`system:node:<name>` in `system:nodes`) may read what every
+//! node needs, and only the secrets, configmaps, volume claims and service-account tokens of pods
+//! bound to it. What it may write is narrowed further by the NodeRestriction admission plugin.
 
-use k0rs_api::{Status, StatusReason};
 use k0rs_registry::{Filter, ReadAt, Registry};
 use serde_json::Value;
 
-use crate::authn::UserInfo;
-use crate::authz::Attributes;
-
-const NODES_GROUP: &str = "system:nodes";
-
-/// The node a user is, if it is one.
-pub fn node_name(user: &UserInfo) -> Option<&str> {
-    if !user.groups.iter().any(|g| g == NODES_GROUP) {
-        return None;
-    }
-    user.name
-        .strip_prefix("system:node:")
-        .filter(|n| !n.is_empty())
-}
+use super::Attributes;
+use crate::user::UserInfo;
 
 /// (group, resource, verbs) every node may use, whatever it asks about.
 const NODE_RULES: &[(&str, &str, &[&str])] = &[
@@ -80,7 +66,7 @@ pub async fn decide(
     user: &UserInfo,
     request: &Attributes<'_>,
 ) -> Option<bool> {
-    let node = node_name(user)?;
+    let node = user.node_name()?;
     let Attributes::Resource {
         verb,
         group,
@@ -193,50 +179,5 @@ fn walk(value: &Value, visit: &mut impl FnMut(&Value)) {
         Value::Object(map) => map.values().for_each(|v| walk(v, visit)),
         Value::Array(items) => items.iter().for_each(|v| walk(v, visit)),
         _ => {}
-    }
-}
-
-/// NodeRestriction: a node writes only its own Node and Lease, and only pods bound to it.
-pub async fn restrict(
-    registry: &Registry,
-    user: &UserInfo,
-    resource: &k0rs_registry::Resource,
-    namespace: Option<&str>,
-    object: &Value,
-) -> Result<(), Status> {
-    let Some(node) = node_name(user) else {
-        return Ok(());
-    };
-    let name = object["metadata"]["name"].as_str().unwrap_or_default();
-    let refuse = |why: String| {
-        Err(Status::failure(
-            StatusReason::Forbidden,
-            format!("{} \"{name}\" is forbidden: {why}", resource.plural),
-        ))
-    };
-    match (resource.group, resource.kind) {
-        ("", "Node") if name != node => refuse(format!(
-            "node \"{node}\" is not allowed to modify node \"{name}\""
-        )),
-        ("coordination.k8s.io", "Lease")
-            if namespace != Some("kube-node-lease") || name != node =>
-        {
-            refuse("can only access node lease with the same name as the requesting node".into())
-        }
-        ("", "Pod") => {
-            let pods = k0rs_registry::find("", "v1", "pods").expect("in the table");
-            let bound = match registry.get(pods, namespace, name).await {
-                Ok(stored) => stored["spec"]["nodeName"] == node,
-                Err(_) => object["spec"]["nodeName"] == node,
-            };
-            if bound {
-                Ok(())
-            } else {
-                refuse(format!(
-                    "node \"{node}\" can only update pod status for pods with spec.nodeName set to itself"
-                ))
-            }
-        }
-        _ => Ok(()),
     }
 }

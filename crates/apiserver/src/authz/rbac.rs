@@ -8,8 +8,8 @@ use std::sync::Arc;
 use k0rs_registry::Registry;
 use serde_json::Value;
 
-use crate::authn::UserInfo;
-use crate::authz::Attributes;
+use super::Attributes;
+use crate::user::UserInfo;
 
 const GROUP: &str = "rbac.authorization.k8s.io";
 
