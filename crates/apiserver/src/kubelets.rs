@@ -207,7 +207,7 @@ pub async fn serve(
     sub: &str,
     request: Request,
 ) -> Result<Response, Status> {
-    let pods = k0rs_registry::find("", "v1", "pods").expect("in the table");
+    let pods = k0rs_registry::resources::PODS;
     let pod = registry.get(pods, namespace, name).await?;
     let node = pod["spec"]["nodeName"]
         .as_str()
@@ -232,7 +232,7 @@ pub(crate) async fn forward_to_node(
 ) -> Result<Response, Status> {
     let client = client
         .ok_or_else(|| unavailable(node, "this API server has no kubelet client certificate"))?;
-    let nodes = k0rs_registry::find("", "v1", "nodes").expect("in the table");
+    let nodes = k0rs_registry::resources::NODES;
     let node_object = registry.get(nodes, None, node).await?;
     let address = kubelet_address(&node_object)
         .ok_or_else(|| unavailable(node, "the node has no address"))?;

@@ -88,8 +88,7 @@ pub async fn serve(
     if request.method() != axum::http::Method::GET {
         return Err(Status::method_not_allowed());
     }
-    let selector = |core: &str| {
-        let table = k0rs_registry::find("", "v1", core).expect("in the table");
+    let selector = |table: &'static k0rs_registry::Resource| {
         let filter = Filter::parse(
             table,
             query.get("labelSelector").map(String::as_str),
@@ -98,11 +97,11 @@ pub async fn serve(
         Ok::<_, Status>((table, filter))
     };
     let items = if resource == "nodes" {
-        let (table, filter) = selector("nodes")?;
+        let (table, filter) = selector(k0rs_registry::resources::NODES)?;
         let nodes = listed(context, table, None, info.name.as_deref(), &filter).await?;
         node_metrics(context, &nodes).await
     } else {
-        let (table, filter) = selector("pods")?;
+        let (table, filter) = selector(k0rs_registry::resources::PODS)?;
         let pods = listed(
             context,
             table,

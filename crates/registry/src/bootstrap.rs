@@ -1,6 +1,6 @@
 //! What every cluster has from its first start, as in Kubernetes: the four namespaces, the built-in
-//! PriorityClasses, and the `default/kubernetes` Service with Endpoints and an EndpointSlice
-//! pointing at the API server (kept current at every start).
+//! PriorityClasses, an APIService per served group version, and the `default/kubernetes` Service
+//! with Endpoints and an EndpointSlice pointing at the API server (kept current at every start).
 
 use std::net::IpAddr;
 
@@ -8,6 +8,7 @@ use k0rs_api::Status;
 use serde_json::{Value, json};
 
 use crate::generic::Registry;
+use crate::resources;
 use crate::table::Resource;
 
 /// Where the API server is, for the `kubernetes` Service and its endpoints.
@@ -20,11 +21,6 @@ pub struct ApiEndpoint {
     pub port: u16,
 }
 
-fn resource(group: &str, plural: &str) -> &'static Resource {
-    let version = "v1";
-    crate::find(group, version, plural).expect("bootstrap kinds are in the table")
-}
-
 impl Registry {
     pub async fn bootstrap(&self, api: Option<&ApiEndpoint>) -> Result<(), Status> {
         self.bootstrap_policy().await?;
@@ -32,7 +28,7 @@ impl Registry {
         self.bootstrap_api_services().await?;
         for name in ["default", "kube-system", "kube-public", "kube-node-lease"] {
             self.ensure(
-                resource("", "namespaces"),
+                resources::NAMESPACES,
                 None,
                 json!({ "metadata": { "name": name } }),
                 false,
@@ -50,13 +46,8 @@ impl Registry {
                 "preemptionPolicy": "PreemptLowerPriority",
                 "description": "Used for system critical pods that must not be moved from their current node.",
             });
-            self.ensure(
-                resource("scheduling.k8s.io", "priorityclasses"),
-                None,
-                class,
-                false,
-            )
-            .await?;
+            self.ensure(resources::PRIORITY_CLASSES, None, class, false)
+                .await?;
         }
         let Some(api) = api else { return Ok(()) };
         let labels = json!({ "component": "apiserver", "provider": "kubernetes" });
@@ -70,7 +61,7 @@ impl Registry {
                 "sessionAffinity": "None",
             },
         });
-        self.ensure(resource("", "services"), Some("default"), service, false)
+        self.ensure(resources::SERVICES, Some("default"), service, false)
             .await?;
         let endpoints = json!({
             "metadata": { "name": "kubernetes", "labels": { "endpointslice.kubernetes.io/skip-mirror": "true" } },
@@ -79,7 +70,7 @@ impl Registry {
                 "ports": [{ "name": "https", "port": api.port, "protocol": "TCP" }],
             }],
         });
-        self.ensure(resource("", "endpoints"), Some("default"), endpoints, true)
+        self.ensure(resources::ENDPOINTS, Some("default"), endpoints, true)
             .await?;
         let slice = json!({
             "metadata": { "name": "kubernetes", "labels": { "kubernetes.io/service-name": "kubernetes" } },
@@ -87,13 +78,35 @@ impl Registry {
             "endpoints": [{ "addresses": [api.address.to_string()], "conditions": { "ready": true } }],
             "ports": [{ "name": "https", "port": api.port, "protocol": "TCP" }],
         });
-        self.ensure(
-            resource("discovery.k8s.io", "endpointslices"),
-            Some("default"),
-            slice,
-            true,
-        )
-        .await
+        self.ensure(resources::ENDPOINT_SLICES, Some("default"), slice, true)
+            .await
+    }
+
+    /// An APIService per served group version, each `Local` (served by this server) and
+    /// Available, as kube-apiserver registers its own.
+    pub(crate) async fn bootstrap_api_services(&self) -> Result<(), Status> {
+        let services = resources::API_SERVICES;
+        for (group, version) in crate::group_versions() {
+            let name = format!("{version}.{group}");
+            let service = json!({
+                "metadata": { "name": name, "labels": { "kube-aggregator.kubernetes.io/automanaged": "onstart" } },
+                "spec": { "group": group, "version": version, "groupPriorityMinimum": 18000, "versionPriority": 15 },
+            });
+            match self.create(services, None, service).await {
+                Ok(created) => {
+                    let mut available = created;
+                    available["status"] = json!({ "conditions": [{
+                        "type": "Available", "status": "True", "reason": "Local",
+                        "message": "Local APIServices are always available",
+                        "lastTransitionTime": k0rs_api::time::now(),
+                    }]});
+                    self.update_status(services, None, &name, available).await?;
+                }
+                Err(status) if status.code == 409 => {}
+                Err(status) => return Err(status),
+            }
+        }
+        Ok(())
     }
 
     /// Creates `object` if it is missing; with `current`, also rewrites what differs from it.

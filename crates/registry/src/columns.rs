@@ -1,10 +1,9 @@
 //! Table output (`Accept: application/json;as=Table;g=meta.k8s.io;v=v1`): the columns kubectl shows
-//! for each kind, computed on the server as Kubernetes does. The columns of each kind are in
-//! [`crate::printers`]; kinds without their own get NAME and AGE.
+//! for each kind, computed on the server as Kubernetes does. The columns of each kind are its
+//! strategy's ([`crate::kinds`]); kinds without their own get NAME and AGE.
 
 use serde_json::{Value, json};
 
-use crate::printers;
 use crate::table::Resource;
 
 /// What a cell is computed from: the object, and the time now (for ages).
@@ -56,7 +55,7 @@ pub fn table(resource: &Resource, objects: &[Value], list_metadata: Value) -> Va
     if let Some(printer_columns) = crate::crds::printer_columns(resource) {
         return custom_table(&printer_columns, objects, list_metadata);
     }
-    let columns = printers::columns(resource);
+    let columns = (resource.strategy.columns)();
     let now = k0rs_api::time::now_unix();
     let definitions: Vec<Value> = columns
         .iter()

@@ -83,8 +83,9 @@ fn leak_all(items: &Value) -> &'static [&'static str] {
     Box::leak(items.into_boxed_slice())
 }
 
+/// Whether objects of `resource` are CRDs.
 fn is_crd(resource: &Resource) -> bool {
-    resource.group == "apiextensions.k8s.io" && resource.kind == "CustomResourceDefinition"
+    resource.strategy.defines_resources
 }
 
 /// The resources a CRD serves, one per served version.
@@ -132,6 +133,7 @@ fn versions_of(crd: &Value) -> Vec<(&Value, Resource)> {
                 namespaced: spec["scope"] != "Cluster",
                 verbs: CRUD,
                 subresources: Box::leak(subresources.into_boxed_slice()),
+                strategy: &crate::kinds::DEFAULT,
             };
             (version, resource)
         })
@@ -222,8 +224,7 @@ pub fn admit(resource: &Resource, object: &mut Value) -> Result<(), Status> {
 impl Registry {
     /// Serves every stored CRD (at start).
     pub(crate) async fn register_crds(&self) -> Result<(), Status> {
-        let crds = crate::find("apiextensions.k8s.io", "v1", "customresourcedefinitions")
-            .expect("in the table");
+        let crds = crate::resources::CUSTOM_RESOURCE_DEFINITIONS;
         let list = self.list(crds, None, &crate::Filter::default()).await?;
         for crd in list["items"].as_array().into_iter().flatten() {
             register(crd);

@@ -1,39 +1,17 @@
 //! Deleting objects: the delete and deletecollection verbs with their `DeleteOptions` (a dry run
-//! in the options is one, whichever way the options came), the namespaces that may not be
-//! deleted, and objects that have finalizers: the delete only marks them (`deletionTimestamp`,
-//! and a namespace turns `Terminating`); the object goes away when an update removes its last
-//! finalizer.
+//! in the options is one, whichever way the options came), the objects a kind refuses to delete
+//! (the namespaces the control plane needs), and objects that have finalizers: the delete only
+//! marks them (`deletionTimestamp`, and what the kind's strategy adds: a namespace turns
+//! `Terminating`); the object goes away when an update removes its last finalizer. A running pod
+//! is given its grace period first.
 
-use k0rs_api::{Status, StatusDetails, StatusReason};
+use k0rs_api::Status;
 use serde_json::{Value, json};
 
 use crate::conversion;
 use crate::filter::Filter;
 use crate::generic::{Registry, decode, key};
 use crate::table::Resource;
-
-/// The namespaces the control plane lives in. kube-apiserver's NamespaceLifecycle admission
-/// refuses to delete `default`, `kube-system` and `kube-public`; k0rs refuses `kube-node-lease`
-/// too, since nothing here re-creates it while the server runs and the nodes' leases live there.
-const IMMORTAL_NAMESPACES: [&str; 4] = ["default", "kube-system", "kube-public", "kube-node-lease"];
-
-/// 403 for a delete of a namespace the control plane needs, in NamespaceLifecycle's words.
-fn refuse_immortal(resource: &Resource, name: &str) -> Result<(), Status> {
-    if !is_namespace(resource) || !IMMORTAL_NAMESPACES.contains(&name) {
-        return Ok(());
-    }
-    let mut status = Status::failure(
-        StatusReason::Forbidden,
-        format!("namespaces \"{name}\" is forbidden: this namespace may not be deleted"),
-    );
-    status.details = Some(Box::new(StatusDetails {
-        name: Some(name.to_owned()),
-        group: None,
-        kind: Some("namespaces".to_owned()),
-        causes: Vec::new(),
-    }));
-    Err(status)
-}
 
 impl Registry {
     /// Deletes an object with the default options; returns it as it was.
@@ -56,7 +34,7 @@ impl Registry {
         name: &str,
         options: &DeleteOptions,
     ) -> Result<Value, Status> {
-        refuse_immortal(resource, name)?;
+        (resource.strategy.deletion.refuse)(name)?;
         if options.dry_run && !self.is_dry_run() {
             return Box::pin(
                 self.dry_run()
@@ -72,7 +50,7 @@ impl Registry {
         let current = self.current(resource, &key, name).await?;
         let object = decode(&current.value, current.mod_revision)?;
         options.check_preconditions(resource, name, &object)?;
-        if let Some(grace) = pod_grace_period(resource, &object, options) {
+        if let Some(grace) = (resource.strategy.deletion.grace_period)(&object, options) {
             if object["metadata"]["deletionGracePeriodSeconds"].as_i64() == Some(grace) {
                 return Ok(object);
             }
@@ -134,18 +112,13 @@ impl Registry {
     }
 }
 
-fn is_namespace(resource: &Resource) -> bool {
-    resource.group.is_empty() && resource.kind == "Namespace"
-}
-
 fn non_empty(list: &Value) -> bool {
     list.as_array().is_some_and(|l| !l.is_empty())
 }
 
 /// Whether something still has to let go of the object before it can be removed.
 pub fn has_finalizers(resource: &Resource, object: &Value) -> bool {
-    non_empty(&object["metadata"]["finalizers"])
-        || (is_namespace(resource) && non_empty(&object["spec"]["finalizers"]))
+    non_empty(&object["metadata"]["finalizers"]) || (resource.strategy.deletion.held)(object)
 }
 
 /// Whether an update removed what held an object being deleted, so the object goes now. A pod
@@ -174,9 +147,7 @@ pub fn add_finalizer(object: &mut Value, finalizer: &str) {
 pub fn mark(resource: &Resource, object: &mut Value) {
     object["metadata"]["deletionTimestamp"] = json!(k0rs_api::time::now());
     object["metadata"]["deletionGracePeriodSeconds"] = json!(0);
-    if is_namespace(resource) {
-        object["status"]["phase"] = json!("Terminating");
-    }
+    (resource.strategy.deletion.mark)(object);
 }
 
 /// How a delete proceeds (Kubernetes' `DeleteOptions`, from the body or the query).
@@ -322,41 +293,6 @@ impl DeleteOptions {
         Ok(())
     }
 }
-
-/// The grace period a pod gets when deleted with `options`; `None`: it goes at once. A pod waits
-/// for its kubelet only once it is bound to a node and still running.
-pub fn pod_grace_period(
-    resource: &Resource,
-    object: &Value,
-    options: &DeleteOptions,
-) -> Option<i64> {
-    if !(resource.group.is_empty() && resource.kind == "Pod") {
-        return None;
-    }
-    let bound = object["spec"]["nodeName"]
-        .as_str()
-        .is_some_and(|n| !n.is_empty());
-    let finished = matches!(
-        object["status"]["phase"].as_str(),
-        Some("Succeeded" | "Failed")
-    );
-    if !bound || finished {
-        return None;
-    }
-    let grace = options
-        .grace_period_seconds
-        .or_else(|| object["spec"]["terminationGracePeriodSeconds"].as_i64())
-        .unwrap_or(DEFAULT_TERMINATION_GRACE_SECONDS);
-    // A pod already being deleted keeps the shorter of its grace periods.
-    let grace = match object["metadata"]["deletionGracePeriodSeconds"].as_i64() {
-        Some(current) => current.min(grace),
-        None => grace,
-    };
-    (grace > 0).then_some(grace)
-}
-
-/// Kubernetes' default `terminationGracePeriodSeconds`.
-const DEFAULT_TERMINATION_GRACE_SECONDS: i64 = 30;
 
 /// Marks a pod for a graceful deletion its kubelet completes.
 pub fn mark_graceful(object: &mut Value, grace: i64) {

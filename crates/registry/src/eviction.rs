@@ -74,9 +74,7 @@ impl Registry {
         pod: &Value,
         dry_run: bool,
     ) -> Result<(), Status> {
-        let Some(budgets) = crate::find("policy", "v1", "poddisruptionbudgets") else {
-            return Ok(());
-        };
+        let budgets = crate::resources::POD_DISRUPTION_BUDGETS;
         for _ in 0..ATTEMPTS {
             let list = self
                 .list_at(budgets, namespace, &Filter::default(), ReadAt::Latest)

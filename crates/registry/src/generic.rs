@@ -21,10 +21,6 @@ const EVENT_TTL_SECS: i64 = 3600;
 /// How long one event lease is handed to new writes.
 const EVENT_LEASE_REUSE: std::time::Duration = std::time::Duration::from_mins(1);
 
-fn is_service(resource: &Resource) -> bool {
-    resource.group.is_empty() && resource.kind == "Service"
-}
-
 /// The part of an object a write replaces; the others stay as stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Part {
@@ -220,7 +216,7 @@ impl Registry {
                 None => Ok(object),
             };
         }
-        let held = if is_service(resource) {
+        let held = if resource.strategy.holds_service_addresses {
             self.hold_service_resources(None, &mut object).await?
         } else {
             Held::default()
@@ -330,7 +326,7 @@ impl Registry {
         let based_on = meta::prepare_update(resource, &stored, &mut object)?;
         strategy::keep_other_parts(resource, &stored, &mut object, part);
         if part == Part::Main {
-            crate::defaults::apply(resource, &mut object);
+            (resource.strategy.defaults)(&mut object);
             crate::crds::admit(resource, &mut object)?;
             crate::validation::validate(resource, &object)?;
         }
@@ -346,7 +342,7 @@ impl Registry {
             self.remove(resource, &key, name, expected, &stored).await?;
             return Ok(object);
         }
-        if !is_service(resource) || part != Part::Main {
+        if !resource.strategy.holds_service_addresses || part != Part::Main {
             if let Some(stored) = unchanged(resource, name, stored, &object, expected, &current)? {
                 return Ok(stored);
             }
@@ -426,7 +422,7 @@ impl Registry {
     /// The lease a write of `resource` attaches its object to: Events live one hour after their
     /// last write (kube-apiserver's `--event-ttl`); everything else lives until deleted.
     async fn lease_for(&self, resource: &Resource) -> Result<k0rs_store::LeaseId, Status> {
-        if !(resource.group.is_empty() && resource.kind == "Event") {
+        if !resource.strategy.expires {
             return Ok(0);
         }
         // One lease per minute serves every event written in it (as kube-apiserver reuses them):
@@ -465,7 +461,7 @@ impl Registry {
             .map_err(|e| store_error(&e))?
         {
             Ok(_) => {
-                if is_service(resource) {
+                if resource.strategy.holds_service_addresses {
                     self.release_service(object).await;
                 }
                 self.crd_removed(resource, object).await

@@ -2,10 +2,10 @@
 //!
 //! [`RESOURCES`] is the single source of truth for group, version, kind, names, scope, verbs and
 //! subresources: discovery is generated from it, and the generic registry will serve every entry
-//! through one code path (a new built-in kind is one entry here, plus a strategy where it has rules).
+//! through one code path (a new built-in kind is one entry here, plus a strategy in `kinds` where
+//! it has rules). The resources the code names are constants in [`resources`].
 
 mod bootstrap;
-mod bootstrap_controller_roles;
 mod bootstrap_policy;
 mod cache;
 mod columns;
@@ -20,6 +20,7 @@ mod encoding;
 mod eviction;
 mod filter;
 mod generic;
+mod kinds;
 mod list;
 mod meta;
 mod paging;
@@ -28,6 +29,7 @@ mod printers;
 mod qos;
 mod raw;
 mod read_at;
+pub mod resources;
 mod services;
 mod strategy;
 mod subresource;

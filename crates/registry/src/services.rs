@@ -1,7 +1,7 @@
-//! Services: their defaults, and the ClusterIPs and NodePorts they hold. Each held address or port
-//! is a key of its own in the store (`/registry/ranges/serviceips/<ip>`,
-//! `/registry/ranges/servicenodeports/<port>`), created only if absent, so two Services can never
-//! get the same one, even when created at the same moment.
+//! Services: the ClusterIPs and NodePorts they hold (their defaults, rules and columns are in
+//! [`crate::kinds::services`]). Each held address or port is a key of its own in the store
+//! (`/registry/ranges/serviceips/<ip>`, `/registry/ranges/servicenodeports/<port>`), created only
+//! if absent, so two Services can never get the same one, even when created at the same moment.
 
 use std::net::IpAddr;
 use std::ops::RangeInclusive;
@@ -34,50 +34,6 @@ const PORT_PREFIX: &str = "/registry/ranges/servicenodeports/";
 
 /// Attempts at a random free address or port before the range counts as full.
 const ATTEMPTS: usize = 256;
-
-/// Defaults of a Service spec that do not depend on allocation.
-pub fn defaults(spec: &mut Value) {
-    if spec.get("type").is_none_or(Value::is_null) {
-        spec["type"] = json!("ClusterIP");
-    }
-    let kind = spec["type"].as_str().unwrap_or_default().to_owned();
-    if kind == "ExternalName" {
-        return;
-    }
-    for (field, value) in [
-        ("sessionAffinity", json!("None")),
-        ("internalTrafficPolicy", json!("Cluster")),
-    ] {
-        if spec.get(field).is_none_or(Value::is_null) {
-            spec[field] = value;
-        }
-    }
-    if matches!(kind.as_str(), "NodePort" | "LoadBalancer")
-        && spec.get("externalTrafficPolicy").is_none_or(Value::is_null)
-    {
-        spec["externalTrafficPolicy"] = json!("Cluster");
-    }
-    if kind == "LoadBalancer" && spec.get("allocateLoadBalancerNodePorts").is_none() {
-        spec["allocateLoadBalancerNodePorts"] = json!(true);
-    }
-    for port in spec
-        .get_mut("ports")
-        .and_then(Value::as_array_mut)
-        .into_iter()
-        .flatten()
-    {
-        if port.get("protocol").is_none() {
-            port["protocol"] = json!("TCP");
-        }
-        // 0 and "" are Go's unset IntOrString (what protobuf clients send for it).
-        if port
-            .get("targetPort")
-            .is_none_or(|t| t == 0 || t == "" || t.is_null())
-        {
-            port["targetPort"] = port["port"].clone();
-        }
-    }
-}
 
 /// The outcome of reserving an address or port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -476,18 +432,5 @@ mod tests {
         assert_eq!(cidr_size(&cidr), 1 << 20);
         assert_eq!(nth_address(&cidr, 10).to_string(), "10.96.0.10");
         assert_eq!(nth_address(&cidr, 256).to_string(), "10.96.1.0");
-    }
-
-    #[test]
-    fn defaults_fill_type_protocol_and_target_port() {
-        let mut spec = json!({"ports": [{"port": 80}, {"port": 53, "protocol": "UDP", "targetPort": 5353}, {"port": 8, "targetPort": 0}]});
-        defaults(&mut spec);
-        assert_eq!(spec["type"], "ClusterIP");
-        assert_eq!(spec["sessionAffinity"], "None");
-        assert_eq!(spec["ports"][0]["protocol"], "TCP");
-        assert_eq!(spec["ports"][0]["targetPort"], 80);
-        assert_eq!(spec["ports"][1]["targetPort"], 5353);
-        assert_eq!(spec["ports"][2]["targetPort"], 8);
-        assert!(spec.get("externalTrafficPolicy").is_none());
     }
 }

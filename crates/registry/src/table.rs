@@ -1,4 +1,7 @@
-//! The declarations: Kubernetes 1.28's built-in resources as the issue lists them.
+//! The declarations: Kubernetes 1.28's built-in resources as the issue lists them, each row
+//! pointing at its kind's strategy (`.with(..)`; the others have the default one).
+
+use crate::kinds::{self, Strategy};
 
 /// A subresource (`pods/status`, `deployments/scale`, …).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,12 +28,25 @@ pub struct Resource {
     pub namespaced: bool,
     pub verbs: &'static [&'static str],
     pub subresources: &'static [Subresource],
+    /// The rules of the kind: defaults, validation, columns, … ([`crate::kinds`]).
+    pub(crate) strategy: &'static Strategy,
 }
 
 impl Resource {
     /// `v1` for the core group, `<group>/<version>` otherwise.
     pub fn api_version(&self) -> String {
         crate::group_version(self.group, self.version)
+    }
+
+    /// Whether `self` is `other` in any version (the same group and plural, as Kubernetes'
+    /// admission compares a GroupResource): `resource.is(resources::PODS)`.
+    pub fn is(&self, other: &Resource) -> bool {
+        self.group == other.group && self.plural == other.plural
+    }
+
+    /// The row with the rules of `strategy`.
+    const fn with(self, strategy: &'static Strategy) -> Self {
+        Self { strategy, ..self }
     }
 }
 
@@ -91,6 +107,7 @@ const fn crud(
         namespaced,
         verbs: CRUD,
         subresources,
+        strategy: &kinds::DEFAULT,
     }
 }
 
@@ -113,6 +130,7 @@ const fn review(
         namespaced,
         verbs: CREATE,
         subresources: &[],
+        strategy: &kinds::DEFAULT,
     }
 }
 
@@ -120,24 +138,24 @@ const fn review(
 pub const RESOURCES: &[Resource] = &[
     // core/v1
     review("", "v1", "Binding", "bindings", true),
-    crud("", "v1", "ConfigMap", "configmaps", "configmap", true, &["cm"], &[], &[]),
-    crud("", "v1", "Endpoints", "endpoints", "endpoints", true, &["ep"], &[], &[]),
-    crud("", "v1", "Event", "events", "event", true, &["ev"], &[], &[]),
+    crud("", "v1", "ConfigMap", "configmaps", "configmap", true, &["cm"], &[], &[]).with(&kinds::configmaps::STRATEGY),
+    crud("", "v1", "Endpoints", "endpoints", "endpoints", true, &["ep"], &[], &[]).with(&kinds::endpoints::STRATEGY),
+    crud("", "v1", "Event", "events", "event", true, &["ev"], &[], &[]).with(&kinds::events::STRATEGY),
     crud("", "v1", "LimitRange", "limitranges", "limitrange", true, &["limits"], &[], &[]),
     // No deletecollection, as in Kubernetes: one request must not remove every namespace.
     Resource {
         verbs: NO_DELETECOLLECTION,
         ..crud("", "v1", "Namespace", "namespaces", "namespace", false, &["ns"], &[],
             &[status("Namespace"), Subresource { name: "finalize", kind: "Namespace", group_version: None, verbs: &["update"] }])
-    },
+    }.with(&kinds::namespaces::STRATEGY),
     crud("", "v1", "Node", "nodes", "node", false, &["no"], &[], &[
         Subresource { name: "proxy", kind: "NodeProxyOptions", group_version: None, verbs: &["create", "delete", "get", "patch", "update"] },
         status("Node"),
-    ]),
+    ]).with(&kinds::nodes::STRATEGY),
     crud("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", "persistentvolumeclaim", true, &["pvc"], &[],
-        &[status("PersistentVolumeClaim")]),
+        &[status("PersistentVolumeClaim")]).with(&kinds::persistentvolumeclaims::STRATEGY),
     crud("", "v1", "PersistentVolume", "persistentvolumes", "persistentvolume", false, &["pv"], &[],
-        &[status("PersistentVolume")]),
+        &[status("PersistentVolume")]).with(&kinds::persistentvolumes::STRATEGY),
     crud("", "v1", "Pod", "pods", "pod", true, &["po"], ALL, &[
         Subresource { name: "attach", kind: "PodAttachOptions", group_version: None, verbs: &["create", "get"] },
         Subresource { name: "binding", kind: "Binding", group_version: None, verbs: CREATE },
@@ -146,38 +164,46 @@ pub const RESOURCES: &[Resource] = &[
         Subresource { name: "log", kind: "Pod", group_version: None, verbs: &["get"] },
         Subresource { name: "portforward", kind: "PodPortForwardOptions", group_version: None, verbs: &["create", "get"] },
         status("Pod"),
-    ]),
-    crud("", "v1", "PodTemplate", "podtemplates", "podtemplate", true, &[], &[], &[]),
+    ]).with(&kinds::pods::STRATEGY),
+    crud("", "v1", "PodTemplate", "podtemplates", "podtemplate", true, &[], &[], &[]).with(&kinds::podtemplates::STRATEGY),
     crud("", "v1", "ReplicationController", "replicationcontrollers", "replicationcontroller", true, &["rc"], ALL,
-        &[SCALE, status("ReplicationController")]),
+        &[SCALE, status("ReplicationController")]).with(&kinds::replicationcontrollers::STRATEGY),
     crud("", "v1", "ResourceQuota", "resourcequotas", "resourcequota", true, &["quota"], &[], &[status("ResourceQuota")]),
-    crud("", "v1", "Secret", "secrets", "secret", true, &[], &[], &[]),
+    crud("", "v1", "Secret", "secrets", "secret", true, &[], &[], &[]).with(&kinds::secrets::STRATEGY),
     crud("", "v1", "ServiceAccount", "serviceaccounts", "serviceaccount", true, &["sa"], &[], &[
         Subresource { name: "token", kind: "TokenRequest", group_version: Some("authentication.k8s.io/v1"), verbs: CREATE },
-    ]),
-    crud("", "v1", "Service", "services", "service", true, &["svc"], ALL, &[status("Service")]),
+    ]).with(&kinds::serviceaccounts::STRATEGY),
+    crud("", "v1", "Service", "services", "service", true, &["svc"], ALL, &[status("Service")])
+        .with(&kinds::services::STRATEGY),
     // apps/v1
     crud("apps", "v1", "ControllerRevision", "controllerrevisions", "controllerrevision", true, &[], &[], &[]),
-    crud("apps", "v1", "DaemonSet", "daemonsets", "daemonset", true, &["ds"], ALL, &[status("DaemonSet")]),
-    crud("apps", "v1", "Deployment", "deployments", "deployment", true, &["deploy"], ALL, &[SCALE, status("Deployment")]),
-    crud("apps", "v1", "ReplicaSet", "replicasets", "replicaset", true, &["rs"], ALL, &[SCALE, status("ReplicaSet")]),
-    crud("apps", "v1", "StatefulSet", "statefulsets", "statefulset", true, &["sts"], ALL, &[SCALE, status("StatefulSet")]),
+    crud("apps", "v1", "DaemonSet", "daemonsets", "daemonset", true, &["ds"], ALL, &[status("DaemonSet")])
+        .with(&kinds::daemonsets::STRATEGY),
+    crud("apps", "v1", "Deployment", "deployments", "deployment", true, &["deploy"], ALL, &[SCALE, status("Deployment")])
+        .with(&kinds::deployments::STRATEGY),
+    crud("apps", "v1", "ReplicaSet", "replicasets", "replicaset", true, &["rs"], ALL, &[SCALE, status("ReplicaSet")])
+        .with(&kinds::replicasets::STRATEGY),
+    crud("apps", "v1", "StatefulSet", "statefulsets", "statefulset", true, &["sts"], ALL, &[SCALE, status("StatefulSet")])
+        .with(&kinds::statefulsets::STRATEGY),
     // batch/v1
-    crud("batch", "v1", "CronJob", "cronjobs", "cronjob", true, &["cj"], ALL, &[status("CronJob")]),
-    crud("batch", "v1", "Job", "jobs", "job", true, &[], ALL, &[status("Job")]),
+    crud("batch", "v1", "CronJob", "cronjobs", "cronjob", true, &["cj"], ALL, &[status("CronJob")]).with(&kinds::cronjobs::STRATEGY),
+    crud("batch", "v1", "Job", "jobs", "job", true, &[], ALL, &[status("Job")]).with(&kinds::jobs::STRATEGY),
     // autoscaling
     crud("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", "horizontalpodautoscaler", true,
         &["hpa"], ALL, &[status("HorizontalPodAutoscaler")]),
     crud("autoscaling", "v1", "HorizontalPodAutoscaler", "horizontalpodautoscalers", "horizontalpodautoscaler", true,
-        &["hpa"], ALL, &[status("HorizontalPodAutoscaler")]),
+        &["hpa"], ALL, &[status("HorizontalPodAutoscaler")]).with(&kinds::horizontalpodautoscalers::V1),
     // discovery, coordination, events
-    crud("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", "endpointslice", true, &[], &[], &[]),
-    crud("coordination.k8s.io", "v1", "Lease", "leases", "lease", true, &[], &[], &[]),
-    crud("events.k8s.io", "v1", "Event", "events", "event", true, &["ev"], &[], &[]),
+    crud("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", "endpointslice", true, &[], &[], &[])
+        .with(&kinds::endpointslices::STRATEGY),
+    crud("coordination.k8s.io", "v1", "Lease", "leases", "lease", true, &[], &[], &[]).with(&kinds::leases::STRATEGY),
+    crud("events.k8s.io", "v1", "Event", "events", "event", true, &["ev"], &[], &[]).with(&kinds::events::EVENTS_API),
     // rbac.authorization.k8s.io/v1
-    crud("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", "clusterrolebinding", false, &[], &[], &[]),
+    crud("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", "clusterrolebinding", false, &[], &[], &[])
+        .with(&kinds::rolebindings::STRATEGY),
     crud("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", "clusterrole", false, &[], &[], &[]),
-    crud("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", "rolebinding", true, &[], &[], &[]),
+    crud("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", "rolebinding", true, &[], &[], &[])
+        .with(&kinds::rolebindings::STRATEGY),
     crud("rbac.authorization.k8s.io", "v1", "Role", "roles", "role", true, &[], &[], &[]),
     // networking.k8s.io/v1
     crud("networking.k8s.io", "v1", "IngressClass", "ingressclasses", "ingressclass", false, &[], &[], &[]),
@@ -186,26 +212,29 @@ pub const RESOURCES: &[Resource] = &[
     // policy, scheduling, storage, node
     crud("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", "poddisruptionbudget", true, &["pdb"], &[],
         &[status("PodDisruptionBudget")]),
-    crud("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", "priorityclass", false, &["pc"], &[], &[]),
+    crud("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", "priorityclass", false, &["pc"], &[], &[])
+        .with(&kinds::priorityclasses::STRATEGY),
     crud("storage.k8s.io", "v1", "CSIDriver", "csidrivers", "csidriver", false, &[], &[], &[]),
     crud("storage.k8s.io", "v1", "CSINode", "csinodes", "csinode", false, &[], &[], &[]),
-    crud("storage.k8s.io", "v1", "StorageClass", "storageclasses", "storageclass", false, &["sc"], &[], &[]),
+    crud("storage.k8s.io", "v1", "StorageClass", "storageclasses", "storageclass", false, &["sc"], &[], &[])
+        .with(&kinds::storageclasses::STRATEGY),
     crud("storage.k8s.io", "v1", "VolumeAttachment", "volumeattachments", "volumeattachment", false, &[], &[],
         &[status("VolumeAttachment")]),
-    crud("node.k8s.io", "v1", "RuntimeClass", "runtimeclasses", "runtimeclass", false, &[], &[], &[]),
+    crud("node.k8s.io", "v1", "RuntimeClass", "runtimeclasses", "runtimeclass", false, &[], &[], &[])
+        .with(&kinds::runtimeclasses::STRATEGY),
     // apiregistration
     crud("apiregistration.k8s.io", "v1", "APIService", "apiservices", "apiservice", false, &[],
-        &["api-extensions"], &[status("APIService")]),
+        &["api-extensions"], &[status("APIService")]).with(&kinds::apiservices::STRATEGY),
     // apiextensions
     crud("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions",
         "customresourcedefinition", false, &["crd", "crds"], &["api-extensions"],
-        &[status("CustomResourceDefinition")]),
+        &[status("CustomResourceDefinition")]).with(&kinds::customresourcedefinitions::STRATEGY),
     // certificates, authentication, authorization
     crud("certificates.k8s.io", "v1", "CertificateSigningRequest", "certificatesigningrequests", "certificatesigningrequest",
         false, &["csr"], &[], &[
             Subresource { name: "approval", kind: "CertificateSigningRequest", group_version: None, verbs: GET_PATCH_UPDATE },
             status("CertificateSigningRequest"),
-        ]),
+        ]).with(&kinds::certificatesigningrequests::STRATEGY),
     review("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", false),
     // Still served in 1.28 (kubectl 1.27 asks for it).
     review("authentication.k8s.io", "v1beta1", "SelfSubjectReview", "selfsubjectreviews", false),

@@ -14,8 +14,7 @@ impl Plugin for CsrRequester {
     }
 
     fn handles(&self, request: &Request<'_>) -> bool {
-        request.subresource.is_none()
-            && request.resource.kind == "CertificateSigningRequest"
+        request.is(k0rs_registry::resources::CERTIFICATE_SIGNING_REQUESTS)
             && request.operation == Operation::Create
     }
 

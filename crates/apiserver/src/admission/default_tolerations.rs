@@ -1,6 +1,7 @@
 //! DefaultTolerationSeconds: a new pod tolerates a not-ready or unreachable node for 300 s unless
 //! it says otherwise.
 
+use k0rs_registry::resources;
 use serde_json::{Value, json};
 
 use super::{Admitted, Operation, Plugin, Request};
@@ -13,7 +14,7 @@ impl Plugin for DefaultTolerationSeconds {
     }
 
     fn handles(&self, request: &Request<'_>) -> bool {
-        request.is_core("Pod") && request.operation == Operation::Create
+        request.is(resources::PODS) && request.operation == Operation::Create
     }
 
     fn admit<'a>(&'a self, _request: &'a Request<'a>, pod: &'a mut Value) -> Admitted<'a> {

@@ -3,10 +3,10 @@
 
 use k0rs_api::quantity;
 use k0rs_api::{Status, StatusReason};
-use k0rs_registry::Registry;
+use k0rs_registry::{Registry, resources};
 use serde_json::Value;
 
-use super::{Admitted, Operation, Plugin, Request, core_items, text};
+use super::{Admitted, Operation, Plugin, Request, items_in, text};
 
 pub struct LimitRanger {
     registry: Registry,
@@ -24,7 +24,7 @@ impl Plugin for LimitRanger {
     }
 
     fn handles(&self, request: &Request<'_>) -> bool {
-        request.is_core("Pod")
+        request.is(resources::PODS)
             && request.operation == Operation::Create
             && request.namespace.is_some()
     }
@@ -56,7 +56,7 @@ fn each_container(
 
 /// LimitRanger: defaults, then min/max for each container of a new pod.
 async fn limit_range(registry: &Registry, namespace: &str, pod: &mut Value) -> Result<(), Status> {
-    let ranges = core_items(registry, "limitranges", namespace).await;
+    let ranges = items_in(registry, resources::LIMIT_RANGES, namespace).await;
     let limits: Vec<&Value> = ranges
         .iter()
         .flat_map(|r| r["spec"]["limits"].as_array().into_iter().flatten())

@@ -46,9 +46,9 @@ pub struct Request<'a> {
 }
 
 impl Request<'_> {
-    /// Whether the object itself (not a subresource) of the core kind `kind` is written.
-    fn is_core(&self, kind: &str) -> bool {
-        self.subresource.is_none() && self.resource.group.is_empty() && self.resource.kind == kind
+    /// Whether the object itself (not a subresource) of `resource` is written.
+    fn is(&self, resource: &Resource) -> bool {
+        self.subresource.is_none() && self.resource.is(resource)
     }
 }
 
@@ -142,14 +142,6 @@ async fn items_in(registry: &Registry, resource: &Resource, namespace: &str) -> 
         .await
         .map(|list| list["items"].as_array().cloned().unwrap_or_default())
         .unwrap_or_default()
-}
-
-/// The core/v1 `plural` objects of a namespace.
-async fn core_items(registry: &Registry, plural: &str, namespace: &str) -> Vec<Value> {
-    let Some(resource) = k0rs_registry::find("", "v1", plural) else {
-        return Vec::new();
-    };
-    items_in(registry, resource, namespace).await
 }
 
 /// A quantity as a refusal quotes it.

@@ -4,6 +4,7 @@
 
 use k0rs_api::{Status, StatusReason};
 use k0rs_registry::Registry;
+use k0rs_registry::resources::{LEASES, NODES, PODS};
 use serde_json::Value;
 
 use super::{Admitted, Plugin, Request};
@@ -48,18 +49,15 @@ async fn restrict(
             format!("{} \"{name}\" is forbidden: {why}", resource.plural),
         ))
     };
-    match (resource.group, resource.kind) {
-        ("", "Node") if name != node => refuse(format!(
+    match resource {
+        r if r.is(NODES) && name != node => refuse(format!(
             "node \"{node}\" is not allowed to modify node \"{name}\""
         )),
-        ("coordination.k8s.io", "Lease")
-            if namespace != Some("kube-node-lease") || name != node =>
-        {
+        r if r.is(LEASES) && (namespace != Some("kube-node-lease") || name != node) => {
             refuse("can only access node lease with the same name as the requesting node".into())
         }
-        ("", "Pod") => {
-            let pods = k0rs_registry::find("", "v1", "pods").expect("in the table");
-            let bound = match registry.get(pods, namespace, name).await {
+        r if r.is(PODS) => {
+            let bound = match registry.get(PODS, namespace, name).await {
                 Ok(stored) => stored["spec"]["nodeName"] == node,
                 Err(_) => object["spec"]["nodeName"] == node,
             };

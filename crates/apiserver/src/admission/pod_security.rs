@@ -3,7 +3,7 @@
 //! Kubernetes' message listing every check that failed.
 
 use k0rs_api::{Status, StatusReason};
-use k0rs_registry::Registry;
+use k0rs_registry::{Registry, resources};
 use serde_json::Value;
 
 use super::{Admitted, Plugin, Request};
@@ -64,7 +64,7 @@ impl Plugin for PodSecurity {
     }
 
     fn handles(&self, request: &Request<'_>) -> bool {
-        request.is_core("Pod")
+        request.is(resources::PODS)
     }
 
     fn admit<'a>(&'a self, request: &'a Request<'a>, pod: &'a mut Value) -> Admitted<'a> {
@@ -76,7 +76,7 @@ async fn enforce(registry: &Registry, namespace: Option<&str>, pod: &Value) -> R
     let Some(namespace) = namespace else {
         return Ok(());
     };
-    let namespaces = k0rs_registry::find("", "v1", "namespaces").expect("in the table");
+    let namespaces = resources::NAMESPACES;
     let Ok(ns) = registry.get(namespaces, None, namespace).await else {
         return Ok(());
     };

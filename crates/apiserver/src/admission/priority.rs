@@ -2,7 +2,7 @@
 //! 403, as in Kubernetes), or of the global default class, or 0.
 
 use k0rs_api::{Status, StatusReason};
-use k0rs_registry::{Filter, ReadAt, Registry};
+use k0rs_registry::{Filter, ReadAt, Registry, resources};
 use serde_json::{Value, json};
 
 use super::{Admitted, Operation, Plugin, Request};
@@ -23,7 +23,7 @@ impl Plugin for Priority {
     }
 
     fn handles(&self, request: &Request<'_>) -> bool {
-        request.is_core("Pod") && request.operation == Operation::Create
+        request.is(resources::PODS) && request.operation == Operation::Create
     }
 
     fn admit<'a>(&'a self, _request: &'a Request<'a>, pod: &'a mut Value) -> Admitted<'a> {
@@ -32,8 +32,7 @@ impl Plugin for Priority {
 }
 
 async fn priority(registry: &Registry, pod: &mut Value) -> Result<(), Status> {
-    let classes =
-        k0rs_registry::find("scheduling.k8s.io", "v1", "priorityclasses").expect("in the table");
+    let classes = resources::PRIORITY_CLASSES;
     let spec = &mut pod["spec"];
     let class = if let Some(name) = spec["priorityClassName"].as_str().filter(|n| !n.is_empty()) {
         match registry.get(classes, None, name).await {

@@ -5,6 +5,7 @@
 //! does not have.
 
 use k0rs_api::{Status, StatusReason};
+use k0rs_registry::resources::{CLUSTER_ROLE_BINDINGS, CLUSTER_ROLES, ROLE_BINDINGS, ROLES};
 use k0rs_registry::{Registry, Resource};
 use serde_json::Value;
 
@@ -32,7 +33,7 @@ impl Plugin for RbacEscalation {
     }
 
     fn handles(&self, request: &Request<'_>) -> bool {
-        request.subresource.is_none() && request.resource.group == "rbac.authorization.k8s.io"
+        request.subresource.is_none() && request.resource.group == ROLES.group
     }
 
     fn admit<'a>(&'a self, request: &'a Request<'a>, object: &'a mut Value) -> Admitted<'a> {
@@ -147,8 +148,8 @@ async fn check(
     }
     let scope = if resource.namespaced { namespace } else { None };
     let name = object["metadata"]["name"].as_str().unwrap_or_default();
-    match resource.kind {
-        "Role" | "ClusterRole" => {
+    match resource {
+        r if r.is(ROLES) || r.is(CLUSTER_ROLES) => {
             let escalate = Attributes::Resource {
                 verb: "escalate",
                 group: resource.group,
@@ -167,13 +168,13 @@ async fn check(
                 Err(forbidden(resource, object, user, &missing))
             }
         }
-        "RoleBinding" | "ClusterRoleBinding" => {
+        r if r.is(ROLE_BINDINGS) || r.is(CLUSTER_ROLE_BINDINGS) => {
             let role_kind = object["roleRef"]["kind"].as_str().unwrap_or_default();
             let role_name = object["roleRef"]["name"].as_str().unwrap_or_default();
             let (plural, role_scope) = if role_kind == "Role" {
-                ("roles", scope)
+                (ROLES.plural, scope)
             } else {
-                ("clusterroles", None)
+                (CLUSTER_ROLES.plural, None)
             };
             let bind = Attributes::Resource {
                 verb: "bind",

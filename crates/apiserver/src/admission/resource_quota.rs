@@ -4,10 +4,10 @@
 
 use k0rs_api::{Status, StatusReason};
 use k0rs_api::{quantity, quota};
-use k0rs_registry::{Registry, Resource};
+use k0rs_registry::{Registry, Resource, resources};
 use serde_json::{Value, json};
 
-use super::{Admitted, Operation, Plugin, Request, core_items, items_in, text};
+use super::{Admitted, Operation, Plugin, Request, items_in, text};
 
 pub struct ResourceQuota {
     registry: Registry,
@@ -58,7 +58,7 @@ async fn resource_quota(
     namespace: &str,
     object: &Value,
 ) -> Result<(), Status> {
-    let quotas = core_items(registry, "resourcequotas", namespace).await;
+    let quotas = items_in(registry, resources::RESOURCE_QUOTAS, namespace).await;
     // The namespace's objects of this kind, read once for every quota entry that counts them.
     let mut existing: Option<Vec<Value>> = None;
     for quota in &quotas {

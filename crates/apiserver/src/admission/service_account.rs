@@ -2,7 +2,7 @@
 //! or its account opts out, gets the account's token, the cluster CA and its namespace as the
 //! projected `kube-api-access-*` volume mounted in every container.
 
-use k0rs_registry::Registry;
+use k0rs_registry::{Registry, resources};
 use serde_json::{Value, json};
 
 use super::{Admitted, Operation, Plugin, Request};
@@ -25,7 +25,7 @@ impl Plugin for ServiceAccount {
     }
 
     fn handles(&self, request: &Request<'_>) -> bool {
-        request.is_core("Pod") && request.operation == Operation::Create
+        request.is(resources::PODS) && request.operation == Operation::Create
     }
 
     fn admit<'a>(&'a self, request: &'a Request<'a>, pod: &'a mut Value) -> Admitted<'a> {
@@ -48,7 +48,7 @@ async fn service_account(registry: &Registry, namespace: Option<&str>, pod: &mut
         .to_owned();
     spec["serviceAccountName"] = json!(name);
     spec["serviceAccount"] = json!(name);
-    let accounts = k0rs_registry::find("", "v1", "serviceaccounts").expect("in the table");
+    let accounts = resources::SERVICE_ACCOUNTS;
     let account = registry.get(accounts, namespace, &name).await.ok();
     let automount = spec["automountServiceAccountToken"]
         .as_bool()

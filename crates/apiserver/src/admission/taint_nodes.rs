@@ -2,6 +2,7 @@
 //! the `node.kubernetes.io/not-ready:NoSchedule` taint (the node lifecycle controller manages it
 //! from then on).
 
+use k0rs_registry::resources;
 use serde_json::Value;
 
 use super::{Admitted, Operation, Plugin, Request};
@@ -16,7 +17,7 @@ impl Plugin for TaintNodesByCondition {
     }
 
     fn handles(&self, request: &Request<'_>) -> bool {
-        request.is_core("Node") && request.operation == Operation::Create
+        request.is(resources::NODES) && request.operation == Operation::Create
     }
 
     fn admit<'a>(&'a self, _request: &'a Request<'a>, node: &'a mut Value) -> Admitted<'a> {

@@ -5,11 +5,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use k0rs_registry::Registry;
+use k0rs_registry::{Registry, resources};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
-use super::{FrontProxy, find, remote_api_services, resolve};
+use super::{FrontProxy, remote_api_services, resolve};
 
 /// How often the aggregated servers are checked.
 const PERIOD: Duration = Duration::from_secs(5);
@@ -81,7 +81,7 @@ async fn check(registry: &Registry, front_proxy: &FrontProxy, mut service: Value
         "type": "Available", "status": status, "reason": reason, "message": message,
         "lastTransitionTime": k0rs_api::time::now(),
     }]});
-    let services = find("apiregistration.k8s.io", "v1", "apiservices");
+    let services = resources::API_SERVICES;
     if let Err(status) = registry.update_status(services, None, &name, service).await {
         tracing::debug!(component = "aggregator", api_service = %name, error = %status.message, "status not written");
     } else {

@@ -13,7 +13,7 @@ mod tls;
 use std::net::{IpAddr, SocketAddr};
 
 use k0rs_api::{Status, StatusReason};
-use k0rs_registry::Registry;
+use k0rs_registry::{Registry, resources};
 use serde_json::Value;
 
 pub use availability::spawn_availability;
@@ -36,13 +36,9 @@ fn unavailable(message: impl Into<String>) -> Status {
     Status::failure(StatusReason::ServiceUnavailable, message)
 }
 
-fn find(group: &str, version: &str, plural: &str) -> &'static k0rs_registry::Resource {
-    k0rs_registry::find(group, version, plural).expect("in the table")
-}
-
 /// The APIServices served by other servers (those with a `service`).
 pub async fn remote_api_services(registry: &Registry) -> Vec<Value> {
-    let services = find("apiregistration.k8s.io", "v1", "apiservices");
+    let services = resources::API_SERVICES;
     registry
         .list(services, None, &k0rs_registry::Filter::default())
         .await
@@ -60,7 +56,7 @@ pub async fn backend(
     group: &str,
     version: &str,
 ) -> Result<Option<Backend>, Status> {
-    let services = find("apiregistration.k8s.io", "v1", "apiservices");
+    let services = resources::API_SERVICES;
     let name = format!("{version}.{group}");
     let api_service = match registry.get(services, None, &name).await {
         Ok(found) => found,
@@ -80,7 +76,7 @@ pub(crate) async fn resolve(registry: &Registry, api_service: &Value) -> Result<
     let name = spec["service"]["name"].as_str().unwrap_or_default();
     let port = spec["service"]["port"].as_i64().unwrap_or(443);
     let service = registry
-        .get(find("", "v1", "services"), Some(namespace), name)
+        .get(resources::SERVICES, Some(namespace), name)
         .await
         .map_err(|_| unavailable(format!("service \"{namespace}/{name}\" not found")))?;
     let service_port = service["spec"]["ports"]
@@ -90,7 +86,7 @@ pub(crate) async fn resolve(registry: &Registry, api_service: &Value) -> Result<
         .find(|p| p["port"].as_i64() == Some(port))
         .ok_or_else(|| unavailable(format!("service \"{namespace}/{name}\" has no port {port}")))?;
     let endpoints = registry
-        .get(find("", "v1", "endpoints"), Some(namespace), name)
+        .get(resources::ENDPOINTS, Some(namespace), name)
         .await
         .unwrap_or_default();
     let address = endpoint(&endpoints, service_port)
@@ -137,7 +133,7 @@ pub async fn publish_authentication(
     front_proxy: &FrontProxy,
 ) -> Result<(), Status> {
     const NAME: &str = "extension-apiserver-authentication";
-    let config_maps = find("", "v1", "configmaps");
+    let config_maps = resources::CONFIG_MAPS;
     let list = |items: &[&str]| serde_json::to_string(items).expect("JSON serialises");
     let data = serde_json::json!({
         "client-ca-file": front_proxy.client_ca_pem,

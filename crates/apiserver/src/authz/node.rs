@@ -117,7 +117,7 @@ async fn referenced_by_bound_pod(
     kind: &str,
     name: &str,
 ) -> bool {
-    let pods = k0rs_registry::find("", "v1", "pods").expect("in the table");
+    let pods = k0rs_registry::resources::PODS;
     let Ok(filter) = Filter::parse(pods, None, Some(&format!("spec.nodeName={node}"))) else {
         return false;
     };

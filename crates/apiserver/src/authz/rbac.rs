@@ -5,20 +5,21 @@
 
 use std::sync::Arc;
 
-use k0rs_registry::Registry;
+use k0rs_registry::resources::{CLUSTER_ROLE_BINDINGS, CLUSTER_ROLES, ROLE_BINDINGS, ROLES};
+use k0rs_registry::{Registry, Resource};
 use serde_json::Value;
 
 use super::Attributes;
 use crate::user::UserInfo;
 
-const GROUP: &str = "rbac.authorization.k8s.io";
-
-/// The roles or bindings of `plural`, decoded once per change (every request of a non-admin
+/// The roles or bindings of `resource`, decoded once per change (every request of a non-admin
 /// client reads them).
-async fn list(registry: &Registry, plural: &str, namespace: Option<&str>) -> Arc<Vec<Value>> {
-    let Some(resource) = k0rs_registry::find(GROUP, "v1", plural) else {
-        return Arc::default();
-    };
+async fn list(
+    registry: &Registry,
+    resource: &Resource,
+    namespace: Option<&str>,
+) -> Arc<Vec<Value>> {
+    let plural = resource.plural;
     match registry.list_decoded(resource, namespace).await {
         Ok(list) => list,
         Err(status) => {
@@ -167,14 +168,14 @@ impl Policy {
         let namespaced = match namespace.filter(|n| !n.is_empty()) {
             Some(ns) => Some(Namespaced {
                 namespace: ns.to_owned(),
-                roles: list(registry, "roles", Some(ns)).await,
-                bindings: list(registry, "rolebindings", Some(ns)).await,
+                roles: list(registry, ROLES, Some(ns)).await,
+                bindings: list(registry, ROLE_BINDINGS, Some(ns)).await,
             }),
             None => None,
         };
         Self {
-            cluster_roles: list(registry, "clusterroles", None).await,
-            cluster_bindings: list(registry, "clusterrolebindings", None).await,
+            cluster_roles: list(registry, CLUSTER_ROLES, None).await,
+            cluster_bindings: list(registry, CLUSTER_ROLE_BINDINGS, None).await,
             namespaced,
         }
     }
@@ -228,12 +229,12 @@ pub async fn role_rules(
     name: &str,
 ) -> Vec<Value> {
     if kind == "ClusterRole" {
-        let cluster_roles = list(registry, "clusterroles", None).await;
+        let cluster_roles = list(registry, CLUSTER_ROLES, None).await;
         let mut rules = Vec::new();
         cluster_role_rules(&cluster_roles, name, &mut rules);
         return rules.into_iter().cloned().collect();
     }
-    list(registry, "roles", namespace)
+    list(registry, ROLES, namespace)
         .await
         .iter()
         .find(|r| r["metadata"]["name"] == name)

@@ -3,6 +3,10 @@
 //! is this (TokenReview); and the old `bindings` resource, which binds a pod.
 
 use k0rs_api::Status;
+use k0rs_registry::resources::{
+    BINDINGS, LOCAL_SUBJECT_ACCESS_REVIEWS, PODS, SELF_SUBJECT_ACCESS_REVIEWS,
+    SELF_SUBJECT_REVIEWS, SELF_SUBJECT_RULES_REVIEWS, SUBJECT_ACCESS_REVIEWS, TOKEN_REVIEWS,
+};
 use k0rs_registry::{Resource, ServedSubresource};
 use serde_json::{Value, json};
 
@@ -32,20 +36,18 @@ pub async fn create(
             }
         }
     }
-    let status = match (resource.group, resource.kind) {
-        ("", "Binding") => return bind(context, namespace, &review).await,
-        ("authentication.k8s.io", "SelfSubjectReview") => json!({ "userInfo": user_info(caller) }),
-        ("authentication.k8s.io", "TokenReview") => match &context.tokens {
+    let status = match resource {
+        r if r.is(BINDINGS) => return bind(context, namespace, &review).await,
+        r if r.is(SELF_SUBJECT_REVIEWS) => json!({ "userInfo": user_info(caller) }),
+        r if r.is(TOKEN_REVIEWS) => match &context.tokens {
             Some(tokens) => tokens.review(&context.registry, &review).await?,
             None => token_review_without_tokens(&review)?,
         },
-        ("authorization.k8s.io", "SelfSubjectAccessReview") => {
-            access_review(context, caller, &review).await?
-        }
-        ("authorization.k8s.io", "SubjectAccessReview") => {
+        r if r.is(SELF_SUBJECT_ACCESS_REVIEWS) => access_review(context, caller, &review).await?,
+        r if r.is(SUBJECT_ACCESS_REVIEWS) => {
             access_review(context, &subject(&review)?, &review).await?
         }
-        ("authorization.k8s.io", "LocalSubjectAccessReview") => {
+        r if r.is(LOCAL_SUBJECT_ACCESS_REVIEWS) => {
             let asked = review["spec"]["resourceAttributes"]["namespace"].as_str();
             if asked != namespace {
                 return Err(invalid(
@@ -56,7 +58,7 @@ pub async fn create(
             }
             access_review(context, &subject(&review)?, &review).await?
         }
-        ("authorization.k8s.io", "SelfSubjectRulesReview") => {
+        r if r.is(SELF_SUBJECT_RULES_REVIEWS) => {
             let namespace = review["spec"]["namespace"].as_str();
             context.authorizer.rules_of(caller, namespace).await
         }
@@ -162,7 +164,7 @@ async fn bind(
     namespace: Option<&str>,
     binding: &Value,
 ) -> Result<Value, Status> {
-    let pods = k0rs_registry::find("", "v1", "pods").expect("pods are in the table");
+    let pods = PODS;
     let name = binding["metadata"]["name"]
         .as_str()
         .filter(|n| !n.is_empty())

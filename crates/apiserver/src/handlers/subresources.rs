@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use k0rs_api::patch::PatchType;
 use k0rs_api::{Status, StatusReason};
+use k0rs_registry::resources::{NODES, PODS, SERVICE_ACCOUNTS};
 use k0rs_registry::{Resource, ServedSubresource};
 
 use super::registry_for;
@@ -38,13 +39,10 @@ pub async fn serve(
     }
     let namespace = info.namespace.as_deref();
     let object_name = info.name.as_deref().unwrap_or_default();
-    if resource.group.is_empty() && resource.kind == "ServiceAccount" && name == "token" {
+    if resource.is(SERVICE_ACCOUNTS) && name == "token" {
         return token_request(context, namespace, object_name, request).await;
     }
-    if resource.group.is_empty()
-        && resource.kind == "Pod"
-        && matches!(name, "log" | "exec" | "attach" | "portforward")
-    {
+    if resource.is(PODS) && matches!(name, "log" | "exec" | "attach" | "portforward") {
         return kubelets::serve(
             &context.registry,
             context.kubelet_client.as_deref(),
@@ -55,7 +53,7 @@ pub async fn serve(
         )
         .await;
     }
-    if resource.group.is_empty() && resource.kind == "Node" && name == "proxy" {
+    if resource.is(NODES) && name == "proxy" {
         let target = info.proxy_path.as_deref().unwrap_or("/");
         return kubelets::proxy_node(
             &context.registry,
@@ -186,7 +184,7 @@ async fn not_served_yet(
     name: &str,
     sub: &str,
 ) -> Status {
-    if resource.group.is_empty() && resource.kind == "Pod" {
+    if resource.is(PODS) {
         let pod = match context.registry.get(resource, namespace, name).await {
             Ok(pod) => pod,
             Err(status) => return status,

@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use k0rs_api::Status;
 use k0rs_api::patch::PatchType;
-use k0rs_registry::Resource;
+use k0rs_registry::{Resource, resources};
 use serde_json::Value;
 
 use super::registry_for;
@@ -195,7 +195,7 @@ impl Patch<'_> {
         }
         let mut warnings = Vec::new();
         // Field validation and validating admission see the object as the patch leaves it.
-        let admitted = resource.group == "rbac.authorization.k8s.io" || resource.kind == "Pod";
+        let admitted = resource.group == resources::ROLES.group || resource.is(resources::PODS);
         if admitted || validation != FieldValidation::Ignore {
             let mut patched = match registry.get(resource, namespace, name).await {
                 Ok(current) => k0rs_api::patch::apply(&current, &patch, kind)?,

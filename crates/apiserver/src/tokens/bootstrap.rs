@@ -23,7 +23,7 @@ pub fn parse(token: &str) -> Option<(&str, &str)> {
 
 /// The bootstrap user of `id.secret`, if its Secret allows authentication now.
 pub async fn authenticate(registry: &Registry, id: &str, secret: &str) -> Result<UserInfo, String> {
-    let secrets = k0rs_registry::find("", "v1", "secrets").expect("in the table");
+    let secrets = k0rs_registry::resources::SECRETS;
     let stored = registry
         .get(
             secrets,

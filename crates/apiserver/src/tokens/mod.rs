@@ -6,7 +6,7 @@ mod jwt;
 mod service_account;
 
 use k0rs_api::Status;
-use k0rs_registry::Registry;
+use k0rs_registry::{Registry, resources};
 use serde_json::{Value, json};
 
 pub use self::jwt::{KeyError, Keys};
@@ -80,7 +80,7 @@ impl Tokens {
         name: &str,
         request: &Value,
     ) -> Result<Value, Status> {
-        let accounts = k0rs_registry::find("", "v1", "serviceaccounts").expect("in the table");
+        let accounts = resources::SERVICE_ACCOUNTS;
         let account = registry.get(accounts, Some(namespace), name).await?;
         let spec = &request["spec"];
         let expiration = spec["expirationSeconds"]
@@ -179,9 +179,9 @@ async fn bound_object(
     let Some(kind) = reference["kind"].as_str() else {
         return Ok(None);
     };
-    let (plural, claim) = match kind {
-        "Pod" => ("pods", "pod"),
-        "Secret" => ("secrets", "secret"),
+    let (resource, claim) = match kind {
+        "Pod" => (resources::PODS, "pod"),
+        "Secret" => (resources::SECRETS, "secret"),
         other => {
             return Err(invalid(
                 "spec.boundObjectRef.kind",
@@ -190,15 +190,14 @@ async fn bound_object(
         }
     };
     let name = reference["name"].as_str().unwrap_or_default();
-    let resource = k0rs_registry::find("", "v1", plural).expect("in the table");
     let object = registry.get(resource, Some(namespace), name).await?;
     let uid = object["metadata"]["uid"].as_str().unwrap_or_default();
     if let Some(wanted) = reference["uid"].as_str().filter(|u| !u.is_empty())
         && wanted != uid
     {
         return Err(Status::conflict_with(
-            "",
-            plural,
+            resource.group,
+            resource.plural,
             name,
             format!(
                 "the UID in the bound object reference ({wanted}) does not match the UID in record ({uid})"

@@ -4,7 +4,7 @@
 //! still existing with the same uid.
 
 use k0rs_api::time::now_unix;
-use k0rs_registry::Registry;
+use k0rs_registry::{Registry, resources};
 use serde_json::{Value, json};
 
 use crate::user::{AUTHENTICATED, UserInfo};
@@ -66,7 +66,7 @@ pub async fn validate(
         Some(iss) if iss == issuer => bound_subject(claims, audiences)?,
         _ => return Err("token issuer is not accepted".into()),
     };
-    let accounts = k0rs_registry::find("", "v1", "serviceaccounts").expect("in the table");
+    let accounts = resources::SERVICE_ACCOUNTS;
     let account = registry
         .get(accounts, Some(&namespace), &name)
         .await
@@ -77,12 +77,11 @@ pub async fn validate(
         ));
     }
     if let Some(object) = bound {
-        let plural = if object.kind == "pod" {
-            "pods"
+        let resource = if object.kind == "pod" {
+            resources::PODS
         } else {
-            "secrets"
+            resources::SECRETS
         };
-        let resource = k0rs_registry::find("", "v1", plural).expect("in the table");
         let current = registry
             .get(resource, Some(&namespace), &object.name)
             .await
@@ -165,7 +164,7 @@ async fn legacy_subject(claims: &Value, registry: &Registry) -> Result<Subject, 
             .to_owned()
     };
     let (namespace, secret) = (claim("namespace"), claim("secret.name"));
-    let secrets = k0rs_registry::find("", "v1", "secrets").expect("in the table");
+    let secrets = resources::SECRETS;
     let stored = registry
         .get(secrets, Some(&namespace), &secret)
         .await

@@ -1,9 +1,13 @@
 //! Validation of objects before they are stored, with Kubernetes' field paths and messages: a
 //! write that fails any rule is 422 Invalid with one cause per problem, and nothing is written.
+//! The rules on metadata hold for every kind; each kind's strategy ([`crate::kinds`]) adds its
+//! own, made of the pieces here.
 
-mod definitions;
 mod names;
 mod workloads;
+
+pub use names::is_dns_label;
+pub use workloads::{PROTOCOLS, controller, pod_spec, port_in_range};
 
 use k0rs_api::{Status, StatusCause};
 use serde_json::Value;
@@ -68,40 +72,8 @@ fn short(value: &Value) -> String {
 /// Checks `object` (already defaulted) for `resource`; 422 with every problem found.
 pub fn validate(resource: &Resource, object: &Value) -> Result<(), Status> {
     let mut errors = Errors::default();
-    names::metadata(resource, &object["metadata"], &mut errors);
-    match (resource.group, resource.kind) {
-        ("", "Pod") => workloads::pod_spec(&object["spec"], "spec", &mut errors),
-        ("", "PodTemplate") => {
-            workloads::pod_spec(&object["template"]["spec"], "template.spec", &mut errors);
-        }
-        ("", "ReplicationController") | ("apps", _) | ("batch", "Job") => {
-            workloads::controller(resource, &object["spec"], &mut errors);
-        }
-        ("batch", "CronJob") => workloads::cron_job(&object["spec"], &mut errors),
-        ("", "Service") => workloads::service(&object["spec"], &mut errors),
-        ("apiextensions.k8s.io", "CustomResourceDefinition") => {
-            definitions::custom_resource_definition(object, &mut errors);
-        }
-        ("", "ConfigMap" | "Secret") => {
-            for field in ["data", "binaryData", "stringData"] {
-                for key in object[field]
-                    .as_object()
-                    .into_iter()
-                    .flatten()
-                    .map(|(k, _)| k)
-                {
-                    if !names::is_config_key(key) {
-                        errors.invalid(
-                            &format!("{field}[{key}]"),
-                            &Value::from(key.as_str()),
-                            "a valid config key must consist of alphanumeric characters, '-', '_' or '.'",
-                        );
-                    }
-                }
-            }
-        }
-        _ => {}
-    }
+    names::metadata(resource.strategy, &object["metadata"], &mut errors);
+    (resource.strategy.validate)(object, &mut errors);
     if errors.0.is_empty() {
         return Ok(());
     }
@@ -112,4 +84,24 @@ pub fn validate(resource: &Resource, object: &Value) -> Result<(), Status> {
         name,
         errors.0,
     ))
+}
+
+/// The keys of a ConfigMap's or Secret's data are config keys.
+pub fn config_keys(object: &Value, errors: &mut Errors) {
+    for field in ["data", "binaryData", "stringData"] {
+        for key in object[field]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, _)| k)
+        {
+            if !names::is_config_key(key) {
+                errors.invalid(
+                    &format!("{field}[{key}]"),
+                    &Value::from(key.as_str()),
+                    "a valid config key must consist of alphanumeric characters, '-', '_' or '.'",
+                );
+            }
+        }
+    }
 }

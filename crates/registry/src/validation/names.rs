@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::Errors;
-use crate::table::Resource;
+use crate::kinds::Strategy;
 
 const DNS_LABEL_MESSAGE: &str = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character";
 
@@ -50,19 +50,12 @@ pub fn is_label_value(value: &str) -> bool {
     value.is_empty() || is_qualified_part(value)
 }
 
-/// Kinds whose names are DNS labels (no dots), not subdomains.
-const LABEL_NAMED: [(&str, &str); 3] = [
-    ("", "Namespace"),
-    ("", "Service"),
-    ("", "ReplicationController"),
-];
-
 /// Most 256 KiB all annotations of an object may take.
 const ANNOTATIONS_MAX_BYTES: usize = 256 * 1024;
 
-pub fn metadata(resource: &Resource, metadata: &Value, errors: &mut Errors) {
+pub fn metadata(strategy: &Strategy, metadata: &Value, errors: &mut Errors) {
     if let Some(name) = metadata["name"].as_str()
-        && LABEL_NAMED.contains(&(resource.group, resource.kind))
+        && strategy.label_names
         && !is_dns_label(name)
     {
         errors.invalid("metadata.name", &Value::from(name), DNS_LABEL_MESSAGE);

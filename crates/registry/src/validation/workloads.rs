@@ -1,14 +1,13 @@
-//! Pod specs, the controllers that hold pod templates, and Services.
+//! Pod specs, and the controllers that hold pod templates.
 
 use serde_json::Value;
 
 use super::Errors;
 use super::names::is_dns_label;
-use crate::table::Resource;
 
-const PROTOCOLS: [&str; 3] = ["TCP", "UDP", "SCTP"];
+pub const PROTOCOLS: [&str; 3] = ["TCP", "UDP", "SCTP"];
 
-fn port_in_range(value: &Value) -> bool {
+pub fn port_in_range(value: &Value) -> bool {
     value.as_i64().is_some_and(|p| (1..=65535).contains(&p))
 }
 
@@ -126,10 +125,7 @@ fn selects(selector: &Value, labels: &Value) -> bool {
 
 /// Deployments, ReplicaSets, StatefulSets, DaemonSets, ReplicationControllers and Jobs: a
 /// selector that selects the template's labels, and a valid pod template.
-pub fn controller(resource: &Resource, spec: &Value, errors: &mut Errors) {
-    if resource.kind == "ControllerRevision" {
-        return;
-    }
+pub fn controller(spec: &Value, errors: &mut Errors) {
     let template = &spec["template"];
     let labels = &template["metadata"]["labels"];
     let selector = &spec["selector"];
@@ -158,76 +154,5 @@ pub fn controller(resource: &Resource, spec: &Value, errors: &mut Errors) {
         errors.required("spec.template.spec");
     } else {
         pod_spec(&template["spec"], "spec.template.spec", errors);
-    }
-    if resource.kind == "Job" {
-        let policy = &template["spec"]["restartPolicy"];
-        if !matches!(policy.as_str(), Some("OnFailure" | "Never")) {
-            errors.unsupported(
-                "spec.template.spec.restartPolicy",
-                policy,
-                &["OnFailure", "Never"],
-            );
-        }
-    }
-}
-
-pub fn cron_job(spec: &Value, errors: &mut Errors) {
-    match spec["schedule"].as_str() {
-        None | Some("") => errors.required("spec.schedule"),
-        Some(schedule) => {
-            let fields = schedule.split_whitespace().count();
-            if !schedule.starts_with('@') && fields != 5 {
-                errors.invalid(
-                    "spec.schedule",
-                    &spec["schedule"],
-                    "unparseable schedule: expected exactly 5 fields",
-                );
-            }
-        }
-    }
-    let template = &spec["jobTemplate"]["spec"]["template"];
-    pod_spec(
-        &template["spec"],
-        "spec.jobTemplate.spec.template.spec",
-        errors,
-    );
-}
-
-pub fn service(spec: &Value, errors: &mut Errors) {
-    let types = ["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"];
-    let kind = spec["type"].as_str().unwrap_or("ClusterIP");
-    if !types.contains(&kind) {
-        errors.unsupported("spec.type", &spec["type"], &types);
-    }
-    let ports = spec["ports"].as_array().map_or(&[][..], Vec::as_slice);
-    let headless = spec["clusterIP"] == "None";
-    if ports.is_empty() && kind != "ExternalName" && !headless {
-        errors.required("spec.ports");
-    }
-    if kind == "ExternalName" && spec["externalName"].as_str().is_none_or(str::is_empty) {
-        errors.required("spec.externalName");
-    }
-    let mut names = Vec::new();
-    for (i, port) in ports.iter().enumerate() {
-        let at = format!("spec.ports[{i}]");
-        if !port_in_range(&port["port"]) {
-            errors.invalid(
-                &format!("{at}.port"),
-                &port["port"],
-                "must be between 1 and 65535, inclusive",
-            );
-        }
-        let name = port["name"].as_str().unwrap_or_default();
-        if ports.len() > 1 && name.is_empty() {
-            errors.required(&format!("{at}.name"));
-        } else if names.contains(&name) {
-            errors.duplicate(&format!("{at}.name"), &port["name"]);
-        }
-        names.push(name);
-        if let Some(protocol) = port["protocol"].as_str()
-            && !PROTOCOLS.contains(&protocol)
-        {
-            errors.unsupported(&format!("{at}.protocol"), &port["protocol"], &PROTOCOLS);
-        }
     }
 }

@@ -1,16 +1,21 @@
 //! The ClusterRoles and ClusterRoleBindings every Kubernetes cluster ships with (the bootstrap
 //! RBAC policy): cluster-admin, the aggregated admin/edit/view, and the `system:` roles clients and
-//! nodes rely on. Kept current at every start, as kube-apiserver reconciles its own.
+//! nodes rely on (the rules of the control plane's components are in [`components`], its
+//! controllers' roles in [`controllers`]). Kept current at every start, as kube-apiserver
+//! reconciles its own.
+
+mod components;
+mod controllers;
 
 use k0rs_api::Status;
 use serde_json::{Value, json};
 
 use crate::generic::Registry;
 
-pub(super) const READ: &[&str] = &["get", "list", "watch"];
+const READ: &[&str] = &["get", "list", "watch"];
 const WRITE: &[&str] = &["create", "delete", "deletecollection", "patch", "update"];
 
-pub(super) fn rule(verbs: &[&str], groups: &[&str], resources: &[&str]) -> Value {
+fn rule(verbs: &[&str], groups: &[&str], resources: &[&str]) -> Value {
     json!({ "verbs": verbs, "apiGroups": groups, "resources": resources })
 }
 
@@ -60,7 +65,7 @@ fn workload_rules(verbs: &[&str]) -> Vec<Value> {
     ]
 }
 
-pub(super) fn cluster_role(name: &str, labels: &Value, rules: Vec<Value>) -> Value {
+fn cluster_role(name: &str, labels: &Value, rules: Vec<Value>) -> Value {
     let rules = Value::Array(rules);
     json!({
         "metadata": {
@@ -80,7 +85,7 @@ fn aggregated(name: &str, labels: &Value, aggregate_from: &str) -> Value {
     role
 }
 
-pub(super) fn bootstrap_labels() -> Value {
+fn bootstrap_labels() -> Value {
     json!({ "kubernetes.io/bootstrapping": "rbac-defaults" })
 }
 
@@ -213,13 +218,17 @@ fn cluster_roles() -> Vec<Value> {
                 ],
             )],
         ),
-        cluster_role("system:kube-scheduler", &labels, scheduler_rules()),
+        cluster_role(
+            "system:kube-scheduler",
+            &labels,
+            components::scheduler_rules(),
+        ),
         cluster_role(
             "system:kube-controller-manager",
             &labels,
-            controller_manager_rules(),
+            components::controller_manager_rules(),
         ),
-        cluster_role("system:node", &labels, node_rules()),
+        cluster_role("system:node", &labels, components::node_rules()),
         // Joining and joined workers read the cluster's worker settings (k0s's
         // `worker-config-<profile>-<version>` ConfigMaps) with their bootstrap token or node
         // identity.
@@ -261,168 +270,11 @@ fn cluster_roles() -> Vec<Value> {
             )],
         ),
     ];
-    roles.extend(super::bootstrap_controller_roles::controller_roles());
+    roles.extend(controllers::controller_roles());
     roles
 }
 
-/// What kube-scheduler reads and writes: pods and their bindings, nodes, volumes, its lease.
-fn scheduler_rules() -> Vec<Value> {
-    vec![
-        rule(
-            READ,
-            &[""],
-            &[
-                "nodes",
-                "pods",
-                "namespaces",
-                "persistentvolumeclaims",
-                "persistentvolumes",
-                "replicationcontrollers",
-                "services",
-            ],
-        ),
-        rule(&["create"], &[""], &["pods/binding", "bindings"]),
-        rule(&["patch", "update"], &[""], &["pods/status"]),
-        rule(&["delete"], &[""], &["pods"]),
-        rule(READ, &["apps"], &["replicasets", "statefulsets"]),
-        rule(READ, &["policy"], &["poddisruptionbudgets"]),
-        rule(
-            READ,
-            &["storage.k8s.io"],
-            &[
-                "csidrivers",
-                "csinodes",
-                "csistoragecapacities",
-                "storageclasses",
-            ],
-        ),
-        rule(
-            &["create", "patch", "update"],
-            &["", "events.k8s.io"],
-            &["events"],
-        ),
-        rule(
-            &["create", "get", "update"],
-            &["coordination.k8s.io"],
-            &["leases"],
-        ),
-        rule(&["create"], &["authentication.k8s.io"], &["tokenreviews"]),
-        rule(
-            &["create"],
-            &["authorization.k8s.io"],
-            &["subjectaccessreviews"],
-        ),
-    ]
-}
-
-/// What kube-controller-manager needs beyond its controllers' own service accounts: everything
-/// it reconciles, read and written.
-fn controller_manager_rules() -> Vec<Value> {
-    vec![
-        rule(
-            &["*"],
-            &[
-                "",
-                "apps",
-                "batch",
-                "autoscaling",
-                "policy",
-                "discovery.k8s.io",
-                "networking.k8s.io",
-                "coordination.k8s.io",
-                "certificates.k8s.io",
-                "storage.k8s.io",
-                "events.k8s.io",
-            ],
-            &["*"],
-        ),
-        // The garbage collector and the namespace controller act on every resource, custom
-        // ones included (their own roles say the same).
-        rule(
-            &[
-                "delete",
-                "deletecollection",
-                "get",
-                "list",
-                "patch",
-                "update",
-                "watch",
-            ],
-            &["*"],
-            &["*"],
-        ),
-        rule(&["create"], &["authentication.k8s.io"], &["tokenreviews"]),
-        rule(
-            &["create"],
-            &["authorization.k8s.io"],
-            &["subjectaccessreviews"],
-        ),
-        rule(
-            READ,
-            &[
-                "rbac.authorization.k8s.io",
-                "scheduling.k8s.io",
-                "node.k8s.io",
-                "apiextensions.k8s.io",
-            ],
-            &["*"],
-        ),
-    ]
-}
-
-/// The RBAC half of a kubelet's permissions (the Node authorizer scopes secrets, configmaps and
-/// claims to the node's own pods).
-fn node_rules() -> Vec<Value> {
-    vec![
-        rule(
-            &[
-                "create", "get", "list", "watch", "update", "patch", "delete",
-            ],
-            &[""],
-            &["nodes"],
-        ),
-        rule(
-            &["patch", "update"],
-            &[""],
-            &["nodes/status", "pods/status"],
-        ),
-        rule(READ, &[""], &["pods", "services", "endpoints"]),
-        rule(&["create", "delete"], &[""], &["pods"]),
-        rule(
-            &["create"],
-            &[""],
-            &["pods/eviction", "serviceaccounts/token"],
-        ),
-        rule(
-            &["create", "patch", "update"],
-            &["", "events.k8s.io"],
-            &["events"],
-        ),
-        rule(
-            &["create", "delete", "get", "patch", "update"],
-            &["coordination.k8s.io"],
-            &["leases"],
-        ),
-        rule(
-            &["create", "get", "list", "watch"],
-            &["certificates.k8s.io"],
-            &["certificatesigningrequests"],
-        ),
-        rule(READ, &["node.k8s.io"], &["runtimeclasses"]),
-        rule(
-            READ,
-            &["storage.k8s.io"],
-            &["csidrivers", "volumeattachments"],
-        ),
-        rule(
-            &["create", "delete", "get", "patch", "update"],
-            &["storage.k8s.io"],
-            &["csinodes"],
-        ),
-    ]
-}
-
-pub(super) fn binding(name: &str, role: &str, groups: &[&str]) -> Value {
+fn binding(name: &str, role: &str, groups: &[&str]) -> Value {
     let subjects: Vec<Value> = groups
         .iter()
         .map(|g| json!({ "apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": g }))
@@ -501,46 +353,16 @@ fn cluster_role_bindings() -> Vec<Value> {
             "system:kube-controller-manager",
         ),
     ];
-    bindings.extend(super::bootstrap_controller_roles::controller_role_bindings());
+    bindings.extend(controllers::controller_role_bindings());
     bindings
 }
 
 impl Registry {
-    /// An APIService per served group version, each `Local` (served by this server) and
-    /// Available, as kube-apiserver registers its own.
-    pub(crate) async fn bootstrap_api_services(&self) -> Result<(), Status> {
-        let services =
-            crate::find("apiregistration.k8s.io", "v1", "apiservices").expect("in the table");
-        for (group, version) in crate::group_versions() {
-            let name = format!("{version}.{group}");
-            let service = json!({
-                "metadata": { "name": name, "labels": { "kube-aggregator.kubernetes.io/automanaged": "onstart" } },
-                "spec": { "group": group, "version": version, "groupPriorityMinimum": 18000, "versionPriority": 15 },
-            });
-            match self.create(services, None, service).await {
-                Ok(created) => {
-                    let mut available = created;
-                    available["status"] = json!({ "conditions": [{
-                        "type": "Available", "status": "True", "reason": "Local",
-                        "message": "Local APIServices are always available",
-                        "lastTransitionTime": k0rs_api::time::now(),
-                    }]});
-                    self.update_status(services, None, &name, available).await?;
-                }
-                Err(status) if status.code == 409 => {}
-                Err(status) => return Err(status),
-            }
-        }
-        Ok(())
-    }
-
     /// Creates the bootstrap ClusterRoles and ClusterRoleBindings, and brings back to their
     /// shipped content those still marked `autoupdate`.
     pub(crate) async fn bootstrap_policy(&self) -> Result<(), Status> {
-        let roles =
-            crate::find("rbac.authorization.k8s.io", "v1", "clusterroles").expect("in the table");
-        let bindings = crate::find("rbac.authorization.k8s.io", "v1", "clusterrolebindings")
-            .expect("in the table");
+        let roles = crate::resources::CLUSTER_ROLES;
+        let bindings = crate::resources::CLUSTER_ROLE_BINDINGS;
         for role in cluster_roles() {
             self.ensure_policy(roles, role).await?;
         }

@@ -12,7 +12,7 @@
 
 use serde_json::{Value, json};
 
-use crate::bootstrap_policy::{READ, binding, bootstrap_labels, cluster_role, rule};
+use super::{READ, binding, bootstrap_labels, cluster_role, rule};
 
 const PREFIX: &str = "system:controller:";
 
@@ -53,7 +53,7 @@ fn named(mut rule: Value, names: &[&str]) -> Value {
     rule
 }
 
-pub(crate) fn controller_roles() -> Vec<Value> {
+pub(super) fn controller_roles() -> Vec<Value> {
     let mut roles = apps_roles();
     roles.extend(batch_and_scaling_roles());
     roles.extend(node_roles());
@@ -64,7 +64,7 @@ pub(crate) fn controller_roles() -> Vec<Value> {
 }
 
 /// Each role bound, under its own name, to the ServiceAccount its loop runs as.
-pub(crate) fn controller_role_bindings() -> Vec<Value> {
+pub(super) fn controller_role_bindings() -> Vec<Value> {
     controller_roles()
         .iter()
         .map(|role| {

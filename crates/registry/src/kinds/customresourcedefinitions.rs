@@ -1,13 +1,21 @@
-//! CustomResourceDefinition rules that the registry relies on: the name is `<plural>.<group>`,
+//! CustomResourceDefinitions: the rules the registry relies on (the name is `<plural>.<group>`,
 //! there is at least one version, exactly one of them is the storage version, and version names
-//! are unique DNS labels.
+//! are unique DNS labels); an established CRD defines resources the registry serves
+//! ([`crate::crds`]).
 
 use serde_json::Value;
 
-use super::Errors;
+use super::Strategy;
+use crate::validation::Errors;
+
+pub static STRATEGY: Strategy = Strategy {
+    validate,
+    defines_resources: true,
+    ..Strategy::DEFAULT
+};
 
 /// Checks a CRD's spec and name.
-pub fn custom_resource_definition(object: &Value, errors: &mut Errors) {
+fn validate(object: &Value, errors: &mut Errors) {
     let spec = &object["spec"];
     let group = spec["group"].as_str().unwrap_or_default();
     let plural = spec["names"]["plural"].as_str().unwrap_or_default();
@@ -56,7 +64,7 @@ fn versions(versions: &Value, errors: &mut Errors) {
         let field = format!("spec.versions[{i}].name");
         if name.is_empty() {
             errors.required(&field);
-        } else if !super::names::is_dns_label(name) {
+        } else if !crate::validation::is_dns_label(name) {
             errors.invalid(
                 &field,
                 &version["name"],
