@@ -1,7 +1,7 @@
 //! exec, attach and portForward: the runtime's streaming server does the work; the kubelet finds
 //! the container or sandbox, asks CRI for a streaming URL and forwards the caller's request (and
 //! its upgraded connection: SPDY/3.1 or WebSocket) to it. kubectl 1.30+'s WebSocket protocols,
-//! which the runtime does not speak, are translated to SPDY on the way (`k0rs_upgrade`).
+//! which the runtime does not speak, are translated to SPDY on the way (`k0rs_streaming`).
 
 use std::path::PathBuf;
 
@@ -9,8 +9,8 @@ use axum::extract::{Path, Request, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use k0rs_cri::api;
-use k0rs_upgrade::channel::{self, Streams};
-use k0rs_upgrade::{offers_websocket, tunnel};
+use k0rs_streaming::channel::{self, Streams};
+use k0rs_streaming::{offers_websocket, tunnel};
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 
@@ -172,7 +172,7 @@ async fn forward(url: &str, request: Request, translation: Translation) -> Respo
         }
         _ => {}
     }
-    match k0rs_upgrade::forward(tcp, &uri, request).await {
+    match k0rs_streaming::forward(tcp, &uri, request).await {
         Ok(response) => response,
         Err(e) => error(
             StatusCode::BAD_GATEWAY,
