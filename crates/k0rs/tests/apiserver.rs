@@ -7,7 +7,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use harness::controller::{Controller, kubectl};
-use harness::{Node, k0rs, path_str, stderr, stdout};
+use harness::{k0rs, path_str, stderr, stdout};
 
 #[test]
 fn kubectl_version_reports_the_served_kubernetes_version() {
@@ -114,17 +114,7 @@ fn users_outside_system_masters_are_forbidden_with_a_status() {
 #[test]
 fn client_certificate_from_another_ca_is_not_accepted() {
     let controller = Controller::start();
-    let other = Node::new();
-    let init = other
-        .k0rs(&[
-            "controller",
-            "--init-only",
-            "--config",
-            path_str(&controller.config),
-        ])
-        .output()
-        .unwrap();
-    assert!(init.status.success(), "{}", stderr(&init));
+    let other = controller.foreign_pki();
     let out = controller.curl(&[
         "/api",
         "--cert",
