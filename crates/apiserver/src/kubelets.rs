@@ -281,7 +281,7 @@ pub async fn forward(
     let (mut parts, body) = request.into_parts();
     // The caller's credentials are for the API server, never for the kubelet.
     parts.headers.remove(axum::http::header::AUTHORIZATION);
-    let response = k0rs_upgrade::forward(tls, &uri, Request::from_parts(parts, body))
+    let response = k0rs_streaming::forward(tls, &uri, Request::from_parts(parts, body))
         .await
         .map_err(|e| unavailable(node, e))?;
     let code = response.status();

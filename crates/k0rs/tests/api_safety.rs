@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use harness::controller::{Controller, kubectl_bin};
-use harness::{Node, path_str, stderr, stdout};
+use harness::{path_str, stderr, stdout};
 use serde_json::{Value, json};
 
 const KUBECTL_1_28: &str = "/usr/lib/google-cloud-sdk/bin/kubectl.1.28";
@@ -427,17 +427,7 @@ fn refused_requests_always_reach_the_client_as_a_status() {
     // `~/.kube/config` is on a machine that ran `./scripts/up`: kubectl sends that certificate
     // along with the token. It must not end the handshake: the token decides, and a bad one is a
     // 401 Status (this is how `no_credentials_is_401_with_a_status` met a broken pipe).
-    let other = Node::new();
-    let init = other
-        .k0rs(&[
-            "controller",
-            "--init-only",
-            "--config",
-            path_str(&controller.config),
-        ])
-        .output()
-        .unwrap();
-    assert!(init.status.success(), "{}", stderr(&init));
+    let other = controller.foreign_pki();
     let foreign = other.pki("admin.conf");
     let empty = controller.node.root.path().join("empty.conf");
     std::fs::write(&empty, "apiVersion: v1\nkind: Config\n").unwrap();

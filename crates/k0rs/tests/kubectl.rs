@@ -1,19 +1,18 @@
 //! The everyday kubectl workflow against `k0rs controller`, with kubectl 1.28 and 1.33 and on both
 //! stores (embedded and a real etcd): apply twice, get in every output format, describe, edit,
 //! scale, label, annotate, expose, watch, wait for a delete, delete with cascade, cluster-info,
-//! auth whoami.
+//! auth whoami. Server-side apply: `kubectl_server_side_apply.rs`.
 
 mod harness;
 
-use std::io::BufRead as _;
 use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use harness::controller::{Backend, Controller, kubectl_bin};
+use harness::controller::{Backend, Controller};
+use harness::kubectl::{DEPLOYMENT, KUBECTL_1_28, Kubectl};
 use harness::{path_str, stderr, stdout};
 
-const KUBECTL_1_28: &str = "kubectl";
 const KUBECTL_1_33: &str = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33";
 
 #[test]
@@ -34,78 +33,6 @@ fn kubectl_1_28_on_etcd() {
 #[test]
 fn kubectl_1_33_on_etcd() {
     workflow(KUBECTL_1_33, Backend::Etcd);
-}
-
-const DEPLOYMENT: &str = "apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  labels: {app: web}
-spec:
-  replicas: REPLICAS
-  selector:
-    matchLabels: {app: web}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      containers:
-      - name: httpd
-        image: busybox:1.36
-        ports:
-        - containerPort: 80
-";
-
-struct Kubectl<'a> {
-    binary: &'a str,
-    controller: &'a Controller,
-}
-
-impl Kubectl<'_> {
-    fn run(&self, args: &[&str]) -> std::process::Output {
-        kubectl_bin(self.binary, &self.controller.admin(), args)
-    }
-
-    /// Runs kubectl, which must succeed; returns its standard output.
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "{} {args:?}: {}",
-            self.binary,
-            stderr(&out)
-        );
-        stdout(&out)
-    }
-
-    fn json(&self, args: &[&str]) -> serde_json::Value {
-        let mut all = args.to_vec();
-        all.extend(["-o", "json"]);
-        serde_json::from_str(&self.ok(&all)).unwrap()
-    }
-
-    /// Starts a long-running kubectl; its standard output arrives line by line on the receiver.
-    fn spawn(&self, args: &[&str]) -> (std::process::Child, mpsc::Receiver<String>) {
-        let mut child = std::process::Command::new(self.binary)
-            .arg("--kubeconfig")
-            .arg(self.controller.admin())
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let (lines, receiver) = mpsc::channel();
-        let out = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
-                if lines.send(line).is_err() {
-                    return;
-                }
-            }
-        });
-        (child, receiver)
-    }
 }
 
 /// Waits (30 s at most) for a line containing every one of `words`.
@@ -458,134 +385,4 @@ fn delete_with_cascade(k: &Kubectl<'_>) {
     );
     let out = k.run(&["delete", "configmap", "nothing-here", "--cascade=sideways"]);
     assert!(!out.status.success());
-}
-
-/// Server-side apply with kubectl 1.28: created, re-applied, a second manager conflicting on a
-/// field, `--force-conflicts` taking it, and `diff --server-side`.
-#[test]
-fn server_side_apply_owns_fields_and_conflicts() {
-    let controller = Controller::start();
-    let k = Kubectl {
-        binary: KUBECTL_1_28,
-        controller: &controller,
-    };
-    let manifest = controller.node.root.path().join("web.yaml");
-    let write = |replicas: &str, image: &str| {
-        std::fs::write(
-            &manifest,
-            DEPLOYMENT
-                .replace("REPLICAS", replicas)
-                .replace("busybox:1.36", image),
-        )
-        .unwrap();
-    };
-    let file = path_str(&manifest);
-    write("2", "busybox:1.36");
-    assert!(
-        k.ok(&["apply", "--server-side", "-f", file])
-            .contains("serverside-applied")
-    );
-    assert!(
-        k.ok(&["apply", "--server-side", "-f", file])
-            .contains("serverside-applied")
-    );
-    let managers = k.ok(&[
-        "get",
-        "deploy",
-        "web",
-        "-o",
-        "jsonpath={.metadata.managedFields[*].manager}",
-    ]);
-    assert_eq!(managers, "kubectl");
-
-    write("3", "busybox:1.36");
-    let out = k.run(&["apply", "--server-side", "--field-manager=bob", "-f", file]);
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains(
-            r#"Apply failed with 1 conflict: conflict with "kubectl" using apps/v1: .spec.replicas"#
-        ),
-        "{}",
-        stderr(&out)
-    );
-    k.ok(&[
-        "apply",
-        "--server-side",
-        "--field-manager=bob",
-        "--force-conflicts",
-        "-f",
-        file,
-    ]);
-    assert_eq!(
-        k.ok(&["get", "deploy", "web", "-o", "jsonpath={.spec.replicas}"]),
-        "3"
-    );
-
-    // The diff of a forced apply that would change the image (co-owned by both managers now),
-    // against the server's dry run.
-    write("3", "busybox:1.37");
-    let out = k.run(&["diff", "--server-side", "--force-conflicts", "-f", file]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(
-        stdout(&out).contains("+      - image: busybox:1.37"),
-        "{}",
-        stdout(&out)
-    );
-    assert_eq!(
-        k.ok(&[
-            "get",
-            "deploy",
-            "web",
-            "-o",
-            "jsonpath={.spec.template.spec.containers[0].image}"
-        ]),
-        "busybox:1.36"
-    );
-    ordinary_writes_own_fields_too(&k, file);
-}
-
-/// Ordinary writes record their manager (operation Update) and take the fields they change: an
-/// apply of another value then conflicts with that manager.
-fn ordinary_writes_own_fields_too(k: &Kubectl<'_>, file: &str) {
-    k.ok(&["label", "deploy", "web", "tier=front"]);
-    k.ok(&[
-        "patch",
-        "deploy",
-        "web",
-        "--field-manager=operator",
-        "-p",
-        r#"{"spec":{"replicas":5}}"#,
-    ]);
-    let entries = k.json(&[
-        "get",
-        "deploy",
-        "web",
-        "-o",
-        "json",
-        "--show-managed-fields",
-    ])["metadata"]["managedFields"]
-        .clone();
-    let entry = |manager: &str| {
-        entries
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["manager"] == manager)
-            .cloned()
-            .unwrap_or_else(|| panic!("no entry of {manager}: {entries}"))
-    };
-    assert_eq!(entry("kubectl-label")["operation"], "Update");
-    assert!(entry("kubectl-label")["fieldsV1"]["f:metadata"]["f:labels"]["f:tier"].is_object());
-    assert!(entry("operator")["fieldsV1"]["f:spec"]["f:replicas"].is_object());
-    assert!(
-        entry("bob")["fieldsV1"]["f:spec"]
-            .get("f:replicas")
-            .is_none()
-    );
-    let out = k.run(&["apply", "--server-side", "--field-manager=bob", "-f", file]);
-    assert!(
-        stderr(&out).contains(r#"conflict with "operator" using apps/v1: .spec.replicas"#),
-        "{}",
-        stderr(&out)
-    );
 }

@@ -24,7 +24,7 @@ pub use log_rotation::LogPolicy;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -146,16 +146,19 @@ impl Kubelet {
                 node_name: options.node_name.clone(),
                 node_uid: node_uid.clone(),
             };
-            tasks.spawn(source.run(ctx.client.clone()));
+            tasks.spawn(source.run(ctx.clients.api.clone()));
         }
         let images = image_gc::ImageStore {
-            cri: ctx.cri.clone(),
+            cri: ctx.clients.cri.clone(),
             ctr: options.ctr.clone(),
             image_fs: options.image_fs.clone(),
             sandbox_image: options.sandbox_image.clone(),
         };
         tasks.spawn(image_gc::run(images, options.image_gc.clone()));
-        tasks.spawn(log_rotation::run(ctx.cri.clone(), options.logs.clone()));
+        tasks.spawn(log_rotation::run(
+            ctx.clients.cri.clone(),
+            options.logs.clone(),
+        ));
         tasks.spawn(sample_stats(ctx.clone()));
         tasks.spawn(pods::run(ctx));
         tracing::info!(component = "kubelet", node = options.node_name, %address, "started");
@@ -169,7 +172,8 @@ impl Kubelet {
     }
 }
 
-/// What the pod workers share: the runtime, the API, this node's facts and their memory of pods.
+/// What the pod workers share: this node's facts, the runtime and the API, their memory of pods,
+/// resource use and events.
 fn pod_context(
     options: &Options,
     cri: Cri,
@@ -180,29 +184,26 @@ fn pod_context(
     let cgroup_mounts = host::cgroup_mounts();
     pods::Context {
         stats: stats::Stats::new(&cgroup_mounts),
-        cgroup_mounts,
-        cri,
-        client: client.clone(),
-        events: Recorder::new(client.clone(), "kubelet", Some(options.node_name.clone())),
-        node_name: options.node_name.clone(),
-        node_ip: address,
-        kubelet_dir: options.kubelet_dir.clone(),
-        dns: pods::ClusterDns {
-            server: options.cluster_dns.to_string(),
-            domain: options.cluster_domain.clone(),
-            resolv_conf: options.resolv_conf.clone(),
+        events: pods::Events::new(Recorder::new(
+            client.clone(),
+            "kubelet",
+            Some(options.node_name.clone()),
+        )),
+        node: pods::NodeConfig {
+            name: options.node_name.clone(),
+            ip: address,
+            kubelet_dir: options.kubelet_dir.clone(),
+            dns: pods::ClusterDns {
+                server: options.cluster_dns.to_string(),
+                domain: options.cluster_domain.clone(),
+                resolv_conf: options.resolv_conf.clone(),
+            },
+            cgroup_mounts,
+            can_lower_oom_score: host::can_lower_oom_score(),
+            memory_bytes: machine.memory_bytes,
         },
-        can_lower_oom_score: host::can_lower_oom_score(),
-        memory_bytes: machine.memory_bytes,
-        volumes: volumes::Sources {
-            client,
-            tokens: volumes::Tokens::default(),
-        },
-        failures: Mutex::default(),
-        refreshed: Mutex::default(),
-        probes: pods::Probes::default(),
-        pulls: pods::PullBackOff::default(),
-        crashes: pods::CrashBackOff::default(),
+        clients: pods::Clients { cri, api: client },
+        memory: pods::PodMemory::default(),
     }
 }
 
@@ -212,7 +213,7 @@ async fn sample_stats(ctx: Arc<pods::Context>) {
     let mut tick = tokio::time::interval(stats::SAMPLE_EVERY);
     loop {
         tick.tick().await;
-        if let Err(error) = ctx.stats.summary(&ctx.cri, &ctx.node_name).await {
+        if let Err(error) = ctx.stats.summary(&ctx.clients.cri, &ctx.node.name).await {
             tracing::debug!(
                 component = "kubelet",
                 error = format!("{error:#}"),

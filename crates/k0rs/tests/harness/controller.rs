@@ -127,6 +127,24 @@ impl Controller {
         path
     }
 
+    /// Another cluster's PKI: a node initialised (`controller --init-only`) from this controller's
+    /// config, so that a CA of its own issued its certificates and its admin.conf. Its
+    /// directories go when it is dropped.
+    pub fn foreign_pki(&self) -> Node {
+        let other = Node::new();
+        let init = other
+            .k0rs(&[
+                "controller",
+                "--init-only",
+                "--config",
+                path_str(&self.config),
+            ])
+            .output()
+            .unwrap();
+        assert!(init.status.success(), "{}", super::stderr(&init));
+        other
+    }
+
     /// `kubectl create -f` of `object`, written to `<name>.json`, with `kubeconfig`.
     pub fn create_json(&self, kubeconfig: &Path, name: &str, object: &serde_json::Value) -> Output {
         let file = self.node.root.path().join(format!("{name}.json"));

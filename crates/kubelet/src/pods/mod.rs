@@ -31,10 +31,7 @@ use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::Store;
 use kube::runtime::watcher;
 
-pub use context::Context;
-pub use crash_backoff::CrashBackOff;
-pub use images::PullBackOff;
-pub use probes::Probes;
+pub use context::{Clients, Context, Events, NodeConfig, PodMemory};
 pub use sandbox::{ClusterDns, POD_UID_LABEL};
 
 /// How often sandboxes of vanished pods are looked for.
@@ -46,8 +43,8 @@ struct SyncError(#[from] anyhow::Error);
 
 /// Runs the pod workers until the future is dropped.
 pub async fn run(ctx: Arc<Context>) {
-    let pods: Api<Pod> = Api::all(ctx.client.clone());
-    let config = watcher::Config::default().fields(&format!("spec.nodeName={}", ctx.node_name));
+    let pods: Api<Pod> = Api::all(ctx.clients.api.clone());
+    let config = watcher::Config::default().fields(&format!("spec.nodeName={}", ctx.node.name));
     let controller = Controller::new(pods, config);
     let store = controller.store();
     let sweep = sweep(store, ctx.clone());
@@ -89,7 +86,7 @@ async fn sweep(store: Store<Pod>, ctx: Arc<Context>) {
             .iter()
             .filter_map(|p| p.metadata.uid.clone())
             .collect();
-        let Ok(sandboxes) = ctx.cri.list_pod_sandboxes(&[]).await else {
+        let Ok(sandboxes) = ctx.clients.cri.list_pod_sandboxes(&[]).await else {
             continue;
         };
         let mut gone = std::collections::HashMap::new();
@@ -116,7 +113,12 @@ async fn sweep(store: Store<Pod>, ctx: Arc<Context>) {
                 },
                 ..Default::default()
             };
-            termination::remove_pod(&uid, &layout::PodDirs::of(&ctx.kubelet_dir, &pod), &ctx).await;
+            termination::remove_pod(
+                &uid,
+                &layout::PodDirs::of(&ctx.node.kubelet_dir, &pod),
+                &ctx,
+            )
+            .await;
         }
     }
 }

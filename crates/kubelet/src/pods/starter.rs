@@ -57,8 +57,14 @@ impl Starter<'_> {
             wake: RESYNC,
         };
         for container in specs {
-            let mut seen =
-                observe(self.ctx, uid, container, by_name.remove(&container.name)).await?;
+            let mut seen = observe(
+                &self.ctx.clients.cri,
+                &self.ctx.memory,
+                uid,
+                container,
+                by_name.remove(&container.name),
+            )
+            .await?;
             if !init.done {
                 init.seen.push(Observed {
                     waiting: Some(("PodInitializing".into(), String::new())),
@@ -86,7 +92,7 @@ impl Starter<'_> {
     /// Where the pod's containers are reached: the pod's IP, the node's for hostNetwork pods.
     fn pod_ip(&self) -> String {
         if sandbox::host_network(self.pod) {
-            self.ctx.node_ip.to_string()
+            self.ctx.node.ip.to_string()
         } else {
             self.sandbox.ip.clone().unwrap_or_default()
         }
@@ -109,14 +115,14 @@ impl Starter<'_> {
             .unwrap_or(now);
         let uid = self.pod.metadata.uid.as_deref().unwrap_or_default();
         let target = super::probes::Target {
-            cri: &self.ctx.cri,
+            cri: &self.ctx.clients.cri,
             pod_uid: uid,
             container_id: &current.id,
             ip: &ip,
             started_at,
             ports: container.ports.as_deref().unwrap_or_default(),
         };
-        let verdict = self.ctx.probes.check(container, &target).await;
+        let verdict = self.ctx.memory.probes.check(container, &target).await;
         seen.ready_probe = verdict.ready;
         seen.started_probe = verdict.started;
         if let Some(kind) = verdict.failed {
@@ -127,13 +133,13 @@ impl Starter<'_> {
                 .and_then(|s| s.termination_grace_period_seconds)
                 .unwrap_or(30);
             tracing::info!(component = "kubelet", pod = self.pod.metadata.name, container = container.name, probe = ?kind, "probe failed; stopping the container to restart it");
-            self.ctx.event(
+            self.ctx.events.record(
                 self.pod,
                 Type::Warning,
                 "Unhealthy",
                 format!("{kind:?} probe failed"),
             );
-            self.ctx.event(
+            self.ctx.events.record(
                 self.pod,
                 Type::Normal,
                 "Killing",
@@ -143,7 +149,13 @@ impl Starter<'_> {
                     format!("{kind:?}").to_lowercase()
                 ),
             );
-            if let Err(error) = self.ctx.cri.stop_container(&current.id, grace).await {
+            if let Err(error) = self
+                .ctx
+                .clients
+                .cri
+                .stop_container(&current.id, grace)
+                .await
+            {
                 tracing::warn!(component = "kubelet", container = container.name, %error, "cannot stop the container");
             }
             return Duration::from_millis(200);
@@ -162,8 +174,14 @@ impl Starter<'_> {
         let mut wake = RESYNC;
         let mut all = Vec::new();
         for container in specs {
-            let mut seen =
-                observe(self.ctx, uid, container, by_name.remove(&container.name)).await?;
+            let mut seen = observe(
+                &self.ctx.clients.cri,
+                &self.ctx.memory,
+                uid,
+                container,
+                by_name.remove(&container.name),
+            )
+            .await?;
             if !initialised {
                 seen.waiting = Some(("PodInitializing".into(), String::new()));
             } else if seen.running() {
@@ -191,7 +209,7 @@ impl Starter<'_> {
             None => (0, Duration::ZERO, Duration::ZERO),
             Some(c) if c.state == api::ContainerState::ContainerCreated as i32 => {
                 // Created but never started (the kubelet stopped in between): start it now.
-                return match self.ctx.cri.start_container(&c.id).await {
+                return match self.ctx.clients.cri.start_container(&c.id).await {
                     Ok(()) => RESYNC.min(Duration::from_millis(500)),
                     Err(error) => {
                         self.fail(
@@ -208,7 +226,11 @@ impl Starter<'_> {
             Some(c) => {
                 let attempt = c.metadata.as_ref().map_or(0, |m| m.attempt);
                 let ran = super::crash_backoff::ran_for(c.started_at, c.finished_at);
-                let backoff = self.ctx.crashes.delay(uid, &container.name, attempt, ran);
+                let backoff = self
+                    .ctx
+                    .memory
+                    .crashes
+                    .delay(uid, &container.name, attempt, ran);
                 let finished = u64::try_from(c.finished_at / 1_000_000_000).unwrap_or(0);
                 let now = u64::try_from(k0rs_api::time::now_unix()).unwrap_or(0);
                 let left = (finished + backoff.as_secs()).saturating_sub(now);
@@ -224,7 +246,7 @@ impl Starter<'_> {
                 container.name
             );
             seen.waiting = Some(("CrashLoopBackOff".into(), message));
-            self.ctx.event(
+            self.ctx.events.record(
                 self.pod,
                 Type::Warning,
                 "BackOff",
@@ -235,25 +257,26 @@ impl Starter<'_> {
             );
             return delay;
         }
-        if let Some(left) = self.ctx.pulls.remaining(uid, &container.name) {
+        if let Some(left) = self.ctx.memory.pulls.remaining(uid, &container.name) {
             let image = container.image.as_deref().unwrap_or_default();
             let message = format!("Back-off pulling image \"{image}\"");
             self.ctx
-                .event(self.pod, Type::Normal, "BackOff", message.clone());
+                .events
+                .record(self.pod, Type::Normal, "BackOff", message.clone());
             seen.waiting = Some(("ImagePullBackOff".into(), message));
             return left;
         }
         match Box::pin(self.start(container, attempt)).await {
             Ok(()) => {
-                self.ctx.set_failure(uid, &container.name, None);
-                self.ctx.pulls.succeeded(uid, &container.name);
+                self.ctx.memory.set_failure(uid, &container.name, None);
+                self.ctx.memory.pulls.succeeded(uid, &container.name);
                 seen.waiting = Some(("ContainerCreating".into(), String::new()));
                 Duration::from_millis(300)
             }
             Err((reason, message)) => {
                 self.fail(uid, container, seen, reason, &message);
                 if reason == "ErrImagePull" {
-                    return self.ctx.pulls.failed(uid, &container.name);
+                    return self.ctx.memory.pulls.failed(uid, &container.name);
                 }
                 RESYNC
             }
@@ -277,8 +300,9 @@ impl Starter<'_> {
             "cannot start container"
         );
         self.ctx
+            .memory
             .set_failure(uid, &container.name, Some((reason.into(), message.into())));
-        self.ctx.event(
+        self.ctx.events.record(
             self.pod,
             Type::Warning,
             "Failed",
@@ -294,10 +318,13 @@ impl Starter<'_> {
     ) -> Result<(), (&'static str, String)> {
         let ctx = self.ctx;
         let image = container.image.clone().unwrap_or_default();
-        let (image_ref, pulled) =
-            ensure_image(&ctx.cri, &image, container.image_pull_policy.as_deref())
-                .await
-                .map_err(|e| ("ErrImagePull", format!("{e:#}")))?;
+        let (image_ref, pulled) = ensure_image(
+            &ctx.clients.cri,
+            &image,
+            container.image_pull_policy.as_deref(),
+        )
+        .await
+        .map_err(|e| ("ErrImagePull", format!("{e:#}")))?;
         let message = match pulled {
             Some(took) => format!(
                 "Successfully pulled image \"{image}\" in {:.3}s",
@@ -305,14 +332,14 @@ impl Starter<'_> {
             ),
             None => format!("Container image \"{image}\" already present on machine"),
         };
-        ctx.event(self.pod, Type::Normal, "Pulled", message);
-        let image_status = Box::pin(ctx.cri.image_status(&image_ref))
+        ctx.events.record(self.pod, Type::Normal, "Pulled", message);
+        let image_status = Box::pin(ctx.clients.cri.image_status(&image_ref))
             .await
             .ok()
             .flatten();
         super::security::verify_run_as_non_root(self.pod, container, image_status.as_ref())
             .map_err(|m| ("CreateContainerConfigError", m))?;
-        let env = env::build(&ctx.client, self.pod, container)
+        let env = env::build(&ctx.clients.api, self.pod, container)
             .await
             .map_err(|e| ("CreateContainerConfigError", format!("{e:#}")))?;
         let inputs = containers::Inputs {
@@ -321,29 +348,30 @@ impl Starter<'_> {
             mounts: self.mounts,
             dirs: self.dirs,
             attempt,
-            can_lower_oom_score: ctx.can_lower_oom_score,
-            node_memory_bytes: ctx.memory_bytes,
+            can_lower_oom_score: ctx.node.can_lower_oom_score,
+            node_memory_bytes: ctx.node.memory_bytes,
         };
         let config = containers::config(self.pod, container, &inputs)
             .map_err(|e| ("CreateContainerConfigError", format!("{e:#}")))?;
-        let id = Box::pin(ctx.cri.create_container(
+        let id = Box::pin(ctx.clients.cri.create_container(
             &self.sandbox.id,
             config,
             self.sandbox.config.clone(),
         ))
         .await
         .map_err(|e| ("CreateContainerError", e.to_string()))?;
-        ctx.event(
+        ctx.events.record(
             self.pod,
             Type::Normal,
             "Created",
             format!("Created container {}", container.name),
         );
-        ctx.cri
+        ctx.clients
+            .cri
             .start_container(&id)
             .await
             .map_err(|e| ("RunContainerError", e.to_string()))?;
-        ctx.event(
+        ctx.events.record(
             self.pod,
             Type::Normal,
             "Started",
@@ -356,7 +384,7 @@ impl Starter<'_> {
         {
             let ip = self.pod_ip();
             let target = super::hooks::HookTarget {
-                cri: &ctx.cri,
+                cri: &ctx.clients.cri,
                 container_id: &id,
                 ip: &ip,
                 ports: container.ports.as_deref().unwrap_or_default(),
@@ -366,7 +394,7 @@ impl Starter<'_> {
             {
                 // The kubelet kills a container whose postStart hook failed; the restart policy
                 // decides what comes next.
-                let _ = ctx.cri.stop_container(&id, 0).await;
+                let _ = ctx.clients.cri.stop_container(&id, 0).await;
                 return Err(("PostStartHookError", message));
             }
         }

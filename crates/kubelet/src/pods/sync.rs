@@ -5,16 +5,16 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use k0rs_cri::api;
+use k0rs_cri::{Cri, api};
 use k0rs_runtime::corev1;
 use k8s_openapi::api::core::v1::{Container, Pod};
 use kube::Api;
 use kube::api::{Patch, PatchParams};
 use serde_json::{Value, json};
 
-use super::context::Context;
+use super::context::{Context, PodMemory};
 use super::layout::PodDirs;
-use super::sandbox::{self, CONTAINER_NAME_LABEL, POD_UID_LABEL};
+use super::sandbox::{self, CONTAINER_NAME_LABEL, ClusterDns, POD_UID_LABEL};
 use super::starter::{Instances, Starter};
 use super::status::{self, Observed};
 use super::{hosts, termination};
@@ -37,7 +37,7 @@ pub async fn sync(pod: &Pod, ctx: &Context) -> anyhow::Result<Option<Duration>> 
     let uid = pod.metadata.uid.clone().unwrap_or_default();
     if pod.metadata.deletion_timestamp.is_some() {
         termination::terminate_pod(pod, ctx).await?;
-        termination::finish_deletion(pod, ctx).await?;
+        termination::finish_deletion(pod, &ctx.clients.api).await?;
         return Ok(None);
     }
     let phase = pod
@@ -46,31 +46,23 @@ pub async fn sync(pod: &Pod, ctx: &Context) -> anyhow::Result<Option<Duration>> 
         .and_then(|s| s.phase.as_deref())
         .unwrap_or("Pending");
     if corev1::is_finished_phase(phase) {
-        termination::stop_sandboxes(&uid, ctx).await?;
+        termination::stop_sandboxes(&uid, &ctx.clients.cri).await?;
         return Ok(None);
     }
-    let dirs = PodDirs::of(&ctx.kubelet_dir, pod);
+    let dirs = PodDirs::of(&ctx.node.kubelet_dir, pod);
     dirs.create()
         .with_context(|| format!("cannot create {}", dirs.root.display()))?;
-    cgroups::create(&ctx.cgroup_mounts, &uid);
-    let refresh = ctx
-        .refreshed
-        .lock()
-        .expect("refreshed")
-        .get(&uid)
-        .is_none_or(|at| at.elapsed() >= VOLUME_REFRESH);
-    let mounts = volumes::prepare(pod, &dirs, &ctx.volumes, refresh).await?;
+    cgroups::create(&ctx.node.cgroup_mounts, &uid);
+    let refresh = ctx.memory.volumes_due(&uid, VOLUME_REFRESH);
+    let mounts = volumes::prepare(pod, &dirs, &ctx.volume_sources(), refresh).await?;
     if refresh {
-        ctx.refreshed
-            .lock()
-            .expect("refreshed")
-            .insert(uid.clone(), std::time::Instant::now());
+        ctx.memory.volumes_refreshed(&uid);
     }
-    let sandbox = ensure_sandbox(pod, ctx, &dirs).await?;
+    let sandbox = ensure_sandbox(pod, &ctx.clients.cri, &ctx.node.dns, &dirs).await?;
     if !sandbox::host_network(pod) {
-        hosts::write(pod, &dirs, sandbox.ip.as_deref(), &ctx.dns.domain)?;
+        hosts::write(pod, &dirs, sandbox.ip.as_deref(), &ctx.node.dns.domain)?;
     }
-    let mut by_name = instances(ctx, &sandbox.id).await?;
+    let mut by_name = instances(&ctx.clients.cri, &sandbox.id).await?;
     let spec = pod.spec.clone().unwrap_or_default();
     let starter = Starter {
         pod,
@@ -116,21 +108,26 @@ pub async fn sync(pod: &Pod, ctx: &Context) -> anyhow::Result<Option<Duration>> 
 }
 
 /// The sandbox running the pod, made if there is none ready (older ones are removed first).
-async fn ensure_sandbox(pod: &Pod, ctx: &Context, dirs: &PodDirs) -> anyhow::Result<Sandbox> {
+async fn ensure_sandbox(
+    pod: &Pod,
+    cri: &Cri,
+    dns: &ClusterDns,
+    dirs: &PodDirs,
+) -> anyhow::Result<Sandbox> {
     let uid = pod.metadata.uid.as_deref().unwrap_or_default();
     let cgroup_parent = cgroups::pod_parent(uid);
-    let existing = ctx.cri.list_pod_sandboxes(&[(POD_UID_LABEL, uid)]).await?;
+    let existing = cri.list_pod_sandboxes(&[(POD_UID_LABEL, uid)]).await?;
     let latest = existing
         .iter()
         .max_by_key(|s| s.metadata.as_ref().map_or(0, |m| m.attempt));
     let ready = api::PodSandboxState::SandboxReady as i32;
     if let Some(s) = latest.filter(|s| s.state == ready) {
         let attempt = s.metadata.as_ref().map_or(0, |m| m.attempt);
-        let status = ctx.cri.pod_sandbox_status(&s.id).await?;
+        let status = cri.pod_sandbox_status(&s.id).await?;
         let ip = status.network.map(|n| n.ip).filter(|ip| !ip.is_empty());
         return Ok(Sandbox {
             id: s.id.clone(),
-            config: sandbox::config(pod, attempt, dirs, &ctx.dns, &cgroup_parent),
+            config: sandbox::config(pod, attempt, dirs, dns, &cgroup_parent),
             ip,
         });
     }
@@ -138,7 +135,7 @@ async fn ensure_sandbox(pod: &Pod, ctx: &Context, dirs: &PodDirs) -> anyhow::Res
     // rule): what still runs is stopped, and the pod ends with what its containers did.
     let never = pod.spec.as_ref().and_then(|s| s.restart_policy.as_deref()) == Some("Never");
     if let Some(dead) = latest.filter(|_| never) {
-        let containers = ctx.cri.list_containers(Some(&dead.id)).await?;
+        let containers = cri.list_containers(Some(&dead.id)).await?;
         if !containers.is_empty() {
             let running = api::ContainerState::ContainerRunning as i32;
             for container in containers.iter().filter(|c| c.state == running) {
@@ -148,23 +145,23 @@ async fn ensure_sandbox(pod: &Pod, ctx: &Context, dirs: &PodDirs) -> anyhow::Res
                     container = container.id,
                     "the sandbox of a Never pod died; stopping its container"
                 );
-                ctx.cri.stop_container(&container.id, 0).await?;
+                cri.stop_container(&container.id, 0).await?;
             }
             let attempt = dead.metadata.as_ref().map_or(0, |m| m.attempt);
             return Ok(Sandbox {
                 id: dead.id.clone(),
-                config: sandbox::config(pod, attempt, dirs, &ctx.dns, &cgroup_parent),
+                config: sandbox::config(pod, attempt, dirs, dns, &cgroup_parent),
                 ip: None,
             });
         }
     }
     let attempt = latest.map_or(0, |s| s.metadata.as_ref().map_or(0, |m| m.attempt) + 1);
     for old in &existing {
-        termination::remove_sandbox(ctx, &old.id).await;
+        termination::remove_sandbox(cri, &old.id).await;
     }
-    let config = sandbox::config(pod, attempt, dirs, &ctx.dns, &cgroup_parent);
-    let id = ctx.cri.run_pod_sandbox(config.clone()).await?;
-    let status = ctx.cri.pod_sandbox_status(&id).await?;
+    let config = sandbox::config(pod, attempt, dirs, dns, &cgroup_parent);
+    let id = cri.run_pod_sandbox(config.clone()).await?;
+    let status = cri.pod_sandbox_status(&id).await?;
     let ip = status.network.map(|n| n.ip).filter(|ip| !ip.is_empty());
     tracing::info!(
         component = "kubelet",
@@ -178,11 +175,11 @@ async fn ensure_sandbox(pod: &Pod, ctx: &Context, dirs: &PodDirs) -> anyhow::Res
 
 /// The containers of a sandbox by name, newest attempt first.
 pub(super) async fn instances(
-    ctx: &Context,
+    cri: &Cri,
     sandbox_id: &str,
 ) -> anyhow::Result<BTreeMap<String, Vec<api::Container>>> {
     let mut by_name = Instances::new();
-    for c in ctx.cri.list_containers(Some(sandbox_id)).await? {
+    for c in cri.list_containers(Some(sandbox_id)).await? {
         let name = c
             .labels
             .get(CONTAINER_NAME_LABEL)
@@ -198,22 +195,23 @@ pub(super) async fn instances(
 
 /// The statuses of a container's newest two instances; older ones are removed.
 pub(super) async fn observe(
-    ctx: &Context,
+    cri: &Cri,
+    memory: &PodMemory,
     uid: &str,
     container: &Container,
     instances: Option<Vec<api::Container>>,
 ) -> anyhow::Result<Observed> {
     let instances = instances.unwrap_or_default();
     for old in instances.iter().skip(2) {
-        let _ = ctx.cri.remove_container(&old.id).await;
+        let _ = cri.remove_container(&old.id).await;
     }
     let mut statuses = Vec::new();
     for c in instances.iter().take(2) {
-        statuses.push(ctx.cri.container_status(&c.id).await?);
+        statuses.push(cri.container_status(&c.id).await?);
     }
     let mut statuses = statuses.into_iter();
     let current = statuses.next();
-    let failure = ctx.failure(uid, &container.name);
+    let failure = memory.failure(uid, &container.name);
     Ok(Observed {
         // A failure to start the next instance outranks the previous instance's state.
         waiting: failure.filter(|_| {
@@ -247,7 +245,7 @@ async fn report(
     let (init_specs, init_seen, init_done) = init;
     let ready = regular.1.iter().all(|s| s.running() && s.ready_probe) && phase == "Running";
     let pod_ip = if sandbox::host_network(pod) {
-        Some(ctx.node_ip.to_string())
+        Some(ctx.node.ip.to_string())
     } else {
         sandbox.ip.clone()
     };
@@ -268,7 +266,7 @@ async fn report(
         status::condition(pod, "ContainersReady", ready, Some("ContainersNotReady")),
     ];
     conditions.extend(scheduled);
-    let node_ip = ctx.node_ip.to_string();
+    let node_ip = ctx.node.ip.to_string();
     let start = pod
         .status
         .as_ref()
@@ -299,7 +297,7 @@ async fn report(
         return Ok(());
     }
     let api: Api<Pod> = Api::namespaced(
-        ctx.client.clone(),
+        ctx.clients.api.clone(),
         pod.metadata.namespace.as_deref().unwrap_or("default"),
     );
     let name = pod.metadata.name.as_deref().unwrap_or_default();

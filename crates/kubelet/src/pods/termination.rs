@@ -1,7 +1,7 @@
 //! Ending pods: preStop hooks, stopping containers within the grace period, removing the sandbox
 //! and everything the pod had on the node, and the final delete that lets the API forget the pod.
 
-use k0rs_cri::api;
+use k0rs_cri::{Cri, api};
 use k0rs_runtime::events::Type;
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
@@ -25,7 +25,7 @@ pub async fn terminate_pod(pod: &Pod, ctx: &Context) -> anyhow::Result<()> {
     let running = api::ContainerState::ContainerRunning as i32;
     // preStop httpGet hooks reach the pod where it runs.
     let ip = if super::sandbox::host_network(pod) {
-        ctx.node_ip.to_string()
+        ctx.node.ip.to_string()
     } else {
         pod.status
             .as_ref()
@@ -34,8 +34,13 @@ pub async fn terminate_pod(pod: &Pod, ctx: &Context) -> anyhow::Result<()> {
     };
     let ip = &ip;
     let mut stops = Vec::new();
-    for sandbox in ctx.cri.list_pod_sandboxes(&[(POD_UID_LABEL, uid)]).await? {
-        for container in ctx.cri.list_containers(Some(&sandbox.id)).await? {
+    for sandbox in ctx
+        .clients
+        .cri
+        .list_pod_sandboxes(&[(POD_UID_LABEL, uid)])
+        .await?
+    {
+        for container in ctx.clients.cri.list_containers(Some(&sandbox.id)).await? {
             if container.state != running {
                 continue;
             }
@@ -51,7 +56,7 @@ pub async fn terminate_pod(pod: &Pod, ctx: &Context) -> anyhow::Result<()> {
                 .find(|c| c.name == name);
             let hook = spec.and_then(|c| c.lifecycle.as_ref()?.pre_stop.clone());
             let ports = spec.and_then(|c| c.ports.clone()).unwrap_or_default();
-            ctx.event(
+            ctx.events.record(
                 pod,
                 Type::Normal,
                 "Killing",
@@ -60,7 +65,7 @@ pub async fn terminate_pod(pod: &Pod, ctx: &Context) -> anyhow::Result<()> {
             stops.push(async move {
                 if let Some(hook) = hook {
                     let target = super::hooks::HookTarget {
-                        cri: &ctx.cri,
+                        cri: &ctx.clients.cri,
                         container_id: &container.id,
                         ip,
                         ports: &ports,
@@ -71,51 +76,56 @@ pub async fn terminate_pod(pod: &Pod, ctx: &Context) -> anyhow::Result<()> {
                 }
                 // The hook's time counts against the grace period (at least 2 s remain, as Kubernetes).
                 let left = grace - i64::try_from(started.elapsed().as_secs()).unwrap_or(0);
-                if let Err(error) = ctx.cri.stop_container(&container.id, left.max(2)).await {
+                if let Err(error) = ctx.clients.cri.stop_container(&container.id, left.max(2)).await {
                     tracing::warn!(component = "kubelet", container = name, %error, "cannot stop container");
                 }
             });
         }
     }
     futures::future::join_all(stops).await;
-    remove_pod(uid, &PodDirs::of(&ctx.kubelet_dir, pod), ctx).await;
+    remove_pod(uid, &PodDirs::of(&ctx.node.kubelet_dir, pod), ctx).await;
     Ok(())
 }
 
 /// Removes every sandbox of the pod with `uid` and its node-side state.
 pub async fn remove_pod(uid: &str, dirs: &PodDirs, ctx: &Context) {
-    match ctx.cri.list_pod_sandboxes(&[(POD_UID_LABEL, uid)]).await {
+    match ctx
+        .clients
+        .cri
+        .list_pod_sandboxes(&[(POD_UID_LABEL, uid)])
+        .await
+    {
         Ok(sandboxes) => {
             for sandbox in sandboxes {
-                remove_sandbox(ctx, &sandbox.id).await;
+                remove_sandbox(&ctx.clients.cri, &sandbox.id).await;
             }
         }
         Err(error) => {
             tracing::warn!(component = "kubelet", uid, %error, "cannot list the pod's sandboxes");
         }
     }
-    cgroups::remove(&ctx.cgroup_mounts, uid);
+    cgroups::remove(&ctx.node.cgroup_mounts, uid);
     volumes::remove(dirs);
     dirs.remove();
-    ctx.forget(uid);
+    ctx.memory.forget(uid);
 }
 
 /// Stops and removes one sandbox (its containers go with it).
-pub async fn remove_sandbox(ctx: &Context, id: &str) {
-    if let Err(error) = ctx.cri.stop_pod_sandbox(id).await {
+pub async fn remove_sandbox(cri: &Cri, id: &str) {
+    if let Err(error) = cri.stop_pod_sandbox(id).await {
         tracing::warn!(component = "kubelet", sandbox = id, %error, "cannot stop sandbox");
     }
-    if let Err(error) = ctx.cri.remove_pod_sandbox(id).await {
+    if let Err(error) = cri.remove_pod_sandbox(id).await {
         tracing::warn!(component = "kubelet", sandbox = id, %error, "cannot remove sandbox");
     }
 }
 
 /// Stops the sandboxes of a finished pod (its network goes; its containers and logs stay).
-pub async fn stop_sandboxes(uid: &str, ctx: &Context) -> anyhow::Result<()> {
+pub async fn stop_sandboxes(uid: &str, cri: &Cri) -> anyhow::Result<()> {
     let ready = api::PodSandboxState::SandboxReady as i32;
-    for sandbox in ctx.cri.list_pod_sandboxes(&[(POD_UID_LABEL, uid)]).await? {
+    for sandbox in cri.list_pod_sandboxes(&[(POD_UID_LABEL, uid)]).await? {
         if sandbox.state == ready {
-            ctx.cri.stop_pod_sandbox(&sandbox.id).await?;
+            cri.stop_pod_sandbox(&sandbox.id).await?;
         }
     }
     Ok(())
@@ -123,9 +133,9 @@ pub async fn stop_sandboxes(uid: &str, ctx: &Context) -> anyhow::Result<()> {
 
 /// The kubelet's final delete: grace period 0, only for this very pod (a new pod of the same name
 /// must not be deleted).
-pub async fn finish_deletion(pod: &Pod, ctx: &Context) -> anyhow::Result<()> {
+pub async fn finish_deletion(pod: &Pod, client: &kube::Client) -> anyhow::Result<()> {
     let api: Api<Pod> = Api::namespaced(
-        ctx.client.clone(),
+        client.clone(),
         pod.metadata.namespace.as_deref().unwrap_or("default"),
     );
     let name = pod.metadata.name.as_deref().unwrap_or_default();

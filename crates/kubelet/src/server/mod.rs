@@ -140,8 +140,8 @@ async fn authorize(
     };
     let subresource = auth::subresource(&path);
     match auth::allowed(
-        &server.ctx.client,
-        &server.ctx.node_name,
+        &server.ctx.clients.api,
+        &server.ctx.node.name,
         &caller,
         verb,
         subresource,
@@ -165,8 +165,8 @@ async fn authorize(
 
 /// The pods bound to this node, as the API has them.
 async fn pods(State(server): Shared) -> Response {
-    let api: Api<Pod> = Api::all(server.ctx.client.clone());
-    let params = ListParams::default().fields(&format!("spec.nodeName={}", server.ctx.node_name));
+    let api: Api<Pod> = Api::all(server.ctx.clients.api.clone());
+    let params = ListParams::default().fields(&format!("spec.nodeName={}", server.ctx.node.name));
     match api.list(&params).await {
         Ok(list) => axum::Json(serde_json::json!({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": list.items})).into_response(),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
@@ -193,7 +193,7 @@ async fn resource_metrics(State(server): Shared) -> Response {
 }
 
 async fn kubelet_metrics(State(server): Shared) -> Response {
-    let node = server.ctx.node_name.clone();
+    let node = server.ctx.node.name.clone();
     with_summary(&server, |summary| {
         (
             [(http::header::CONTENT_TYPE, PROMETHEUS_TEXT)],
@@ -212,7 +212,7 @@ async fn with_summary(
     match server
         .ctx
         .stats
-        .summary(&server.ctx.cri, &server.ctx.node_name)
+        .summary(&server.ctx.clients.cri, &server.ctx.node.name)
         .await
     {
         Ok(summary) => answer(summary),
@@ -229,24 +229,30 @@ async fn container_logs(
         Ok(options) => options,
         Err(message) => return error(StatusCode::BAD_REQUEST, message),
     };
-    let found =
-        match streams::find_container(&server.ctx, &namespace, &pod, &container, options.previous)
-            .await
-        {
-            Ok(found) => found,
-            Err(response) => return response,
-        };
+    let found = match streams::find_container(
+        &server.ctx.clients,
+        &server.ctx.node.name,
+        &namespace,
+        &pod,
+        &container,
+        options.previous,
+    )
+    .await
+    {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
     let ctx = server.ctx.clone();
     let id = found.id.clone();
-    let body = logs::stream(found.log_path, options, move || {
-        let (ctx, id) = (ctx.clone(), id.clone());
-        async move {
-            ctx.cri
-                .container_status(&id)
-                .await
-                .is_ok_and(|s| s.state == k0rs_cri::api::ContainerState::ContainerRunning as i32)
-        }
-    });
+    let body =
+        logs::stream(found.log_path, options, move || {
+            let (ctx, id) = (ctx.clone(), id.clone());
+            async move {
+                ctx.clients.cri.container_status(&id).await.is_ok_and(|s| {
+                    s.state == k0rs_cri::api::ContainerState::ContainerRunning as i32
+                })
+            }
+        });
     Response::builder()
         .header("content-type", "text/plain")
         .body(body)

@@ -1,21 +1,21 @@
 //! exec, attach and portForward: the runtime's streaming server does the work; the kubelet finds
 //! the container or sandbox, asks CRI for a streaming URL and forwards the caller's request (and
 //! its upgraded connection: SPDY/3.1 or WebSocket) to it. kubectl 1.30+'s WebSocket protocols,
-//! which the runtime does not speak, are translated to SPDY on the way (`k0rs_upgrade`).
+//! which the runtime does not speak, are translated to SPDY on the way (`k0rs_streaming`).
 
 use std::path::PathBuf;
 
 use axum::extract::{Path, Request, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
-use k0rs_cri::api;
-use k0rs_upgrade::channel::{self, Streams};
-use k0rs_upgrade::{offers_websocket, tunnel};
+use k0rs_cri::{Cri, api};
+use k0rs_streaming::channel::{self, Streams};
+use k0rs_streaming::{offers_websocket, tunnel};
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 
 use super::{Shared, error};
-use crate::pods::{Context, POD_UID_LABEL};
+use crate::pods::{Clients, POD_UID_LABEL};
 
 /// A container found for a request.
 pub struct Found {
@@ -24,8 +24,13 @@ pub struct Found {
 }
 
 /// The pod's uid, if the pod exists and runs on this node.
-async fn pod_uid(ctx: &Context, namespace: &str, pod: &str) -> Result<String, Response> {
-    let api: Api<Pod> = Api::namespaced(ctx.client.clone(), namespace);
+async fn pod_uid(
+    clients: &Clients,
+    node_name: &str,
+    namespace: &str,
+    pod: &str,
+) -> Result<String, Response> {
+    let api: Api<Pod> = Api::namespaced(clients.api.clone(), namespace);
     let found = api
         .get_opt(pod)
         .await
@@ -36,20 +41,19 @@ async fn pod_uid(ctx: &Context, namespace: &str, pod: &str) -> Result<String, Re
                 format!("pod {namespace}/{pod} not found"),
             )
         })?;
-    if found.spec.as_ref().and_then(|s| s.node_name.as_deref()) != Some(ctx.node_name.as_str()) {
+    if found.spec.as_ref().and_then(|s| s.node_name.as_deref()) != Some(node_name) {
         return Err(error(
             StatusCode::NOT_FOUND,
-            format!("pod {namespace}/{pod} is not on node {}", ctx.node_name),
+            format!("pod {namespace}/{pod} is not on node {node_name}"),
         ));
     }
     Ok(found.metadata.uid.unwrap_or_default())
 }
 
 /// The newest sandbox of a pod.
-async fn sandbox_of(ctx: &Context, uid: &str) -> Result<api::PodSandbox, Response> {
+async fn sandbox_of(cri: &Cri, uid: &str) -> Result<api::PodSandbox, Response> {
     let internal = |e: k0rs_cri::Error| error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
-    ctx.cri
-        .list_pod_sandboxes(&[(POD_UID_LABEL, uid)])
+    cri.list_pod_sandboxes(&[(POD_UID_LABEL, uid)])
         .await
         .map_err(internal)?
         .into_iter()
@@ -59,16 +63,17 @@ async fn sandbox_of(ctx: &Context, uid: &str) -> Result<api::PodSandbox, Respons
 
 /// The newest instance of `container` (or the one before it, for `previous`).
 pub async fn find_container(
-    ctx: &Context,
+    clients: &Clients,
+    node_name: &str,
     namespace: &str,
     pod: &str,
     container: &str,
     previous: bool,
 ) -> Result<Found, Response> {
     let internal = |e: k0rs_cri::Error| error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
-    let uid = pod_uid(ctx, namespace, pod).await?;
-    let sandbox = sandbox_of(ctx, &uid).await?;
-    let mut instances: Vec<api::Container> = ctx
+    let uid = pod_uid(clients, node_name, namespace, pod).await?;
+    let sandbox = sandbox_of(&clients.cri, &uid).await?;
+    let mut instances: Vec<api::Container> = clients
         .cri
         .list_containers(Some(&sandbox.id))
         .await
@@ -88,7 +93,7 @@ pub async fn find_container(
             format!("{what} \"{container}\" in pod \"{pod}\" not found"),
         )
     })?;
-    let status = ctx
+    let status = clients
         .cri
         .container_status(&chosen.id)
         .await
@@ -172,7 +177,7 @@ async fn forward(url: &str, request: Request, translation: Translation) -> Respo
         }
         _ => {}
     }
-    match k0rs_upgrade::forward(tcp, &uri, request).await {
+    match k0rs_streaming::forward(tcp, &uri, request).await {
         Ok(response) => response,
         Err(e) => error(
             StatusCode::BAD_GATEWAY,
@@ -195,7 +200,16 @@ pub async fn exec(
     if command.is_empty() {
         return error(StatusCode::BAD_REQUEST, "no command given");
     }
-    let found = match find_container(&server.ctx, &namespace, &pod, &container, false).await {
+    let found = match find_container(
+        &server.ctx.clients,
+        &server.ctx.node.name,
+        &namespace,
+        &pod,
+        &container,
+        false,
+    )
+    .await
+    {
         Ok(found) => found,
         Err(response) => return response,
     };
@@ -208,7 +222,7 @@ pub async fn exec(
         stdout: streams.stdout,
         stderr: streams.stderr,
     };
-    match server.ctx.cri.exec(exec).await {
+    match server.ctx.clients.cri.exec(exec).await {
         Ok(url) => forward(&url, request, Translation::Channel(streams)).await,
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
@@ -220,7 +234,16 @@ pub async fn attach(
     request: Request,
 ) -> Response {
     let values = query_values(&request);
-    let found = match find_container(&server.ctx, &namespace, &pod, &container, false).await {
+    let found = match find_container(
+        &server.ctx.clients,
+        &server.ctx.node.name,
+        &namespace,
+        &pod,
+        &container,
+        false,
+    )
+    .await
+    {
         Ok(found) => found,
         Err(response) => return response,
     };
@@ -232,7 +255,7 @@ pub async fn attach(
         stdout: streams.stdout,
         stderr: streams.stderr,
     };
-    match server.ctx.cri.attach(attach).await {
+    match server.ctx.clients.cri.attach(attach).await {
         Ok(url) => forward(&url, request, Translation::Channel(streams)).await,
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
@@ -249,15 +272,21 @@ pub async fn port_forward(
         .filter(|(k, _)| k == "port" || k == "ports")
         .filter_map(|(_, v)| v.parse().ok())
         .collect();
-    let uid = match pod_uid(&server.ctx, &namespace, &pod).await {
+    let uid = match pod_uid(&server.ctx.clients, &server.ctx.node.name, &namespace, &pod).await {
         Ok(uid) => uid,
         Err(response) => return response,
     };
-    let sandbox = match sandbox_of(&server.ctx, &uid).await {
+    let sandbox = match sandbox_of(&server.ctx.clients.cri, &uid).await {
         Ok(sandbox) => sandbox,
         Err(response) => return response,
     };
-    match server.ctx.cri.port_forward(&sandbox.id, ports).await {
+    match server
+        .ctx
+        .clients
+        .cri
+        .port_forward(&sandbox.id, ports)
+        .await
+    {
         Ok(url) => forward(&url, request, Translation::PortForward).await,
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }

@@ -16,13 +16,17 @@ type Files = BTreeMap<String, File>;
 const DEFAULT_MODE: i32 = 0o644;
 
 /// The files of a content volume, or `None` when the volume is of another type.
-pub async fn files(pod: &Pod, volume: &Volume, sources: &Sources) -> anyhow::Result<Option<Files>> {
+pub async fn files(
+    pod: &Pod,
+    volume: &Volume,
+    sources: &Sources<'_>,
+) -> anyhow::Result<Option<Files>> {
     let namespace = pod.metadata.namespace.as_deref().unwrap_or("default");
     let mut files = Files::new();
     if let Some(source) = &volume.config_map {
         let mode = source.default_mode.unwrap_or(DEFAULT_MODE);
         let data = sources::config_map(
-            &sources.client,
+            sources.client,
             namespace,
             source.name.as_str(),
             source.optional.unwrap_or(false),
@@ -33,7 +37,7 @@ pub async fn files(pod: &Pod, volume: &Volume, sources: &Sources) -> anyhow::Res
         let mode = source.default_mode.unwrap_or(DEFAULT_MODE);
         let name = source.secret_name.as_deref().unwrap_or_default();
         let data = sources::secret(
-            &sources.client,
+            sources.client,
             namespace,
             name,
             source.optional.unwrap_or(false),
@@ -53,7 +57,7 @@ pub async fn files(pod: &Pod, volume: &Volume, sources: &Sources) -> anyhow::Res
         for source in projected.sources.iter().flatten() {
             if let Some(cm) = &source.config_map {
                 let data = sources::config_map(
-                    &sources.client,
+                    sources.client,
                     namespace,
                     cm.name.as_str(),
                     cm.optional.unwrap_or(false),
@@ -63,7 +67,7 @@ pub async fn files(pod: &Pod, volume: &Volume, sources: &Sources) -> anyhow::Res
             }
             if let Some(s) = &source.secret {
                 let data = sources::secret(
-                    &sources.client,
+                    sources.client,
                     namespace,
                     s.name.as_str(),
                     s.optional.unwrap_or(false),
@@ -80,7 +84,7 @@ pub async fn files(pod: &Pod, volume: &Volume, sources: &Sources) -> anyhow::Res
                 )?;
             }
             if let Some(t) = &source.service_account_token {
-                let token = sources.tokens.get(&sources.client, pod, t).await?;
+                let token = sources.tokens.get(sources.client, pod, t).await?;
                 files.insert(
                     t.path.clone(),
                     File {

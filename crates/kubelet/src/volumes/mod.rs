@@ -22,10 +22,10 @@ use crate::pods::layout::PodDirs;
 pub type Mounts = BTreeMap<String, PathBuf>;
 
 /// What preparing volumes needs from the kubelet.
-#[derive(Clone)]
-pub struct Sources {
-    pub client: kube::Client,
-    pub tokens: Tokens,
+#[derive(Clone, Copy)]
+pub struct Sources<'a> {
+    pub client: &'a kube::Client,
+    pub tokens: &'a Tokens,
 }
 
 /// Makes every volume of `pod` ready and returns where each one is.
@@ -33,7 +33,7 @@ pub struct Sources {
 pub async fn prepare(
     pod: &Pod,
     dirs: &PodDirs,
-    sources: &Sources,
+    sources: &Sources<'_>,
     refresh: bool,
 ) -> anyhow::Result<Mounts> {
     let mut mounts = Mounts::new();
@@ -63,7 +63,7 @@ async fn prepare_one(
     pod: &Pod,
     volume: &Volume,
     dirs: &PodDirs,
-    sources: &Sources,
+    sources: &Sources<'_>,
     refresh: bool,
 ) -> anyhow::Result<PathBuf> {
     let dir = dirs.volume(&volume.name);

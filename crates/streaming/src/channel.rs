@@ -52,7 +52,7 @@ where
     match dial::websocket_to_spdy(io, target, request, V5, V4).await {
         Ok((upgrade, runtime)) => upgrade.on_upgrade(move |socket| async move {
             if let Err(error) = translate(socket, runtime, streams).await {
-                tracing::debug!(component = "upgrade", %error, "exec stream ended");
+                tracing::debug!(component = "streaming", %error, "exec stream ended");
             }
         }),
         Err(answer) => answer,
@@ -163,7 +163,7 @@ where
             Ok(Some(Frame::Ping { id })) => writer.lock().await.pong(id).await?,
             Ok(Some(Frame::Reset { stream, status })) => {
                 tracing::debug!(
-                    component = "upgrade",
+                    component = "streaming",
                     stream,
                     status,
                     "runtime reset a stream"

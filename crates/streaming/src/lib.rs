@@ -52,12 +52,12 @@ where
                     if let Err(error) =
                         tokio::io::copy_bidirectional(&mut caller, &mut server).await
                     {
-                        tracing::debug!(component = "upgrade", %error, "upgraded stream ended");
+                        tracing::debug!(component = "streaming", %error, "upgraded stream ended");
                     }
                 }
                 (caller, server) => {
                     tracing::debug!(
-                        component = "upgrade",
+                        component = "streaming",
                         caller_ok = caller.is_ok(),
                         server_ok = server.is_ok(),
                         "upgrade failed"
@@ -91,7 +91,7 @@ where
     let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(io)).await?;
     tokio::spawn(async move {
         if let Err(error) = connection.with_upgrades().await {
-            tracing::debug!(component = "upgrade", %error, "connection ended");
+            tracing::debug!(component = "streaming", %error, "connection ended");
         }
     });
     Ok(sender)
