@@ -142,21 +142,18 @@ impl Supervisor {
             None
         };
         stale::end_stale(&identity, &spec.pid_file, spec.stop_grace, kept).await;
-        let running = match kept {
-            Some(pid) => {
-                tracing::info!(
-                    component = spec.name,
-                    pid,
-                    "adopted the copy an earlier k0rs left running"
-                );
-                std::fs::write(&spec.pid_file, format!("{pid}\n"))
-                    .with_context(|| format!("cannot write {}", spec.pid_file.display()))?;
-                Running::Adopted(pid)
-            }
-            None => {
-                prepare()?;
-                Running::Child(spawn(&spec)?)
-            }
+        let running = if let Some(pid) = kept {
+            tracing::info!(
+                component = spec.name,
+                pid,
+                "adopted the copy an earlier k0rs left running"
+            );
+            std::fs::write(&spec.pid_file, format!("{pid}\n"))
+                .with_context(|| format!("cannot write {}", spec.pid_file.display()))?;
+            Running::Adopted(pid)
+        } else {
+            prepare()?;
+            Running::Child(spawn(&spec)?)
         };
         // Started after the spawn, so that it follows the new child's file from its start.
         let follower = match &spec.output {
