@@ -9,6 +9,8 @@ use k0rs_store::etcd::EtcdTls;
 
 /// How long one request may take: an etcd without quorum does not answer at all.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a member add waits for a cluster that has just changed to settle.
+const SETTLE: Duration = Duration::from_secs(20);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
@@ -151,10 +153,7 @@ impl Members {
                 id
             }
             Plan::Add => {
-                let mut client = self.client.clone();
-                let added = timed("add the etcd member", client.member_add([peer_url], None))
-                    .await
-                    .map_err(AddError::Etcd)?;
+                let added = self.member_add(peer_url).await?;
                 let id = added
                     .member()
                     .map(etcd_client::Member::id)
@@ -166,6 +165,29 @@ impl Members {
         };
         let members = self.list().await.map_err(AddError::Etcd)?;
         Ok(initial_cluster(&members, id, name))
+    }
+
+    /// etcd refuses a member while its leader has not been connected to every member for five
+    /// seconds (its strict reconfiguration check) — as just after the previous controller joined.
+    /// That passes: tried again for a while before the join is refused as unhealthy.
+    async fn member_add(&self, peer_url: &str) -> Result<etcd_client::MemberAddResponse, AddError> {
+        let deadline = tokio::time::Instant::now() + SETTLE;
+        loop {
+            let mut client = self.client.clone();
+            match timed("add the etcd member", client.member_add([peer_url], None)).await {
+                Ok(added) => return Ok(added),
+                Err(e) if format!("{e:#}").contains("unhealthy cluster") => {
+                    if tokio::time::Instant::now() >= deadline {
+                        return Err(AddError::Unhealthy(format!("{e:#}")));
+                    }
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(e) if format!("{e:#}").contains("not enough started members") => {
+                    return Err(AddError::Unhealthy(format!("{e:#}")));
+                }
+                Err(e) => return Err(AddError::Etcd(e)),
+            }
+        }
     }
 
     /// Removes the member with `peer_url`; the member removed, or `None` if there was none.

@@ -435,32 +435,38 @@ fn refused_joins_leave_nothing_behind() {
     assert!(stderr(&out).contains("401"), "{}", stderr(&out));
     assert_eq!(c0.etcd_member_count(), 1, "a refused join added a member");
 
-    // A joiner that got its member but never started: the retry takes the same member.
-    let token = c0.token("controller");
-    let bearer = bootstrap_of(&c0, &token_id_newest(&c0));
-    let (code, body) = join_api(&c1, &c0, &bearer, "second", &c1.net.address);
-    assert_eq!(code, 200, "{body}");
-    assert_eq!(c0.etcd_member_count(), 2);
     let mut c1 = c1;
-    c1.start(Some(&token));
+    c1.start(Some(&c0.token("controller")));
+    assert_eq!(c0.etcd_member_count(), 2);
+
+    // A joiner that got its member but never started (with two members running, the cluster
+    // keeps its quorum meanwhile): the retry takes the same member.
+    let mut c2 = Host::new(&lan, "third");
+    let token = c0.token("controller");
+    let bearer = bootstrap_of(&c0, &newest_controller_token(&c0));
+    let (code, body) = join_api(&c2, &c0, &bearer, "third", &c2.net.address);
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(c0.etcd_member_count(), 3);
+    c2.start(Some(&token));
     assert_eq!(
         c0.etcd_member_count(),
-        2,
-        "the retried join added a second member"
+        3,
+        "the retried join added another member"
     );
-    assert_eq!(c0.members().len(), 2);
+    assert_eq!(c0.members().len(), 3);
 
     // Its etcd data lost: it is still a member, so it may neither start a cluster of its own
     // nor join again as it.
-    c1.stop();
-    std::fs::remove_dir_all(c1.node.data_dir().join("etcd")).unwrap();
-    let out = c1.k0rs(&["controller", "--config", path_str(&c1.config)]);
+    c2.stop();
+    std::fs::remove_dir_all(c2.node.data_dir().join("etcd")).unwrap();
+    let out = c2.k0rs(&["controller", "--config", path_str(&c2.config)]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("still lists it"), "{}", stderr(&out));
-    let out = c1.run_controller(&c0.token("controller"));
+    let out = c2.run_controller(&c0.token("controller"));
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("has run"), "{}", stderr(&out));
-    assert_eq!(c0.etcd_member_count(), 2);
+    assert_eq!(c0.etcd_member_count(), 3);
+    drop(c1);
 }
 
 /// `POST /v1beta1/etcd/members` from `from` to `to`'s join API with bootstrap token `bearer`.
@@ -506,9 +512,26 @@ fn token_id(host: &Host, role: &str) -> String {
     ids[0].clone()
 }
 
-/// The id of the controller token created last (the only one still valid here).
-fn token_id_newest(host: &Host) -> String {
-    token_id(host, "controller")
+/// The id of the controller token created last.
+fn newest_controller_token(host: &Host) -> String {
+    // `token list` has no order; the Secrets' creation times have.
+    let names = host.kubectl_ok(&[
+        "get",
+        "secrets",
+        "-n",
+        "kube-system",
+        "--field-selector=type=bootstrap.kubernetes.io/token",
+        "--sort-by=.metadata.creationTimestamp",
+        "-o",
+        "jsonpath={.items[*].metadata.name}",
+    ]);
+    let ids = token_ids(host, "controller");
+    names
+        .split_whitespace()
+        .filter_map(|n| n.strip_prefix("bootstrap-token-"))
+        .rfind(|id| ids.iter().any(|i| i == id))
+        .expect("a controller token")
+        .to_owned()
 }
 
 /// `<id>.<secret>` of token `id`, from its Secret.
