@@ -41,28 +41,25 @@ const THREE_GATES: &[&str] = &[
 
 const NONE: &[&str] = &[];
 
-/// k0s's default config asks for an etcd cluster managed by k0rs, which is not built.
-const MANAGED_ETCD: &[&str] = &["spec.storage.type"];
-
 const TABLE: &[(&str, Outcome)] = &[
     (
         "k0s-1.28-config-create.yaml",
         Loaded {
-            errors: MANAGED_ETCD,
+            errors: NONE,
             warnings: NONE,
         },
     ),
     (
         "k0s-1.28-config-create-include-images.yaml",
         Loaded {
-            errors: MANAGED_ETCD,
+            errors: NONE,
             warnings: K0S_1_28_IMAGES,
         },
     ),
     (
         "k0s-1.28-docs-reference.yaml",
         Loaded {
-            errors: MANAGED_ETCD,
+            errors: NONE,
             warnings: THREE_GATES,
         },
     ),
@@ -147,7 +144,7 @@ const TABLE: &[(&str, Outcome)] = &[
     (
         "k0s-docs-full.yaml",
         Loaded {
-            errors: MANAGED_ETCD,
+            errors: NONE,
             warnings: &[
                 "spec.api.extraArgs.audit-log-maxage",
                 "spec.extensions.helm.charts[0]",

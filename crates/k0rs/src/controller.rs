@@ -31,6 +31,8 @@ pub struct ControllerOptions {
     pub no_taints: bool,
     /// Where `k0rs status` asks this node.
     pub status_socket: std::path::PathBuf,
+    /// The initial etcd cluster of a controller that has just joined (`k0rs controller <token>`).
+    pub etcd_joined: Option<Vec<String>>,
 }
 
 pub async fn run(options: ControllerOptions) -> anyhow::Result<()> {
@@ -43,6 +45,7 @@ pub async fn run(options: ControllerOptions) -> anyhow::Result<()> {
         worker,
         no_taints,
         status_socket,
+        etcd_joined,
     } = options;
     tracing::info!(component = "controller", version = %crate::version::K0RS, ?role, data_dir = %paths.data_dir.display(), ?disabled, "starting");
 
@@ -53,20 +56,7 @@ pub async fn run(options: ControllerOptions) -> anyhow::Result<()> {
         manager.states(),
     ));
     manager.add(components::pki::Pki::new(&config, &paths)?);
-    let store = components::store::SharedStore::default();
-    let storage = &config.spec.storage;
-    manager.add(components::store::Store::new(
-        storage,
-        &paths,
-        store.clone(),
-    ));
-    let apiserver = components::apiserver::ApiServerComponent::new(
-        &config.spec.api,
-        &config.spec.network,
-        paths.pki_dir(),
-        store,
-    )?;
-    manager.add(apiserver);
+    add_store_and_api(&mut manager, &config, &paths, etcd_joined)?;
     let hostname = k0rs_pki::host_facts::hostname()?;
     if !disabled.contains(&Component::KubeControllerManager) {
         let mut options = controller_manager_options(&config)?;
@@ -134,6 +124,44 @@ pub async fn run(options: ControllerOptions) -> anyhow::Result<()> {
     }
     manager.run_until(shutdown_signal()).await?;
     tracing::info!(component = "controller", "stopped");
+    Ok(())
+}
+
+/// The store (on a managed etcd, after that etcd), the API server, and the join API of a
+/// controller whose etcd k0rs manages.
+fn add_store_and_api(
+    manager: &mut Manager,
+    config: &ClusterConfig,
+    paths: &HostPaths,
+    etcd_joined: Option<Vec<String>>,
+) -> anyhow::Result<()> {
+    let store = components::store::SharedStore::default();
+    let storage = &config.spec.storage;
+    let etcd = components::etcd::managed_layout(config, paths)?;
+    let mut store_component = components::store::Store::new(storage, paths, store.clone());
+    if let Some(layout) = &etcd {
+        manager.add(components::etcd::EtcdComponent::new(
+            layout.clone(),
+            storage.etcd.extra_args.clone(),
+            etcd_joined,
+        ));
+        store_component = store_component.with_managed_etcd(layout.clone());
+    }
+    manager.add(store_component);
+    let apiserver = components::apiserver::ApiServerComponent::new(
+        &config.spec.api,
+        &config.spec.network,
+        paths.pki_dir(),
+        store,
+    )?;
+    manager.add(apiserver);
+    if let Some(layout) = etcd {
+        manager.add(components::join_api::JoinApi::new(
+            config.spec.api.k0s_api_port,
+            paths,
+            layout,
+        ));
+    }
     Ok(())
 }
 

@@ -42,10 +42,6 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(cmd::run(cli, &matches)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.is::<cmd::NotImplemented>() => {
-            eprintln!("{e}");
-            ExitCode::from(cmd::NOT_IMPLEMENTED_EXIT_CODE)
-        }
         Err(e) => {
             eprintln!("k0rs: {e:#}");
             ExitCode::FAILURE

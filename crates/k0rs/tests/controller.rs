@@ -456,15 +456,3 @@ fn kubectl_uses_the_admin_kubeconfig() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "https://localhost:7443");
 }
-
-#[test]
-fn managed_etcd_is_refused_with_a_clear_message() {
-    let node = Node::new();
-    let config = node.config("k0s.yaml", "spec:\n  storage:\n    type: etcd\n");
-    let out = node
-        .k0rs(&["controller", "--config", path_str(&config)])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("externalCluster"), "{}", stderr(&out));
-}

@@ -30,7 +30,7 @@ pub use cluster::{
     files_of,
 };
 pub use error::PkiError;
-pub use etcd::{ETCD_CLIENT, ETCD_SERVER, ensure_etcd_certificates};
+pub use etcd::{ETCD_CLIENT, ETCD_PEER, ETCD_SERVER, ensure_etcd_certificates};
 pub use kubeconfig::{Kubeconfig, KubeconfigNames};
 pub use names::{LeafSpec, San, Subject, Usage};
 pub use requests::new_request;

@@ -1,12 +1,14 @@
-//! Supervision of the external processes a node runs (containerd today, a managed etcd next).
+//! Supervision of the external processes a node runs (containerd, a managed etcd).
 //!
 //! A [`Supervisor`] starts one child with a pid file of its own (`<run-dir>/<name>.pid`, as k0s
 //! keeps one per child), passes its output on to the log under the child's component tag,
 //! restarts it with backoff when it dies, and stops it with SIGTERM (then SIGKILL) on shutdown.
-//! Before it starts a child it ends any copy an earlier, killed k0rs left running
-//! ([`stale::end_stale`]): a child is not tied to k0rs's life (a SIGKILLed k0rs cannot take it
-//! along), so the next k0rs must find it.
+//! A child is not tied to k0rs's life (a SIGKILLed k0rs cannot take it along), so the next k0rs
+//! must find the copy an earlier one left running: it ends it ([`stale::end_stale`]) before
+//! starting its own, or, for a child whose whole configuration is its command line
+//! ([`ChildSpec::adopt`]), keeps it running and supervises it as its own.
 
+mod adopted;
 mod logs;
 mod stale;
 
@@ -43,6 +45,24 @@ pub struct ChildSpec {
     pub pid_file: PathBuf,
     /// How long the child gets to exit after SIGTERM before it is killed.
     pub stop_grace: Duration,
+    /// Where the child's output goes.
+    pub output: Output,
+    /// Keep a copy an earlier k0rs left running (same binary and arguments) instead of ending
+    /// it: for a child whose arguments are its whole configuration, so that a copy with the same
+    /// arguments is the child this k0rs would start (etcd: a member restart costs the cluster a
+    /// member for a while).
+    pub adopt: bool,
+}
+
+/// Where a child writes its output.
+#[derive(Debug, Clone)]
+pub enum Output {
+    /// Pipes k0rs reads. A child loses them when k0rs is killed: one that ignores SIGPIPE
+    /// (containerd) keeps running, others (etcd) exit on their next log line.
+    Pipe,
+    /// A file the child appends to and the supervisor follows (emptied for each new child): the
+    /// output of a child that must outlive a killed k0rs, and that the next k0rs can follow.
+    File(PathBuf),
 }
 
 impl ChildSpec {
@@ -61,6 +81,40 @@ pub struct Supervisor {
     stop: watch::Sender<bool>,
     pid: watch::Receiver<Option<u32>>,
     task: JoinHandle<()>,
+    /// The follower of an [`Output::File`], ended once the child is.
+    follower: Option<(watch::Sender<bool>, JoinHandle<()>)>,
+}
+
+/// The process a supervisor watches: its own child, or one an earlier k0rs started.
+enum Running {
+    Child(Child),
+    Adopted(i32),
+}
+
+impl Running {
+    fn pid(&self) -> Option<u32> {
+        match self {
+            Running::Child(child) => child.id(),
+            Running::Adopted(pid) => u32::try_from(*pid).ok(),
+        }
+    }
+
+    async fn wait(&mut self) -> String {
+        match self {
+            Running::Child(child) => format!("{:?}", child.wait().await),
+            Running::Adopted(pid) => {
+                adopted::wait(*pid).await;
+                "adopted process exited".into()
+            }
+        }
+    }
+
+    async fn terminate(&mut self, name: &'static str, grace: Duration) {
+        match self {
+            Running::Child(child) => terminate(name, child, grace).await,
+            Running::Adopted(pid) => adopted::terminate(name, *pid, grace).await,
+        }
+    }
 }
 
 impl Supervisor {
@@ -79,18 +133,47 @@ impl Supervisor {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
         }
-        stale::end_stale(&spec.identity(), &spec.pid_file, spec.stop_grace).await;
-        prepare()?;
-        let child = spawn(&spec)?;
-        let (pid_tx, pid) = watch::channel(child.id());
+        let identity = spec.identity();
+        let kept = if spec.adopt {
+            stale::running_copies(&identity, &spec.pid_file)
+                .first()
+                .copied()
+        } else {
+            None
+        };
+        stale::end_stale(&identity, &spec.pid_file, spec.stop_grace, kept).await;
+        let running = if let Some(pid) = kept {
+            tracing::info!(
+                component = spec.name,
+                pid,
+                "adopted the copy an earlier k0rs left running"
+            );
+            std::fs::write(&spec.pid_file, format!("{pid}\n"))
+                .with_context(|| format!("cannot write {}", spec.pid_file.display()))?;
+            Running::Adopted(pid)
+        } else {
+            prepare()?;
+            Running::Child(spawn(&spec)?)
+        };
+        // Started after the spawn, so that it follows the new child's file from its start.
+        let follower = match &spec.output {
+            Output::File(path) => {
+                let (done, until) = watch::channel(false);
+                let task = tokio::spawn(logs::follow(spec.name, path.clone(), until));
+                Some((done, task))
+            }
+            Output::Pipe => None,
+        };
+        let (pid_tx, pid) = watch::channel(running.pid());
         let (stop, stopped) = watch::channel(false);
         let name = spec.name;
-        let task = tokio::spawn(supervise(spec, child, pid_tx, stopped));
+        let task = tokio::spawn(supervise(spec, running, pid_tx, stopped));
         Ok(Self {
             name,
             stop,
             pid,
             task,
+            follower,
         })
     }
 
@@ -105,17 +188,37 @@ impl Supervisor {
         if let Err(error) = self.task.await {
             tracing::error!(component = self.name, %error, "supervisor task failed");
         }
+        if let Some((done, task)) = self.follower {
+            let _ = done.send(true);
+            let _ = task.await;
+        }
     }
 }
 
 fn spawn(spec: &ChildSpec) -> anyhow::Result<Child> {
     let mut command = Command::new(&spec.binary);
+    let (stdout, stderr) = match &spec.output {
+        Output::Pipe => (Stdio::piped(), Stdio::piped()),
+        Output::File(path) => {
+            // Emptied: no other copy writes to it any more, and its lines were passed on.
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            let file = std::fs::OpenOptions::new()
+                .append(true)
+                .open(path)
+                .with_context(|| format!("cannot open {}", path.display()))?;
+            let copy = file
+                .try_clone()
+                .with_context(|| format!("cannot open {}", path.display()))?;
+            (Stdio::from(file), Stdio::from(copy))
+        }
+    };
     command
         .args(&spec.args)
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(stdout)
+        .stderr(stderr)
         .kill_on_drop(false)
         // Its own process group: a Ctrl-C meant for k0rs must not reach the child before k0rs
         // has stopped what depends on it.
@@ -142,7 +245,7 @@ fn spawn(spec: &ChildSpec) -> anyhow::Result<Child> {
 /// its runtime until someone restarts k0rs.
 async fn supervise(
     spec: ChildSpec,
-    child: Child,
+    child: Running,
     pid: watch::Sender<Option<u32>>,
     mut stopped: watch::Receiver<bool>,
 ) {
@@ -155,12 +258,12 @@ async fn supervise(
                     if since.elapsed() >= HEALTHY_RUN {
                         delay = MIN_RESTART_DELAY;
                     }
-                    tracing::warn!(component = spec.name, ?status, delay_s = delay.as_secs(), "exited; restarting");
+                    tracing::warn!(component = spec.name, status, delay_s = delay.as_secs(), "exited; restarting");
                     running = None;
                     pid.send_replace(None);
                 }
                 _ = stopped.changed() => {
-                    terminate(spec.name, child, spec.stop_grace).await;
+                    child.terminate(spec.name, spec.stop_grace).await;
                     remove_pid_file(&spec.pid_file);
                     return;
                 }
@@ -177,7 +280,7 @@ async fn supervise(
         match spawn(&spec) {
             Ok(next) => {
                 pid.send_replace(next.id());
-                running = Some((next, Instant::now()));
+                running = Some((Running::Child(next), Instant::now()));
             }
             Err(error) => tracing::error!(
                 component = spec.name,

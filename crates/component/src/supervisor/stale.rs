@@ -84,21 +84,33 @@ pub fn alive(pid: i32) -> bool {
     !matches!(state, Some('Z' | 'X') | None)
 }
 
-/// Ends every stale copy of `identity` (the one in `pid_file` first): SIGTERM, then SIGKILL after
-/// `grace`, and waits until each is gone. Returns the pids it ended.
-pub async fn end_stale(identity: &Identity, pid_file: &Path, grace: Duration) -> Vec<i32> {
+/// Every running copy of `identity`, the one `pid_file` records first.
+pub fn running_copies(identity: &Identity, pid_file: &Path) -> Vec<i32> {
     let recorded = std::fs::read_to_string(pid_file)
         .ok()
         .and_then(|text| text.trim().parse::<i32>().ok())
         .filter(|pid| identity.matches(*pid));
-    let mut stale: Vec<i32> = recorded.into_iter().collect();
+    let mut copies: Vec<i32> = recorded.into_iter().collect();
     // A pid file can be lost (a wiped run dir, an older k0rs that wrote none): look for the
     // process itself too.
     for pid in identity.find_all(None) {
-        if !stale.contains(&pid) {
-            stale.push(pid);
+        if !copies.contains(&pid) {
+            copies.push(pid);
         }
     }
+    copies
+}
+
+/// Ends every stale copy of `identity` (the one in `pid_file` first) but `keep`: SIGTERM, then
+/// SIGKILL after `grace`, and waits until each is gone. Returns the pids it ended.
+pub async fn end_stale(
+    identity: &Identity,
+    pid_file: &Path,
+    grace: Duration,
+    keep: Option<i32>,
+) -> Vec<i32> {
+    let mut stale = running_copies(identity, pid_file);
+    stale.retain(|pid| Some(*pid) != keep);
     for pid in &stale {
         tracing::warn!(component = "supervisor", pid, binary = %identity.binary.display(), "ending a process left running by an earlier k0rs");
         let _ = kill(Pid::from_raw(*pid), Signal::SIGTERM);
@@ -191,7 +203,8 @@ mod tests {
             );
             std::thread::sleep(Duration::from_millis(10));
         }
-        let mut ended = end_stale(&identity(&["303"]), &pid_file, Duration::from_secs(5)).await;
+        let mut ended =
+            end_stale(&identity(&["303"]), &pid_file, Duration::from_secs(5), None).await;
         ended.sort_unstable();
         let mut expected = vec![
             i32::try_from(recorded.id()).unwrap(),

@@ -24,6 +24,8 @@ fn spec(dir: &Path, binary: PathBuf, args: &[&str]) -> ChildSpec {
         env: Vec::new(),
         pid_file: dir.join("run").join("child.pid"),
         stop_grace: Duration::from_secs(5),
+        output: Output::Pipe,
+        adopt: false,
     }
 }
 
@@ -143,4 +145,68 @@ async fn a_stale_child_is_ended_before_a_new_one_starts() {
     child.stop().await;
     other.kill().unwrap();
     other.wait().unwrap();
+}
+
+/// A child with `adopt` that an earlier k0rs left running is kept (same pid) and supervised:
+/// restarted once it dies, stopped on shutdown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_adoptable_child_is_kept_and_supervised() {
+    let dir = tempfile::tempdir().unwrap();
+    let binary = sleeper(dir.path());
+    let mut spec = spec(dir.path(), binary.clone(), &["600.4"]);
+    spec.adopt = true;
+    std::fs::create_dir_all(spec.pid_file.parent().unwrap()).unwrap();
+    let mut leftover = std::process::Command::new(&binary)
+        .arg("600.4")
+        .spawn()
+        .unwrap();
+    let left = i32::try_from(leftover.id()).unwrap();
+    wait_for("the leftover to be recognised", || {
+        spec.identity().find_all(None) == vec![left]
+    })
+    .await;
+    let child = Supervisor::start(spec.clone()).await.unwrap();
+    assert_eq!(
+        child.pid(),
+        Some(leftover.id()),
+        "the leftover was not adopted"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&spec.pid_file).unwrap().trim(),
+        left.to_string()
+    );
+    // It dies (reaped by us, its real parent): the supervisor starts its own.
+    leftover.kill().unwrap();
+    leftover.wait().unwrap();
+    wait_for("a restart", || {
+        child.pid().is_some_and(|p| p != leftover.id())
+    })
+    .await;
+    let own = i32::try_from(child.pid().unwrap()).unwrap();
+    child.stop().await;
+    assert!(!alive(own), "the restarted child outlived stop");
+    assert!(!spec.pid_file.exists());
+}
+
+/// With `Output::File` the child writes to the file (so it keeps its output when k0rs dies),
+/// which each new child starts empty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_output_holds_the_current_childs_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("child.log");
+    std::fs::write(&log, "from an earlier child\n").unwrap();
+    let binary = script(
+        dir.path(),
+        "echo out-line; echo err-line >&2; exec sleep 600",
+    );
+    let mut spec = spec(dir.path(), binary, &[]);
+    spec.output = Output::File(log.clone());
+    let child = Supervisor::start(spec).await.unwrap();
+    let read = || std::fs::read_to_string(&log).unwrap_or_default();
+    wait_for("both lines in the file", || {
+        read().contains("out-line") && read().contains("err-line")
+    })
+    .await;
+    assert!(!read().contains("earlier"), "the file was not emptied");
+    child.stop().await;
 }

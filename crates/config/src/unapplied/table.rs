@@ -40,15 +40,11 @@ pub(super) const RULES: &[Rule] = &[
     Rule {
         field: "spec.api.k0sApiPort",
         severity: Warning,
-        reason: "k0rs serves no join API for controllers yet, on any port",
-        hits: |s| when(s.api.k0s_api_port != defaults::K0S_API_PORT),
-    },
-    Rule {
-        field: "spec.storage.type",
-        severity: Error,
-        reason: "etcd without spec.storage.etcd.externalCluster asks for an etcd cluster managed by k0rs, which is not built yet; use kine (k0rs's embedded store) or an externalCluster",
+        reason: "k0rs serves its join API for controllers only with spec.storage.type etcd without an externalCluster (an etcd k0rs manages)",
         hits: |s| {
-            when(s.storage.kind == StorageType::Etcd && s.storage.etcd.external_cluster.is_none())
+            let managed_etcd =
+                s.storage.kind == StorageType::Etcd && s.storage.etcd.external_cluster.is_none();
+            when(s.api.k0s_api_port != defaults::K0S_API_PORT && !managed_etcd)
         },
     },
     Rule {

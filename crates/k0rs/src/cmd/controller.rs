@@ -2,11 +2,14 @@
 //! too).
 
 pub mod disable_components;
+mod join;
 
+use anyhow::Context as _;
 use clap::Args as ClapArgs;
 use k0rs_config::Unapplied;
 
 use crate::controller::{ControllerOptions, Role};
+use crate::join_token::JoinToken;
 use crate::paths::{ConfigFile, HostPaths, StatusSocket};
 use disable_components::Component;
 
@@ -81,15 +84,24 @@ impl Flags {
 
 pub async fn run(args: Args, paths: HostPaths) -> anyhow::Result<()> {
     let Args { token, flags } = args;
-    if token.is_some() || flags.worker.token_file.is_some() {
-        return super::not_implemented("controller <join-token>");
-    }
     let role = flags.role();
     let mut config = flags.config.load_recording(&paths)?;
     flags.apply_to(&mut config);
     super::config::enforce(flags.unapplied(&config), "controller")?;
+    let etcd_joined = match join_token(token.as_deref(), flags.worker.token_file.as_deref())? {
+        Some(token) => {
+            let Some(layout) = crate::components::etcd::managed_layout(&config, &paths)? else {
+                anyhow::bail!(
+                    "joining a controller needs spec.storage.type: etcd without externalCluster (an etcd k0rs manages): the cluster's store is shared through it"
+                );
+            };
+            join::join(&token, &layout).await?
+        }
+        None => None,
+    };
     let status_socket = flags.status_socket.resolve(&paths);
     crate::controller::run(ControllerOptions {
+        etcd_joined,
         config,
         paths,
         role,
@@ -100,4 +112,23 @@ pub async fn run(args: Args, paths: HostPaths) -> anyhow::Result<()> {
         status_socket,
     })
     .await
+}
+
+/// The join token of `k0rs controller <token>` or `--token-file`, if one is given.
+fn join_token(
+    argument: Option<&str>,
+    file: Option<&std::path::Path>,
+) -> anyhow::Result<Option<JoinToken>> {
+    let text = match (argument, file) {
+        (None, None) => return Ok(None),
+        (Some(token), None) => token.to_owned(),
+        (None, Some(file)) => std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read the join token from {}", file.display()))?,
+        (Some(_), Some(_)) => anyhow::bail!(
+            "give the join token either as an argument or with --token-file, not both"
+        ),
+    };
+    JoinToken::decode(&text)
+        .map(Some)
+        .context("cannot read the join token")
 }

@@ -96,10 +96,6 @@ fn check_controller(flags: &super::controller::Flags, paths: &HostPaths) -> anyh
         flags.config.path.as_deref() != Some(std::path::Path::new("-")),
         "cannot read configuration from standard input when installing k0rs: give the file with --config"
     );
-    anyhow::ensure!(
-        flags.worker.token_file.is_none(),
-        "--token-file: a controller cannot join another controller yet (k0rs controller <join-token> is not built)"
-    );
     let mut config = flags
         .config
         .load_for(paths)

@@ -1,5 +1,4 @@
-//! One module per subcommand. A subcommand that is not built yet says so and exits with status 3;
-//! it never pretends to succeed.
+//! One module per subcommand.
 
 pub mod airgap;
 pub mod backup;
@@ -21,30 +20,7 @@ pub mod token;
 pub mod version;
 pub mod worker;
 
-use std::fmt;
-
 use crate::cli::{Cli, Command};
-
-/// The error of a subcommand that is not built yet; `main` turns it into exit status 3
-/// ([`NOT_IMPLEMENTED_EXIT_CODE`]).
-#[derive(Debug)]
-pub struct NotImplemented(pub &'static str);
-
-impl fmt::Display for NotImplemented {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "k0rs {}: not implemented yet", self.0)
-    }
-}
-
-impl std::error::Error for NotImplemented {}
-
-/// The exit code of a command that is not built yet. Distinct from 1 (the command failed, as k0s
-/// exits) and 2 (clap's usage errors), so that scripts can tell the three apart.
-pub const NOT_IMPLEMENTED_EXIT_CODE: u8 = 3;
-
-pub fn not_implemented(command: &'static str) -> anyhow::Result<()> {
-    Err(NotImplemented(command).into())
-}
 
 /// Runs the command of `cli`; `matches` is what it was parsed from (`install` persists the flags
 /// as given).
@@ -64,7 +40,7 @@ pub async fn run(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<()> {
         Command::Ctr(args) => ctr::run(&args, &paths),
         Command::Sysinfo(args) => sysinfo::run(&args, &paths),
         Command::Config(command) => config::run(&command, &paths),
-        Command::Etcd(command) => etcd::run(&command),
+        Command::Etcd(command) => etcd::run(&command, &paths).await,
         Command::Backup(args) => backup::run(&args, &paths).await,
         Command::Restore(args) => restore::run(&args, &paths).await,
         Command::Airgap(command) => airgap::run(&command, &paths).await,

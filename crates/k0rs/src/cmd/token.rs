@@ -143,7 +143,7 @@ async fn create(
 }
 
 /// The Secrets of `kube-system`, through the admin kubeconfig of this controller.
-async fn secrets(paths: &HostPaths) -> anyhow::Result<Api<Secret>> {
+pub(crate) async fn secrets(paths: &HostPaths) -> anyhow::Result<Api<Secret>> {
     let path = paths.pki_dir().join("admin.conf");
     let yaml = std::fs::read_to_string(&path).with_context(|| {
         format!(

@@ -4,6 +4,8 @@ pub mod apiserver;
 pub mod applier;
 pub mod containerd;
 pub mod control_loops;
+pub mod etcd;
+pub mod join_api;
 pub mod kubelet;
 pub mod network;
 pub mod pid_file;

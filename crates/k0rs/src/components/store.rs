@@ -1,6 +1,7 @@
-//! The controller's store: the embedded store under `<data-dir>/db` (k0s's `kine`), or an external
-//! etcd cluster (`spec.storage.etcd.externalCluster`). The embedded store also serves snapshots to
-//! `k0rs backup` (see `store_snapshot`).
+//! The controller's store: the embedded store under `<data-dir>/db` (k0s's `kine`), an external
+//! etcd cluster (`spec.storage.etcd.externalCluster`), or the etcd k0rs manages on this controller
+//! (see `components::etcd`), reached on loopback with the API server's etcd client certificate.
+//! The embedded store also serves snapshots to `k0rs backup` (see `store_snapshot`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -28,6 +29,8 @@ pub struct Store {
     backend: Option<Backend>,
     snapshots: Option<super::store_snapshot::Server>,
     shared: SharedStore,
+    /// The managed etcd's member on this controller, for `type: etcd` without an external cluster.
+    managed_etcd: Option<k0rs_etcd::Layout>,
 }
 
 impl Store {
@@ -39,6 +42,28 @@ impl Store {
             backend: None,
             snapshots: None,
             shared,
+            managed_etcd: None,
+        }
+    }
+
+    /// The store of a controller whose etcd k0rs manages: that member.
+    pub fn with_managed_etcd(mut self, layout: k0rs_etcd::Layout) -> Self {
+        self.managed_etcd = Some(layout);
+        self
+    }
+
+    /// How to reach the etcd this store uses, if it uses one.
+    fn etcd(&self) -> anyhow::Result<Option<EtcdOptions>> {
+        if self.spec.kind != StorageType::Etcd {
+            return Ok(None);
+        }
+        match (&self.spec.etcd.external_cluster, &self.managed_etcd) {
+            (Some(external), _) => etcd_options(external).map(Some),
+            (None, Some(layout)) => Ok(Some(EtcdOptions {
+                endpoints: vec![layout.local_client_url()],
+                tls: Some(layout.client_tls()?),
+            })),
+            (None, None) => anyhow::bail!("spec.storage.type etcd: no etcd to connect to"),
         }
     }
 }
@@ -50,20 +75,13 @@ impl Component for Store {
     }
 
     async fn init(&mut self) -> anyhow::Result<()> {
-        if self.spec.kind == StorageType::Etcd && self.spec.etcd.external_cluster.is_none() {
-            anyhow::bail!(
-                "spec.storage.type etcd: a k0rs-managed etcd is not built yet; use spec.storage.etcd.externalCluster, or type kine for the embedded store"
-            );
-        }
         Ok(())
     }
 
     async fn start(&mut self) -> anyhow::Result<()> {
-        let backend = match &self.spec.etcd.external_cluster {
-            Some(external) if self.spec.kind == StorageType::Etcd => Backend::Etcd(Box::new(
-                EtcdStore::connect(&etcd_options(external)?).await?,
-            )),
-            _ => Backend::Embedded(Arc::new(
+        let backend = match self.etcd()? {
+            Some(options) => Backend::Etcd(Box::new(EtcdStore::connect(&options).await?)),
+            None => Backend::Embedded(Arc::new(
                 Embedded::open(EmbeddedOptions::new(&self.dir)).await?,
             )),
         };

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use k0rs_component::supervisor::{ChildSpec, Supervisor};
+use k0rs_component::supervisor::{ChildSpec, Output, Supervisor};
 
 use super::config::{HostTraits, Layout, render};
 
@@ -89,6 +89,10 @@ fn spec(binary: PathBuf, layout: &Layout) -> anyhow::Result<ChildSpec> {
         env,
         pid_file: run_dir.join("containerd.pid"),
         stop_grace: STOP_GRACE,
+        // containerd ignores SIGPIPE, so its pipes do; its config file may have changed since
+        // a stale copy started, so that copy is ended rather than kept.
+        output: Output::Pipe,
+        adopt: false,
     })
 }
 

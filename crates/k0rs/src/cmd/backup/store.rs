@@ -41,7 +41,7 @@ pub async fn take(
             (super::ETCD_SNAPSHOT, etcd(external, &mut file).await?)
         }
         (StorageType::Etcd, None) => anyhow::bail!(
-            "spec.storage.type etcd without externalCluster: a k0rs-managed etcd is not built, so there is no store to back up"
+            "spec.storage.type etcd without externalCluster: backing up the etcd k0rs manages is not built yet"
         ),
         (StorageType::Kine, _) => (super::STORE_SNAPSHOT, embedded(paths, &mut file).await?),
     };

@@ -113,7 +113,7 @@ fn matching(snapshot: &str, storage: &StorageSpec) -> anyhow::Result<()> {
     let expected = match (storage.kind, &storage.etcd.external_cluster) {
         (StorageType::Etcd, Some(_)) => ETCD_SNAPSHOT,
         (StorageType::Etcd, None) => anyhow::bail!(
-            "the archived config has spec.storage.type etcd without externalCluster (a k0rs-managed etcd is not built): nothing to restore the etcd snapshot into"
+            "the archived config has spec.storage.type etcd without externalCluster: restoring into the etcd k0rs manages is not built yet"
         ),
         (StorageType::Kine, _) => STORE_SNAPSHOT,
     };

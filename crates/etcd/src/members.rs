@@ -1,0 +1,274 @@
+//! The etcd cluster's membership, through a member's client URL with a client certificate.
+
+use std::future::Future;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use etcd_client::{Certificate, Client, ConnectOptions, Identity, TlsOptions};
+use k0rs_store::etcd::EtcdTls;
+
+/// How long one request may take: an etcd without quorum does not answer at all.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a member add waits for a cluster that has just changed to settle.
+const SETTLE: Duration = Duration::from_secs(20);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub id: u64,
+    /// Empty until the member has started.
+    pub name: String,
+    pub peer_urls: Vec<String>,
+    pub client_urls: Vec<String>,
+}
+
+impl Member {
+    /// Whether it has run: etcd records a member's name when the member first starts.
+    pub fn has_started(&self) -> bool {
+        !self.name.is_empty()
+    }
+}
+
+/// Why a controller cannot be added as a member.
+#[derive(Debug, thiserror::Error)]
+pub enum AddError {
+    #[error("etcd on this controller is not healthy, so no member is added: {0}")]
+    Unhealthy(String),
+    #[error(
+        "the etcd cluster already has member {name} at {peer_url}, and it has run: a controller whose etcd data is lost cannot join as it; remove the member first (`k0rs etcd leave --peer-address <its address>` on any controller), then join again"
+    )]
+    AlreadyStarted { name: String, peer_url: String },
+    #[error(
+        "the etcd cluster already has a member named {name}, at {peer_url}; give each controller its own host name"
+    )]
+    NameTaken { name: String, peer_url: String },
+    #[error("{0:#}")]
+    Etcd(anyhow::Error),
+}
+
+/// What adding a controller comes down to.
+#[derive(Debug, PartialEq, Eq)]
+enum Plan {
+    Add,
+    /// A member added for this controller whose join failed before its etcd started: taken
+    /// again, so that a retried join never leaves two members for one controller.
+    Reuse(u64),
+}
+
+fn plan(members: &[Member], name: &str, peer_url: &str) -> Result<Plan, AddError> {
+    if let Some(same) = members
+        .iter()
+        .find(|m| m.peer_urls.iter().any(|u| u == peer_url))
+    {
+        if same.has_started() {
+            return Err(AddError::AlreadyStarted {
+                name: same.name.clone(),
+                peer_url: peer_url.to_owned(),
+            });
+        }
+        return Ok(Plan::Reuse(same.id));
+    }
+    if let Some(named) = members.iter().find(|m| m.name == name) {
+        return Err(AddError::NameTaken {
+            name: name.to_owned(),
+            peer_url: named.peer_urls.first().cloned().unwrap_or_default(),
+        });
+    }
+    Ok(Plan::Add)
+}
+
+/// `<name>=<peer URL>` of each member, the new one (`id`) under `name`. A member that has not
+/// started has no name yet and cannot be listed (another controller's join under way).
+fn initial_cluster(members: &[Member], id: u64, name: &str) -> Vec<String> {
+    members
+        .iter()
+        .filter_map(|m| {
+            let member_name = if m.id == id { name } else { m.name.as_str() };
+            let url = m.peer_urls.first()?;
+            (!member_name.is_empty()).then(|| format!("{member_name}={url}"))
+        })
+        .collect()
+}
+
+/// A client of the cluster, for membership.
+pub struct Members {
+    client: Client,
+}
+
+impl Members {
+    pub async fn connect(endpoints: &[String], tls: &EtcdTls) -> anyhow::Result<Self> {
+        let options = ConnectOptions::new()
+            .with_connect_timeout(Duration::from_secs(5))
+            .with_timeout(REQUEST_TIMEOUT)
+            .with_tls(
+                TlsOptions::new()
+                    .ca_certificate(Certificate::from_pem(&tls.ca))
+                    .identity(Identity::from_pem(&tls.cert, &tls.key)),
+            );
+        let client = Client::connect(endpoints, Some(options))
+            .await
+            .with_context(|| format!("cannot connect to etcd at {}", endpoints.join(",")))?;
+        Ok(Self { client })
+    }
+
+    pub async fn list(&self) -> anyhow::Result<Vec<Member>> {
+        let mut client = self.client.clone();
+        let response = timed("list the etcd members", client.member_list()).await?;
+        Ok(response
+            .members()
+            .iter()
+            .map(|m| Member {
+                id: m.id(),
+                name: m.name().to_owned(),
+                peer_urls: m.peer_urls().to_vec(),
+                client_urls: m.client_urls().to_vec(),
+            })
+            .collect())
+    }
+
+    /// Whether the member answers and the cluster has quorum (a linearizable read succeeds).
+    pub async fn check_health(&self) -> anyhow::Result<()> {
+        let mut client = self.client.clone();
+        timed("ask etcd for its status", client.status()).await?;
+        timed("read from etcd", client.get("health", None)).await?;
+        Ok(())
+    }
+
+    /// Adds the controller `name` with `peer_url` (or takes the member a failed join of it left)
+    /// and returns the initial cluster it starts with. Nothing is added unless the cluster is
+    /// healthy.
+    pub async fn add(&self, name: &str, peer_url: &str) -> Result<Vec<String>, AddError> {
+        self.check_health()
+            .await
+            .map_err(|e| AddError::Unhealthy(format!("{e:#}")))?;
+        let members = self.list().await.map_err(AddError::Etcd)?;
+        let id = match plan(&members, name, peer_url)? {
+            Plan::Reuse(id) => {
+                tracing::info!(
+                    component = "etcd",
+                    name,
+                    peer_url,
+                    id,
+                    "reusing the member a failed join left"
+                );
+                id
+            }
+            Plan::Add => {
+                let added = self.member_add(peer_url).await?;
+                let id = added
+                    .member()
+                    .map(etcd_client::Member::id)
+                    .context("etcd added a member without saying which")
+                    .map_err(AddError::Etcd)?;
+                tracing::info!(component = "etcd", name, peer_url, id, "added member");
+                id
+            }
+        };
+        let members = self.list().await.map_err(AddError::Etcd)?;
+        Ok(initial_cluster(&members, id, name))
+    }
+
+    /// etcd refuses a member while its leader has not been connected to every member for five
+    /// seconds (its strict reconfiguration check) — as just after the previous controller joined.
+    /// That passes: tried again for a while before the join is refused as unhealthy.
+    async fn member_add(&self, peer_url: &str) -> Result<etcd_client::MemberAddResponse, AddError> {
+        let deadline = tokio::time::Instant::now() + SETTLE;
+        loop {
+            let mut client = self.client.clone();
+            match timed("add the etcd member", client.member_add([peer_url], None)).await {
+                Ok(added) => return Ok(added),
+                Err(e) if format!("{e:#}").contains("unhealthy cluster") => {
+                    if tokio::time::Instant::now() >= deadline {
+                        return Err(AddError::Unhealthy(format!("{e:#}")));
+                    }
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(e) if format!("{e:#}").contains("not enough started members") => {
+                    return Err(AddError::Unhealthy(format!("{e:#}")));
+                }
+                Err(e) => return Err(AddError::Etcd(e)),
+            }
+        }
+    }
+
+    /// Removes the member with `peer_url`; the member removed, or `None` if there was none.
+    pub async fn remove(&self, peer_url: &str) -> anyhow::Result<Option<Member>> {
+        let members = self.list().await?;
+        let Some(member) = members
+            .into_iter()
+            .find(|m| m.peer_urls.iter().any(|u| u == peer_url))
+        else {
+            return Ok(None);
+        };
+        let mut client = self.client.clone();
+        timed("remove the etcd member", client.member_remove(member.id)).await?;
+        Ok(Some(member))
+    }
+}
+
+async fn timed<T>(
+    what: &str,
+    request: impl Future<Output = Result<T, etcd_client::Error>>,
+) -> anyhow::Result<T> {
+    match tokio::time::timeout(REQUEST_TIMEOUT, request).await {
+        Ok(result) => result.with_context(|| format!("cannot {what}")),
+        Err(_) => anyhow::bail!(
+            "cannot {what}: no answer in {}s (has the cluster lost quorum?)",
+            REQUEST_TIMEOUT.as_secs()
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(id: u64, name: &str, url: &str) -> Member {
+        Member {
+            id,
+            name: name.into(),
+            peer_urls: vec![url.into()],
+            client_urls: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_new_controller_is_added() {
+        let members = [member(1, "c0", "https://10.0.0.2:2380")];
+        assert_eq!(
+            plan(&members, "c1", "https://10.0.0.3:2380").unwrap(),
+            Plan::Add
+        );
+    }
+
+    #[test]
+    fn a_retried_join_takes_the_member_its_failed_join_left() {
+        let members = [
+            member(1, "c0", "https://10.0.0.2:2380"),
+            member(7, "", "https://10.0.0.3:2380"),
+        ];
+        assert_eq!(
+            plan(&members, "c1", "https://10.0.0.3:2380").unwrap(),
+            Plan::Reuse(7)
+        );
+        assert_eq!(
+            initial_cluster(&members, 7, "c1"),
+            ["c0=https://10.0.0.2:2380", "c1=https://10.0.0.3:2380"]
+        );
+    }
+
+    #[test]
+    fn a_member_that_has_run_or_a_taken_name_is_refused() {
+        let members = [
+            member(1, "c0", "https://10.0.0.2:2380"),
+            member(2, "c1", "https://10.0.0.3:2380"),
+        ];
+        assert!(matches!(
+            plan(&members, "c1", "https://10.0.0.3:2380"),
+            Err(AddError::AlreadyStarted { .. })
+        ));
+        assert!(matches!(
+            plan(&members, "c1", "https://10.0.0.4:2380"),
+            Err(AddError::NameTaken { .. })
+        ));
+    }
+}

@@ -1,0 +1,556 @@
+//! Controllers on an etcd k0rs manages (`spec.storage.type: etcd`, no `externalCluster`): one
+//! alone, three joined into one cluster through the join API, and joins that must be refused
+//! without leaving anything half-done in etcd. Each controller is a host of its own: a network
+//! namespace on a private LAN (etcd's ports 2379/2380 are free there) and a UTS namespace with
+//! its own host name (etcd names members after the host).
+
+mod harness;
+
+use std::path::PathBuf;
+
+use base64::Engine as _;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use harness::lan::{Lan, NetNs};
+use harness::{Node, path_str, stderr, stdout};
+
+struct Host {
+    name: String,
+    node: Node,
+    net: NetNs,
+    config: PathBuf,
+    log: PathBuf,
+    child: Option<Child>,
+}
+
+impl Host {
+    fn new(lan: &Lan, name: &str) -> Self {
+        let node = Node::new();
+        let net = lan.join();
+        let config = node.config(
+            "k0s.yaml",
+            &format!(
+                "spec:\n  api:\n    address: {}\n  storage:\n    type: etcd\n",
+                net.address
+            ),
+        );
+        let log = node.root.path().join("k0rs.log");
+        Self {
+            name: name.to_owned(),
+            node,
+            net,
+            config,
+            log,
+            child: None,
+        }
+    }
+
+    /// `program args…` as this host: its network namespace and a host name of its own.
+    fn command(&self, program: &str) -> Command {
+        let mut cmd = self.net.command("unshare");
+        cmd.args(["--uts", "--", "sh", "-c", "hostname \"$0\" && exec \"$@\""])
+            .arg(&self.name)
+            .arg(program);
+        cmd
+    }
+
+    fn k0rs_command(&self, args: &[&str]) -> Command {
+        let mut cmd = self.command(assert_cmd::cargo::cargo_bin!("k0rs").to_str().unwrap());
+        cmd.arg("--data-dir")
+            .arg(self.node.data_dir())
+            .arg("--run-dir")
+            .arg(self.node.run_dir())
+            .args(args)
+            .env_remove("KUBECONFIG")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// A k0rs command that runs to its end.
+    fn k0rs(&self, args: &[&str]) -> Output {
+        self.k0rs_command(args).output().unwrap()
+    }
+
+    /// Starts `k0rs controller` (joining with `token`, if given) without waiting.
+    fn spawn(&mut self, token: Option<&str>) {
+        let mut args = vec!["controller", "--config", path_str(&self.config)];
+        let token_file = self.node.root.path().join("token");
+        if let Some(token) = token {
+            std::fs::write(&token_file, token).unwrap();
+            args.extend(["--token-file", path_str(&token_file)]);
+        }
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .unwrap();
+        let mut cmd = self.k0rs_command(&args);
+        // etcd's own lines are forwarded at debug level.
+        cmd.env("RUST_LOG", "info,k0rs_component=debug")
+            .stdout(Stdio::null())
+            .stderr(log);
+        self.child = Some(cmd.spawn().unwrap());
+    }
+
+    fn start(&mut self, token: Option<&str>) {
+        self.spawn(token);
+        self.wait_ready();
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_mins(2);
+        loop {
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!(
+                    "{}: k0rs exited with {status}\n{}",
+                    self.name,
+                    self.log_tail()
+                );
+            }
+            if self.kubectl(&["get", "--raw", "/readyz"]).status.success() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} never became ready\n{}",
+                self.name,
+                self.log_tail()
+            );
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+
+    /// Runs k0rs to its end (a join that must fail): its output.
+    fn run_controller(&self, token: &str) -> Output {
+        let token_file = self.node.root.path().join("token");
+        std::fs::write(&token_file, token).unwrap();
+        let mut cmd = self.k0rs_command(&[
+            "controller",
+            "--config",
+            path_str(&self.config),
+            "--token-file",
+            path_str(&token_file),
+        ]);
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_mins(1);
+        while child.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("{}: a refused join kept running", self.name);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        child.wait_with_output().unwrap()
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+            let deadline = Instant::now() + Duration::from_secs(40);
+            while child.try_wait().unwrap().is_none() {
+                if Instant::now() > deadline {
+                    let _ = child.kill();
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+
+    /// SIGKILL, as the OOM killer would: what it supervised stays.
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn etcd_pid(&self) -> Option<i32> {
+        std::fs::read_to_string(self.node.run_dir().join("etcd.pid"))
+            .ok()
+            .and_then(|text| text.trim().parse().ok())
+    }
+
+    fn kubectl(&self, args: &[&str]) -> Output {
+        self.net
+            .command("kubectl")
+            .arg("--kubeconfig")
+            .arg(self.node.pki("admin.conf"))
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    fn kubectl_ok(&self, args: &[&str]) -> String {
+        let out = self.kubectl(args);
+        assert!(
+            out.status.success(),
+            "{}: kubectl {args:?}: {}\n{}",
+            self.name,
+            stderr(&out),
+            self.log_tail()
+        );
+        stdout(&out)
+    }
+
+    /// `k0rs etcd member-list`: name → peer URL.
+    fn members(&self) -> serde_json::Map<String, serde_json::Value> {
+        let out = self.k0rs(&["etcd", "member-list", "--config", path_str(&self.config)]);
+        assert!(
+            out.status.success(),
+            "{}: member-list: {}",
+            self.name,
+            stderr(&out)
+        );
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        json["members"].as_object().unwrap().clone()
+    }
+
+    /// The etcd members as etcd itself lists them (also those not started, which have no name).
+    fn etcd_member_count(&self) -> usize {
+        let pki = |f: &str| self.node.pki(f).display().to_string();
+        let out = self
+            .net
+            .command("curl")
+            .args(["-sf", "-X", "POST", "--cacert", &pki("etcd/ca.crt")])
+            .args(["--cert", &pki("apiserver-etcd-client.crt")])
+            .args(["--key", &pki("apiserver-etcd-client.key")])
+            .args(["https://127.0.0.1:2379/v3/cluster/member/list", "-d", "{}"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "etcd member list: {}", stderr(&out));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        json["members"].as_array().map_or(0, Vec::len)
+    }
+
+    fn token(&self, role: &str) -> String {
+        let out = self.k0rs(&[
+            "token",
+            "create",
+            "--role",
+            role,
+            "--config",
+            path_str(&self.config),
+        ]);
+        assert!(out.status.success(), "token create: {}", stderr(&out));
+        stdout(&out).trim().to_owned()
+    }
+
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(40).collect();
+        format!(
+            "--- {} k0rs log (last lines) ---\n{}",
+            self.name,
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        )
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        self.stop();
+        // An etcd a killed k0rs left, if the test failed before a k0rs took it back.
+        if let Some(pid) = self.etcd_pid() {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+}
+
+fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z')
+    })
+}
+
+fn eventually(seconds: u64, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// One controller on its own etcd: writes survive a SIGKILL of k0rs, whose etcd keeps running
+/// and is adopted (same process) by the next k0rs.
+#[test]
+fn a_single_controller_runs_its_own_etcd() {
+    let lan = Lan::new();
+    let mut c0 = Host::new(&lan, "solo");
+    c0.start(None);
+    for file in [
+        "etcd/ca.crt",
+        "etcd/server.crt",
+        "etcd/peer.crt",
+        "apiserver-etcd-client.crt",
+    ] {
+        assert!(c0.node.pki(file).is_file(), "{file} missing");
+    }
+    assert!(c0.node.data_dir().join("etcd/member").is_dir());
+    let members = c0.members();
+    assert_eq!(members.len(), 1, "{members:?}");
+    assert_eq!(
+        members["solo"],
+        format!("https://{}:2380", c0.net.address),
+        "{members:?}"
+    );
+    c0.kubectl_ok(&["create", "configmap", "before-kill", "--from-literal=a=1"]);
+
+    let etcd = c0.etcd_pid().expect("etcd.pid");
+    c0.kill();
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(alive(etcd), "etcd died with k0rs");
+    c0.start(None);
+    assert_eq!(c0.etcd_pid(), Some(etcd), "etcd was not adopted");
+    assert!(alive(etcd));
+    let log = std::fs::read_to_string(&c0.log).unwrap();
+    assert!(log.contains("adopted"), "{}", c0.log_tail());
+    c0.kubectl_ok(&["get", "configmap", "before-kill"]);
+    c0.kubectl_ok(&["create", "configmap", "after-kill", "--from-literal=a=2"]);
+    // etcd's own output (zap's JSON lines) reaches k0rs's log.
+    assert!(log.contains("\"level\":\"info\""), "{}", c0.log_tail());
+    c0.stop();
+    assert!(!alive(etcd), "etcd outlived a stopped k0rs");
+}
+
+/// Three controllers, the second and third joined with controller tokens: one etcd cluster of
+/// three, writes through each, a SIGKILLed k0rs whose etcd keeps serving, and a member that
+/// leaves.
+#[test]
+fn three_controllers_share_one_etcd_cluster() {
+    let lan = Lan::new();
+    let mut hosts = vec![
+        Host::new(&lan, "ctrl-0"),
+        Host::new(&lan, "ctrl-1"),
+        Host::new(&lan, "ctrl-2"),
+    ];
+    hosts[0].start(None);
+    for n in 1..3 {
+        let token = hosts[0].token("controller");
+        hosts[n].start(Some(&token));
+    }
+    for host in &hosts {
+        let members = host.members();
+        assert_eq!(members.len(), 3, "{}: {members:?}", host.name);
+        for other in &hosts {
+            assert_eq!(
+                members[&other.name],
+                format!("https://{}:2380", other.net.address)
+            );
+        }
+    }
+    // The joined controllers share the cluster CA: the first one's admin reaches them all.
+    for (n, host) in hosts.iter().enumerate() {
+        host.kubectl_ok(&[
+            "create",
+            "configmap",
+            &format!("via-{n}"),
+            "--from-literal=n=1",
+        ]);
+    }
+    for host in &hosts {
+        for n in 0..3 {
+            host.kubectl_ok(&["get", "configmap", &format!("via-{n}")]);
+        }
+    }
+    assert_eq!(
+        std::fs::read(hosts[0].node.pki("sa.pub")).unwrap(),
+        std::fs::read(hosts[2].node.pki("sa.pub")).unwrap()
+    );
+
+    // SIGKILL one k0rs: its etcd keeps the cluster at three, and the next k0rs adopts it.
+    let etcd = hosts[1].etcd_pid().expect("etcd.pid");
+    hosts[1].kill();
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(alive(etcd), "etcd died with k0rs");
+    hosts[0].kubectl_ok(&["create", "configmap", "while-down", "--from-literal=n=1"]);
+    hosts[1].start(None);
+    assert_eq!(hosts[1].etcd_pid(), Some(etcd), "etcd was not adopted");
+    hosts[1].kubectl_ok(&["get", "configmap", "while-down"]);
+
+    // The third leaves and is reset: two members remain and take writes.
+    let out = hosts[2].k0rs(&["etcd", "leave", "--config", path_str(&hosts[2].config)]);
+    assert!(out.status.success(), "leave: {}", stderr(&out));
+    hosts[2].stop();
+    let out = hosts[2].k0rs(&["reset", "--config", path_str(&hosts[2].config)]);
+    assert!(out.status.success(), "reset: {}", stderr(&out));
+    eventually(30, "two members", || hosts[0].members().len() == 2);
+    assert!(!hosts[0].members().contains_key("ctrl-2"));
+    for (n, host) in hosts.iter().take(2).enumerate() {
+        host.kubectl_ok(&[
+            "create",
+            "configmap",
+            &format!("after-leave-{n}"),
+            "--from-literal=n=1",
+        ]);
+    }
+}
+
+/// Joins that must fail leave etcd as it was: a worker token, an invalidated controller token,
+/// a controller whose etcd data was lost. A join the joiner did not finish is retried without
+/// a second member.
+#[test]
+fn refused_joins_leave_nothing_behind() {
+    let lan = Lan::new();
+    let mut c0 = Host::new(&lan, "first");
+    c0.start(None);
+    let c1 = Host::new(&lan, "second");
+
+    // A worker token: refused before anything is asked, and by the join API with 403.
+    let worker = c0.token("worker");
+    let out = c1.run_controller(&worker);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("not a controller token"),
+        "{}",
+        stderr(&out)
+    );
+    let bootstrap = worker_bootstrap_token(&c0);
+    let (code, body) = join_api(&c1, &c0, &bootstrap, "stranger", "10.123.0.99");
+    assert_eq!(code, 403, "{body}");
+    assert!(body.contains("not a controller join token"), "{body}");
+
+    // An invalidated controller token: 401, with the reason.
+    let token = c0.token("controller");
+    let id = token_id(&c0, "controller");
+    let out = c0.k0rs(&["token", "invalidate", &id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = c1.run_controller(&token);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("401"), "{}", stderr(&out));
+    assert_eq!(c0.etcd_member_count(), 1, "a refused join added a member");
+
+    let mut c1 = c1;
+    c1.start(Some(&c0.token("controller")));
+    assert_eq!(c0.etcd_member_count(), 2);
+
+    // A joiner that got its member but never started (with two members running, the cluster
+    // keeps its quorum meanwhile): the retry takes the same member.
+    let mut c2 = Host::new(&lan, "third");
+    let token = c0.token("controller");
+    let bearer = bootstrap_of(&c0, &newest_controller_token(&c0));
+    let (code, body) = join_api(&c2, &c0, &bearer, "third", &c2.net.address);
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(c0.etcd_member_count(), 3);
+    c2.start(Some(&token));
+    assert_eq!(
+        c0.etcd_member_count(),
+        3,
+        "the retried join added another member"
+    );
+    assert_eq!(c0.members().len(), 3);
+
+    // Its etcd data lost: it is still a member, so it may neither start a cluster of its own
+    // nor join again as it.
+    c2.stop();
+    std::fs::remove_dir_all(c2.node.data_dir().join("etcd")).unwrap();
+    let out = c2.k0rs(&["controller", "--config", path_str(&c2.config)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("still lists it"), "{}", stderr(&out));
+    let out = c2.run_controller(&c0.token("controller"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("has run"), "{}", stderr(&out));
+    assert_eq!(c0.etcd_member_count(), 3);
+    drop(c1);
+}
+
+/// `POST /v1beta1/etcd/members` from `from` to `to`'s join API with bootstrap token `bearer`.
+fn join_api(from: &Host, to: &Host, bearer: &str, node: &str, address: &str) -> (u16, String) {
+    let body = serde_json::json!({"node": node, "peerAddress": format!("https://{address}:2380")});
+    let out = from
+        .net
+        .command("curl")
+        .args(["-s", "-w", "\n%{http_code}", "--cacert"])
+        .arg(to.node.pki("ca.crt"))
+        .args(["-H", &format!("Authorization: Bearer {bearer}")])
+        .args([
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            &body.to_string(),
+        ])
+        .arg(format!(
+            "https://{}:9443/v1beta1/etcd/members",
+            to.net.address
+        ))
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    let (body, code) = text.rsplit_once('\n').unwrap();
+    (code.trim().parse().unwrap_or(0), body.to_owned())
+}
+
+/// The ids of the tokens of `role`, from `token list`.
+fn token_ids(host: &Host, role: &str) -> Vec<String> {
+    let out = host.k0rs(&["token", "list", "--role", role]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out)
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+        .collect()
+}
+
+fn token_id(host: &Host, role: &str) -> String {
+    let ids = token_ids(host, role);
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    ids[0].clone()
+}
+
+/// The id of the controller token created last.
+fn newest_controller_token(host: &Host) -> String {
+    // `token list` has no order; the Secrets' creation times have.
+    let names = host.kubectl_ok(&[
+        "get",
+        "secrets",
+        "-n",
+        "kube-system",
+        "--field-selector=type=bootstrap.kubernetes.io/token",
+        "--sort-by=.metadata.creationTimestamp",
+        "-o",
+        "jsonpath={.items[*].metadata.name}",
+    ]);
+    let ids = token_ids(host, "controller");
+    names
+        .split_whitespace()
+        .filter_map(|n| n.strip_prefix("bootstrap-token-"))
+        .rfind(|id| ids.iter().any(|i| i == id))
+        .expect("a controller token")
+        .to_owned()
+}
+
+/// `<id>.<secret>` of token `id`, from its Secret.
+fn bootstrap_of(host: &Host, id: &str) -> String {
+    let secret = host.kubectl_ok(&[
+        "get",
+        "secret",
+        "-n",
+        "kube-system",
+        &format!("bootstrap-token-{id}"),
+        "-o",
+        "jsonpath={.data.token-secret}",
+    ]);
+    let secret = base64::engine::general_purpose::STANDARD
+        .decode(secret.trim())
+        .unwrap();
+    format!("{id}.{}", String::from_utf8(secret).unwrap())
+}
+
+fn worker_bootstrap_token(host: &Host) -> String {
+    bootstrap_of(host, &token_id(host, "worker"))
+}
