@@ -1,6 +1,6 @@
 //! What every cluster has from its first start, as in Kubernetes: the four namespaces, the built-in
-//! PriorityClasses, and the `default/kubernetes` Service with Endpoints and an EndpointSlice
-//! pointing at the API server (kept current at every start).
+//! PriorityClasses, and the `default/kubernetes` Service (its endpoints are the API servers'
+//! own: `k0rs-apiserver`'s endpoint reconciler keeps them).
 
 use std::net::IpAddr;
 
@@ -15,7 +15,7 @@ use crate::table::Resource;
 pub struct ApiEndpoint {
     /// The Service's ClusterIP: the first address of the service CIDR.
     pub service_ip: IpAddr,
-    /// The address the API server advertises, and its port.
+    /// The address the API server advertises, and its port (the `kubernetes` endpoints).
     pub address: IpAddr,
     pub port: u16,
 }
@@ -35,7 +35,6 @@ impl Registry {
                 resource("", "namespaces"),
                 None,
                 json!({ "metadata": { "name": name } }),
-                false,
             )
             .await?;
         }
@@ -54,7 +53,6 @@ impl Registry {
                 resource("scheduling.k8s.io", "priorityclasses"),
                 None,
                 class,
-                false,
             )
             .await?;
         }
@@ -70,64 +68,20 @@ impl Registry {
                 "sessionAffinity": "None",
             },
         });
-        self.ensure(resource("", "services"), Some("default"), service, false)
-            .await?;
-        let endpoints = json!({
-            "metadata": { "name": "kubernetes", "labels": { "endpointslice.kubernetes.io/skip-mirror": "true" } },
-            "subsets": [{
-                "addresses": [{ "ip": api.address.to_string() }],
-                "ports": [{ "name": "https", "port": api.port, "protocol": "TCP" }],
-            }],
-        });
-        self.ensure(resource("", "endpoints"), Some("default"), endpoints, true)
-            .await?;
-        let slice = json!({
-            "metadata": { "name": "kubernetes", "labels": { "kubernetes.io/service-name": "kubernetes" } },
-            "addressType": if api.address.is_ipv4() { "IPv4" } else { "IPv6" },
-            "endpoints": [{ "addresses": [api.address.to_string()], "conditions": { "ready": true } }],
-            "ports": [{ "name": "https", "port": api.port, "protocol": "TCP" }],
-        });
-        self.ensure(
-            resource("discovery.k8s.io", "endpointslices"),
-            Some("default"),
-            slice,
-            true,
-        )
-        .await
+        self.ensure(resource("", "services"), Some("default"), service)
+            .await
     }
 
-    /// Creates `object` if it is missing; with `current`, also rewrites what differs from it.
+    /// Creates `object` if it is missing.
     async fn ensure(
         &self,
         resource: &Resource,
         namespace: Option<&str>,
         object: Value,
-        current: bool,
     ) -> Result<(), Status> {
-        let name = object["metadata"]["name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        match self.create(resource, namespace, object.clone()).await {
-            Ok(_) => Ok(()),
-            Err(status) if status.code == 409 && current => {
-                let mut stored = self.get(resource, namespace, &name).await?;
-                let before = stored.clone();
-                for (field, value) in object
-                    .as_object()
-                    .into_iter()
-                    .flatten()
-                    .filter(|(k, _)| *k != "metadata")
-                {
-                    stored[field] = value.clone();
-                }
-                if stored != before {
-                    self.update(resource, namespace, &name, stored).await?;
-                }
-                Ok(())
-            }
-            Err(status) if status.code == 409 => Ok(()),
-            Err(status) => Err(status),
+        match self.create(resource, namespace, object).await {
+            Err(status) if status.code != 409 => Err(status),
+            _ => Ok(()),
         }
     }
 }
