@@ -8,9 +8,12 @@ use std::sync::Arc;
 use axum::Router;
 use k0rs_registry::{ApiEndpoint, Registry, ServiceNetwork};
 use k0rs_store::Store;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 use crate::aggregator::{self, FrontProxy};
 use crate::context::Context;
+use crate::endpoints::{EndpointReconciler, EndpointTiming};
 use crate::kubelets::KubeletClient;
 use crate::routes;
 use crate::tokens::{KeyError, TokenOptions, Tokens};
@@ -25,6 +28,8 @@ pub struct AppOptions {
     pub store: Arc<dyn Store>,
     /// The API server's endpoint for the `kubernetes` Service (none: no Service is kept).
     pub endpoint: Option<ApiEndpoint>,
+    /// How the endpoint's Lease is renewed and expires (see `endpoints`).
+    pub endpoint_timing: EndpointTiming,
     /// Where Services get their ClusterIPs and NodePorts.
     pub service_network: ServiceNetwork,
     /// The service-account token issuer (none: no bearer tokens).
@@ -49,6 +54,7 @@ pub struct App {
     router: Router,
     registry: Registry,
     front_proxy: Option<Arc<FrontProxy>>,
+    endpoints: Option<EndpointReconciler>,
 }
 
 impl App {
@@ -59,6 +65,17 @@ impl App {
             .bootstrap(options.endpoint.as_ref())
             .await
             .map_err(|status| AppError::Bootstrap(status.message))?;
+        // Published once before serving, so that the Service has endpoints from the first
+        // request; the server keeps them current.
+        let endpoints = options.endpoint.clone().map(|endpoint| {
+            EndpointReconciler::new(registry.clone(), endpoint, options.endpoint_timing)
+        });
+        if let Some(endpoints) = &endpoints {
+            endpoints
+                .reconcile()
+                .await
+                .map_err(|status| AppError::Bootstrap(status.message))?;
+        }
         let tokens = options
             .tokens
             .as_ref()
@@ -82,6 +99,7 @@ impl App {
             router: routes::router(context),
             registry,
             front_proxy: options.front_proxy,
+            endpoints,
         })
     }
 
@@ -92,6 +110,14 @@ impl App {
 
     pub(crate) fn registry(&self) -> &Registry {
         &self.registry
+    }
+
+    /// Keeps this API server in the `kubernetes` Service's endpoints until `stopped` changes,
+    /// then takes it out (nothing to do without an endpoint). The task ends after the withdrawal.
+    pub fn keep_endpoints(&self, stopped: watch::Receiver<bool>) -> Option<JoinHandle<()>> {
+        self.endpoints
+            .clone()
+            .map(|reconciler| reconciler.spawn(stopped))
     }
 
     pub(crate) fn front_proxy(&self) -> Option<&Arc<FrontProxy>> {

@@ -13,7 +13,8 @@
 //! same resource table; group versions that APIServices hand to other servers are proxied to them
 //! (`aggregator`); logs, exec, attach and port-forward go to the kubelet (`kubelets`). HTTP
 //! details (bodies, negotiation, query, `Status` responses) live in `http`; failures answer
-//! with Kubernetes' `Status`. `app` assembles the router without a listener, for the server
+//! with Kubernetes' `Status`. `endpoints` keeps every live API server in the `kubernetes`
+//! Service's endpoints, through a Lease per API server. `app` assembles the router without a listener, for the server
 //! and for in-process callers.
 
 mod admission;
@@ -23,6 +24,7 @@ mod app;
 mod authz;
 mod context;
 mod discovery;
+mod endpoints;
 mod handlers;
 mod http;
 mod kubelets;
@@ -38,6 +40,7 @@ mod version;
 
 pub use aggregator::{FrontProxy, FrontProxyError};
 pub use app::{App, AppError, AppOptions};
+pub use endpoints::EndpointTiming;
 pub use kubelets::{KubeletClient, KubeletClientError};
 pub use server::{ApiServer, ServerError, ServerOptions};
 pub use tls::TlsMaterial;

@@ -46,6 +46,8 @@ pub struct ApiServer {
     local_addr: SocketAddr,
     shutdown: watch::Sender<bool>,
     task: JoinHandle<()>,
+    /// Keeps the `kubernetes` endpoints; withdraws this server when stopped.
+    endpoints: Option<JoinHandle<()>>,
 }
 
 impl ApiServer {
@@ -73,6 +75,7 @@ impl ApiServer {
                 shutdown.subscribe(),
             );
         }
+        let endpoints = app.keep_endpoints(shutdown.subscribe());
         let router = app.router();
         let task = tokio::spawn(async move {
             // Connections live in a set, so that stopping the server ends them too.
@@ -106,6 +109,7 @@ impl ApiServer {
             local_addr,
             shutdown,
             task,
+            endpoints,
         })
     }
 
@@ -113,10 +117,13 @@ impl ApiServer {
         self.local_addr
     }
 
-    /// Stops accepting connections.
+    /// Stops accepting connections and takes this server out of the `kubernetes` endpoints.
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
         let _ = self.task.await;
+        if let Some(endpoints) = self.endpoints {
+            let _ = endpoints.await;
+        }
     }
 }
 

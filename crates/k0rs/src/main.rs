@@ -12,6 +12,7 @@ mod service;
 mod signals;
 mod version;
 mod worker;
+mod worker_api;
 
 use std::process::ExitCode;
 

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use harness::controller::{Backend, Controller, kubectl, kubectl_ok};
 use harness::{Node, k0rs, path_str, run_with_stdin, stderr, stdout};
 
-const NLLB: &str = "spec:\n  network:\n    nodeLocalLoadBalancing:\n      enabled: true\n  scheduler:\n    extraArgs:\n      v: \"4\"\n";
+const NLLB: &str = "spec:\n  network:\n    nodeLocalLoadBalancing:\n      enabled: true\n      envoyProxy:\n        image:\n          image: quay.io/k0sproject/envoy-distroless\n          version: v1.29.0\n  scheduler:\n    extraArgs:\n      v: \"4\"\n";
 const NLLB_WARNING: &str =
-    "spec.network.nodeLocalLoadBalancing.enabled: accepted but not applied by k0rs: ";
+    "spec.network.nodeLocalLoadBalancing.envoyProxy.image: accepted but not applied by k0rs: ";
 const CALICO: &str = "spec:\n  network:\n    provider: calico\n";
 const CALICO_ERROR: &str = "spec.network.provider: not supported by k0rs: calico";
 

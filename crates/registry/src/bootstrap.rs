@@ -1,6 +1,6 @@
 //! What every cluster has from its first start, as in Kubernetes: the four namespaces, the built-in
 //! PriorityClasses, an APIService per served group version, and the `default/kubernetes` Service
-//! with Endpoints and an EndpointSlice pointing at the API server (kept current at every start).
+//! (its endpoints are the API servers' own: `k0rs-apiserver`'s endpoint reconciler keeps them).
 
 use std::net::IpAddr;
 
@@ -16,7 +16,7 @@ use crate::table::Resource;
 pub struct ApiEndpoint {
     /// The Service's ClusterIP: the first address of the service CIDR.
     pub service_ip: IpAddr,
-    /// The address the API server advertises, and its port.
+    /// The address the API server advertises, and its port (the `kubernetes` endpoints).
     pub address: IpAddr,
     pub port: u16,
 }
@@ -31,7 +31,6 @@ impl Registry {
                 resources::NAMESPACES,
                 None,
                 json!({ "metadata": { "name": name } }),
-                false,
             )
             .await?;
         }
@@ -46,8 +45,7 @@ impl Registry {
                 "preemptionPolicy": "PreemptLowerPriority",
                 "description": "Used for system critical pods that must not be moved from their current node.",
             });
-            self.ensure(resources::PRIORITY_CLASSES, None, class, false)
-                .await?;
+            self.ensure(resources::PRIORITY_CLASSES, None, class).await?;
         }
         let Some(api) = api else { return Ok(()) };
         let labels = json!({ "component": "apiserver", "provider": "kubernetes" });
@@ -61,24 +59,7 @@ impl Registry {
                 "sessionAffinity": "None",
             },
         });
-        self.ensure(resources::SERVICES, Some("default"), service, false)
-            .await?;
-        let endpoints = json!({
-            "metadata": { "name": "kubernetes", "labels": { "endpointslice.kubernetes.io/skip-mirror": "true" } },
-            "subsets": [{
-                "addresses": [{ "ip": api.address.to_string() }],
-                "ports": [{ "name": "https", "port": api.port, "protocol": "TCP" }],
-            }],
-        });
-        self.ensure(resources::ENDPOINTS, Some("default"), endpoints, true)
-            .await?;
-        let slice = json!({
-            "metadata": { "name": "kubernetes", "labels": { "kubernetes.io/service-name": "kubernetes" } },
-            "addressType": if api.address.is_ipv4() { "IPv4" } else { "IPv6" },
-            "endpoints": [{ "addresses": [api.address.to_string()], "conditions": { "ready": true } }],
-            "ports": [{ "name": "https", "port": api.port, "protocol": "TCP" }],
-        });
-        self.ensure(resources::ENDPOINT_SLICES, Some("default"), slice, true)
+        self.ensure(resources::SERVICES, Some("default"), service)
             .await
     }
 
@@ -109,38 +90,16 @@ impl Registry {
         Ok(())
     }
 
-    /// Creates `object` if it is missing; with `current`, also rewrites what differs from it.
+    /// Creates `object` if it is missing.
     async fn ensure(
         &self,
         resource: &Resource,
         namespace: Option<&str>,
         object: Value,
-        current: bool,
     ) -> Result<(), Status> {
-        let name = object["metadata"]["name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        match self.create(resource, namespace, object.clone()).await {
-            Ok(_) => Ok(()),
-            Err(status) if status.code == 409 && current => {
-                let mut stored = self.get(resource, namespace, &name).await?;
-                let before = stored.clone();
-                for (field, value) in object
-                    .as_object()
-                    .into_iter()
-                    .flatten()
-                    .filter(|(k, _)| *k != "metadata")
-                {
-                    stored[field] = value.clone();
-                }
-                if stored != before {
-                    self.update(resource, namespace, &name, stored).await?;
-                }
-                Ok(())
-            }
-            Err(status) if status.code == 409 => Ok(()),
-            Err(status) => Err(status),
+        match self.create(resource, namespace, object).await {
+            Err(status) if status.code != 409 => Err(status),
+            _ => Ok(()),
         }
     }
 }

@@ -5,15 +5,17 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
-use k0rs_apiserver::{App, AppOptions, Caller, UserInfo, VersionInfo};
-use k0rs_registry::ServiceNetwork;
-use k0rs_store::{Embedded, EmbeddedOptions};
+use k0rs_apiserver::{App, AppOptions, Caller, EndpointTiming, UserInfo, VersionInfo};
+use k0rs_registry::{ApiEndpoint, ServiceNetwork};
+use k0rs_store::{Embedded, EmbeddedOptions, Store};
 use serde_json::Value;
 use tower::ServiceExt as _;
 
 pub struct Api {
     router: axum::Router,
-    _dir: tempfile::TempDir,
+    app: App,
+    /// The store's directory, when the API owns its store.
+    _dir: Option<tempfile::TempDir>,
 }
 
 /// What came back.
@@ -33,14 +35,25 @@ impl Answer {
 impl Api {
     pub async fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let store = Embedded::open(EmbeddedOptions::new(dir.path()))
-            .await
-            .unwrap();
+        let store = embedded_store(dir.path()).await;
+        Self {
+            _dir: Some(dir),
+            ..Self::on(store, None, EndpointTiming::default()).await
+        }
+    }
+
+    /// An API server on a shared `store`, publishing `endpoint` as the `kubernetes` Service's.
+    pub async fn on(
+        store: Arc<dyn Store>,
+        endpoint: Option<ApiEndpoint>,
+        endpoint_timing: EndpointTiming,
+    ) -> Self {
         let app = App::new(AppOptions {
             advertise_address: "127.0.0.1:6443".into(),
             version: version(),
-            store: Arc::new(store),
-            endpoint: None,
+            store,
+            endpoint,
+            endpoint_timing,
             service_network: ServiceNetwork::default(),
             tokens: None,
             front_proxy: None,
@@ -50,8 +63,13 @@ impl Api {
         .unwrap();
         Self {
             router: app.router(),
-            _dir: dir,
+            app,
+            _dir: None,
         }
+    }
+
+    pub fn app(&self) -> &App {
+        &self.app
     }
 
     /// Sends `method path` as `caller` (none: no credentials) with a JSON `body` and extra
@@ -96,6 +114,11 @@ impl Api {
     pub async fn post(&self, caller: &UserInfo, path: &str, body: &Value) -> Answer {
         self.send(Some(caller), "POST", path, Some(body), &[]).await
     }
+}
+
+/// An embedded store in `dir`, for APIs that share one.
+pub async fn embedded_store(dir: &std::path::Path) -> Arc<dyn Store> {
+    Arc::new(Embedded::open(EmbeddedOptions::new(dir)).await.unwrap())
 }
 
 fn version() -> VersionInfo {

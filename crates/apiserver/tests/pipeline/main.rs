@@ -5,5 +5,6 @@
 
 mod admission;
 mod authorization;
+mod endpoints;
 mod harness;
 mod resources;

@@ -186,10 +186,35 @@ pub(super) const RULES: &[Rule] = &[
         hits: |s| keys_except(&s.network.kuberouter.extra_args, &[]),
     },
     Rule {
-        field: "spec.network.nodeLocalLoadBalancing.enabled",
+        field: "spec.network.nodeLocalLoadBalancing.envoyProxy.image",
         severity: Warning,
-        reason: "k0rs runs no node-local load balancer: workers reach the API at spec.api.externalAddress or address",
-        hits: |s| when(s.network.node_local_load_balancing.enabled),
+        reason: "k0rs balances the API servers inside the worker process: no envoy image runs",
+        hits: |s| {
+            let nllb = &s.network.node_local_load_balancing;
+            when(nllb.enabled && nllb.envoy_proxy.image.is_some())
+        },
+    },
+    Rule {
+        field: "spec.network.nodeLocalLoadBalancing.envoyProxy.imagePullPolicy",
+        severity: Warning,
+        reason: "k0rs balances the API servers inside the worker process: no envoy image is pulled",
+        hits: |s| {
+            let nllb = &s.network.node_local_load_balancing;
+            when(nllb.enabled && nllb.envoy_proxy.image_pull_policy.is_some())
+        },
+    },
+    Rule {
+        field: "spec.network.nodeLocalLoadBalancing.envoyProxy.konnectivityServerBindPort",
+        severity: Warning,
+        reason: "k0rs runs no konnectivity, so the node-local balancer has no konnectivity port",
+        hits: |s| {
+            let nllb = &s.network.node_local_load_balancing;
+            when(
+                nllb.enabled
+                    && nllb.envoy_proxy.konnectivity_server_bind_port
+                        != defaults::NLLB_KONNECTIVITY_BIND_PORT,
+            )
+        },
     },
     Rule {
         field: "spec.controllerManager.extraArgs",

@@ -161,8 +161,9 @@ pub async fn run(args: Args, paths: HostPaths) -> anyhow::Result<()> {
         crate::components::status::Node::worker(&paths, status_socket.resolve(&paths)),
         manager.states(),
     ));
+    let server = api_server(&config, &token, &paths, &mut manager).await?;
     let credentials = crate::worker::Credentials::Join(k0rs_kubelet::bootstrap::Join {
-        server: token.server,
+        server,
         ca_pem: token.ca_pem,
         bootstrap_token: token.bootstrap_token,
     });
@@ -170,6 +171,31 @@ pub async fn run(args: Args, paths: HostPaths) -> anyhow::Result<()> {
     manager.run_until(crate::signals::shutdown_signal()).await?;
     tracing::info!(component = "worker", "stopped");
     Ok(())
+}
+
+/// The API server URL the node uses: the token's, or the node-local balancer (added to `manager`,
+/// ahead of the kubelet) when the cluster enables it. The node's kubeconfig follows the choice.
+async fn api_server(
+    config: &ClusterConfig,
+    token: &JoinToken,
+    paths: &HostPaths,
+    manager: &mut Manager,
+) -> anyhow::Result<String> {
+    let nllb = &config.spec.network.node_local_load_balancing;
+    let server = if nllb.enabled {
+        let bind = crate::worker_api::balancer_address(nllb);
+        let seed = crate::worker_api::resolve(&token.server).await?;
+        manager.add(crate::components::api_balancer::ApiBalancerComponent::new(
+            bind,
+            seed,
+            &paths.data_dir,
+        ));
+        format!("https://{bind}")
+    } else {
+        token.server.clone()
+    };
+    crate::worker_api::point_kubeconfig_at(&paths.data_dir.join("kubelet.conf"), &server)?;
+    Ok(server)
 }
 
 /// A worker join token from `text`; a controller's token is refused, naming what it is.
@@ -194,10 +220,15 @@ async fn published_network(
         Ok(text) => (text, true),
         Err(_) => (token.kubeconfig(), false),
     };
-    let client = k0rs_runtime::client_from_yaml(&kubeconfig, "k0rs-worker").await?;
+    // The node's kubeconfig may name its balancer, which is not running yet: ask the API servers
+    // themselves, in turn.
+    let servers = crate::worker_api::known_servers(&token.server, &paths.data_dir);
     let mut attempt = 0u32;
     loop {
-        match crate::worker::fetch_network(client.clone()).await {
+        let server = &servers[attempt as usize % servers.len()];
+        let kubeconfig = crate::worker_api::with_server(&kubeconfig, server)?;
+        let client = k0rs_runtime::client_from_yaml(&kubeconfig, "k0rs-worker").await?;
+        match crate::worker::fetch_network(client).await {
             Ok(network) => {
                 if network.is_none() {
                     tracing::warn!(
@@ -215,6 +246,7 @@ async fn published_network(
                 tracing::info!(
                     component = "worker",
                     error = format!("{error:#}"),
+                    server,
                     attempt,
                     "waiting for the cluster's worker settings"
                 );

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use async_trait::async_trait;
 use k0rs_apiserver::{
-    ApiServer, AppOptions, FrontProxy, KubeletClient, ServerOptions, TlsMaterial, TokenOptions,
-    VersionInfo,
+    ApiServer, AppOptions, EndpointTiming, FrontProxy, KubeletClient, ServerOptions, TlsMaterial,
+    TokenOptions, VersionInfo,
 };
 use k0rs_component::Component;
 use k0rs_config::{ApiSpec, NetworkSpec};
@@ -133,6 +133,7 @@ impl Component for ApiServerComponent {
             version: version_info(),
             store,
             endpoint: self.endpoint.clone(),
+            endpoint_timing: EndpointTiming::default(),
             service_network: self.service_network.clone(),
             tokens: Some(TokenOptions {
                 private_key_pem: self.read("sa.key")?,

@@ -1,5 +1,6 @@
 //! Adapters that make the library crates' pieces into lifecycle components of a node.
 
+pub mod api_balancer;
 pub mod apiserver;
 pub mod applier;
 pub mod containerd;
