@@ -45,7 +45,8 @@ impl Registry {
                 "preemptionPolicy": "PreemptLowerPriority",
                 "description": "Used for system critical pods that must not be moved from their current node.",
             });
-            self.ensure(resources::PRIORITY_CLASSES, None, class).await?;
+            self.ensure(resources::PRIORITY_CLASSES, None, class)
+                .await?;
         }
         let Some(api) = api else { return Ok(()) };
         let labels = json!({ "component": "apiserver", "provider": "kubernetes" });

@@ -49,12 +49,7 @@ pub async fn publish(registry: &Registry, addresses: &[IpAddr], port: u16) -> Re
         })).collect::<Vec<_>>(),
         "ports": ports,
     });
-    write(
-        registry,
-        ENDPOINT_SLICES,
-        slice,
-    )
-    .await
+    write(registry, ENDPOINT_SLICES, slice).await
 }
 
 /// Creates `object`, or rewrites the stored one when its content (all but metadata) differs.
