@@ -13,7 +13,8 @@
 //! same resource table; group versions that APIServices hand to other servers are proxied to them
 //! (`aggregator`); logs, exec, attach and port-forward go to the kubelet (`kubelets`). HTTP
 //! details (bodies, negotiation, query, `Status` responses) live in `http`; failures answer
-//! with Kubernetes' `Status`. `app` assembles the router without a listener, for the server
+//! with Kubernetes' `Status`. `metrics` counts and times requests and store calls under
+//! Kubernetes' metric names for `/metrics`. `app` assembles the router without a listener, for the server
 //! and for in-process callers.
 
 mod admission;
@@ -27,6 +28,7 @@ mod handlers;
 mod http;
 mod kubelets;
 mod layers;
+mod metrics;
 mod openapi;
 mod resource_metrics;
 mod routes;

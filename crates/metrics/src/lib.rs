@@ -4,12 +4,11 @@
 //! serves `/metrics` — the API server's, the scheduler's :10259, the controller manager's
 //! :10257, the kubelet's :10250 — composes the registries of what runs behind it with the
 //! process collector, and answers with [`exposition::encode`]. The instrumentation itself is
-//! `prometheus-client`'s (atomic counters and gauges, label families), re-exported here so that
-//! every crate uses the same version of it.
+//! `prometheus-client`'s (atomic counters and gauges, label families), a workspace dependency
+//! each instrumented crate names directly (its label-set derive expects the crate by that name).
 
 pub mod buckets;
 pub mod exposition;
 pub mod process;
 
-pub use prometheus_client;
 pub use prometheus_client::registry::Registry;

@@ -6,4 +6,5 @@
 mod admission;
 mod authorization;
 mod harness;
+mod metrics;
 mod resources;
