@@ -60,8 +60,17 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| Metrics {
     preemption_attempts: Counter::default(),
 });
 
+/// What kube-scheduler's `/metrics` serves: its metrics, its leader election, the process.
+pub fn registry() -> Registry {
+    let mut registry = Registry::default();
+    register(&mut registry);
+    k0rs_runtime::leader::metrics::register(&mut registry);
+    registry.register_collector(Box::new(k0rs_metrics::process::ProcessCollector));
+    registry
+}
+
 /// Adds the scheduler's metrics to `registry`.
-pub fn register(registry: &mut Registry) {
+fn register(registry: &mut Registry) {
     let metrics = &*METRICS;
     registry.register(
         "scheduler_schedule_attempts",
