@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::authentication::v1::{TokenReview, TokenReviewSpec};
+use k8s_openapi::api::authentication::v1::{TokenReview, TokenReviewSpec, UserInfo};
 use k8s_openapi::api::authorization::v1::{
     NonResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec,
 };
@@ -68,26 +68,10 @@ impl Reviewer {
     }
 
     async fn review(&self, token: &str, verb: &str, path: &str) -> Decision {
-        let review = TokenReview {
-            spec: TokenReviewSpec {
-                token: Some(token.to_owned()),
-                audiences: None,
-            },
-            ..TokenReview::default()
-        };
-        let reviewed = match Api::<TokenReview>::all(self.client.clone())
-            .create(&PostParams::default(), &review)
-            .await
-        {
-            Ok(reviewed) => reviewed,
+        let user = match authenticate(&self.client, token).await {
+            Ok(Some(user)) => user,
+            Ok(None) => return Decision::Unauthenticated,
             Err(error) => return Decision::Failed(format!("TokenReview: {error}")),
-        };
-        let Some(user) = reviewed
-            .status
-            .filter(|s| s.authenticated == Some(true))
-            .and_then(|s| s.user)
-        else {
-            return Decision::Unauthenticated;
         };
         let access = SubjectAccessReview {
             spec: SubjectAccessReviewSpec {
@@ -112,4 +96,22 @@ impl Reviewer {
             Err(error) => Decision::Failed(format!("SubjectAccessReview: {error}")),
         }
     }
+}
+
+/// Who the API server says the bearer of `token` is (`None`: nobody it knows).
+pub async fn authenticate(client: &Client, token: &str) -> Result<Option<UserInfo>, kube::Error> {
+    let review = TokenReview {
+        spec: TokenReviewSpec {
+            token: Some(token.to_owned()),
+            audiences: None,
+        },
+        ..TokenReview::default()
+    };
+    let reviewed = Api::<TokenReview>::all(client.clone())
+        .create(&PostParams::default(), &review)
+        .await?;
+    Ok(reviewed
+        .status
+        .filter(|s| s.authenticated == Some(true))
+        .and_then(|s| s.user))
 }

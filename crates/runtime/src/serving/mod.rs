@@ -9,6 +9,8 @@
 mod delegated;
 mod tls;
 
+pub use delegated::authenticate;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
