@@ -72,9 +72,9 @@ fn status(cluster: &SingleNode, url: &str, token: Option<&str>) -> String {
     stdout(&cluster.command("curl", &args))
 }
 
-#[test]
-fn prometheus_scrapes_the_control_plane_and_the_kubelet_with_a_monitoring_token() {
-    let cluster = SingleNode::start();
+/// A service account bound to `system:monitoring` and to `get nodes/metrics`, and one with no
+/// grant: their tokens.
+fn tokens(cluster: &SingleNode) -> (String, String) {
     cluster.run(&["create", "serviceaccount", "prometheus"]);
     cluster.run(&["create", "serviceaccount", "nobody"]);
     cluster.run(&[
@@ -99,28 +99,12 @@ fn prometheus_scrapes_the_control_plane_and_the_kubelet_with_a_monitoring_token(
         "--serviceaccount=default:prometheus",
     ]);
     let token = cluster.run(&["create", "token", "prometheus", "--duration=1h"]);
-    let token = token.trim();
     let nobody = cluster.run(&["create", "token", "nobody", "--duration=1h"]);
-    let nobody = nobody.trim();
-    for i in 0..CREATES {
-        cluster.run(&["create", "configmap", &format!("scraped-{i}")]);
-    }
-    cluster.run(&["run", "idle", "--image=busybox", "--", "sleep", "1d"]);
+    (token.trim().to_owned(), nobody.trim().to_owned())
+}
 
-    let address = cluster.net.address.clone();
-    for url in [
-        format!("https://{address}:6443/metrics"),
-        "https://127.0.0.1:10259/metrics".to_owned(),
-        "https://127.0.0.1:10257/metrics".to_owned(),
-        format!("https://{address}:10250/metrics"),
-    ] {
-        cluster.eventually(30, &format!("{url} served"), || {
-            status(&cluster, &url, None) == "401"
-        });
-        assert_eq!(status(&cluster, &url, Some(nobody)), "403", "{url}");
-        assert_eq!(status(&cluster, &url, Some(token)), "200", "{url}");
-    }
-
+/// Prometheus in the node's namespace, scraping with `token`.
+fn start_prometheus(cluster: &SingleNode, token: &str) -> Prometheus {
     let dir = cluster.node.root.path();
     let token_file = dir.join("prometheus.token");
     std::fs::write(&token_file, token).unwrap();
@@ -128,37 +112,24 @@ fn prometheus_scrapes_the_control_plane_and_the_kubelet_with_a_monitoring_token(
     let ca = cluster.node.pki("ca.crt");
     std::fs::write(
         &config_file,
-        config(&address, path_str(&ca), path_str(&token_file)),
+        config(&cluster.net.address, path_str(&ca), path_str(&token_file)),
     )
     .unwrap();
     let tsdb = dir.join("tsdb");
-    let _prometheus = Prometheus(cluster.spawn_command(
+    Prometheus(cluster.spawn_command(
         "prometheus",
         &[
             &format!("--config.file={}", path_str(&config_file)),
             &format!("--storage.tsdb.path={}", path_str(&tsdb)),
             "--web.listen-address=127.0.0.1:9090",
         ],
-    ));
+    ))
+}
 
-    cluster.eventually(60, "every target up", || {
-        query(&cluster, "count(up == 1)") == Some(4.0)
-    });
-    cluster.eventually(60, "the pod scheduled and the store counted", || {
-        query(
-            &cluster,
-            "sum(scheduler_schedule_attempts_total{result=\"scheduled\"})",
-        )
-        .is_some_and(|v| v >= 1.0)
-            && query(
-                &cluster,
-                "apiserver_storage_objects{resource=\"configmaps\"}",
-            )
-            .is_some_and(|v| v >= f64::from(CREATES))
-            && query(&cluster, "kubelet_running_pods").is_some_and(|v| v >= 1.0)
-    });
+/// PromQL queries of one series and the least value each must have after the workload.
+fn expectations() -> Vec<(&'static str, f64)> {
     let creates = f64::from(CREATES);
-    for (promql, at_least) in [
+    vec![
         (
             "sum(apiserver_request_total{verb=\"POST\",resource=\"configmaps\",code=\"201\"})",
             creates,
@@ -171,9 +142,8 @@ fn prometheus_scrapes_the_control_plane_and_the_kubelet_with_a_monitoring_token(
             "sum(etcd_request_duration_seconds_count{operation=\"create\",type=\"configmaps\"})",
             creates,
         ),
-        // The scrapes themselves are read-only requests under way.
         ("sum(apiserver_current_inflight_requests)", 0.0),
-        // The scheduler, controllers and kubelet watch.
+        // The scheduler, the controllers and the kubelet watch.
         ("sum(apiserver_registered_watchers)", 1.0),
         ("sum(apiserver_longrunning_requests)", 1.0),
         (
@@ -199,7 +169,50 @@ fn prometheus_scrapes_the_control_plane_and_the_kubelet_with_a_monitoring_token(
             0.0,
         ),
         ("etcd_mvcc_db_total_size_in_bytes", 1.0),
+    ]
+}
+
+#[test]
+fn prometheus_scrapes_the_control_plane_and_the_kubelet_with_a_monitoring_token() {
+    let cluster = SingleNode::start();
+    let (token, nobody) = tokens(&cluster);
+    for i in 0..CREATES {
+        cluster.run(&["create", "configmap", &format!("scraped-{i}")]);
+    }
+    cluster.run(&["run", "idle", "--image=busybox", "--", "sleep", "1d"]);
+
+    let address = cluster.net.address.clone();
+    for url in [
+        format!("https://{address}:6443/metrics"),
+        "https://127.0.0.1:10259/metrics".to_owned(),
+        "https://127.0.0.1:10257/metrics".to_owned(),
+        format!("https://{address}:10250/metrics"),
     ] {
+        cluster.eventually(30, &format!("{url} served"), || {
+            status(&cluster, &url, None) == "401"
+        });
+        assert_eq!(status(&cluster, &url, Some(&nobody)), "403", "{url}");
+        assert_eq!(status(&cluster, &url, Some(&token)), "200", "{url}");
+    }
+
+    let _prometheus = start_prometheus(&cluster, &token);
+    cluster.eventually(60, "every target up", || {
+        query(&cluster, "count(up == 1)") == Some(4.0)
+    });
+    cluster.eventually(60, "the pod scheduled and the store counted", || {
+        query(
+            &cluster,
+            "sum(scheduler_schedule_attempts_total{result=\"scheduled\"})",
+        )
+        .is_some_and(|v| v >= 1.0)
+            && query(
+                &cluster,
+                "apiserver_storage_objects{resource=\"configmaps\"}",
+            )
+            .is_some_and(|v| v >= f64::from(CREATES))
+            && query(&cluster, "kubelet_running_pods").is_some_and(|v| v >= 1.0)
+    });
+    for (promql, at_least) in expectations() {
         let value = query(&cluster, promql);
         assert!(
             value.is_some_and(|v| v >= at_least),
