@@ -60,7 +60,9 @@ pub struct App {
 impl App {
     /// Bootstraps the registry on the store and builds the router.
     pub async fn new(options: AppOptions) -> Result<Self, AppError> {
-        let registry = Registry::with_service_network(options.store, options.service_network);
+        crate::metrics::sample_store(&options.store);
+        let store: Arc<dyn Store> = Arc::new(crate::metrics::Measured::new(options.store));
+        let registry = Registry::with_service_network(store, options.service_network);
         registry
             .bootstrap(options.endpoint.as_ref())
             .await

@@ -14,7 +14,9 @@
 //! (`aggregator`); logs, exec, attach and port-forward go to the kubelet (`kubelets`). HTTP
 //! details (bodies, negotiation, query, `Status` responses) live in `http`; failures answer
 //! with Kubernetes' `Status`. `endpoints` keeps every live API server in the `kubernetes`
-//! Service's endpoints, through a Lease per API server. `app` assembles the router without a listener, for the server
+//! Service's endpoints, through a Lease per API server. `metrics` counts and times requests and
+//! store calls under Kubernetes' metric names for `/metrics`. `app` assembles the router without
+//! a listener, for the server
 //! and for in-process callers.
 
 mod admission;
@@ -29,6 +31,7 @@ mod handlers;
 mod http;
 mod kubelets;
 mod layers;
+mod metrics;
 mod openapi;
 mod resource_metrics;
 mod routes;

@@ -7,7 +7,7 @@ use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{any, get};
 
 use crate::context::Context;
-use crate::handlers::{discovery, health, issuer, not_found, openapi, resources};
+use crate::handlers::{discovery, health, issuer, metrics, not_found, openapi, resources};
 use crate::http::compression;
 use crate::layers::authentication::{self, Authenticator};
 use crate::layers::{authorization, impersonation, log, read_body, request_info};
@@ -24,6 +24,7 @@ pub fn router(context: Context) -> Router {
         .route("/livez", get(|q| async { health::health("livez", q) }))
         .route("/readyz", get(|q| async { health::health("readyz", q) }))
         .route("/version", get(health::version))
+        .route("/metrics", get(metrics::serve))
         .route("/api", get(discovery::core))
         .route("/api/v1", get(discovery::core_v1))
         .route("/apis", get(discovery::groups))
@@ -46,6 +47,8 @@ pub fn router(context: Context) -> Router {
         // Outside the body's reading: a bad token is a 401 whatever the body's size, as in
         // Kubernetes (authentication looks at headers only).
         .layer(from_fn_with_state(authenticator, authentication::layer))
+        // Outside authentication: refused requests are counted too.
+        .layer(from_fn(crate::metrics::layer))
         .layer(from_fn(request_info::layer))
         .layer(from_fn(compression::gzip))
         .layer(from_fn(log::layer))

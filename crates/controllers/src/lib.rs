@@ -23,3 +23,13 @@ pub mod worker_config;
 mod workloads;
 
 pub use manager::start_controller_manager;
+
+/// What kube-controller-manager's `/metrics` serves: the workqueue of every controller, the
+/// leader election, the process.
+pub fn metrics_registry() -> k0rs_metrics::Registry {
+    let mut registry = k0rs_metrics::Registry::default();
+    k0rs_runtime::controller::metrics::register(&mut registry);
+    k0rs_runtime::leader::metrics::register(&mut registry);
+    registry.register_collector(Box::new(k0rs_metrics::process::ProcessCollector));
+    registry
+}

@@ -15,6 +15,7 @@
 mod affinity;
 mod cache;
 mod filters;
+pub mod metrics;
 mod preemption;
 mod queue;
 mod resources;

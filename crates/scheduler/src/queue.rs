@@ -189,6 +189,16 @@ impl Queue {
         }
     }
 
+    /// Publishes how many pods wait in each part of the queue (`scheduler_pending_pods`).
+    pub fn publish_pending(&self) {
+        let active = self
+            .queued
+            .iter()
+            .filter(|uid| self.pods.contains_key(*uid))
+            .count();
+        crate::metrics::pending(active, self.backoff.len(), self.parked.len());
+    }
+
     /// Where the next search over `nodes` starts, so that ties and partial searches rotate.
     pub fn next_start(&mut self, nodes: usize) -> usize {
         self.rotation = self.rotation.wrapping_add(1);

@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt as _;
 use k0rs_runtime::corev1;
@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 
 use crate::NAME;
 use crate::cache::{Cache, NodeInfo, Placed};
+use crate::metrics::{self, Outcome};
 use crate::queue::Queue;
 use crate::rules::{Rules, nodes_to_score};
 use crate::{filters, preemption, scores, status};
@@ -37,6 +38,8 @@ enum Change {
 struct Bound {
     uid: String,
     result: Result<(), kube::Error>,
+    /// When the attempt that ended in this bind began.
+    started: Instant,
 }
 
 /// Schedules until the watch streams end (they retry on errors, so: until the task is dropped).
@@ -66,7 +69,10 @@ pub async fn run(client: Client) {
                 None => return,
             },
             Some(bound) = bound_rx.recv() => state.bound(bound),
-            _ = tick.tick() => state.queue.tick(),
+            _ = tick.tick() => {
+                state.queue.tick();
+                state.queue.publish_pending();
+            }
             () = std::future::ready(()), if ready => state.schedule_batch(),
         }
     }
@@ -186,6 +192,12 @@ impl State {
 
     fn bound(&mut self, bound: Bound) {
         self.queue.done(&bound.uid);
+        let outcome = if bound.result.is_ok() {
+            Outcome::Scheduled
+        } else {
+            Outcome::Error
+        };
+        metrics::attempted(outcome, bound.started);
         if let Err(e) = bound.result {
             tracing::debug!(component = "scheduler", uid = %bound.uid, error = %e, "bind failed");
             // A pod whose watch event settled it meanwhile (bound, deleted) is left as that
@@ -213,10 +225,12 @@ impl State {
     }
 
     fn schedule_one(&mut self, uid: String, pod: &Arc<Pod>) {
+        let started = Instant::now();
         let placed = Placed::of(pod);
         let rules = Rules::prepare(pod, &placed, &self.cache);
         let (feasible, failures) = self.feasible(pod, &placed, &rules);
         if feasible.is_empty() {
+            metrics::attempted(Outcome::Unschedulable, started);
             if self
                 .cache
                 .nomination(&uid)
@@ -227,6 +241,7 @@ impl State {
                 return;
             }
             let fits = |node: &NodeInfo| rules.refusal(node).is_none();
+            metrics::preemption_attempted();
             if let Some((node, victims)) = preemption::candidate(&self.cache, pod, &placed, &fits) {
                 // Victims going away bring the pod back from the parked ones.
                 self.queue.park(&uid, "");
@@ -265,7 +280,11 @@ impl State {
         let pod = pod.clone();
         tokio::spawn(async move {
             let result = status::bind(client, &pod, &best).await;
-            let _ = done.send(Bound { uid, result });
+            let _ = done.send(Bound {
+                uid,
+                result,
+                started,
+            });
         });
     }
 

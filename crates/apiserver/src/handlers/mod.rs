@@ -5,6 +5,7 @@
 pub mod discovery;
 pub mod health;
 pub mod issuer;
+pub mod metrics;
 pub mod openapi;
 pub mod resources;
 

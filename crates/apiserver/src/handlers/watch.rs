@@ -69,7 +69,9 @@ pub async fn serve(
         .await?;
     let (sender, receiver) =
         tokio::sync::mpsc::channel::<Result<axum::body::Bytes, std::convert::Infallible>>(16);
+    let registered = crate::metrics::Registered::new(resource);
     tokio::spawn(async move {
+        let _registered = registered;
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(deadline);
         let mut ticks = tokio::time::interval(BOOKMARK_INTERVAL);

@@ -37,7 +37,7 @@ pub async fn layer(mut request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
-fn resolve(method: &Method, uri: &axum::http::Uri) -> RequestInfo {
+pub(crate) fn resolve(method: &Method, uri: &axum::http::Uri) -> RequestInfo {
     let path = uri.path();
     let api = match path.strip_prefix("/api/") {
         Some(rest) => parse(true, rest),

@@ -7,4 +7,5 @@ mod admission;
 mod authorization;
 mod endpoints;
 mod harness;
+mod metrics;
 mod resources;

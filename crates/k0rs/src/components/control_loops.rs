@@ -1,14 +1,18 @@
 //! The scheduler (`k0rs-scheduler`) and the controller manager (`k0rs-controllers`) as components
 //! of a controller node: each an API client with its own certificate (`<pki>/scheduler.conf`,
 //! `<pki>/ccm.conf`), leading through its Lease, so that every controller of an HA cluster can run
-//! them.
+//! them. Each serves its health and metrics over HTTPS where upstream's does (:10259, :10257),
+//! on every controller, leading or not.
 
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use async_trait::async_trait;
 use k0rs_component::Component;
 use k0rs_runtime::Running;
+use k0rs_runtime::serving::{self, Endpoint};
+use tokio::task::JoinHandle;
 
 /// Which control loop a component runs.
 #[derive(Debug, Clone)]
@@ -23,6 +27,7 @@ pub struct ControlLoop {
     kubeconfig: PathBuf,
     identity: String,
     running: Option<Running>,
+    serving: Option<JoinHandle<()>>,
 }
 
 impl ControlLoop {
@@ -37,7 +42,55 @@ impl ControlLoop {
             // As client-go: the host, and something unique to this process.
             identity: format!("{hostname}_{}", std::process::id()),
             running: None,
+            serving: None,
         }
+    }
+
+    /// Where the component serves health and metrics: upstream's port on every address, or
+    /// the port in `K0RS_SCHEDULER_SECURE_PORT` / `K0RS_CONTROLLER_MANAGER_SECURE_PORT` (`0`:
+    /// not served), which lets several controllers share one network namespace in tests.
+    fn secure_address(&self) -> anyhow::Result<Option<SocketAddr>> {
+        let (variable, default) = match self.which {
+            Loop::Scheduler => ("K0RS_SCHEDULER_SECURE_PORT", 10259),
+            Loop::ControllerManager(_) => ("K0RS_CONTROLLER_MANAGER_SECURE_PORT", 10257),
+        };
+        let port = match std::env::var(variable) {
+            Ok(port) => port
+                .parse::<u16>()
+                .with_context(|| format!("{variable}={port:?} is not a port"))?,
+            Err(_) => default,
+        };
+        Ok((port != 0).then(|| SocketAddr::from((Ipv4Addr::UNSPECIFIED, port))))
+    }
+
+    /// Serves health and metrics; a port in use (another controller on this host) costs only
+    /// the endpoint, not the component.
+    async fn serve(&mut self) -> anyhow::Result<()> {
+        let Some(address) = self.secure_address()? else {
+            return Ok(());
+        };
+        let name = self.name();
+        let registry = match self.which {
+            Loop::Scheduler => k0rs_scheduler::metrics::registry(),
+            Loop::ControllerManager(_) => k0rs_controllers::metrics_registry(),
+        };
+        let client = k0rs_runtime::client(&self.kubeconfig, name).await?;
+        let endpoint = Endpoint {
+            name,
+            address,
+            registry,
+        };
+        match serving::serve(endpoint, client).await {
+            Ok(task) => self.serving = Some(task),
+            Err(error) => {
+                tracing::warn!(
+                    component = name,
+                    error = format!("{error:#}"),
+                    "metrics and health are not served"
+                );
+            }
+        }
+        Ok(())
     }
 }
 
@@ -75,7 +128,7 @@ impl Component for ControlLoop {
             }
         };
         self.running = Some(running);
-        Ok(())
+        self.serve().await
     }
 
     async fn ready(&self) -> anyhow::Result<()> {
@@ -84,6 +137,9 @@ impl Component for ControlLoop {
     }
 
     async fn stop(&mut self) -> anyhow::Result<()> {
+        if let Some(serving) = self.serving.take() {
+            serving.abort();
+        }
         if let Some(running) = self.running.take() {
             running.stop().await;
         }

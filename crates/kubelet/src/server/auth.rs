@@ -1,6 +1,7 @@
 //! Who may use the kubelet API: callers with a client certificate from the cluster CA (checked in
-//! the TLS handshake), authorized by the API server through a SubjectAccessReview on
-//! `nodes/<subresource>` of this node — the kubelet's webhook authorization.
+//! the TLS handshake) or a bearer token the API server authenticates (TokenReview), authorized
+//! by the API server through a SubjectAccessReview on `nodes/<subresource>` of this node — the
+//! kubelet's webhook authentication and authorization.
 
 use k8s_openapi::api::authorization::v1::{
     ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec,
@@ -27,6 +28,28 @@ impl Caller {
             .collect();
         Some(Self { user, groups })
     }
+}
+
+/// The caller a request's bearer token names, if the API server knows the token; `None` without
+/// one.
+pub async fn bearer(
+    client: &kube::Client,
+    headers: &http::HeaderMap,
+) -> Result<Option<Caller>, kube::Error> {
+    let Some(token) = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    else {
+        return Ok(None);
+    };
+    let user = k0rs_runtime::serving::authenticate(client, token).await?;
+    Ok(user.map(|u| Caller {
+        user: u.username.unwrap_or_default(),
+        groups: u.groups.unwrap_or_default(),
+    }))
 }
 
 /// The kubelet subresource a path belongs to (Kubernetes' kubelet authorizer mapping).

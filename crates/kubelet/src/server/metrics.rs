@@ -105,21 +105,22 @@ pub fn kubelet(summary: &Value, node: &str) -> String {
         .flatten()
         .map(|p| p["containers"].as_array().map_or(0, Vec::len))
         .sum();
-    let resident = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            let line = s.lines().find(|l| l.starts_with("VmRSS:"))?.to_owned();
-            line.split_whitespace().nth(1)?.parse::<u64>().ok()
-        })
-        .map_or(0, |kib| kib * 1024);
-    format!(
+    let mut text = format!(
         "# HELP kubelet_node_name [ALPHA] The node's name. The count is always 1.\n# TYPE kubelet_node_name gauge\nkubelet_node_name{{node=\"{}\"}} 1\n\
          # HELP kubelet_running_pods [ALPHA] Number of pods that have a running pod sandbox\n# TYPE kubelet_running_pods gauge\nkubelet_running_pods {pods}\n\
-         # HELP kubelet_running_containers [ALPHA] Number of containers currently running\n# TYPE kubelet_running_containers gauge\nkubelet_running_containers{{container_state=\"running\"}} {containers}\n\
-         # HELP process_resident_memory_bytes Resident memory size in bytes.\n# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes {resident}\n",
+         # HELP kubelet_running_containers [ALPHA] Number of containers currently running\n# TYPE kubelet_running_containers gauge\nkubelet_running_containers{{container_state=\"running\"}} {containers}\n",
         escape(node)
-    )
+    );
+    // The process figures as every k0rs endpoint serves them.
+    text.push_str(&k0rs_metrics::exposition::encode(&[&PROCESS]));
+    text
 }
+
+static PROCESS: std::sync::LazyLock<k0rs_metrics::Registry> = std::sync::LazyLock::new(|| {
+    let mut registry = k0rs_metrics::Registry::default();
+    registry.register_collector(Box::new(k0rs_metrics::process::ProcessCollector));
+    registry
+});
 
 /// A sample in seconds from `usageCoreNanoSeconds`, stamped with the figure's time.
 fn cpu_sample(out: &mut String, name: &str, labels: &str, entry: &Value) {
@@ -204,7 +205,9 @@ mod tests {
         let own = kubelet(&summary, "n1");
         assert!(
             own.contains("kubelet_running_pods 1\n")
-                && own.contains("kubelet_running_containers{container_state=\"running\"} 1\n"),
+                && own.contains("kubelet_running_containers{container_state=\"running\"} 1\n")
+                && own.contains("\nprocess_resident_memory_bytes ")
+                && own.contains("\nprocess_cpu_seconds_total "),
             "{own}"
         );
     }

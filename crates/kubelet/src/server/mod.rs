@@ -127,8 +127,20 @@ async fn authorize(
     if path == "/healthz" {
         return next.run(request).await;
     }
-    let Some(caller) = caller else {
-        return error(StatusCode::UNAUTHORIZED, "Unauthorized");
+    // A client certificate, else a bearer token the API server vouches for (the kubelet's
+    // webhook authentication, which Prometheus's service-account token takes).
+    let caller = match caller {
+        Some(caller) => caller,
+        None => match auth::bearer(&server.ctx.client, request.headers()).await {
+            Ok(Some(caller)) => caller,
+            Ok(None) => return error(StatusCode::UNAUTHORIZED, "Unauthorized"),
+            Err(e) => {
+                return error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("cannot authenticate the request: {e}"),
+                );
+            }
+        },
     };
     let verb = match *request.method() {
         Method::GET | Method::HEAD => "get",

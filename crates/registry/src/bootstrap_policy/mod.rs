@@ -197,6 +197,25 @@ fn cluster_roles() -> Vec<Value> {
                 ],
             )],
         ),
+        // Full access to the monitoring endpoints, for the scrapers a cluster admin puts in
+        // the group `system:monitoring`.
+        cluster_role(
+            "system:monitoring",
+            &labels,
+            vec![urls(
+                &["get"],
+                &[
+                    "/metrics",
+                    "/metrics/slis",
+                    "/livez",
+                    "/readyz",
+                    "/healthz",
+                    "/livez/*",
+                    "/readyz/*",
+                    "/healthz/*",
+                ],
+            )],
+        ),
         cluster_role(
             "system:public-info-viewer",
             &labels,
@@ -309,6 +328,11 @@ fn cluster_role_bindings() -> Vec<Value> {
             "system:discovery",
             "system:discovery",
             &["system:authenticated"],
+        ),
+        binding(
+            "system:monitoring",
+            "system:monitoring",
+            &["system:monitoring"],
         ),
         binding(
             "system:public-info-viewer",

@@ -1,9 +1,11 @@
 //! Running a kube-runtime [`Controller`] the way every k0rs controller runs: its reconcile
 //! errors are logged and the object is tried again after its own exponential backoff
-//! ([`Backoff`], client-go's workqueue rate limiter), which a success resets. The controller
-//! itself (what it watches, what triggers it) is built by the caller.
+//! ([`Backoff`], client-go's workqueue rate limiter), which a success resets; each controller
+//! has client-go's workqueue metrics under its name (`metrics`). The controller itself (what it
+//! watches, what triggers it) is built by the caller.
 
 mod backoff;
+pub mod metrics;
 #[cfg(test)]
 mod tests;
 
@@ -37,14 +39,18 @@ pub async fn run_controller<K, Ctx, Reconcile, Fut, E>(
 {
     let backoff = Arc::new(Backoff::<ObjectRef<K>>::default());
     let failures = backoff.clone();
+    let queue = metrics::Queue::of(component);
+    let retries = queue.clone();
     controller
         .run(
             move |object, context| {
                 let key = ObjectRef::from_obj(object.as_ref());
                 let backoff = backoff.clone();
+                let work = queue.started();
                 let reconciled = reconcile(object, context);
                 async move {
                     let result = reconciled.await;
+                    drop(work);
                     if result.is_ok() {
                         backoff.succeeded(&key);
                     }
@@ -54,6 +60,7 @@ pub async fn run_controller<K, Ctx, Reconcile, Fut, E>(
             move |object, error, _| {
                 let key = ObjectRef::from_obj(object.as_ref());
                 let delay = failures.failed(&key);
+                retries.retried();
                 tracing::debug!(component, object = %key, %error, ?delay, "retrying");
                 Action::requeue(delay)
             },

@@ -8,6 +8,7 @@
 //! [`start`] runs a component's work this way (kube-scheduler, kube-controller-manager).
 
 mod lease;
+pub mod metrics;
 mod running;
 #[cfg(test)]
 mod tests;
@@ -60,6 +61,12 @@ pub trait Lock: Send + Sync {
     fn release(&self) -> impl Future<Output = ()> + Send;
     /// Its name in logs (`kube-system/kube-scheduler`).
     fn describe(&self) -> String;
+    /// Its name in metrics (`kube-scheduler`): the part of [`Lock::describe`] after the
+    /// namespace.
+    fn name(&self) -> String {
+        let described = self.describe();
+        described.rsplit('/').next().unwrap_or_default().to_owned()
+    }
 }
 
 /// A candidate for one election record.
@@ -98,10 +105,13 @@ impl<L: Lock> Election<L> {
         Fut: Future<Output = ()> + Send + 'static,
     {
         let lease = self.lock.describe();
+        let status = metrics::status(&self.lock.name());
+        status.set(0);
         loop {
             if !self.acquire(&mut stopped).await {
                 return;
             }
+            status.set(1);
             tracing::info!(component = "leader", %lease, "became leader");
             // A task of its own: a panic in the work ends the work, not the election.
             let mut task = tokio::spawn(work());
@@ -110,6 +120,7 @@ impl<L: Lock> Election<L> {
                 () = self.hold() => Term::Lost,
                 _ = stopped.changed() => Term::Stopped,
             };
+            status.set(0);
             match term {
                 Term::Lost => {
                     tracing::warn!(component = "leader", %lease, "lost the lease; its work stops until it is won again");

@@ -19,6 +19,8 @@ enum Answer {
 struct FakeLock {
     answer: Arc<Mutex<Answer>>,
     releases: Arc<AtomicUsize>,
+    /// The Lease's name, one per test: tests may share the process and its metrics.
+    name: String,
 }
 
 impl Lock for FakeLock {
@@ -40,7 +42,7 @@ impl Lock for FakeLock {
     }
 
     fn describe(&self) -> String {
-        "kube-system/test".into()
+        format!("kube-system/{}", self.name)
     }
 }
 
@@ -88,6 +90,7 @@ impl Work {
 
 struct Candidate {
     answer: Arc<Mutex<Answer>>,
+    name: String,
     releases: Arc<AtomicUsize>,
     work: Work,
     stop: watch::Sender<bool>,
@@ -96,11 +99,17 @@ struct Candidate {
 
 impl Candidate {
     fn start(work: Work) -> Self {
+        static LEASES: AtomicUsize = AtomicUsize::new(0);
         let lock = FakeLock {
             answer: Arc::new(Mutex::new(Answer::Held)),
             releases: Arc::default(),
+            name: format!("test-{}", LEASES.fetch_add(1, Ordering::SeqCst)),
         };
-        let (answer, releases) = (lock.answer.clone(), lock.releases.clone());
+        let (answer, releases, name) = (
+            lock.answer.clone(),
+            lock.releases.clone(),
+            lock.name.clone(),
+        );
         let election = Election {
             lock,
             timings: Timings::default(),
@@ -110,6 +119,7 @@ impl Candidate {
         let task = tokio::spawn(async move { election.run(move || copy.start(), stopped).await });
         Self {
             answer,
+            name,
             releases,
             work,
             stop,
@@ -119,6 +129,11 @@ impl Candidate {
 
     fn answer(&self, answer: Answer) {
         *self.answer.lock().unwrap() = answer;
+    }
+
+    /// `leader_election_master_status` of its Lease.
+    fn leading(&self) -> i64 {
+        metrics::status(&self.name).get()
     }
 
     fn releases(&self) -> usize {
@@ -143,6 +158,7 @@ async fn a_holder_whose_lease_is_taken_stops_its_work_and_leads_again_once_it_wi
     let candidate = Candidate::start(Work::default());
     after(100).await;
     assert_eq!(candidate.work.counts(), (1, 1));
+    assert_eq!(candidate.leading(), 1);
 
     candidate.answer(Answer::HeldByOther);
     after(2_000).await; // the next renewal finds another holder
@@ -151,6 +167,7 @@ async fn a_holder_whose_lease_is_taken_stops_its_work_and_leads_again_once_it_wi
         (1, 0),
         "still working without the lease"
     );
+    assert_eq!(candidate.leading(), 0);
 
     after(10_000).await; // a candidate meanwhile, however long
     assert_eq!(candidate.work.counts(), (1, 0));
