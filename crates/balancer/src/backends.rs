@@ -84,10 +84,11 @@ mod tests {
         assert_eq!(backends.in_turn(), [addr(1), addr(2), addr(3)]);
         assert_eq!(backends.in_turn(), [addr(2), addr(3), addr(1)]);
         backends.failed(addr(3), "refused");
+        // Turns 3 and 4 start at the third and the first server: the failed one comes last.
         assert_eq!(backends.in_turn(), [addr(1), addr(2), addr(3)]);
-        assert_eq!(backends.in_turn(), [addr(2), addr(1), addr(3)]);
+        assert_eq!(backends.in_turn(), [addr(1), addr(2), addr(3)]);
         backends.answered(addr(3));
-        assert_eq!(backends.in_turn(), [addr(3), addr(1), addr(2)]);
+        assert_eq!(backends.in_turn(), [addr(2), addr(3), addr(1)]);
     }
 
     #[test]

@@ -101,6 +101,17 @@ fn check_controller(flags: &super::controller::Flags, paths: &HostPaths) -> anyh
         .load_for(paths)
         .context("invalid node config")?;
     flags.apply_to(&mut config);
+    if let Some(file) = &flags.worker.token_file {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read the join token from {}", file.display()))?;
+        let token = crate::join_token::JoinToken::decode(&text)
+            .with_context(|| format!("--token-file {}: not a join token", file.display()))?;
+        anyhow::ensure!(
+            token.role() == Some(crate::join_token::Role::Controller),
+            "--token-file {}: not a controller join token (k0rs token create --role=controller makes one)",
+            file.display()
+        );
+    }
     accept(flags.unapplied(&config))
 }
 
