@@ -6,6 +6,7 @@
 pub mod cluster;
 pub mod controller;
 pub mod etcd;
+pub mod ha_host;
 pub mod kubectl;
 pub mod kubelet;
 pub mod lan;

@@ -1,0 +1,286 @@
+//! A controller host of its own for the managed-etcd tests: a network namespace on a private LAN
+//! (etcd's ports 2379/2380 are free there) and a UTS namespace with its own host name (etcd names
+//! members after the host), its own data and run directories, and `k0rs controller` in it.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+
+use super::lan::{Lan, NetNs};
+use super::{Node, path_str, stderr, stdout};
+
+pub struct Host {
+    pub name: String,
+    pub node: Node,
+    pub net: NetNs,
+    pub config: PathBuf,
+    pub log: PathBuf,
+    pub child: Option<Child>,
+}
+
+impl Host {
+    pub fn new(lan: &Lan, name: &str) -> Self {
+        let node = Node::new();
+        let net = lan.join();
+        let config = node.config(
+            "k0s.yaml",
+            &format!(
+                "spec:\n  api:\n    address: {}\n  storage:\n    type: etcd\n",
+                net.address
+            ),
+        );
+        let log = node.root.path().join("k0rs.log");
+        Self {
+            name: name.to_owned(),
+            node,
+            net,
+            config,
+            log,
+            child: None,
+        }
+    }
+
+    /// `program args…` as this host: its network namespace and a host name of its own.
+    pub fn command(&self, program: &str) -> Command {
+        let mut cmd = self.net.command("unshare");
+        cmd.args(["--uts", "--", "sh", "-c", "hostname \"$0\" && exec \"$@\""])
+            .arg(&self.name)
+            .arg(program);
+        cmd
+    }
+
+    pub fn k0rs_command(&self, args: &[&str]) -> Command {
+        let mut cmd = self.command(assert_cmd::cargo::cargo_bin!("k0rs").to_str().unwrap());
+        cmd.arg("--data-dir")
+            .arg(self.node.data_dir())
+            .arg("--run-dir")
+            .arg(self.node.run_dir())
+            .args(args)
+            .env_remove("KUBECONFIG")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// A k0rs command that runs to its end.
+    pub fn k0rs(&self, args: &[&str]) -> Output {
+        self.k0rs_command(args).output().unwrap()
+    }
+
+    /// Starts `k0rs controller` (joining with `token`, if given) without waiting.
+    pub fn spawn(&mut self, token: Option<&str>) {
+        let mut args = vec!["controller", "--config", path_str(&self.config)];
+        let token_file = self.node.root.path().join("token");
+        if let Some(token) = token {
+            std::fs::write(&token_file, token).unwrap();
+            args.extend(["--token-file", path_str(&token_file)]);
+        }
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .unwrap();
+        let mut cmd = self.k0rs_command(&args);
+        // etcd's own lines are forwarded at debug level.
+        cmd.env("RUST_LOG", "info,k0rs_component=debug")
+            .stdout(Stdio::null())
+            .stderr(log);
+        self.child = Some(cmd.spawn().unwrap());
+    }
+
+    pub fn start(&mut self, token: Option<&str>) {
+        self.spawn(token);
+        self.wait_ready();
+    }
+
+    pub fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_mins(2);
+        loop {
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!(
+                    "{}: k0rs exited with {status}\n{}",
+                    self.name,
+                    self.log_tail()
+                );
+            }
+            if self.kubectl(&["get", "--raw", "/readyz"]).status.success() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} never became ready\n{}",
+                self.name,
+                self.log_tail()
+            );
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+
+    /// Runs k0rs to its end (a join that must fail): its output.
+    pub fn run_controller(&self, token: &str) -> Output {
+        let token_file = self.node.root.path().join("token");
+        std::fs::write(&token_file, token).unwrap();
+        let mut cmd = self.k0rs_command(&[
+            "controller",
+            "--config",
+            path_str(&self.config),
+            "--token-file",
+            path_str(&token_file),
+        ]);
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_mins(1);
+        while child.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("{}: a refused join kept running", self.name);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        child.wait_with_output().unwrap()
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+            let deadline = Instant::now() + Duration::from_secs(40);
+            while child.try_wait().unwrap().is_none() {
+                if Instant::now() > deadline {
+                    let _ = child.kill();
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+
+    /// SIGKILL, as the OOM killer would: what it supervised stays.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn etcd_pid(&self) -> Option<i32> {
+        std::fs::read_to_string(self.node.run_dir().join("etcd.pid"))
+            .ok()
+            .and_then(|text| text.trim().parse().ok())
+    }
+
+    pub fn kubectl(&self, args: &[&str]) -> Output {
+        self.net
+            .command("kubectl")
+            .arg("--kubeconfig")
+            .arg(self.node.pki("admin.conf"))
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    pub fn kubectl_ok(&self, args: &[&str]) -> String {
+        let out = self.kubectl(args);
+        assert!(
+            out.status.success(),
+            "{}: kubectl {args:?}: {}\n{}",
+            self.name,
+            stderr(&out),
+            self.log_tail()
+        );
+        stdout(&out)
+    }
+
+    /// `k0rs etcd member-list`: name → peer URL.
+    pub fn members(&self) -> serde_json::Map<String, serde_json::Value> {
+        let out = self.k0rs(&["etcd", "member-list", "--config", path_str(&self.config)]);
+        assert!(
+            out.status.success(),
+            "{}: member-list: {}",
+            self.name,
+            stderr(&out)
+        );
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        json["members"].as_object().unwrap().clone()
+    }
+
+    /// The etcd members as etcd itself lists them (also those not started, which have no name).
+    pub fn etcd_member_count(&self) -> usize {
+        let pki = |f: &str| self.node.pki(f).display().to_string();
+        let out = self
+            .net
+            .command("curl")
+            .args(["-sf", "-X", "POST", "--cacert", &pki("etcd/ca.crt")])
+            .args(["--cert", &pki("apiserver-etcd-client.crt")])
+            .args(["--key", &pki("apiserver-etcd-client.key")])
+            .args(["https://127.0.0.1:2379/v3/cluster/member/list", "-d", "{}"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "etcd member list: {}", stderr(&out));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        json["members"].as_array().map_or(0, Vec::len)
+    }
+
+    pub fn token(&self, role: &str) -> String {
+        let out = self.k0rs(&[
+            "token",
+            "create",
+            "--role",
+            role,
+            "--config",
+            path_str(&self.config),
+        ]);
+        assert!(out.status.success(), "token create: {}", stderr(&out));
+        stdout(&out).trim().to_owned()
+    }
+
+    pub fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(40).collect();
+        format!(
+            "--- {} k0rs log (last lines) ---\n{}",
+            self.name,
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        )
+    }
+}
+
+impl Drop for Host {
+    pub fn drop(&mut self) {
+        self.stop();
+        // An etcd a killed k0rs left, if the test failed before a k0rs took it back.
+        if let Some(pid) = self.etcd_pid() {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+}
+
+pub fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z')
+    })
+}
+
+pub fn eventually(seconds: u64, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// One controller on its own etcd: writes survive a SIGKILL of k0rs, whose etcd keeps running
+/// and is adopted (same process) by the next k0rs.
