@@ -131,7 +131,7 @@ async fn authorize(
     // webhook authentication, which Prometheus's service-account token takes).
     let caller = match caller {
         Some(caller) => caller,
-        None => match auth::bearer(&server.ctx.client, request.headers()).await {
+        None => match auth::bearer(&server.ctx.clients.api, request.headers()).await {
             Ok(Some(caller)) => caller,
             Ok(None) => return error(StatusCode::UNAUTHORIZED, "Unauthorized"),
             Err(e) => {
