@@ -13,6 +13,8 @@ use harness::ha_host::{Host, alive, eventually};
 use harness::lan::Lan;
 use harness::{path_str, stderr, stdout};
 
+/// One controller on its own etcd: writes survive a SIGKILL of k0rs, whose etcd keeps running
+/// and is adopted (same process) by the next k0rs.
 #[test]
 fn a_single_controller_runs_its_own_etcd() {
     let lan = Lan::new();

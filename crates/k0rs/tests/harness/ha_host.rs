@@ -281,6 +281,3 @@ pub fn eventually(seconds: u64, what: &str, mut check: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
-
-/// One controller on its own etcd: writes survive a SIGKILL of k0rs, whose etcd keeps running
-/// and is adopted (same process) by the next k0rs.
