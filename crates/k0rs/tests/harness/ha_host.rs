@@ -6,8 +6,6 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
-
 use super::lan::{Lan, NetNs};
 use super::{Node, path_str, stderr, stdout};
 
@@ -251,7 +249,7 @@ impl Host {
 }
 
 impl Drop for Host {
-    pub fn drop(&mut self) {
+    fn drop(&mut self) {
         self.stop();
         // An etcd a killed k0rs left, if the test failed before a k0rs took it back.
         if let Some(pid) = self.etcd_pid() {
