@@ -7,7 +7,7 @@
 mod harness;
 
 use base64::Engine as _;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use harness::ha_host::{Host, alive, eventually};
 use harness::lan::Lan;
