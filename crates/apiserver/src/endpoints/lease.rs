@@ -1,7 +1,7 @@
 //! One Lease per API server in `kube-system`, named for its address.
 
 use std::net::IpAddr;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use k0rs_api::Status;
 use k0rs_registry::resources::LEASES;
@@ -16,12 +16,6 @@ fn name_of(address: IpAddr) -> String {
     format!("{PREFIX}{}", address.to_string().replace(':', "-"))
 }
 
-fn now_secs() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
 /// `metav1.MicroTime` of a whole second.
 fn micro_time(secs: i64) -> String {
     k0rs_api::time::format_unix(secs).replace('Z', ".000000Z")
@@ -33,7 +27,7 @@ pub async fn renew(registry: &Registry, address: IpAddr, ttl: Duration) -> Resul
     let spec = json!({
         "holderIdentity": address.to_string(),
         "leaseDurationSeconds": ttl.as_secs().max(1),
-        "renewTime": micro_time(now_secs()),
+        "renewTime": micro_time(k0rs_api::time::now_unix()),
     });
     match registry.get(LEASES, Some(NAMESPACE), &name).await {
         Ok(mut lease) => {
@@ -82,7 +76,7 @@ pub async fn live_addresses(registry: &Registry) -> Result<Vec<IpAddr>, Status> 
     let list = registry
         .list(LEASES, Some(NAMESPACE), &Filter::default())
         .await?;
-    let now = now_secs();
+    let now = k0rs_api::time::now_unix();
     let mut live = Vec::new();
     for lease in list["items"].as_array().into_iter().flatten() {
         let name = lease["metadata"]["name"].as_str().unwrap_or_default();

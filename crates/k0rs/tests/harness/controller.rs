@@ -85,15 +85,7 @@ impl Controller {
 
     /// Stops the controller with SIGTERM and waits for it to exit; its directories stay.
     pub fn stop(&mut self) {
-        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).unwrap());
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while self.child.try_wait().unwrap().is_none() {
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        super::stop_gracefully(&mut self.child, Duration::from_secs(30));
     }
 
     fn wait_ready(&self) {

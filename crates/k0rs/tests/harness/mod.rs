@@ -16,7 +16,22 @@ pub mod upstream_dns;
 pub mod worker_node;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output};
+use std::time::{Duration, Instant};
+
+/// Stops `child` with SIGTERM and reaps it; after `grace` it gets SIGKILL. What it supervised
+/// (containerd, etcd) keeps running either way.
+pub fn stop_gracefully(child: &mut Child, grace: Duration) {
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+    let deadline = Instant::now() + grace;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
 
 /// A node's private directories under a temporary root, removed when dropped.
 pub struct Node {
