@@ -167,27 +167,22 @@ impl Members {
         Ok(initial_cluster(&members, id, name))
     }
 
-    /// etcd refuses a member while its leader has not been connected to every member for five
-    /// seconds (its strict reconfiguration check) — as just after the previous controller joined.
-    /// That passes: tried again for a while before the join is refused as unhealthy.
+    /// Adds `peer_url` as a member; a cluster that stays unhealthy or lacks started members
+    /// refuses the join as unhealthy.
     async fn member_add(&self, peer_url: &str) -> Result<etcd_client::MemberAddResponse, AddError> {
-        let deadline = tokio::time::Instant::now() + SETTLE;
-        loop {
+        let added = reconfigure("add the etcd member", || {
             let mut client = self.client.clone();
-            match timed("add the etcd member", client.member_add([peer_url], None)).await {
-                Ok(added) => return Ok(added),
-                Err(e) if format!("{e:#}").contains("unhealthy cluster") => {
-                    if tokio::time::Instant::now() >= deadline {
-                        return Err(AddError::Unhealthy(format!("{e:#}")));
-                    }
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                }
-                Err(e) if format!("{e:#}").contains("not enough started members") => {
-                    return Err(AddError::Unhealthy(format!("{e:#}")));
-                }
-                Err(e) => return Err(AddError::Etcd(e)),
+            async move { client.member_add([peer_url], None).await }
+        })
+        .await;
+        added.map_err(|e| {
+            let text = format!("{e:#}");
+            if text.contains("unhealthy cluster") || text.contains("not enough started members") {
+                AddError::Unhealthy(text)
+            } else {
+                AddError::Etcd(e)
             }
-        }
+        })
     }
 
     /// Removes the member with `peer_url`; the member removed, or `None` if there was none.
@@ -199,9 +194,34 @@ impl Members {
         else {
             return Ok(None);
         };
-        let mut client = self.client.clone();
-        timed("remove the etcd member", client.member_remove(member.id)).await?;
+        let id = member.id;
+        reconfigure("remove the etcd member", || {
+            let mut client = self.client.clone();
+            async move { client.member_remove(id).await }
+        })
+        .await?;
         Ok(Some(member))
+    }
+}
+
+/// A membership change. etcd refuses one while its leader has not been connected to every
+/// member for five seconds (its strict reconfiguration check), as just after a controller joined
+/// or restarted; that passes, so an "unhealthy cluster" answer is tried again until `SETTLE`.
+async fn reconfigure<T, Fut>(what: &str, request: impl Fn() -> Fut) -> anyhow::Result<T>
+where
+    Fut: Future<Output = Result<T, etcd_client::Error>>,
+{
+    let deadline = tokio::time::Instant::now() + SETTLE;
+    loop {
+        match timed(what, request()).await {
+            Err(e)
+                if format!("{e:#}").contains("unhealthy cluster")
+                    && tokio::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            result => return result,
+        }
     }
 }
 
