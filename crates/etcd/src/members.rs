@@ -9,7 +9,7 @@ use k0rs_store::etcd::EtcdTls;
 
 /// How long one request may take: an etcd without quorum does not answer at all.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a member add waits for a cluster that has just changed to settle.
+/// How long a membership change waits for a cluster that has just changed to settle.
 const SETTLE: Duration = Duration::from_secs(20);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -213,7 +213,8 @@ where
 {
     let deadline = tokio::time::Instant::now() + SETTLE;
     loop {
-        match timed(what, request()).await {
+        // Boxed: etcd-client's request futures are large, and this one is held across retries.
+        match timed(what, Box::pin(request())).await {
             Err(e)
                 if format!("{e:#}").contains("unhealthy cluster")
                     && tokio::time::Instant::now() < deadline =>
