@@ -1,6 +1,7 @@
 //! Who may use the join API: the holder of a controller join token, whose bootstrap token is the
 //! Secret `kube-system/bootstrap-token-<id>` (read through this controller's API server), not
-//! expired, and allowed the `controller-join` usage — in its usage form or k0s's legacy form.
+//! expired, and allowed the `controller-join` usage — in its usage form or k0s's legacy form. A
+//! token that cannot be read now (the store does not answer) is neither let in nor refused for good.
 
 use std::collections::BTreeMap;
 
@@ -14,6 +15,9 @@ pub enum Refusal {
     Unauthenticated(String),
     /// 403: a valid token that may not join controllers (a worker's).
     Forbidden(String),
+    /// 503: the token cannot be checked now (the API server cannot read its Secret, as while
+    /// etcd has no quorum).
+    Unavailable(String),
 }
 
 /// Checks the `Authorization: Bearer <id>.<secret>` header value against the Secrets.
@@ -32,8 +36,12 @@ pub async fn check(secrets: &Api<Secret>, authorization: Option<&str>) -> Result
         }
         Err(e) => {
             tracing::warn!(component = "join-api", error = %e, "cannot read the bootstrap token");
-            return Err(Refusal::Unauthenticated(format!(
-                "token {id} cannot be checked now"
+            let answer = match e {
+                kube::Error::Api(status) => status.message,
+                e => e.to_string(),
+            };
+            return Err(Refusal::Unavailable(format!(
+                "token {id} cannot be checked now, so no member is added: this controller's API server cannot read it ({answer}); is its etcd not healthy (no quorum)? Join again once it is"
             )));
         }
     };

@@ -48,6 +48,7 @@ async fn authorise(shared: &Shared, headers: &HeaderMap) -> Result<(), Failure> 
         .map_err(|refusal| match refusal {
             Refusal::Unauthenticated(m) => Failure(StatusCode::UNAUTHORIZED, m),
             Refusal::Forbidden(m) => Failure(StatusCode::FORBIDDEN, m),
+            Refusal::Unavailable(m) => Failure(StatusCode::SERVICE_UNAVAILABLE, m),
         })
 }
 
