@@ -210,7 +210,7 @@ spec:
     assert_eq!(names_in(&bundle), ["example.com/team/app:v1", PAUSE]);
 
     let worker =
-        WorkerNode::join_with_images(&cluster, "node-b", &token(&cluster, &[]), Some(&bundle));
+        WorkerNode::join_with_images(&cluster.lan, "node-b", &token(&cluster, &[]), Some(&bundle));
     worker.wait_ready(&cluster);
     cluster.eventually(90, "the app Running on node-b", || {
         let pods = cluster.json(&["get", "pods", "-l", "app=app"]);

@@ -153,7 +153,7 @@ fn backup_reset_restore_on_etcd() {
 fn backup_reset_restore(on_etcd: bool) {
     // The etcd outlives the cluster, which needs it to stop (locals drop in reverse order).
     let (mut etcd, mut cluster) = start_cluster(on_etcd);
-    let mut worker = WorkerNode::join(&cluster, "node-b", &token(&cluster, &[]));
+    let mut worker = WorkerNode::join(&cluster.lan, "node-b", &token(&cluster, &[]));
     worker.wait_ready(&cluster);
     cluster.apply(CRD);
     cluster.run(&[

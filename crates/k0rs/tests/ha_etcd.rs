@@ -9,7 +9,8 @@ mod harness;
 use base64::Engine as _;
 use std::time::Duration;
 
-use harness::ha_host::{Host, alive, eventually};
+use harness::cluster::eventually;
+use harness::ha_host::{Host, alive};
 use harness::lan::Lan;
 use harness::{path_str, stderr, stdout};
 
@@ -128,9 +129,9 @@ fn three_controllers_share_one_etcd_cluster() {
     }
 }
 
-/// Joins that must fail leave etcd as it was: a worker token, an invalidated controller token,
-/// a controller whose etcd data was lost. A join the joiner did not finish is retried without
-/// a second member.
+/// Joins that must fail leave etcd as it was: a worker token, an invalidated or expired
+/// controller token, a cluster without quorum, a controller whose etcd data was lost. A join the
+/// joiner did not finish is retried without a second member.
 #[test]
 fn refused_joins_leave_nothing_behind() {
     let lan = Lan::new();
@@ -162,13 +163,39 @@ fn refused_joins_leave_nothing_behind() {
     assert!(stderr(&out).contains("401"), "{}", stderr(&out));
     assert_eq!(c0.etcd_member_count(), 1, "a refused join added a member");
 
+    // An expired controller token: 401, with the reason.
+    let expired = c0.token_with("controller", &["--expiry", "1s"]);
+    std::thread::sleep(Duration::from_secs(2));
+    let out = c1.run_controller(&expired);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("401") && stderr(&out).contains("has expired"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(c0.etcd_member_count(), 1, "a refused join added a member");
+
     let mut c1 = c1;
     c1.start(Some(&c0.token("controller")));
     assert_eq!(c0.etcd_member_count(), 2);
 
+    // A join while the etcd cluster has no quorum (one of two members' machine is down): 503,
+    // nothing added once the member is back.
+    let mut c2 = Host::new(&lan, "third");
+    let token = c0.token("controller");
+    c1.kill_machine();
+    let out = c2.run_controller(&token);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("503") && stderr(&out).contains("not healthy"),
+        "{}",
+        stderr(&out)
+    );
+    c1.start(None);
+    assert_eq!(c0.etcd_member_count(), 2, "a refused join added a member");
+
     // A joiner that got its member but never started (with two members running, the cluster
     // keeps its quorum meanwhile): the retry takes the same member.
-    let mut c2 = Host::new(&lan, "third");
     let token = c0.token("controller");
     let bearer = bootstrap_of(&c0, &newest_controller_token(&c0));
     let (code, body) = join_api(&c2, &c0, &bearer, "third", &c2.net.address);

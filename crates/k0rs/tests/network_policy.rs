@@ -92,7 +92,7 @@ spec:
 #[test]
 fn policies_deny_by_default_allow_labelled_clients_and_hold_egress() {
     let cluster = SingleNode::start_with("", &["--enable-worker", "--no-taints"]);
-    let worker = WorkerNode::join(&cluster, "node-b", &token(&cluster, &[]));
+    let worker = WorkerNode::join(&cluster.lan, "node-b", &token(&cluster, &[]));
     worker.wait_ready(&cluster);
     let nodes = cluster.run(&["get", "nodes", "-o", "jsonpath={.items[*].metadata.name}"]);
     let node_a = nodes.split_whitespace().find(|n| *n != "node-b").unwrap();

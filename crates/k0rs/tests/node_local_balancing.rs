@@ -12,7 +12,7 @@ const NLLB: &str = "  network:\n    nodeLocalLoadBalancing:\n      enabled: true
 #[test]
 fn a_worker_talks_to_the_api_through_its_node_local_balancer() {
     let cluster = SingleNode::start_with(NLLB, &["--enable-worker", "--no-taints"]);
-    let mut worker = WorkerNode::join(&cluster, "node-b", &token(&cluster, &[]));
+    let mut worker = WorkerNode::join(&cluster.lan, "node-b", &token(&cluster, &[]));
     worker.wait_ready(&cluster);
 
     // The node's kubeconfig names the balancer, the only thing listening on that port in the

@@ -72,7 +72,7 @@ spec:
 fn two_nodes_with_web(config: &str, flags: &[&str]) -> (SingleNode, WorkerNode, BTreeSet<String>) {
     let role = [&["--enable-worker", "--no-taints"], flags].concat();
     let cluster = SingleNode::start_with(config, &role);
-    let worker = WorkerNode::join(&cluster, "node-b", &token(&cluster, &[]));
+    let worker = WorkerNode::join(&cluster.lan, "node-b", &token(&cluster, &[]));
     worker.wait_ready(&cluster);
     let nodes = cluster.run(&["get", "nodes", "-o", "jsonpath={.items[*].metadata.name}"]);
     let node_a = nodes

@@ -245,7 +245,7 @@ fn a_joined_worker_reports_itself_as_a_worker() {
         text.contains("Role: controller\nWorkloads: true\nSingleNode: false\n"),
         "{text}"
     );
-    let worker = WorkerNode::join(&cluster, "node-b", &token(&cluster, &[]));
+    let worker = WorkerNode::join(&cluster.lan, "node-b", &token(&cluster, &[]));
     worker.wait_ready(&cluster);
     let text = status_until(&worker.node, &[], "the worker's API probe", |text| {
         text.contains("Kube-api probing successful: true")

@@ -11,7 +11,7 @@ use harness::worker_node::{WorkerNode, token};
 #[test]
 fn a_worker_joins_with_a_token_and_runs_pods_and_an_expired_token_is_refused() {
     let cluster = SingleNode::start_with("", &["--enable-worker", "--no-taints"]);
-    let worker = WorkerNode::join(&cluster, "node-b", &token(&cluster, &[]));
+    let worker = WorkerNode::join(&cluster.lan, "node-b", &token(&cluster, &[]));
     worker.wait_ready(&cluster);
     assert_eq!(
         cluster.field_of(
@@ -74,7 +74,7 @@ fn a_worker_joins_with_a_token_and_runs_pods_and_an_expired_token_is_refused() {
 
     let expired = token(&cluster, &["--expiry", "1s"]);
     std::thread::sleep(std::time::Duration::from_secs(2));
-    let mut refused = WorkerNode::join(&cluster, "node-c", &expired);
+    let mut refused = WorkerNode::join(&cluster.lan, "node-c", &expired);
     let (code, log) = refused.wait_exit(60);
     assert_ne!(code, Some(0), "{log}");
     assert!(log.contains("the join token was refused"), "{log}");

@@ -7,7 +7,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use super::lan::{Lan, NetNs};
-use super::{Node, path_str, stderr, stdout};
+use super::{Admin, Node, path_str, stderr, stdout};
 
 pub struct Host {
     pub name: String,
@@ -20,12 +20,17 @@ pub struct Host {
 
 impl Host {
     pub fn new(lan: &Lan, name: &str) -> Self {
+        Self::with_spec(lan, name, "")
+    }
+
+    /// With `extra` appended to the ClusterConfig's `spec`.
+    pub fn with_spec(lan: &Lan, name: &str, extra: &str) -> Self {
         let node = Node::new();
         let net = lan.join();
         let config = node.config(
             "k0s.yaml",
             &format!(
-                "spec:\n  api:\n    address: {}\n  storage:\n    type: etcd\n",
+                "spec:\n  api:\n    address: {}\n  storage:\n    type: etcd\n{extra}",
                 net.address
             ),
         );
@@ -157,6 +162,19 @@ impl Host {
         }
     }
 
+    /// The machine dies: SIGKILL for k0rs and for the etcd it runs, nothing stopped cleanly.
+    pub fn kill_machine(&mut self) {
+        let etcd = self.etcd_pid();
+        self.kill();
+        if let Some(pid) = etcd {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+            super::cluster::eventually(10, "etcd gone", || !alive(pid));
+        }
+    }
+
     pub fn etcd_pid(&self) -> Option<i32> {
         std::fs::read_to_string(self.node.run_dir().join("etcd.pid"))
             .ok()
@@ -199,32 +217,62 @@ impl Host {
         json["members"].as_object().unwrap().clone()
     }
 
-    /// The etcd members as etcd itself lists them (also those not started, which have no name).
-    pub fn etcd_member_count(&self) -> usize {
+    /// `POST <path>` to this host's etcd (its JSON gateway) with the API server's client
+    /// certificate: the answer, or `None` when etcd does not answer in 10 s.
+    pub fn etcd_call(&self, path: &str) -> Option<serde_json::Value> {
         let pki = |f: &str| self.node.pki(f).display().to_string();
         let out = self
             .net
             .command("curl")
-            .args(["-sf", "-X", "POST", "--cacert", &pki("etcd/ca.crt")])
+            .args(["-sf", "--max-time", "10", "-X", "POST"])
+            .args(["--cacert", &pki("etcd/ca.crt")])
             .args(["--cert", &pki("apiserver-etcd-client.crt")])
             .args(["--key", &pki("apiserver-etcd-client.key")])
-            .args(["https://127.0.0.1:2379/v3/cluster/member/list", "-d", "{}"])
+            .arg(format!("https://127.0.0.1:2379{path}"))
+            .args(["-d", "{}"])
             .output()
             .unwrap();
-        assert!(out.status.success(), "etcd member list: {}", stderr(&out));
-        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        json["members"].as_array().map_or(0, Vec::len)
+        out.status
+            .success()
+            .then(|| serde_json::from_slice(&out.stdout).unwrap())
+    }
+
+    /// The etcd members as etcd itself lists them (also those not started, which have no name):
+    /// `ID`, `name`, `peerURLs`, `clientURLs`.
+    pub fn etcd_members(&self) -> Vec<serde_json::Value> {
+        let json = self
+            .etcd_call("/v3/cluster/member/list")
+            .unwrap_or_else(|| panic!("{}: etcd does not list its members", self.name));
+        json["members"].as_array().cloned().unwrap_or_default()
+    }
+
+    pub fn etcd_member_count(&self) -> usize {
+        self.etcd_members().len()
+    }
+
+    /// This host's etcd member id, and the leader's, as etcd's status says (decimal strings).
+    pub fn etcd_status(&self) -> (String, String) {
+        let json = self
+            .etcd_call("/v3/maintenance/status")
+            .unwrap_or_else(|| panic!("{}: etcd gives no status", self.name));
+        let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+        (text(&json["header"]["member_id"]), text(&json["leader"]))
     }
 
     pub fn token(&self, role: &str) -> String {
-        let out = self.k0rs(&[
-            "token",
-            "create",
-            "--role",
-            role,
-            "--config",
-            path_str(&self.config),
-        ]);
+        self.token_with(role, &[])
+    }
+
+    /// `token create --role <role> <args>`.
+    pub fn token_with(&self, role: &str, args: &[&str]) -> String {
+        let config = path_str(&self.config);
+        let out = self.k0rs(
+            &[
+                &["token", "create", "--role", role, "--config", config],
+                args,
+            ]
+            .concat(),
+        );
         assert!(out.status.success(), "token create: {}", stderr(&out));
         stdout(&out).trim().to_owned()
     }
@@ -237,6 +285,17 @@ impl Host {
             self.name,
             tail.into_iter().rev().collect::<Vec<_>>().join("\n")
         )
+    }
+}
+
+impl Admin for Host {
+    fn kubectl(&self, args: &[&str]) -> Output {
+        Host::kubectl(self, args)
+    }
+
+    fn diagnostics(&self) -> String {
+        let state = self.kubectl(&["get", "deploy,rs,pods,nodes", "-A", "-o", "wide"]);
+        format!("{}\n{}", stdout(&state), self.log_tail())
     }
 }
 
@@ -262,12 +321,4 @@ pub fn alive(pid: i32) -> bool {
             .trim_start()
             .starts_with('Z')
     })
-}
-
-pub fn eventually(seconds: u64, what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }

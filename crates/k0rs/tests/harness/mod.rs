@@ -19,6 +19,28 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
+/// A cluster that kubectl reaches as its admin: a single node, or one controller of an HA cluster.
+pub trait Admin {
+    /// kubectl with the admin's kubeconfig, in the controller's network namespace.
+    fn kubectl(&self, args: &[&str]) -> Output;
+
+    /// What a timed-out wait shows: the cluster's state, the controller's log.
+    fn diagnostics(&self) -> String;
+
+    /// Polls `check` every 200 ms for at most `seconds`; on timeout shows the diagnostics.
+    fn eventually(&self, seconds: u64, what: &str, mut check: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(seconds);
+        while !check() {
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}\n{}",
+                self.diagnostics()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
 /// Stops `child` with SIGTERM and reaps it; after `grace` it gets SIGKILL. What it supervised
 /// (containerd, etcd) keeps running either way.
 pub fn stop_gracefully(child: &mut Child, grace: Duration) {

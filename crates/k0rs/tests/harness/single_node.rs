@@ -6,10 +6,10 @@
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::lan::{Lan, NetNs};
-use super::{Node, path_str, stderr, stdout};
+use super::{Admin, Node, path_str, stderr, stdout};
 
 /// The address of the controller's node on its LAN.
 pub const NODE_IP: &str = "10.123.0.2";
@@ -204,16 +204,8 @@ impl SingleNode {
     }
 
     /// Polls `check` every 200 ms for at most `seconds`; on timeout shows the cluster's state.
-    pub fn eventually(&self, seconds: u64, what: &str, mut check: impl FnMut() -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(seconds);
-        while !check() {
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}\n{}",
-                self.diagnostics()
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
+    pub fn eventually(&self, seconds: u64, what: &str, check: impl FnMut() -> bool) {
+        Admin::eventually(self, seconds, what, check);
     }
 
     /// `wget` of `url` in `pod` (busybox), given 5 s: whether it answered, and its body or error.
@@ -257,6 +249,16 @@ impl SingleNode {
             ]);
             stdout(&out).trim() == "True"
         });
+    }
+}
+
+impl Admin for SingleNode {
+    fn kubectl(&self, args: &[&str]) -> Output {
+        SingleNode::kubectl(self, args)
+    }
+
+    fn diagnostics(&self) -> String {
+        SingleNode::diagnostics(self)
     }
 }
 

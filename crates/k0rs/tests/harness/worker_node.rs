@@ -1,13 +1,14 @@
-//! A `k0rs worker` joining a test cluster: its own network namespace on the controller's LAN, its
-//! own data and run directories (and so its own containerd), the busybox image, and a join token.
+//! A `k0rs worker` joining a test cluster (a single node, or the controllers of an HA cluster): its
+//! own network namespace on the controllers' LAN, its own data and run directories (and so its own
+//! containerd), the busybox image, and a join token.
 
 use std::path::PathBuf;
 use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use super::lan::NetNs;
+use super::lan::{Lan, NetNs};
 use super::single_node::{SingleNode, kill_leftover_shims};
-use super::{Node, path_str, stderr, stdout};
+use super::{Admin, Node, path_str, stderr, stdout};
 
 /// `k0rs token create --role=worker <args>` on `cluster`.
 pub fn token(cluster: &SingleNode, args: &[&str]) -> String {
@@ -32,16 +33,16 @@ pub struct WorkerNode {
 }
 
 impl WorkerNode {
-    /// `k0rs worker --token-file …` as node `name` on `cluster`'s LAN, started (not waited for),
-    /// with the busybox test image.
-    pub fn join(cluster: &SingleNode, name: &str, token: &str) -> Self {
-        Self::join_with_images(cluster, name, token, None)
+    /// `k0rs worker --token-file …` as node `name` on `lan` (the controllers'), started (not
+    /// waited for), with the busybox test image.
+    pub fn join(lan: &Lan, name: &str, token: &str) -> Self {
+        Self::join_with_images(lan, name, token, None)
     }
 
     /// [`WorkerNode::join`], with the image tarball `images` as the only one in its
     /// `<data-dir>/images/` (none: the busybox test image).
     pub fn join_with_images(
-        cluster: &SingleNode,
+        lan: &Lan,
         name: &str,
         token: &str,
         images: Option<&std::path::Path>,
@@ -57,7 +58,7 @@ impl WorkerNode {
         }
         let token_file = node.root.path().join("token");
         std::fs::write(&token_file, token).unwrap();
-        let net = cluster.lan.join();
+        let net = lan.join();
         let log = node.root.path().join("k0rs.log");
         let mut worker = Self {
             node,
@@ -109,14 +110,22 @@ impl WorkerNode {
         }
     }
 
+    /// Whether this node is Ready in `cluster`.
+    pub fn is_ready(&self, cluster: &impl Admin) -> bool {
+        let out = cluster.kubectl(&[
+            "get",
+            "node",
+            &self.name,
+            "-o",
+            "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}",
+        ]);
+        stdout(&out) == "True"
+    }
+
     /// Waits (90 s at most) for this node to be Ready in `cluster`.
-    pub fn wait_ready(&self, cluster: &SingleNode) {
+    pub fn wait_ready(&self, cluster: &impl Admin) {
         cluster.eventually(90, &format!("{} Ready", self.name), || {
-            cluster.field_of(
-                "node",
-                &self.name,
-                ".status.conditions[?(@.type==\"Ready\")].status",
-            ) == "True"
+            self.is_ready(cluster)
         });
     }
 
