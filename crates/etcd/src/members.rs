@@ -133,6 +133,14 @@ impl Members {
         Ok(())
     }
 
+    /// The id of the cluster's leader, as the member this client reaches knows it.
+    pub async fn leader(&self) -> anyhow::Result<u64> {
+        let mut client = self.client.clone();
+        let status = timed("ask etcd for its status", client.status()).await?;
+        anyhow::ensure!(status.leader() != 0, "the etcd cluster has no leader");
+        Ok(status.leader())
+    }
+
     /// Adds the controller `name` with `peer_url` (or takes the member a failed join of it left)
     /// and returns the initial cluster it starts with. Nothing is added unless the cluster is
     /// healthy.

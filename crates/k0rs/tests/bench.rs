@@ -4,7 +4,7 @@
 
 mod harness;
 
-use harness::{Node, k0rs, path_str, stderr};
+use harness::{Node, k0rs, path_str, stderr, stdout, tool};
 
 #[test]
 fn bench_store_json_reports_every_figure_for_both_stores() {
@@ -162,4 +162,61 @@ fn bench_dns_json_reports_answered_queries() {
         "{json}"
     );
     assert!(json["dns"]["p99_ms"].as_f64().unwrap() >= json["dns"]["p50_ms"].as_f64().unwrap());
+}
+
+/// `k0rs bench ha --json` at a small scale: both clusters' throughput and the write outage, and
+/// nothing left behind (the hosts' network namespaces, etcd).
+#[test]
+fn bench_ha_json_reports_throughput_and_the_write_outage() {
+    let output = k0rs(&[
+        "bench",
+        "ha",
+        "--json",
+        "--seconds",
+        "0.5",
+        "--clients",
+        "2",
+    ])
+    .output()
+    .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("one JSON object");
+    for (run, metric) in [
+        ("embedded", "get_per_sec"),
+        ("embedded", "create_per_sec"),
+        ("etcd_x3", "get_per_sec"),
+        ("etcd_x3", "create_per_sec"),
+        ("etcd_x3", "write_outage_s"),
+        ("etcd_x3", "write_stall_max_s"),
+        ("ratio", "create_per_sec"),
+    ] {
+        let value = report[run][metric].as_f64();
+        assert!(
+            value.is_some_and(|v| v.is_finite() && v > 0.0),
+            "{run}.{metric}: {report}"
+        );
+    }
+    let figure = |metric: &str| report["etcd_x3"][metric].as_f64().unwrap();
+    assert!(figure("write_stall_max_s") >= figure("write_outage_s"));
+    // The bench names its namespaces on stderr; none is left.
+    let log = stderr(&output);
+    let prefix = log
+        .lines()
+        .find_map(|l| l.strip_prefix("[ha] hosts in network namespaces "))
+        .and_then(|rest| rest.strip_suffix('*'))
+        .expect("the namespaces' names")
+        .to_owned();
+    let namespaces = stdout(&tool("ip", &["netns", "list"]));
+    assert!(!namespaces.contains(&prefix), "{namespaces}");
+    // Nor a process on the bench's directories (its etcds): `k0rs-bench-<pid>-` names the dirs too.
+    let pid = prefix
+        .trim_start_matches("k0rs-bench-")
+        .trim_end_matches('-');
+    let dirs = format!("k0rs-bench-ha-{pid}/");
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline);
+        assert!(!cmdline.contains(&dirs), "left running: {cmdline}");
+    }
 }

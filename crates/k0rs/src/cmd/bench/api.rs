@@ -65,41 +65,56 @@ pub async fn run(dir: &Path, etcd: Option<&str>, options: &ApiOptions) -> anyhow
     let duration = Duration::from_secs_f64(options.seconds);
 
     progress(&format!("GET, {} connections", options.clients));
-    let rate = closed_loop(&tls, options.clients, duration, |_, _| {
-        (
-            Method::GET,
-            "/api/v1/namespaces/default/configmaps/load-0".to_owned(),
-            None,
-            StatusCode::OK,
-        )
-    })
+    let rate = closed_loop(
+        std::slice::from_ref(&tls),
+        options.clients,
+        duration,
+        |_, _| {
+            (
+                Method::GET,
+                "/api/v1/namespaces/default/configmaps/load-0".to_owned(),
+                None,
+                StatusCode::OK,
+            )
+        },
+    )
     .await?;
     figures.insert("get_per_sec".into(), rate);
 
     progress(&format!("LIST of {} ConfigMaps", options.list_size));
     tls.create_namespace("list").await?;
     create_configmaps(&tls, "list", "item", options.list_size, options.clients).await?;
-    let rate = closed_loop(&tls, options.clients, duration, |_, _| {
-        (
-            Method::GET,
-            "/api/v1/namespaces/list/configmaps".to_owned(),
-            None,
-            StatusCode::OK,
-        )
-    })
+    let rate = closed_loop(
+        std::slice::from_ref(&tls),
+        options.clients,
+        duration,
+        |_, _| {
+            (
+                Method::GET,
+                "/api/v1/namespaces/list/configmaps".to_owned(),
+                None,
+                StatusCode::OK,
+            )
+        },
+    )
     .await?;
     figures.insert(format!("list_{}_per_sec", options.list_size), rate);
 
     progress(&format!("create, {} clients", options.clients));
     tls.create_namespace("create").await?;
-    let rate = closed_loop(&tls, options.clients, duration, |client, i| {
-        (
-            Method::POST,
-            "/api/v1/namespaces/create/configmaps".to_owned(),
-            Some(json!({"metadata": {"name": format!("c-{client}-{i}")}, "data": {"k": "v"}})),
-            StatusCode::CREATED,
-        )
-    })
+    let rate = closed_loop(
+        std::slice::from_ref(&tls),
+        options.clients,
+        duration,
+        |client, i| {
+            (
+                Method::POST,
+                "/api/v1/namespaces/create/configmaps".to_owned(),
+                Some(json!({"metadata": {"name": format!("c-{client}-{i}")}, "data": {"k": "v"}})),
+                StatusCode::CREATED,
+            )
+        },
+    )
     .await?;
     figures.insert("create_per_sec".into(), rate);
 
@@ -195,12 +210,12 @@ async fn create_configmaps(
     Ok(())
 }
 
-type RequestOf = (Method, String, Option<serde_json::Value>, StatusCode);
+pub(super) type RequestOf = (Method, String, Option<serde_json::Value>, StatusCode);
 
-/// `clients` connections each sending requests back to back for `duration`; completed requests
-/// per second.
-async fn closed_loop(
-    tls: &Tls,
+/// `clients` connections each sending requests back to back for `duration`, spread over the API
+/// servers of `servers` in turn; completed requests per second.
+pub(super) async fn closed_loop(
+    servers: &[Tls],
     clients: usize,
     duration: Duration,
     request: fn(usize, u64) -> RequestOf,
@@ -209,7 +224,7 @@ async fn closed_loop(
     let mut tasks = tokio::task::JoinSet::new();
     let started = Instant::now();
     for client in 0..clients {
-        let (tls, done) = (tls.clone(), done.clone());
+        let (tls, done) = (servers[client % servers.len()].clone(), done.clone());
         tasks.spawn(async move {
             let mut connection = tls.connect().await?;
             let mut i = 0;

@@ -17,6 +17,16 @@ pub struct BenchController {
     pub addr: SocketAddr,
 }
 
+/// How a controller process starts beyond its config: the command that runs it (`nsenter …`, to
+/// run it on a host of the bench's own), arguments after `controller` (a join token), and a file
+/// for its log.
+#[derive(Debug, Default)]
+pub struct Launch {
+    pub prefix: Vec<String>,
+    pub args: Vec<String>,
+    pub log: Option<PathBuf>,
+}
+
 /// How long a controller may take to answer `/readyz` before the bench gives up.
 const READY_TIMEOUT: Duration = Duration::from_mins(1);
 
@@ -67,8 +77,25 @@ impl BenchController {
     /// Starts the controller configured in `dir`; returns it with the time from spawning it to its
     /// first `/readyz` 200.
     pub async fn start(dir: &Path, addr: SocketAddr) -> anyhow::Result<(Self, Duration)> {
+        Self::launch(dir, addr, &Launch::default()).await
+    }
+
+    /// As [`Self::start`], the way `launch` says.
+    pub async fn launch(
+        dir: &Path,
+        addr: SocketAddr,
+        launch: &Launch,
+    ) -> anyhow::Result<(Self, Duration)> {
         let started = Instant::now();
-        let child = tokio::process::Command::new(std::env::current_exe()?)
+        let mut command = command(&launch.prefix)?;
+        let stderr = match &launch.log {
+            Some(log) => Stdio::from(
+                std::fs::File::create(log)
+                    .with_context(|| format!("cannot create {}", log.display()))?,
+            ),
+            None => Stdio::null(),
+        };
+        let child = command
             .arg("--data-dir")
             .arg(dir.join("data"))
             .arg("--run-dir")
@@ -76,8 +103,9 @@ impl BenchController {
             .arg("controller")
             .arg("--config")
             .arg(dir.join("k0s.yaml"))
+            .args(&launch.args)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .kill_on_drop(true)
             .spawn()
             .context("cannot start k0rs controller")?;
@@ -125,6 +153,13 @@ impl BenchController {
             .context("cannot read the controller's memory")
     }
 
+    /// SIGKILL, as a machine that dies: what the controller supervised (etcd) is left running.
+    pub async fn kill(mut self) -> anyhow::Result<()> {
+        self.child.start_kill()?;
+        self.child.wait().await?;
+        Ok(())
+    }
+
     /// SIGTERM, then waits for the process to exit.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         if let Some(pid) = self.child.id() {
@@ -136,4 +171,40 @@ impl BenchController {
             .context("the controller did not stop")??;
         Ok(())
     }
+}
+
+/// `k0rs token create --role <role>` on the controller configured in `controller_dir`, run by
+/// `prefix` (in the controller's network namespace; empty: here).
+pub async fn create_token(
+    controller_dir: &Path,
+    role: &str,
+    prefix: &[String],
+) -> anyhow::Result<String> {
+    let output = command(prefix)?
+        .arg("--data-dir")
+        .arg(controller_dir.join("data"))
+        .args(["token", "create", "--role", role, "--config"])
+        .arg(controller_dir.join("k0s.yaml"))
+        .output()
+        .await
+        .context("cannot run k0rs token create")?;
+    anyhow::ensure!(
+        output.status.success(),
+        "k0rs token create: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok(String::from_utf8(output.stdout)?.trim().to_owned())
+}
+
+/// This k0rs, run by `prefix` if it is not empty.
+fn command(prefix: &[String]) -> anyhow::Result<tokio::process::Command> {
+    let exe = std::env::current_exe()?;
+    Ok(match prefix.split_first() {
+        Some((program, args)) => {
+            let mut command = tokio::process::Command::new(program);
+            command.args(args).arg(exe);
+            command
+        }
+        None => tokio::process::Command::new(exe),
+    })
 }

@@ -6,6 +6,8 @@ mod client;
 mod cluster;
 mod deployment;
 mod dns;
+mod ha;
+mod hosts;
 mod pods;
 mod proxy;
 mod scheduler;
@@ -50,6 +52,11 @@ pub enum Bench {
     /// 1,000 Services × 10 endpoints, first full sync, repeated full sync, sync after one
     /// endpoint changed
     Proxy(ProxyArgs),
+    /// High availability (needs root, Debian's etcd-server; runs in network namespaces of its
+    /// own): three controllers on the etcd k0rs manages beside one on the embedded store, GET and
+    /// create throughput over 16 connections (spread over the three API servers), then the write
+    /// outage when the etcd leader's controller machine dies
+    Ha(HaArgs),
     /// The cluster DNS server on loopback: a zone of 1,000 Services, closed-loop clients asking
     /// for service names; queries per second and p50/p99 latency
     Dns(DnsArgs),
@@ -137,6 +144,22 @@ pub struct ProxyArgs {
 }
 
 #[derive(Debug, ClapArgs)]
+pub struct HaArgs {
+    /// Print one JSON object: {"embedded": {...}, "etcd_x3": {...}, "ratio": {...}}
+    #[arg(long)]
+    pub json: bool,
+    /// Connections (clients) of the throughput runs
+    #[arg(long, default_value_t = 16)]
+    pub clients: usize,
+    /// Seconds each throughput run lasts
+    #[arg(long, default_value_t = 3.0)]
+    pub seconds: f64,
+    /// Set when the bench runs in its own network namespace already (it re-runs itself there)
+    #[arg(long, hide = true)]
+    pub in_own_netns: bool,
+}
+
+#[derive(Debug, ClapArgs)]
 pub struct DnsArgs {
     /// Print one JSON object
     #[arg(long)]
@@ -199,6 +222,15 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             let figures = dns::run(args.services, args.clients, args.seconds).await?;
             print_figures("dns", &figures, args.json);
             Ok(())
+        }
+        Bench::Ha(args) if !args.in_own_netns => pods::reexec_in_own_netns("--in-own-netns"),
+        Bench::Ha(args) => {
+            let options = ha::HaOptions {
+                clients: args.clients,
+                seconds: args.seconds,
+            };
+            let (embedded, ha) = ha::run(&options).await?;
+            report(["embedded", "etcd_x3"], &embedded, &ha, args.json)
         }
         Bench::Pods(args) if !args.in_own_netns => pods::reexec_in_own_netns("--in-own-netns"),
         Bench::Pods(args) => {
@@ -281,7 +313,7 @@ async fn store(args: StoreArgs) -> anyhow::Result<()> {
     if owned_dir {
         let _ = std::fs::remove_dir_all(&dir);
     }
-    report(&embedded_figures, &etcd_figures, args.json)
+    report(STORES, &embedded_figures, &etcd_figures, args.json)
 }
 
 async fn api_bench(args: ApiArgs) -> anyhow::Result<()> {
@@ -307,7 +339,7 @@ async fn api_bench(args: ApiArgs) -> anyhow::Result<()> {
         figures
     };
     let _ = std::fs::remove_dir_all(&dir);
-    report(&embedded?, &etcd?, args.json)
+    report(STORES, &embedded?, &etcd?, args.json)
 }
 
 async fn scheduler_bench(args: SchedulerArgs) -> anyhow::Result<()> {
@@ -337,7 +369,7 @@ async fn scheduler_bench(args: SchedulerArgs) -> anyhow::Result<()> {
         figures
     };
     let _ = std::fs::remove_dir_all(&dir);
-    report(&embedded?, &etcd?, args.json)
+    report(STORES, &embedded?, &etcd?, args.json)
 }
 
 /// How long a freshly started store idles before its memory is read.
@@ -405,7 +437,12 @@ fn overhead_mb(empty: u64, loaded: u64, keys: usize) -> f64 {
     (loaded.saturating_sub(empty) as f64 - k0rs_store::bench::data_bytes(keys) as f64) / 1e6
 }
 
+/// The columns of the store comparisons.
+const STORES: [&str; 2] = ["embedded", "etcd"];
+
+/// Two runs side by side, named by `labels`, with the ratio of the first to the second.
 fn report(
+    labels: [&str; 2],
     embedded: &BTreeMap<String, f64>,
     etcd: &BTreeMap<String, f64>,
     json: bool,
@@ -418,15 +455,13 @@ fn report(
                 .map(|x| (metric, e / x))
         })
         .collect();
+    let [first, second] = labels;
     if json {
-        let object = serde_json::json!({ "embedded": embedded, "etcd": etcd, "ratio": ratio });
+        let object = serde_json::json!({ first: embedded, second: etcd, "ratio": ratio });
         println!("{}", serde_json::to_string_pretty(&object)?);
         return Ok(());
     }
-    println!(
-        "{:<36} {:>14} {:>14} {:>9}",
-        "metric", "embedded", "etcd", "ratio"
-    );
+    println!("{:<36} {first:>14} {second:>14} {:>9}", "metric", "ratio");
     // Every metric of either run (etcd's own memory is only in the etcd run).
     let metrics: std::collections::BTreeSet<&String> = embedded.keys().chain(etcd.keys()).collect();
     let shown = |figures: &BTreeMap<String, f64>, metric: &String| {
@@ -442,7 +477,7 @@ fn report(
         println!("{metric:<36} {e:>14} {x:>14} {r:>9}");
     }
     println!(
-        "(ratio = embedded / etcd: above 1 is better for ops_per_sec, below 1 for latency and memory)"
+        "(ratio = {first} / {second}: above 1 is better for ops_per_sec, below 1 for latency and memory)"
     );
     Ok(())
 }

@@ -15,7 +15,7 @@ use hyper::{Method, StatusCode};
 use serde_json::json;
 
 use super::client::Tls;
-use super::cluster::BenchController;
+use super::cluster::{BenchController, create_token};
 
 /// The address of the bench's node in its network namespace.
 const NODE_IP: &str = "10.123.0.2";
@@ -40,7 +40,7 @@ pub type Figures = BTreeMap<String, f64>;
 pub fn reexec_in_own_netns(marker: &str) -> anyhow::Result<()> {
     anyhow::ensure!(
         nix::unistd::geteuid().is_root(),
-        "k0rs bench pods runs containers and a network namespace: run it as root"
+        "this bench runs in network namespaces of its own: run it as root"
     );
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     args.push(marker.to_owned());
@@ -75,7 +75,7 @@ async fn run_in(
     let (controller, _) = BenchController::start(&controller_dir, addr).await?;
     let tls = controller.tls()?;
     progress("joining a worker");
-    let token = create_token(&controller_dir).await?;
+    let token = create_token(&controller_dir, "worker", &[]).await?;
     let worker = Worker::start(&dir.join("worker"), &token)?;
     wait_node_ready(&tls).await?;
     progress(&format!("worker Ready; idling {IDLE:?}"));
@@ -149,23 +149,6 @@ async fn setup_network() -> anyhow::Result<()> {
     ip(&["addr", "add", &format!("{NODE_IP}/24"), "dev", "bench0"]).await?;
     ip(&["link", "set", "bench1", "up"]).await?;
     ip(&["link", "set", "bench0", "up"]).await
-}
-
-async fn create_token(controller_dir: &Path) -> anyhow::Result<String> {
-    let output = tokio::process::Command::new(std::env::current_exe()?)
-        .arg("--data-dir")
-        .arg(controller_dir.join("data"))
-        .args(["token", "create", "--role=worker", "--config"])
-        .arg(controller_dir.join("k0s.yaml"))
-        .output()
-        .await
-        .context("cannot run k0rs token create")?;
-    anyhow::ensure!(
-        output.status.success(),
-        "k0rs token create: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    Ok(String::from_utf8(output.stdout)?.trim().to_owned())
 }
 
 /// A `k0rs worker` process joined with a token.
