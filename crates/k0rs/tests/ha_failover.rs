@@ -19,39 +19,20 @@ use harness::cluster::eventually;
 use harness::ha_host::Host;
 use harness::lan::Lan;
 use harness::worker_node::WorkerNode;
-use harness::{Admin, run_with_stdin, stdout};
+use harness::{Admin, run_with_stdin, stdout, web};
 
 /// Workers balance over every controller (k0s's node-local load balancing).
 const NLLB: &str = "  network:\n    nodeLocalLoadBalancing:\n      enabled: true\n      envoyProxy:\n        apiServerBindPort: 7444\n";
 
-/// busybox httpd answering with its pod's name, spread over the two workers, and its Service.
-const WEB: &str = r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web}
-spec:
-  replicas: 3
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      terminationGracePeriodSeconds: 1
-      topologySpreadConstraints:
-      - {maxSkew: 1, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: ScheduleAnyway, labelSelector: {matchLabels: {app: web}}}
-      containers:
-      - name: httpd
-        image: busybox
-        command: [sh, -c, "mkdir /www && hostname > /www/index.html && trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"]
-        ports: [{name: http, containerPort: 8080}]
-        readinessProbe: {tcpSocket: {port: http}, periodSeconds: 1}
----
+/// The `web` Service.
+const WEB_SERVICE: &str = r"
 apiVersion: v1
 kind: Service
 metadata: {name: web}
 spec:
   selector: {app: web}
   ports: [{name: http, port: 80, targetPort: http}]
-"#;
+";
 
 const WEB_NAME: &str = "web.default.svc.cluster.local";
 /// The cluster DNS Service's address (the default service CIDR's tenth).
@@ -145,7 +126,8 @@ fn deploy_web(host: &Host, workers: &[WorkerNode]) -> String {
         .arg("--kubeconfig")
         .arg(host.node.pki("admin.conf"))
         .args(["apply", "-f", "-"]);
-    let out = run_with_stdin(&mut apply, WEB.as_bytes());
+    let document = format!("{}---{WEB_SERVICE}", web::deployment(3));
+    let out = run_with_stdin(&mut apply, document.as_bytes());
     assert!(out.status.success(), "apply: {}", harness::stderr(&out));
     host.eventually(90, "web 3/3 ready", || ready_replicas(host) == Some(3));
     let cluster_ip = host.kubectl_ok(&["get", "svc", "web", "-o", "jsonpath={.spec.clusterIP}"]);

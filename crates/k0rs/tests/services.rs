@@ -10,29 +10,10 @@ use std::collections::BTreeSet;
 
 use harness::single_node::{NODE_IP, SingleNode};
 use harness::worker_node::{WorkerNode, token};
-use harness::{stderr, stdout, upstream_dns};
+use harness::{stderr, stdout, upstream_dns, web};
 
-/// busybox httpd answering with its pod's name, two pods per node.
-const WEB: &str = r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web}
-spec:
-  replicas: 4
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      terminationGracePeriodSeconds: 1
-      topologySpreadConstraints:
-      - {maxSkew: 1, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: DoNotSchedule, labelSelector: {matchLabels: {app: web}}}
-      containers:
-      - name: httpd
-        image: busybox
-        command: [sh, -c, "mkdir /www && hostname > /www/index.html && trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"]
-        ports: [{name: http, containerPort: 8080}]
-        readinessProbe: {tcpSocket: {port: http}, periodSeconds: 1}
----
+/// The `web` Service, on a node port too.
+const WEB_SERVICE: &str = r"
 apiVersion: v1
 kind: Service
 metadata: {name: web}
@@ -40,7 +21,7 @@ spec:
   type: NodePort
   selector: {app: web}
   ports: [{name: http, port: 80, targetPort: http, nodePort: 30080}]
-"#;
+";
 
 /// A pod with the host's kubectl (a static binary) mounted, and nothing else to configure it.
 fn in_cluster_pod() -> String {
@@ -80,7 +61,8 @@ fn two_nodes_with_web(config: &str, flags: &[&str]) -> (SingleNode, WorkerNode, 
         .find(|n| *n != "node-b")
         .unwrap()
         .to_owned();
-    cluster.apply(WEB);
+    // Two pods per node.
+    cluster.apply(&format!("{}---{WEB_SERVICE}", web::deployment(4)));
     cluster.run(&[
         "run",
         "client",

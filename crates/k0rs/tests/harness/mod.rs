@@ -13,6 +13,7 @@ pub mod lan;
 pub mod service_host;
 pub mod single_node;
 pub mod upstream_dns;
+pub mod web;
 pub mod worker_node;
 
 use std::path::{Path, PathBuf};
