@@ -44,7 +44,7 @@ const TIMEOUT: &str = "--request-timeout=5s";
 fn the_cluster_survives_the_loss_of_the_leading_controller() {
     let lan = Lan::new();
     let mut hosts = start_controllers(&lan);
-    // Worker tokens from two controllers: the first names the controller that will die.
+    // Worker tokens from two controllers; worker-0's names ctrl-0, the one expected to die.
     let workers = [
         WorkerNode::join(&lan, "worker-0", &hosts[0].token("worker")),
         WorkerNode::join(&lan, "worker-1", &hosts[2].token("worker")),
