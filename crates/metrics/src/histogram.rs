@@ -104,7 +104,7 @@ mod tests {
             "# TYPE delay_seconds histogram",
             "delay_seconds_count 4",
             "delay_seconds_bucket{le=\"0.1\"} 2",
-            "delay_seconds_bucket{le=\"1.0\"} 3",
+            "delay_seconds_bucket{le=\"1\"} 3",
             "delay_seconds_bucket{le=\"+Inf\"} 4",
         ] {
             assert!(text.lines().any(|l| l == line), "no {line:?} in {text}");
