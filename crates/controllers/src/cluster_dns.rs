@@ -292,7 +292,10 @@ mod tests {
         let service = service(dns);
         let spec = service.spec.unwrap();
         let metrics = &spec.ports.as_ref().unwrap()[2];
-        assert_eq!((metrics.name.as_deref(), metrics.port), (Some("metrics"), 9153));
+        assert_eq!(
+            (metrics.name.as_deref(), metrics.port),
+            (Some("metrics"), 9153)
+        );
         assert_eq!(spec.cluster_ip.as_deref(), Some("10.96.0.10"));
         assert!(spec.selector.is_none());
         assert_eq!(spec.internal_traffic_policy.as_deref(), Some("Local"));

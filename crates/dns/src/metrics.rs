@@ -107,7 +107,13 @@ pub fn registry() -> Registry {
 }
 
 /// `response` was sent to `peer` for a query received at `started`.
-pub fn answered(server: &Server, proto: Proto, peer: SocketAddr, response: &Message, started: Instant) {
+pub fn answered(
+    server: &Server,
+    proto: Proto,
+    peer: SocketAddr,
+    response: &Message,
+    started: Instant,
+) {
     let metrics = &*METRICS;
     let r#type = response
         .queries

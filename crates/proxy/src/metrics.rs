@@ -139,7 +139,10 @@ pub fn synced(mode: Mode, ports: &[ServicePort], took: Duration) {
         .services
         .get_or_create(&label)
         .set(count(services.len()));
-    metrics.endpoints.get_or_create(&label).set(count(endpoints));
+    metrics
+        .endpoints
+        .get_or_create(&label)
+        .set(count(endpoints));
 }
 
 /// A sync failed after `took` (still a sync, as kube-proxy times it).

@@ -162,6 +162,9 @@ mod tests {
             "{text}"
         );
         drop(watcher);
-        assert!(text.contains("etcd_debugging_mvcc_compact_revision "), "{text}");
+        assert!(
+            text.contains("etcd_debugging_mvcc_compact_revision "),
+            "{text}"
+        );
     }
 }

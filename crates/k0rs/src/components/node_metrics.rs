@@ -106,7 +106,10 @@ mod tests {
         );
         assert_eq!(with_port(configured, variable, Some("0")).unwrap(), None);
         let error = with_port(configured, variable, Some("x")).unwrap_err();
-        assert_eq!(error.to_string(), "K0RS_PROXY_METRICS_PORT=\"x\" is not a port");
+        assert_eq!(
+            error.to_string(),
+            "K0RS_PROXY_METRICS_PORT=\"x\" is not a port"
+        );
         assert!(MetricsEndpoint::proxy("localhost").is_err());
     }
 }

@@ -99,8 +99,7 @@ impl WatchSource for Watch {
                         self.next = upto + 1;
                         let waited = std::mem::replace(&mut self.caught_up, upto == current);
                         if !events.is_empty() {
-                            let delay =
-                                (waited && upto == current).then(|| published.at.elapsed());
+                            let delay = (waited && upto == current).then(|| published.at.elapsed());
                             metrics::watch_delivered(current - upto, delay);
                             self.progress.reset();
                             return Some(Ok(WatchResponse {
