@@ -1,7 +1,9 @@
 //! The `kube-dns` Service and its endpoints. k0rs answers cluster DNS on every worker (not in
 //! pods, as CoreDNS does in k0s), so the Service has no selector: this controller keeps one
 //! EndpointSlice listing each node's DNS listener, and the Service's `internalTrafficPolicy:
-//! Local` makes the proxy send a pod's queries to its own node.
+//! Local` makes the proxy send a pod's queries to its own node. Its `metrics` port (9153, as
+//! k0s's CoreDNS Service has it) leads to each node's DNS metrics, where a ServiceMonitor for
+//! CoreDNS scrapes them.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -18,12 +20,17 @@ const NAMESPACE: &str = "kube-system";
 const SERVICE: &str = "kube-dns";
 const SLICE: &str = "kube-dns-k0rs";
 
-/// Where the cluster DNS is: the Service's address, and the port each node's server listens on.
+/// Where the cluster DNS is: the Service's address, the port each node's server listens on,
+/// and the port each node serves the DNS metrics on.
 #[derive(Debug, Clone, Copy)]
 pub struct ClusterDns {
     pub service_ip: IpAddr,
     pub node_port: u16,
+    pub metrics_port: u16,
 }
+
+/// CoreDNS's metrics port, the `metrics` port of k0s's `kube-dns` Service.
+const METRICS_PORT: u16 = 9153;
 
 fn labels() -> BTreeMap<String, String> {
     [
@@ -36,19 +43,27 @@ fn labels() -> BTreeMap<String, String> {
     .collect()
 }
 
-/// The Service as k0s's CoreDNS deployment has it (ports `dns`, `dns-tcp`), without a selector.
-fn service(dns: ClusterDns) -> Service {
-    let port = |name: &str, protocol: &str| ServicePort {
+/// The Service's ports as k0s's CoreDNS deployment has them (`dns`, `dns-tcp`, `metrics`), each
+/// to the nodes' port.
+fn service_ports(dns: ClusterDns) -> Vec<ServicePort> {
+    let port = |name: &str, protocol: &str, port: u16, target: u16| ServicePort {
         name: Some(name.to_owned()),
         protocol: Some(protocol.to_owned()),
-        port: 53,
+        port: i32::from(port),
         target_port: Some(
-            k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(i32::from(
-                dns.node_port,
-            )),
+            k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(i32::from(target)),
         ),
         ..ServicePort::default()
     };
+    vec![
+        port("dns", "UDP", 53, dns.node_port),
+        port("dns-tcp", "TCP", 53, dns.node_port),
+        port("metrics", "TCP", METRICS_PORT, dns.metrics_port),
+    ]
+}
+
+/// The Service as k0s's CoreDNS deployment has it, without a selector.
+fn service(dns: ClusterDns) -> Service {
     Service {
         metadata: ObjectMeta {
             name: Some(SERVICE.into()),
@@ -58,7 +73,7 @@ fn service(dns: ClusterDns) -> Service {
         },
         spec: Some(ServiceSpec {
             cluster_ip: Some(dns.service_ip.to_string()),
-            ports: Some(vec![port("dns", "UDP"), port("dns-tcp", "TCP")]),
+            ports: Some(service_ports(dns)),
             internal_traffic_policy: Some("Local".into()),
             ..ServiceSpec::default()
         }),
@@ -102,10 +117,10 @@ fn slice(dns: ClusterDns, nodes: &[Arc<Node>]) -> EndpointSlice {
         })
         .collect();
     endpoints.sort_by(|a, b| a.node_name.cmp(&b.node_name));
-    let port = |name: &str, protocol: &str| EndpointPort {
+    let port = |name: &str, protocol: &str, port: u16| EndpointPort {
         name: Some(name.to_owned()),
         protocol: Some(protocol.to_owned()),
-        port: Some(i32::from(dns.node_port)),
+        port: Some(i32::from(port)),
         app_protocol: None,
     };
     let mut labels = labels();
@@ -128,7 +143,11 @@ fn slice(dns: ClusterDns, nodes: &[Arc<Node>]) -> EndpointSlice {
         }
         .into(),
         endpoints,
-        ports: Some(vec![port("dns", "UDP"), port("dns-tcp", "TCP")]),
+        ports: Some(vec![
+            port("dns", "UDP", dns.node_port),
+            port("dns-tcp", "TCP", dns.node_port),
+            port("metrics", "TCP", dns.metrics_port),
+        ]),
     }
 }
 
@@ -175,11 +194,26 @@ pub async fn run(client: Client, nodes: Shared<Node>, dns: Option<ClusterDns>) {
 }
 
 async fn ensure_service(services: &Api<Service>, dns: ClusterDns) -> anyhow::Result<()> {
-    if services.get_opt(SERVICE).await?.is_none() {
+    let Some(mut existing) = services.get_opt(SERVICE).await? else {
         services
             .create(&PostParams::default(), &service(dns))
             .await?;
         tracing::info!(component = "cluster-dns", ip = %dns.service_ip, "kube-dns service created");
+        return Ok(());
+    };
+    // A Service made before it had the `metrics` port (or with ports changed) gets k0s's ports.
+    let wanted = service_ports(dns);
+    let names = |ports: &[ServicePort]| -> Vec<Option<String>> {
+        ports.iter().map(|p| p.name.clone()).collect()
+    };
+    if let Some(spec) = existing.spec.as_mut()
+        && names(spec.ports.as_deref().unwrap_or_default()) != names(&wanted)
+    {
+        spec.ports = Some(wanted);
+        services
+            .replace(SERVICE, &PostParams::default(), &existing)
+            .await?;
+        tracing::info!(component = "cluster-dns", "kube-dns service ports updated");
     }
     Ok(())
 }
@@ -218,6 +252,7 @@ mod tests {
         let dns = ClusterDns {
             service_ip: "10.96.0.10".parse().unwrap(),
             node_port: 1053,
+            metrics_port: 9153,
         };
         let slice = slice(
             dns,
@@ -240,9 +275,27 @@ mod tests {
             endpoints,
             [("10.0.0.2", Some(true)), ("10.0.0.3", Some(false))]
         );
-        assert_eq!(slice.ports.unwrap()[0].port, Some(1053));
+        let ports: Vec<_> = slice
+            .ports
+            .unwrap()
+            .into_iter()
+            .map(|p| (p.name.unwrap(), p.port.unwrap()))
+            .collect();
+        assert_eq!(
+            ports,
+            [
+                ("dns".to_owned(), 1053),
+                ("dns-tcp".to_owned(), 1053),
+                ("metrics".to_owned(), 9153)
+            ]
+        );
         let service = service(dns);
         let spec = service.spec.unwrap();
+        let metrics = &spec.ports.as_ref().unwrap()[2];
+        assert_eq!(
+            (metrics.name.as_deref(), metrics.port),
+            (Some("metrics"), 9153)
+        );
         assert_eq!(spec.cluster_ip.as_deref(), Some("10.96.0.10"));
         assert!(spec.selector.is_none());
         assert_eq!(spec.internal_traffic_policy.as_deref(), Some("Local"));

@@ -1,8 +1,10 @@
 //! Cluster DNS for k0rs (CoreDNS's job in k0s): every worker answers the cluster's names from
 //! its own caches of Services and EndpointSlices, and forwards the rest to the node's resolvers.
-//! The `kube-dns` Service sends each pod's queries to its own node's server.
+//! The `kube-dns` Service sends each pod's queries to its own node's server. Queries are counted
+//! under CoreDNS's metric names ([`metrics`]).
 
 pub mod forward;
+pub mod metrics;
 pub mod server;
 pub mod zone;
 
@@ -64,6 +66,7 @@ impl Dns {
         let state = Arc::new(State {
             zone: RwLock::new(Arc::new(Zone::build(&options.domain, &[], &[]))),
             forwarder: Forwarder::new(upstreams),
+            server: metrics::Server::new(options.listen),
         });
         let mut tasks = JoinSet::new();
         // Two receivers on one socket: one answers while the other waits for the next query.

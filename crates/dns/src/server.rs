@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
+use std::time::Instant;
 
 use anyhow::Context as _;
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, ResponseCode};
@@ -11,6 +12,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 
 use crate::forward::Forwarder;
+use crate::metrics::{self, Proto, Server};
 use crate::zone::{Answer, Zone};
 
 /// The largest UDP answer sent to a client that did not say (RFC 1035).
@@ -22,6 +24,8 @@ const EDNS_PAYLOAD: u16 = 1232;
 pub struct State {
     pub zone: RwLock<Arc<Zone>>,
     pub forwarder: Forwarder,
+    /// This listener in the metrics' `server` label.
+    pub server: Server,
 }
 
 /// What to do with one datagram.
@@ -114,12 +118,14 @@ pub async fn serve_udp(socket: Arc<UdpSocket>, state: Arc<State>) {
         let Ok((n, peer)) = socket.recv_from(&mut buffer).await else {
             continue;
         };
+        let started = Instant::now();
         match state.local(&buffer[..n]) {
             Reply::Now(message) => {
                 let limit = udp_limit(&buffer[..n]);
                 if let Some(bytes) = encode(&message, limit) {
                     let _ = socket.send_to(&bytes, peer).await;
                 }
+                metrics::answered(&state.server, Proto::Udp, peer, &message, started);
             }
             Reply::Forward(request) => {
                 let (socket, state) = (socket.clone(), state.clone());
@@ -129,6 +135,7 @@ pub async fn serve_udp(socket: Arc<UdpSocket>, state: Arc<State>) {
                     if let Some(bytes) = encode(&answer, limit) {
                         let _ = socket.send_to(&bytes, peer).await;
                     }
+                    metrics::answered(&state.server, Proto::Udp, peer, &answer, started);
                 });
             }
             Reply::Drop => {}
@@ -152,14 +159,14 @@ fn udp_limit(query: &[u8]) -> usize {
 /// Serves TCP (length-prefixed messages, several per connection) until the task is dropped.
 pub async fn serve_tcp(listener: TcpListener, state: Arc<State>) {
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
+        let Ok((stream, peer)) = listener.accept().await else {
             continue;
         };
-        tokio::spawn(connection(stream, state.clone()));
+        tokio::spawn(connection(stream, peer, state.clone()));
     }
 }
 
-async fn connection(mut stream: TcpStream, state: Arc<State>) {
+async fn connection(mut stream: TcpStream, peer: SocketAddr, state: Arc<State>) {
     loop {
         let read =
             tokio::time::timeout(std::time::Duration::from_secs(10), stream.read_u16()).await;
@@ -170,9 +177,11 @@ async fn connection(mut stream: TcpStream, state: Arc<State>) {
         if stream.read_exact(&mut query).await.is_err() {
             return;
         }
+        let started = Instant::now();
         let Some(message) = state.reply(&query).await else {
             return;
         };
+        metrics::answered(&state.server, Proto::Tcp, peer, &message, started);
         let Some(bytes) = encode(&message, usize::from(u16::MAX)) else {
             return;
         };

@@ -66,6 +66,7 @@ pub async fn run(options: ControllerOptions) -> anyhow::Result<()> {
                     k0rs_controllers::cluster_dns::ClusterDns {
                         service_ip,
                         node_port: k0rs_dns::NODE_PORT,
+                        metrics_port: components::node_metrics::DNS_METRICS_PORT,
                     }
                 });
         }
@@ -138,7 +139,8 @@ fn add_store_and_api(
     let store = components::store::SharedStore::default();
     let storage = &config.spec.storage;
     let etcd = components::etcd::managed_layout(config, paths)?;
-    let mut store_component = components::store::Store::new(storage, paths, store.clone());
+    let mut store_component =
+        components::store::Store::new(storage, &config.spec.api, paths, store.clone())?;
     if let Some(layout) = &etcd {
         manager.add(components::etcd::EtcdComponent::new(
             layout.clone(),

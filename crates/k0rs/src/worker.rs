@@ -292,7 +292,7 @@ pub fn add_components(
     if !network.kube_proxy.disabled {
         manager.add(components::network::ProxyComponent::new(
             caches.clone(),
-            network.kube_proxy.mode,
+            &network.kube_proxy,
             k0rs_proxy::Options {
                 node_name: node_name.clone(),
                 // Chosen from the mode at init.

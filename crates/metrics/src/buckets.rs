@@ -31,6 +31,23 @@ pub fn wal_fsync_duration() -> impl Iterator<Item = f64> {
     exponential(0.001, 2.0, 14)
 }
 
+/// etcd's `etcd_debugging_mvcc_db_compaction_total_duration_milliseconds`
+/// (`ExponentialBuckets(100, 2, 14)`, in milliseconds).
+pub fn compaction_duration_ms() -> impl Iterator<Item = f64> {
+    exponential(100.0, 2.0, 14)
+}
+
+/// k0rs's `k0rs_store_watch_delay_seconds` (no Kubernetes or etcd counterpart): 100 µs to
+/// about 3 s, doubling.
+pub fn watch_delay() -> impl Iterator<Item = f64> {
+    exponential(0.000_1, 2.0, 16)
+}
+
+/// k0rs's `k0rs_store_watch_lag_revisions`: 0 (caught up), then 1 to 4096 revisions, doubling.
+pub fn watch_lag_revisions() -> impl Iterator<Item = f64> {
+    std::iter::once(0.0).chain(exponential(1.0, 2.0, 13))
+}
+
 /// CoreDNS's `coredns_dns_request_duration_seconds` (`ExponentialBuckets(0.00025, 2, 16)`).
 pub fn dns_request_duration() -> impl Iterator<Item = f64> {
     exponential(0.000_25, 2.0, 16)

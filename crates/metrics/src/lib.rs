@@ -9,6 +9,7 @@
 
 pub mod buckets;
 pub mod exposition;
+pub mod histogram;
 pub mod process;
 
 pub use prometheus_client::registry::Registry;

@@ -1,7 +1,9 @@
 //! The service proxy of a k0rs worker (kube-proxy's job): it follows Services and
-//! EndpointSlices and keeps this node's iptables rules matching them.
+//! EndpointSlices and keeps this node's iptables rules matching them, and counts its syncs under
+//! kube-proxy's metric names ([`metrics`]).
 
 mod chains;
+pub mod metrics;
 pub mod model;
 pub mod nft;
 pub mod rules;

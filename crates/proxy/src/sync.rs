@@ -14,6 +14,7 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 use tokio::sync::watch;
 
 use crate::chains;
+use crate::metrics::{self, Change};
 use crate::model::service_ports;
 use crate::rules::{FILTER_CHAINS, JUMPS, NAT_CHAINS, Settings, UNKNOWN, Written, render};
 
@@ -154,8 +155,8 @@ pub async fn run(
     synced: watch::Sender<bool>,
 ) {
     let mut changes = std::pin::pin!(futures::stream::select(
-        services.changes().map(|_| ()),
-        slices.changes().map(|_| ()),
+        services.changes().map(|_| Change::Service),
+        slices.changes().map(|_| Change::EndpointSlice),
     ));
     let (Ok(()), Ok(())) = (
         services.store.wait_until_ready().await,
@@ -182,12 +183,13 @@ pub async fn run(
         let mut state = std::mem::replace(&mut kernel, Kernel::Nftables(None));
         let result = tokio::task::spawn_blocking(move || {
             let result = state.sync(&toolchain, &ports, &settings);
-            (state, result)
+            (state, result, ports)
         })
         .await;
         match result {
-            Ok((state, Ok(()))) => {
+            Ok((state, Ok(()), ports)) => {
                 kernel = state;
+                metrics::synced(options.mode, &ports, started.elapsed());
                 tracing::debug!(
                     component = "proxy",
                     ms = started.elapsed().as_millis(),
@@ -195,8 +197,9 @@ pub async fn run(
                 );
                 synced.send_replace(true);
             }
-            Ok((state, Err(error))) => {
+            Ok((state, Err(error), _)) => {
                 kernel = state;
+                metrics::failed(started.elapsed());
                 tracing::error!(
                     component = "proxy",
                     error = format!("{error:#}"),
@@ -210,12 +213,15 @@ pub async fn run(
         }
         tokio::select! {
             change = changes.next() => {
-                if change.is_none() {
+                let Some(change) = change else {
                     return;
-                }
+                };
+                metrics::queued(change);
                 tokio::time::sleep(BATCH).await;
                 // Everything that arrived meanwhile is in the caches already.
-                while futures::FutureExt::now_or_never(changes.next()).flatten().is_some() {}
+                while let Some(change) = futures::FutureExt::now_or_never(changes.next()).flatten() {
+                    metrics::queued(change);
+                }
             }
             () = tokio::time::sleep(RESYNC) => kernel.resync(),
         }

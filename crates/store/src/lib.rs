@@ -7,13 +7,15 @@
 //! `<data-dir>/db` — and [`EtcdStore`], a real etcd cluster over its gRPC API. Snapshots for
 //! backups: the embedded store's own (taken at one revision while it serves, restored into a new
 //! log) and etcd's (saved through its API, read without etcd, and [`load`]ed into an empty store
-//! through the API). Nothing here knows about Kubernetes.
+//! through the API). The store's own figures (fsync, compaction, watch delivery) are in
+//! [`metrics`], for the API server to serve. Nothing here knows about Kubernetes.
 
 pub mod bench;
 mod embedded;
 mod error;
 pub mod etcd;
 pub mod load;
+pub mod metrics;
 mod prefixed;
 mod store;
 mod types;

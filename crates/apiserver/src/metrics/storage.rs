@@ -3,7 +3,7 @@
 //! sampled every few seconds — `apiserver_storage_objects` per resource, and the store's own
 //! size and revision under etcd's names (`etcd_mvcc_db_total_size_in_bytes`,
 //! `etcd_debugging_mvcc_current_revision`), which the embedded store has no port of its own
-//! to serve.
+//! to serve, with the figures the store keeps itself (`k0rs_store::metrics`).
 
 use std::collections::HashSet;
 use std::sync::{Arc, LazyLock, Weak};
@@ -74,6 +74,8 @@ pub fn register(registry: &mut Registry) {
         "The current revision of store.",
         storage.revision.clone(),
     );
+    // The store's own figures (fsync, compaction, watch delivery), kept by the store.
+    k0rs_store::metrics::register(registry);
 }
 
 /// A store whose reads and writes are timed.

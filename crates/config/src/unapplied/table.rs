@@ -14,10 +14,12 @@ use crate::model::{
 };
 
 /// The kube-apiserver flags of `spec.api.extraArgs` k0rs's API server takes (read in
-/// `crates/k0rs/src/components/apiserver.rs`).
-pub const API_EXTRA_ARGS: [&str; 4] = [
+/// `crates/k0rs/src/components/apiserver.rs`; `etcd-compaction-interval` in
+/// `crates/k0rs/src/components/store.rs`).
+pub const API_EXTRA_ARGS: [&str; 5] = [
     "api-audiences",
     "bind-address",
+    "etcd-compaction-interval",
     "service-account-issuer",
     "service-node-port-range",
 ];
@@ -34,7 +36,7 @@ pub(super) const RULES: &[Rule] = &[
     Rule {
         field: "spec.api.extraArgs",
         severity: Warning,
-        reason: "k0rs's API server takes only api-audiences, bind-address, service-account-issuer and service-node-port-range",
+        reason: "k0rs's API server takes only api-audiences, bind-address, etcd-compaction-interval, service-account-issuer and service-node-port-range",
         hits: |s| keys_except(&s.api.extra_args, &API_EXTRA_ARGS),
     },
     Rule {
@@ -82,18 +84,6 @@ pub(super) const RULES: &[Rule] = &[
         severity: Error,
         reason: "ipvs: k0rs's service proxy has no IPVS mode yet; use iptables or nftables",
         hits: |s| when(proxy(s) && s.network.kube_proxy.mode == KubeProxyMode::Ipvs),
-    },
-    Rule {
-        field: "spec.network.kubeProxy.metricsBindAddress",
-        severity: Warning,
-        reason: "k0rs's service proxy serves no metrics",
-        hits: |s| {
-            when(
-                proxy(s)
-                    && s.network.kube_proxy.metrics_bind_address
-                        != defaults::KUBE_PROXY_METRICS_BIND_ADDRESS,
-            )
-        },
     },
     Rule {
         field: "spec.network.kubeProxy.iptables.masqueradeBit",

@@ -9,6 +9,7 @@ pub mod etcd;
 pub mod join_api;
 pub mod kubelet;
 pub mod network;
+pub mod node_metrics;
 pub mod pid_file;
 pub mod pki;
 pub mod status;

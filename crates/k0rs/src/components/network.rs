@@ -1,6 +1,7 @@
 //! The pod network (routes, SNAT), the service proxy and cluster DNS as components of a worker
 //! node. Each acts as the node (its kubelet's kubeconfig); the network and the proxy use the
-//! node's one netfilter toolchain.
+//! node's one netfilter toolchain. The proxy and DNS serve their metrics where kube-proxy's and
+//! CoreDNS's are (see `node_metrics`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -8,12 +9,14 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use async_trait::async_trait;
 use k0rs_component::Component;
-use k0rs_config::KubeProxyMode;
+use k0rs_config::{KubeProxyMode, KubeProxySpec};
 use k0rs_runtime::informer::{self, Shared};
 use k8s_openapi::api::core::v1::{Node, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::Api;
 use tokio::sync::OnceCell;
+
+use super::node_metrics::MetricsEndpoint;
 
 /// The caches the node's network components share: one API client (the kubelet's identity)
 /// and one watch each of Nodes, Services and EndpointSlices, made by the first component that
@@ -136,17 +139,21 @@ impl Component for NetworkComponent {
 pub struct ProxyComponent {
     caches: NodeCaches,
     mode: KubeProxyMode,
+    metrics_bind_address: String,
     options: k0rs_proxy::Options,
     running: Option<k0rs_proxy::Proxy>,
+    metrics: Option<MetricsEndpoint>,
 }
 
 impl ProxyComponent {
-    pub fn new(caches: NodeCaches, mode: KubeProxyMode, options: k0rs_proxy::Options) -> Self {
+    pub fn new(caches: NodeCaches, spec: &KubeProxySpec, options: k0rs_proxy::Options) -> Self {
         Self {
             caches,
-            mode,
+            mode: spec.mode,
+            metrics_bind_address: spec.metrics_bind_address.clone(),
             options,
             running: None,
+            metrics: None,
         }
     }
 }
@@ -184,6 +191,7 @@ impl Component for ProxyComponent {
                 "spec.network.kubeProxy.mode ipvs is not built: use iptables or nftables"
             ),
         };
+        self.metrics = Some(MetricsEndpoint::proxy(&self.metrics_bind_address)?);
         Ok(())
     }
 
@@ -194,6 +202,9 @@ impl Component for ProxyComponent {
             caches.slices,
             self.options.clone(),
         ));
+        if let Some(metrics) = &mut self.metrics {
+            metrics.start(k0rs_proxy::metrics::registry()).await;
+        }
         Ok(())
     }
 
@@ -206,6 +217,9 @@ impl Component for ProxyComponent {
     }
 
     async fn stop(&mut self) -> anyhow::Result<()> {
+        if let Some(metrics) = &mut self.metrics {
+            metrics.stop();
+        }
         if let Some(proxy) = self.running.take() {
             proxy.stop();
         }
@@ -219,6 +233,7 @@ pub struct DnsComponent {
     node_ip: Option<std::net::IpAddr>,
     options: k0rs_dns::Options,
     running: Option<k0rs_dns::Dns>,
+    metrics: Option<MetricsEndpoint>,
 }
 
 impl DnsComponent {
@@ -232,6 +247,7 @@ impl DnsComponent {
             node_ip,
             options,
             running: None,
+            metrics: None,
         }
     }
 }
@@ -250,6 +266,7 @@ impl Component for DnsComponent {
             None => k0rs_kubelet::default_address()?,
         };
         self.options.listen.set_ip(ip);
+        self.metrics = Some(MetricsEndpoint::dns()?);
         Ok(())
     }
 
@@ -257,6 +274,9 @@ impl Component for DnsComponent {
         let caches = self.caches.get().await?;
         self.running =
             Some(k0rs_dns::Dns::start(caches.services, caches.slices, self.options.clone()).await?);
+        if let Some(metrics) = &mut self.metrics {
+            metrics.start(k0rs_dns::metrics::registry()).await;
+        }
         Ok(())
     }
 
@@ -269,6 +289,9 @@ impl Component for DnsComponent {
     }
 
     async fn stop(&mut self) -> anyhow::Result<()> {
+        if let Some(metrics) = &mut self.metrics {
+            metrics.stop();
+        }
         if let Some(dns) = self.running.take() {
             dns.stop();
         }

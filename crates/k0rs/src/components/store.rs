@@ -1,15 +1,18 @@
 //! The controller's store: the embedded store under `<data-dir>/db` (k0s's `kine`), an external
 //! etcd cluster (`spec.storage.etcd.externalCluster`), or the etcd k0rs manages on this controller
 //! (see `components::etcd`), reached on loopback with the API server's etcd client certificate.
-//! The embedded store also serves snapshots to `k0rs backup` (see `store_snapshot`).
+//! The embedded store also serves snapshots to `k0rs backup` (see `store_snapshot`), and
+//! compacts its history as often as kube-apiserver's `--etcd-compaction-interval` asks
+//! (`spec.api.extraArgs`, default 5m, `0`: never).
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use async_trait::async_trait;
 use k0rs_component::Component;
-use k0rs_config::{ExternalCluster, StorageSpec, StorageType};
+use k0rs_config::{ApiSpec, ExternalCluster, StorageSpec, StorageType};
 use k0rs_store::etcd::EtcdTls;
 use k0rs_store::{Embedded, EmbeddedOptions, EtcdOptions, EtcdStore, Prefixed, Store as _};
 
@@ -31,11 +34,18 @@ pub struct Store {
     shared: SharedStore,
     /// The managed etcd's member on this controller, for `type: etcd` without an external cluster.
     managed_etcd: Option<k0rs_etcd::Layout>,
+    /// How often the embedded store compacts (`None`: never).
+    compaction_interval: Option<Duration>,
 }
 
 impl Store {
-    pub fn new(spec: &StorageSpec, paths: &crate::paths::HostPaths, shared: SharedStore) -> Self {
-        Self {
+    pub fn new(
+        spec: &StorageSpec,
+        api: &ApiSpec,
+        paths: &crate::paths::HostPaths,
+        shared: SharedStore,
+    ) -> anyhow::Result<Self> {
+        Ok(Self {
             spec: spec.clone(),
             dir: paths.data_dir.join("db"),
             run_dir: paths.run_dir(),
@@ -43,7 +53,8 @@ impl Store {
             snapshots: None,
             shared,
             managed_etcd: None,
-        }
+            compaction_interval: compaction_interval(api)?,
+        })
     }
 
     /// The store of a controller whose etcd k0rs manages: that member.
@@ -82,7 +93,11 @@ impl Component for Store {
         let backend = match self.etcd()? {
             Some(options) => Backend::Etcd(Box::new(EtcdStore::connect(&options).await?)),
             None => Backend::Embedded(Arc::new(
-                Embedded::open(EmbeddedOptions::new(&self.dir)).await?,
+                Embedded::open(EmbeddedOptions {
+                    auto_compaction: self.compaction_interval,
+                    ..EmbeddedOptions::new(&self.dir)
+                })
+                .await?,
             )),
         };
         let store: Arc<dyn k0rs_store::Store> = match (&backend, &self.spec.etcd.external_cluster) {
@@ -130,6 +145,21 @@ impl Component for Store {
     }
 }
 
+/// kube-apiserver's `--etcd-compaction-interval` from `spec.api.extraArgs`: 5m unless set, `0`
+/// (or `0s`) for never.
+fn compaction_interval(api: &ApiSpec) -> anyhow::Result<Option<Duration>> {
+    let Some(text) = api.extra_args.get("etcd-compaction-interval") else {
+        return Ok(Some(Duration::from_mins(5)));
+    };
+    if text == "0" {
+        return Ok(None);
+    }
+    let interval = super::control_loops::go_duration(text).with_context(|| {
+        format!("spec.api.extraArgs.etcd-compaction-interval: {text:?} is not a duration like 5m")
+    })?;
+    Ok((!interval.is_zero()).then_some(interval))
+}
+
 pub fn etcd_options(external: &ExternalCluster) -> anyhow::Result<EtcdOptions> {
     let read = |path: &String| {
         std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))
@@ -150,4 +180,27 @@ pub fn etcd_options(external: &ExternalCluster) -> anyhow::Result<EtcdOptions> {
         endpoints: external.endpoints.clone(),
         tls,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_compaction_interval_is_kube_apiservers_flag() {
+        let api = |value: Option<&str>| {
+            let mut api = ApiSpec::default();
+            if let Some(value) = value {
+                api.extra_args
+                    .insert("etcd-compaction-interval".into(), value.into());
+            }
+            api
+        };
+        let interval = |value| compaction_interval(&api(value)).unwrap();
+        assert_eq!(interval(None), Some(Duration::from_mins(5)));
+        assert_eq!(interval(Some("2s")), Some(Duration::from_secs(2)));
+        assert_eq!(interval(Some("0")), None);
+        assert_eq!(interval(Some("0s")), None);
+        assert!(compaction_interval(&api(Some("soon"))).is_err());
+    }
 }

@@ -4,12 +4,15 @@
 //! on the non-resource URL) — Kubernetes' delegated authentication and authorization, through
 //! the component's own client, so a bearer token bound to `system:monitoring` scrapes it as it
 //! scrapes the API server. The certificate is self-signed, made at start, as upstream's
-//! components make one when given none.
+//! components make one when given none. Node components whose upstream counterparts serve
+//! their metrics openly (kube-proxy, CoreDNS) use [`serve_open`] instead.
 
 mod delegated;
+mod open;
 mod tls;
 
 pub use delegated::authenticate;
+pub use open::serve_open;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

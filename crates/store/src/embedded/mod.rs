@@ -23,7 +23,7 @@ use tokio::task::JoinHandle;
 use self::codec::Record;
 use self::mvcc::Mvcc;
 use self::stored::WalOp;
-use self::writer::{Job, Message, Writer};
+use self::writer::{Job, Message, Published, Writer};
 use crate::error::{Result, StoreError};
 use crate::store::{Store, WatchStream};
 use crate::types::{
@@ -59,7 +59,7 @@ impl EmbeddedOptions {
 pub struct Embedded {
     state: Arc<RwLock<Mvcc>>,
     queue: mpsc::Sender<Message>,
-    published: tokio::sync::watch::Receiver<Revision>,
+    published: tokio::sync::watch::Receiver<Published>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
     tasks: Vec<JoinHandle<()>>,
     wal_size: Arc<AtomicU64>,
@@ -93,7 +93,8 @@ impl Embedded {
             "opened embedded store"
         );
         let wal_size = Arc::new(AtomicU64::new(wal.size()));
-        let (published_tx, published) = tokio::sync::watch::channel(state.current);
+        crate::metrics::compacted(state.compacted, None);
+        let (published_tx, published) = tokio::sync::watch::channel(Published::now(state.current));
         let state = Arc::new(RwLock::new(state));
         let (queue, receiver) = mpsc::channel(MAX_QUEUED);
         let writer = Writer {
@@ -158,7 +159,7 @@ impl Embedded {
     }
 
     fn published(&self) -> Revision {
-        *self.published.borrow()
+        self.published.borrow().revision
     }
 
     /// Runs `change` on the writer thread; resolves once its records are durable.
@@ -242,7 +243,7 @@ impl Store for Embedded {
         let published = self.published();
         self.submit(move |state, records| {
             state.check_compaction(revision, published)?;
-            state.compact(revision);
+            compact(state, revision);
             writer::record(records, &Record::Compact { revision });
             Ok(())
         })
@@ -381,19 +382,19 @@ async fn expire_leases(state: Arc<RwLock<Mvcc>>, queue: mpsc::Sender<Message>) {
 /// Compacts, every `interval`, to the revision that was current one interval earlier.
 async fn auto_compact(
     queue: mpsc::Sender<Message>,
-    published: tokio::sync::watch::Receiver<Revision>,
+    published: tokio::sync::watch::Receiver<Published>,
     interval: Duration,
 ) {
     let mut tick = tokio::time::interval(interval);
     tick.tick().await;
-    let mut previous = *published.borrow();
+    let mut previous = published.borrow().revision;
     loop {
         tick.tick().await;
         let target = previous;
-        previous = *published.borrow();
+        previous = published.borrow().revision;
         let job: Job = Box::new(move |state, records| {
             if target > state.compacted {
-                state.compact(target);
+                compact(state, target);
                 writer::record(records, &Record::Compact { revision: target });
                 tracing::debug!(component = "store", revision = target, "compacted");
             }
@@ -403,6 +404,13 @@ async fn auto_compact(
             return;
         }
     }
+}
+
+/// Drops the history up to `revision`, timed for the compaction figures.
+fn compact(state: &mut Mvcc, revision: Revision) {
+    let started = Instant::now();
+    state.compact(revision);
+    crate::metrics::compacted(revision, Some(started.elapsed()));
 }
 
 /// Applies one record of the log, checking that revisions follow each other.

@@ -92,9 +92,11 @@ impl Wal {
         self.file
             .write_all(framed)
             .map_err(io(&self.path, "cannot append"))?;
+        let started = std::time::Instant::now();
         self.file
             .sync_data()
             .map_err(io(&self.path, "cannot fsync"))?;
+        crate::metrics::wal_fsynced(started.elapsed());
         self.size += framed.len() as u64;
         Ok(())
     }

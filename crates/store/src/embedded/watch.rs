@@ -11,7 +11,9 @@ use parking_lot::RwLock;
 use tokio::sync::watch;
 
 use super::mvcc::Mvcc;
+use super::writer::Published;
 use crate::error::{Result, StoreError};
+use crate::metrics::{self, Watcher};
 use crate::store::WatchSource;
 use crate::types::{Event, Revision, WatchRequest, WatchResponse};
 
@@ -20,24 +22,30 @@ const MAX_REVISIONS_PER_RESPONSE: i64 = 1000;
 
 pub struct Watch {
     state: Arc<RwLock<Mvcc>>,
-    published: watch::Receiver<Revision>,
+    published: watch::Receiver<Published>,
     request: WatchRequest,
     next: Revision,
     progress: tokio::time::Interval,
     ended: bool,
+    /// Whether the watch had delivered everything published when the newest revision came:
+    /// only then is the time since its publication the watch's delay (a watch that starts in
+    /// the past, or is behind, delivers revisions published long before).
+    caught_up: bool,
+    _counted: Watcher,
 }
 
 impl Watch {
     pub fn new(
         state: Arc<RwLock<Mvcc>>,
-        published: watch::Receiver<Revision>,
+        published: watch::Receiver<Published>,
         request: WatchRequest,
         progress_interval: Duration,
     ) -> Self {
+        let current = published.borrow().revision;
         let next = if request.start_revision > 0 {
             request.start_revision
         } else {
-            *published.borrow() + 1
+            current + 1
         };
         let mut progress = tokio::time::interval(progress_interval);
         progress.reset();
@@ -48,6 +56,8 @@ impl Watch {
             next,
             progress,
             ended: false,
+            caught_up: next > current,
+            _counted: Watcher::open(),
         }
     }
 
@@ -80,13 +90,17 @@ impl WatchSource for Watch {
             return None;
         }
         loop {
-            let current = *self.published.borrow_and_update();
+            let published = *self.published.borrow_and_update();
+            let current = published.revision;
             if self.next <= current {
                 let upto = current.min(self.next + MAX_REVISIONS_PER_RESPONSE - 1);
                 match self.collect(self.next, upto) {
                     Ok(events) => {
                         self.next = upto + 1;
+                        let waited = std::mem::replace(&mut self.caught_up, upto == current);
                         if !events.is_empty() {
+                            let delay = (waited && upto == current).then(|| published.at.elapsed());
+                            metrics::watch_delivered(current - upto, delay);
                             self.progress.reset();
                             return Some(Ok(WatchResponse {
                                 revision: upto,

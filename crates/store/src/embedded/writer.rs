@@ -3,6 +3,7 @@
 //! then publishes the new revision and answers the callers.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use parking_lot::RwLock;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -28,13 +29,30 @@ pub enum Message {
     Snapshot(oneshot::Sender<Result<Snapshot>>),
 }
 
+/// The newest durable revision, which readers and watches see, and when it became so (for the
+/// watch delay figure).
+#[derive(Debug, Clone, Copy)]
+pub struct Published {
+    pub revision: Revision,
+    pub at: Instant,
+}
+
+impl Published {
+    pub fn now(revision: Revision) -> Self {
+        Self {
+            revision,
+            at: Instant::now(),
+        }
+    }
+}
+
 /// How many queued changes one fsync may cover at most.
 const MAX_BATCH: usize = 4096;
 
 pub struct Writer {
     pub state: Arc<RwLock<Mvcc>>,
     pub wal: Wal,
-    pub published: watch::Sender<Revision>,
+    pub published: watch::Sender<Published>,
     pub wal_size: Arc<std::sync::atomic::AtomicU64>,
 }
 
@@ -79,7 +97,14 @@ impl Writer {
             }
             if failure.is_none() {
                 let current = self.state.read().current;
-                self.published.send_replace(current);
+                // Watches wake only for a new revision, and its time is when it first showed.
+                self.published.send_if_modified(|published| {
+                    let new = published.revision != current;
+                    if new {
+                        *published = Published::now(current);
+                    }
+                    new
+                });
                 self.wal_size
                     .store(self.wal.size(), std::sync::atomic::Ordering::Relaxed);
             }

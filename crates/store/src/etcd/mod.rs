@@ -148,6 +148,7 @@ impl Store for EtcdStore {
         let (sender, stream) = WatchStream::channel(64);
         let start = request.start_revision;
         tokio::spawn(async move {
+            let _watcher = crate::metrics::Watcher::open();
             loop {
                 let message = tokio::select! {
                     message = upstream.message() => message,
@@ -181,7 +182,7 @@ impl Store for EtcdStore {
                 if response.created() && response.events().is_empty() {
                     continue;
                 }
-                let events = response
+                let events: Vec<Event> = response
                     .events()
                     .iter()
                     .filter_map(|e| {
@@ -199,6 +200,11 @@ impl Store for EtcdStore {
                 let revision = response
                     .header()
                     .map_or(0, etcd_client::ResponseHeader::revision);
+                if let Some(last) = events.last() {
+                    // etcd stamps a response with its current revision: past the last event
+                    // only while the watch is catching up. When it was written is not known.
+                    crate::metrics::watch_delivered(revision - last.kv.mod_revision, None);
+                }
                 if sender
                     .send(Ok(WatchResponse { revision, events }))
                     .await
@@ -213,11 +219,15 @@ impl Store for EtcdStore {
 
     async fn compact(&self, revision: Revision) -> Result<()> {
         let mut client = self.client.clone();
+        let started = std::time::Instant::now();
         match client
             .compact(revision, Some(CompactionOptions::new().with_physical()))
             .await
         {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                crate::metrics::compacted(revision, Some(started.elapsed()));
+                Ok(())
+            }
             Err(e) => Err(self.error(e, revision).await),
         }
     }
