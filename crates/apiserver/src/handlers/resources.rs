@@ -3,6 +3,8 @@
 //! versions), the metrics API, discovery, the reviews, a subresource, a watch, a read or a write
 //! through the generic registry. Every failure is a `Status`.
 
+use std::sync::Arc;
+
 use axum::extract::{Extension, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -19,7 +21,7 @@ use crate::user::UserInfo;
 use crate::{aggregator, resource_metrics};
 
 pub async fn handle(
-    State(context): State<Context>,
+    State(context): State<Arc<Context>>,
     Extension(user): Extension<UserInfo>,
     Extension(info): Extension<RequestInfo>,
     request: Request,
