@@ -45,9 +45,7 @@ async fn serve(
     // A group version not served here may be another server's (an APIService with a service).
     if !api.core
         && !api.version.is_empty()
-        && k0rs_registry::resources_of(&api.group, &api.version)
-            .next()
-            .is_none()
+        && !k0rs_registry::serves(&api.group, &api.version)
         && let Some(backend) =
             aggregator::backend(&context.registry, &api.group, &api.version).await?
     {
