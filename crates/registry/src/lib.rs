@@ -99,6 +99,17 @@ pub fn resources_of(group: &str, version: &str) -> impl Iterator<Item = &'static
         .filter(move |r| r.group == group && r.version == version)
 }
 
+/// Whether anything is served at a group version (built-in first: no lock, no allocation, as
+/// on every request for a built-in group).
+pub fn serves(group: &str, version: &str) -> bool {
+    RESOURCES
+        .iter()
+        .any(|r| r.group == group && r.version == version)
+        || crds::registered()
+            .into_iter()
+            .any(|r| r.group == group && r.version == version)
+}
+
 /// The resource a group, version and plural name designate.
 pub fn find(group: &str, version: &str, plural: &str) -> Option<&'static Resource> {
     RESOURCES

@@ -3,6 +3,8 @@
 //! other servers are listed as those servers describe them; `metrics.k8s.io` is served here
 //! unless an APIService hands it to another server.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
@@ -16,7 +18,7 @@ use crate::layers::request_info::ApiPath;
 use crate::{aggregated, aggregator, discovery, resource_metrics};
 
 /// `/api`: the core group's versions.
-pub async fn core(State(context): State<Context>, headers: HeaderMap) -> Response {
+pub async fn core(State(context): State<Arc<Context>>, headers: HeaderMap) -> Response {
     if let Some(version) = aggregated::wanted(&headers) {
         return aggregated_response(&context, version, true).await;
     }
@@ -29,7 +31,7 @@ pub async fn core_v1() -> Response {
 }
 
 /// `/apis`: every named group.
-pub async fn groups(State(context): State<Context>, headers: HeaderMap) -> Response {
+pub async fn groups(State(context): State<Arc<Context>>, headers: HeaderMap) -> Response {
     if let Some(version) = aggregated::wanted(&headers) {
         return aggregated_response(&context, version, false).await;
     }

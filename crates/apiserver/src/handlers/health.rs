@@ -1,5 +1,7 @@
 //! What every client may read, authenticated or not: health and the server's version.
 
+use std::sync::Arc;
+
 use std::collections::HashMap;
 
 use axum::Json;
@@ -18,6 +20,6 @@ pub fn health(endpoint: &'static str, Query(query): Query<HashMap<String, String
 }
 
 /// `/version`.
-pub async fn version(State(context): State<Context>) -> Response {
+pub async fn version(State(context): State<Arc<Context>>) -> Response {
     Json(context.version.as_ref().clone()).into_response()
 }

@@ -1,6 +1,8 @@
 //! Service-account issuer discovery: the OIDC configuration and the keys that sign tokens (404
 //! when this server issues no tokens).
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -9,7 +11,7 @@ use k0rs_api::Status;
 use crate::context::Context;
 use crate::http::status_response;
 
-pub async fn openid_configuration(State(context): State<Context>) -> Response {
+pub async fn openid_configuration(State(context): State<Arc<Context>>) -> Response {
     let Some(tokens) = &context.tokens else {
         return status_response(&Status::not_found_path("/.well-known/openid-configuration"));
     };
@@ -23,7 +25,7 @@ pub async fn openid_configuration(State(context): State<Context>) -> Response {
     .into_response()
 }
 
-pub async fn jwks(State(context): State<Context>) -> Response {
+pub async fn jwks(State(context): State<Arc<Context>>) -> Response {
     match &context.tokens {
         Some(tokens) => Json(tokens.jwks()).into_response(),
         None => status_response(&Status::not_found_path("/openid/v1/jwks")),

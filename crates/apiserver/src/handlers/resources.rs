@@ -3,6 +3,8 @@
 //! versions), the metrics API, discovery, the reviews, a subresource, a watch, a read or a write
 //! through the generic registry. Every failure is a `Status`.
 
+use std::sync::Arc;
+
 use axum::extract::{Extension, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -19,7 +21,7 @@ use crate::user::UserInfo;
 use crate::{aggregator, resource_metrics};
 
 pub async fn handle(
-    State(context): State<Context>,
+    State(context): State<Arc<Context>>,
     Extension(user): Extension<UserInfo>,
     Extension(info): Extension<RequestInfo>,
     request: Request,
@@ -43,9 +45,7 @@ async fn serve(
     // A group version not served here may be another server's (an APIService with a service).
     if !api.core
         && !api.version.is_empty()
-        && k0rs_registry::resources_of(&api.group, &api.version)
-            .next()
-            .is_none()
+        && !k0rs_registry::serves(&api.group, &api.version)
         && let Some(backend) =
             aggregator::backend(&context.registry, &api.group, &api.version).await?
     {

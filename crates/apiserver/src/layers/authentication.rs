@@ -26,7 +26,7 @@ pub struct Authenticator {
 
 /// Authenticates a request without a client certificate by its bearer token.
 pub async fn layer(
-    State(authenticator): State<Authenticator>,
+    State(authenticator): State<Arc<Authenticator>>,
     mut request: Request,
     next: Next,
 ) -> Response {

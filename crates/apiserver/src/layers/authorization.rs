@@ -4,6 +4,8 @@
 //! to everyone, as in Kubernetes. An authorized request carries its user as a [`UserInfo`]
 //! extension, which handlers take as an extractor.
 
+use std::sync::Arc;
+
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -17,7 +19,7 @@ use crate::user::{Caller, UserInfo};
 const OPEN_PATHS: [&str; 4] = ["/healthz", "/livez", "/readyz", "/version"];
 
 pub async fn layer(
-    State(authorizer): State<Authorizer>,
+    State(authorizer): State<Arc<Authorizer>>,
     mut request: Request,
     next: Next,
 ) -> Response {

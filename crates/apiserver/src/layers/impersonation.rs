@@ -2,6 +2,8 @@
 //! groups acts as the user its `Impersonate-User` / `Impersonate-Group` headers name. It asks the
 //! authorizer itself, as Kubernetes' WithImpersonation does: about the names, not the request.
 
+use std::sync::Arc;
+
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -16,7 +18,7 @@ const GROUP: &str = "impersonate-group";
 /// Replaces the caller of a request carrying impersonation headers with the impersonated user,
 /// once the real caller is allowed to impersonate each name; 403 otherwise.
 pub async fn layer(
-    State(authorizer): State<Authorizer>,
+    State(authorizer): State<Arc<Authorizer>>,
     mut request: Request,
     next: Next,
 ) -> Response {

@@ -59,11 +59,15 @@ pub fn resource_of_key(key: &[u8]) -> Option<&'static Resource> {
             r.group.as_bytes() == first && r.plural.as_bytes() == second
         }
     };
-    // Built-in resources first: no lock, no allocation; custom resources only on a miss.
-    k0rs_registry::RESOURCES
-        .iter()
-        .find(matches)
-        .or_else(|| k0rs_registry::all_resources().into_iter().find(matches))
+    // Built-in resources first: no lock, no allocation. Custom resources only on a miss whose
+    // group could be one (a custom resource's group has a dot): the store's own keys
+    // (`/registry/ranges/…`) cost no lookup in the CRD table.
+    k0rs_registry::RESOURCES.iter().find(matches).or_else(|| {
+        first
+            .contains(&b'.')
+            .then(|| k0rs_registry::all_resources().into_iter().find(matches))
+            .flatten()
+    })
 }
 
 /// The prefix of the keys of a resource's objects (the registry's key layout, which
