@@ -8,7 +8,7 @@ use crate::paths::HostPaths;
 #[derive(Debug, Parser)]
 #[command(
     name = "k0rs",
-    version = crate::version::K0RS,
+    version = crate::version::k0rs(),
     about = "k0rs - a single-binary Kubernetes distribution (k0s-compatible)",
     long_about = "k0rs turns a Linux host into a Kubernetes controller, a worker, or both, from one \
                   executable. Its commands, flags and k0s.yaml configuration follow k0s."

@@ -47,7 +47,7 @@ pub async fn run(options: ControllerOptions) -> anyhow::Result<()> {
         status_socket,
         etcd_joined,
     } = options;
-    tracing::info!(component = "controller", version = %crate::version::K0RS, ?role, data_dir = %paths.data_dir.display(), ?disabled, "starting");
+    tracing::info!(component = "controller", version = %crate::version::k0rs(), ?role, data_dir = %paths.data_dir.display(), ?disabled, "starting");
 
     let mut manager = Manager::new(ReadinessPolicy::default());
     manager.add(components::pid_file::PidFile::new(paths.run_dir()));
