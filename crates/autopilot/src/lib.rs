@@ -4,7 +4,8 @@
 //! artifacts in minisign's format; the maintenance windows of an UpdateConfig and the decision to
 //! create the `autopilot` Plan when a channel offers a newer version.
 //!
-//! The crate knows nothing of the API server's internals: what runs in the cluster talks to the
+//! The updater (`updater/`) is the leader-elected loop that polls the channels of UpdateConfigs
+//! and creates the Plan. The crate knows nothing of the API server's internals: what runs in the cluster talks to the
 //! API only, with these types.
 
 pub mod api;
@@ -13,4 +14,5 @@ pub mod crds;
 pub mod poller;
 pub mod server;
 pub mod signature;
+pub mod updater;
 pub mod window;

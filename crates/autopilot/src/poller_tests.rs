@@ -117,7 +117,15 @@ fn a_newer_version_in_the_window_creates_the_plan_from_plan_spec() {
     );
     let targets = &update.targets;
     assert_eq!(
-        targets.controllers.as_ref().unwrap().discovery.static_nodes.as_ref().unwrap().nodes,
+        targets
+            .controllers
+            .as_ref()
+            .unwrap()
+            .discovery
+            .static_nodes
+            .as_ref()
+            .unwrap()
+            .nodes,
         ["controller-0"]
     );
     assert_eq!(targets.workers.as_ref().unwrap().concurrent(), 1);
@@ -149,7 +157,10 @@ fn an_older_or_the_same_version_does_nothing() {
     let config = config(UPDATE_CONFIG);
     for offered in ["v1.28.15+k0rs.0", "v1.28.14+k0rs.3", "1.28.15+k0rs.0"] {
         assert!(
-            matches!(decide_at(&config, offered, None, open()), Decision::UpToDate { .. }),
+            matches!(
+                decide_at(&config, offered, None, open()),
+                Decision::UpToDate { .. }
+            ),
             "{offered}"
         );
     }
@@ -158,7 +169,12 @@ fn an_older_or_the_same_version_does_nothing() {
 #[test]
 fn no_second_plan_while_one_runs_but_a_completed_one_is_replaced() {
     let config = config(UPDATE_CONFIG);
-    let mut running = plan_for(&config, &index("v1.28.15+k0rs.1"), "http://h/stable/index.yaml", 1);
+    let mut running = plan_for(
+        &config,
+        &index("v1.28.15+k0rs.1"),
+        "http://h/stable/index.yaml",
+        1,
+    );
     running.status = Some(PlanStatus {
         state: PlanState::SchedulableWait,
         commands: Vec::new(),
@@ -199,8 +215,20 @@ fn without_commands_every_controller_then_every_worker_is_updated() {
     };
     let update = plan.spec.commands[0].k0s_update.as_ref().unwrap();
     let everyone = Some(Selector::default());
-    assert_eq!(update.targets.controllers.as_ref().unwrap().discovery.selector, everyone);
-    assert_eq!(update.targets.workers.as_ref().unwrap().discovery.selector, everyone);
+    assert_eq!(
+        update
+            .targets
+            .controllers
+            .as_ref()
+            .unwrap()
+            .discovery
+            .selector,
+        everyone
+    );
+    assert_eq!(
+        update.targets.workers.as_ref().unwrap().discovery.selector,
+        everyone
+    );
     let later = Utc.with_ymd_and_hms(2026, 12, 1, 13, 1, 0).unwrap();
     assert!(matches!(
         decide_at(&config, "v1.29.0+k0rs.0", None, later),
@@ -210,7 +238,9 @@ fn without_commands_every_controller_then_every_worker_is_updated() {
 
 #[test]
 fn a_broken_strategy_is_an_error_naming_the_update_config() {
-    let config = config("metadata:\n  name: broken\nspec:\n  upgradeStrategy:\n    type: periodic\n    periodic:\n      startTime: '25:00'\n      length: 1h\n");
+    let config = config(
+        "metadata:\n  name: broken\nspec:\n  upgradeStrategy:\n    type: periodic\n    periodic:\n      startTime: '25:00'\n      length: 1h\n",
+    );
     let index = index("v1.29.0+k0rs.0");
     let error = decide(&Poll {
         config: &config,

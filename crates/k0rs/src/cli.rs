@@ -68,6 +68,8 @@ pub enum Command {
     /// Prepare air-gapped installations
     #[command(subcommand)]
     Airgap(cmd::airgap::Command),
+    /// Serve and publish update channels for autopilot's UpdateConfig
+    UpdateServer(cmd::update_server::Args),
     /// Print the version of k0rs and of the Kubernetes API it serves
     Version(cmd::version::Args),
     /// Run k0rs's benchmarks

@@ -85,6 +85,13 @@ pub async fn run(options: ControllerOptions) -> anyhow::Result<()> {
             &hostname,
         ));
     }
+    if !disabled.contains(&Component::Autopilot) {
+        manager.add(components::autopilot::Autopilot::new(
+            &paths.data_dir,
+            &paths.pki_dir(),
+            &hostname,
+        ));
+    }
     if !disabled.contains(&Component::ApplierManager) {
         manager.add(components::applier::Applier::new(
             &paths.data_dir,

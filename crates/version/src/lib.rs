@@ -24,7 +24,11 @@ pub fn k0rs() -> &'static str {
 /// metadata).
 pub fn kubernetes() -> String {
     let full = current();
-    format!("v{}", full.split_once('+').map_or(full, |(kubernetes, _)| kubernetes))
+    format!(
+        "v{}",
+        full.split_once('+')
+            .map_or(full, |(kubernetes, _)| kubernetes)
+    )
 }
 
 /// A version as it may be stamped: semver, with or without a leading `v`, returned without it.
@@ -58,8 +62,14 @@ mod tests {
 
     #[test]
     fn versions_are_semver_with_an_optional_v() {
-        assert_eq!(super::normalize("v1.28.16+k0rs.1").unwrap(), "1.28.16+k0rs.1");
-        assert_eq!(super::normalize("1.29.0-rc.1+k0rs.0").unwrap(), "1.29.0-rc.1+k0rs.0");
+        assert_eq!(
+            super::normalize("v1.28.16+k0rs.1").unwrap(),
+            "1.28.16+k0rs.1"
+        );
+        assert_eq!(
+            super::normalize("1.29.0-rc.1+k0rs.0").unwrap(),
+            "1.29.0-rc.1+k0rs.0"
+        );
         assert!(super::normalize("1.28").is_err());
         assert!(super::normalize(&format!("1.28.0+{}", "a".repeat(80))).is_err());
     }

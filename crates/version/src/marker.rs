@@ -15,7 +15,10 @@ static MARKER: [u8; PREFIX_LEN + MAX_LEN] = build(env!("CARGO_PKG_VERSION"));
 const fn build(version: &str) -> [u8; PREFIX_LEN + MAX_LEN] {
     let prefix: &[u8; PREFIX_LEN] = b"\x7fk0rs-version-stamp:v01\x00";
     let version = version.as_bytes();
-    assert!(version.len() <= MAX_LEN, "the workspace version does not fit the marker");
+    assert!(
+        version.len() <= MAX_LEN,
+        "the workspace version does not fit the marker"
+    );
     let mut out = [0u8; PREFIX_LEN + MAX_LEN];
     let mut i = 0;
     while i < PREFIX_LEN {

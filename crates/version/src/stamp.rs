@@ -78,13 +78,19 @@ mod tests {
         assert!(matches!(read_stamp(b"not k0rs"), Err(StampError::NoMarker)));
         let mut twice = fake_binary();
         twice.extend_from_slice(&fake_binary());
-        assert!(matches!(stamp(&mut twice, "1.0.0"), Err(StampError::ManyMarkers(2))));
+        assert!(matches!(
+            stamp(&mut twice, "1.0.0"),
+            Err(StampError::ManyMarkers(2))
+        ));
     }
 
     #[test]
     fn a_bad_version_is_refused_before_anything_is_written() {
         let mut binary = fake_binary();
-        assert!(matches!(stamp(&mut binary, "latest"), Err(StampError::BadVersion { .. })));
+        assert!(matches!(
+            stamp(&mut binary, "latest"),
+            Err(StampError::BadVersion { .. })
+        ));
         assert_eq!(read_stamp(&binary).unwrap(), env!("CARGO_PKG_VERSION"));
     }
 }

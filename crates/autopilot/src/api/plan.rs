@@ -55,7 +55,11 @@ pub struct PlanSpec {
 pub struct PlanCommand {
     #[serde(rename = "k0supdate", default, skip_serializing_if = "Option::is_none")]
     pub k0s_update: Option<K0sUpdate>,
-    #[serde(rename = "airgapupdate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "airgapupdate",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub airgap_update: Option<AirgapUpdate>,
 }
 
@@ -68,7 +72,11 @@ pub type Platforms = BTreeMap<String, ResourceUrl>;
 pub struct K0sUpdate {
     pub version: String,
     /// Update nodes even when they already run `version`.
-    #[serde(rename = "forceupdate", default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(
+        rename = "forceupdate",
+        default,
+        skip_serializing_if = "std::ops::Not::not"
+    )]
     pub force_update: bool,
     pub platforms: Platforms,
     pub targets: Targets,

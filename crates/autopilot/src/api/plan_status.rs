@@ -60,7 +60,11 @@ pub struct PlanCommandStatus {
     pub description: String,
     #[serde(rename = "k0supdate", default, skip_serializing_if = "Option::is_none")]
     pub k0s_update: Option<K0sUpdateStatus>,
-    #[serde(rename = "airgapupdate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "airgapupdate",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub airgap_update: Option<AirgapUpdateStatus>,
 }
 

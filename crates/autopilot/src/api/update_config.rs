@@ -100,14 +100,22 @@ pub struct PlanTemplate {
 pub struct PlanTemplateCommand {
     #[serde(rename = "k0supdate", default, skip_serializing_if = "Option::is_none")]
     pub k0s_update: Option<PlanTemplateK0sUpdate>,
-    #[serde(rename = "airgapupdate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "airgapupdate",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub airgap_update: Option<PlanTemplateAirgapUpdate>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PlanTemplateK0sUpdate {
-    #[serde(rename = "forceupdate", default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(
+        rename = "forceupdate",
+        default,
+        skip_serializing_if = "std::ops::Not::not"
+    )]
     pub force_update: bool,
     pub targets: Targets,
 }

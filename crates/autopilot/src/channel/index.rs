@@ -39,7 +39,11 @@ pub struct DownloadUrl {
     #[serde(default, rename = "k0sSha256")]
     pub binary_sha256: String,
     /// k0rs: the URL of the binary's minisign signature (`<binary>.minisig`).
-    #[serde(default, rename = "k0sSignature", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        rename = "k0sSignature",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub binary_signature: String,
     #[serde(default)]
     pub airgap_bundle: String,
@@ -85,7 +89,9 @@ pub fn resolve(index_url: &str, href: &str) -> String {
     if href.is_empty() || href.contains("://") {
         return href.to_owned();
     }
-    let base = index_url.rsplit_once('/').map_or(index_url, |(base, _)| base);
+    let base = index_url
+        .rsplit_once('/')
+        .map_or(index_url, |(base, _)| base);
     format!("{base}/{}", href.trim_start_matches("./"))
 }
 
@@ -126,7 +132,13 @@ mod tests {
             }],
         };
         let yaml = index.to_yaml();
-        for field in ["downloadURLs:", "k0s:", "k0sSha256:", "k0sSignature:", "eolDate:"] {
+        for field in [
+            "downloadURLs:",
+            "k0s:",
+            "k0sSha256:",
+            "k0sSignature:",
+            "eolDate:",
+        ] {
             assert!(yaml.contains(field), "{field} missing from\n{yaml}");
         }
         assert_eq!(ChannelIndex::from_yaml(&yaml).unwrap(), index);
@@ -135,7 +147,10 @@ mod tests {
     #[test]
     fn relative_urls_resolve_against_the_index() {
         let index = "http://10.0.0.1:8080/stable/index.yaml";
-        assert_eq!(resolve(index, "k0rs-v1-amd64"), "http://10.0.0.1:8080/stable/k0rs-v1-amd64");
+        assert_eq!(
+            resolve(index, "k0rs-v1-amd64"),
+            "http://10.0.0.1:8080/stable/k0rs-v1-amd64"
+        );
         assert_eq!(resolve(index, "https://cdn/k0rs"), "https://cdn/k0rs");
         assert_eq!(resolve(index, ""), "");
     }
@@ -146,7 +161,13 @@ mod tests {
             index_url("https://updates.k0sproject.io/", "stable"),
             "https://updates.k0sproject.io/stable/index.yaml"
         );
-        assert_eq!(index_url("updates.example", "edge"), "https://updates.example/edge/index.yaml");
-        assert_eq!(index_url("http://127.0.0.1:8080", "c"), "http://127.0.0.1:8080/c/index.yaml");
+        assert_eq!(
+            index_url("updates.example", "edge"),
+            "https://updates.example/edge/index.yaml"
+        );
+        assert_eq!(
+            index_url("http://127.0.0.1:8080", "c"),
+            "http://127.0.0.1:8080/c/index.yaml"
+        );
     }
 }

@@ -12,7 +12,10 @@ pub fn manifests() -> Vec<(&'static str, String)> {
     [
         ("autopilot.k0sproject.io_controlnodes.yaml", control_nodes()),
         ("autopilot.k0sproject.io_plans.yaml", plans()),
-        ("autopilot.k0sproject.io_updateconfigs.yaml", update_configs()),
+        (
+            "autopilot.k0sproject.io_updateconfigs.yaml",
+            update_configs(),
+        ),
     ]
     .into_iter()
     .map(|(file, crd)| {
@@ -76,12 +79,20 @@ fn plans() -> Value {
 
 fn control_nodes() -> Value {
     let properties = schema::object_properties([("status", schema::control_node_status())]);
-    crd("ControlNode", "controlnodes", version(&properties, true, None))
+    crd(
+        "ControlNode",
+        "controlnodes",
+        version(&properties, true, None),
+    )
 }
 
 fn update_configs() -> Value {
     let properties = schema::object_properties([("spec", schema::update_spec())]);
-    let mut crd = crd("UpdateConfig", "updateconfigs", version(&properties, false, None));
+    let mut crd = crd(
+        "UpdateConfig",
+        "updateconfigs",
+        version(&properties, false, None),
+    );
     crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["required"] = json!(["spec"]);
     crd
 }
@@ -98,7 +109,10 @@ mod tests {
             let crd: Value = serde_yaml_ng::from_str(&yaml).unwrap();
             assert_eq!(crd["spec"]["group"], "autopilot.k0sproject.io", "{file}");
             assert_eq!(crd["spec"]["scope"], "Cluster", "{file}");
-            assert!(file.ends_with(&format!("_{}.yaml", crd["spec"]["names"]["plural"].as_str().unwrap())));
+            assert!(file.ends_with(&format!(
+                "_{}.yaml",
+                crd["spec"]["names"]["plural"].as_str().unwrap()
+            )));
         }
     }
 
@@ -113,6 +127,10 @@ mod tests {
         }
         let limits = &update["targets"]["properties"]["workers"]["properties"]["limits"];
         assert_eq!(limits["default"], json!({"concurrent": 1}));
-        assert!(command["airgapupdate"]["properties"].get("workers").is_some());
+        assert!(
+            command["airgapupdate"]["properties"]
+                .get("workers")
+                .is_some()
+        );
     }
 }

@@ -45,7 +45,10 @@ fn target() -> Value {
     concurrent["format"] = json!("int32");
     let mut limits = object(&[("concurrent", concurrent)], &[]);
     limits["default"] = json!({"concurrent": 1});
-    object(&[("discovery", discovery), ("limits", limits)], &["discovery"])
+    object(
+        &[("discovery", discovery), ("limits", limits)],
+        &["discovery"],
+    )
 }
 
 fn targets() -> Value {
@@ -55,7 +58,11 @@ fn targets() -> Value {
 /// Platform → URL, SHA-256 and (k0rs) signature URL.
 fn platforms() -> Value {
     let resource = object(
-        &[("url", string()), ("sha256", string()), ("signature", string())],
+        &[
+            ("url", string()),
+            ("sha256", string()),
+            ("signature", string()),
+        ],
         &["url"],
     );
     json!({"type": "object", "additionalProperties": resource})
@@ -79,7 +86,10 @@ pub fn plan_spec() -> Value {
         ],
         &["version", "platforms", "workers"],
     );
-    let command = object(&[("k0supdate", k0s_update), ("airgapupdate", airgap_update)], &[]);
+    let command = object(
+        &[("k0supdate", k0s_update), ("airgapupdate", airgap_update)],
+        &[],
+    );
     object(
         &[
             ("id", string()),
@@ -95,7 +105,10 @@ pub fn plan_status() -> Value {
         &[
             ("name", string()),
             ("state", string()),
-            ("lastUpdatedTimestamp", json!({"type": "string", "format": "date-time"})),
+            (
+                "lastUpdatedTimestamp",
+                json!({"type": "string", "format": "date-time"}),
+            ),
             ("description", string()),
         ],
         &["name", "state", "lastUpdatedTimestamp"],
@@ -127,7 +140,10 @@ pub fn plan_status() -> Value {
 }
 
 pub fn control_node_status() -> Value {
-    let address = object(&[("type", string()), ("address", string())], &["type", "address"]);
+    let address = object(
+        &[("type", string()), ("address", string())],
+        &["type", "address"],
+    );
     object(
         &[("addresses", array(address)), ("k0sVersion", string())],
         &[],
@@ -140,11 +156,17 @@ pub fn update_spec() -> Value {
             (
                 "k0supdate",
                 object(
-                    &[("forceupdate", json!({"type": "boolean"})), ("targets", targets())],
+                    &[
+                        ("forceupdate", json!({"type": "boolean"})),
+                        ("targets", targets()),
+                    ],
                     &["targets"],
                 ),
             ),
-            ("airgapupdate", object(&[("workers", target())], &["workers"])),
+            (
+                "airgapupdate",
+                object(&[("workers", target())], &["workers"]),
+            ),
         ],
         &[],
     );
@@ -158,7 +180,10 @@ pub fn update_spec() -> Value {
     );
     let strategy = object(
         &[
-            ("type", json!({"type": "string", "enum": ["periodic", "cron"]})),
+            (
+                "type",
+                json!({"type": "string", "enum": ["periodic", "cron"]}),
+            ),
             ("cron", string()),
             ("periodic", periodic),
         ],
@@ -173,7 +198,10 @@ pub fn update_spec() -> Value {
             ("channel", channel),
             ("updateServer", server),
             ("upgradeStrategy", strategy),
-            ("planSpec", object(&[("commands", array(template_command))], &["commands"])),
+            (
+                "planSpec",
+                object(&[("commands", array(template_command))], &["commands"]),
+            ),
         ],
         &[],
     )

@@ -71,7 +71,14 @@ async fn serve_file(
     {
         return internal(&path, &error);
     }
-    tracing::debug!(component = "update-server", channel, file, start, end, "serving");
+    tracing::debug!(
+        component = "update-server",
+        channel,
+        file,
+        start,
+        end,
+        "serving"
+    );
     let body = Body::from_stream(tokio_util::io::ReaderStream::new(opened.take(end - start)));
     let mut response = (
         status,
@@ -85,9 +92,10 @@ async fn serve_file(
         .into_response();
     if status == StatusCode::PARTIAL_CONTENT {
         let value = format!("bytes {start}-{}/{len}", end - 1);
-        response
-            .headers_mut()
-            .insert(header::CONTENT_RANGE, value.parse().expect("a valid header"));
+        response.headers_mut().insert(
+            header::CONTENT_RANGE,
+            value.parse().expect("a valid header"),
+        );
     }
     response
 }

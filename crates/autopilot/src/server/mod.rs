@@ -17,7 +17,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
-pub use publish::{Published, Publish, PublishError, sha256_hex};
+pub use publish::{Publish, PublishError, Published, sha256_hex};
 
 /// The routes: `GET /<channel>/<file>` from `dir` (HEAD too), byte ranges for resumed downloads.
 pub fn router(dir: PathBuf) -> Router {
@@ -29,8 +29,8 @@ pub fn tls_acceptor(cert: &Path, key: &Path) -> anyhow::Result<TlsAcceptor> {
     let certs = CertificateDer::pem_file_iter(cert)
         .and_then(Iterator::collect::<Result<Vec<_>, _>>)
         .with_context(|| format!("cannot read {}", cert.display()))?;
-    let key =
-        PrivateKeyDer::from_pem_file(key).with_context(|| format!("cannot read {}", key.display()))?;
+    let key = PrivateKeyDer::from_pem_file(key)
+        .with_context(|| format!("cannot read {}", key.display()))?;
     let config = rustls::ServerConfig::builder()
         .with_no_client_auth()
         .with_single_cert(certs, key)
@@ -54,7 +54,11 @@ pub async fn serve(listener: TcpListener, router: Router, tls: Option<TlsAccepto
             let builder = hyper::server::conn::http1::Builder::new();
             let served = match tls {
                 Some(acceptor) => match acceptor.accept(tcp).await {
-                    Ok(stream) => builder.serve_connection(TokioIo::new(stream), service).await,
+                    Ok(stream) => {
+                        builder
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await
+                    }
                     Err(error) => {
                         tracing::debug!(component = "update-server", %peer, %error, "TLS handshake failed");
                         return;

@@ -120,7 +120,9 @@ impl Publish<'_> {
             .download_urls
             .retain(|d| !(d.os == entry.os && d.arch == entry.arch));
         index.download_urls.push(entry.clone());
-        index.download_urls.sort_by(|a, b| a.platform().cmp(&b.platform()));
+        index
+            .download_urls
+            .sort_by(|a, b| a.platform().cmp(&b.platform()));
         write_atomically(&index_path, index.to_yaml().as_bytes())?;
         tracing::info!(component = "update-server", channel = self.channel, %version, platform = entry.platform(), "published");
         Ok(Published {
@@ -190,7 +192,11 @@ impl Publish<'_> {
             path: path.to_owned(),
             source,
         })?;
-        Ok(if index.version == version { index } else { fresh })
+        Ok(if index.version == version {
+            index
+        } else {
+            fresh
+        })
     }
 }
 

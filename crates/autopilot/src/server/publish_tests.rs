@@ -57,7 +57,10 @@ fn a_channel_is_laid_out_with_checksum_signature_and_index() {
     let signature =
         std::fs::read_to_string(out.join("stable/k0rs-v1.28.15+k0rs.7-amd64.minisig")).unwrap();
     let trusted = TrustedKeys::parse(&[key.public_key()]).unwrap();
-    assert_eq!(trusted.verify(Cursor::new(&copied), &signature).unwrap(), key.key_id());
+    assert_eq!(
+        trusted.verify(Cursor::new(&copied), &signature).unwrap(),
+        key.key_id()
+    );
 }
 
 #[test]
@@ -74,7 +77,10 @@ fn another_architecture_joins_the_index_and_another_version_replaces_it() {
             .unwrap()
     };
     assert_eq!(read().download_urls.len(), 2);
-    assert!(read().download_urls[0].binary_signature.is_empty(), "no key, no signature");
+    assert!(
+        read().download_urls[0].binary_signature.is_empty(),
+        "no key, no signature"
+    );
 
     let b = binary(dir.path(), "1.28.15+k0rs.2");
     publish(&out, &b, None).run().unwrap();
@@ -90,7 +96,10 @@ fn a_binary_that_reports_another_version_is_refused() {
     let out = dir.path().join("channels");
     let mut wrong = publish(&out, &build, None);
     wrong.version = Some("v1.28.15+k0rs.2");
-    assert!(matches!(wrong.run(), Err(PublishError::VersionMismatch { .. })));
+    assert!(matches!(
+        wrong.run(),
+        Err(PublishError::VersionMismatch { .. })
+    ));
     let mut right = publish(&out, &build, None);
     right.version = Some("v1.28.15+k0rs.1");
     right.run().unwrap();
@@ -121,6 +130,9 @@ fn channel_names_stay_inside_the_directory() {
     for bad in ["", "..", "a/b", ".hidden"] {
         let mut p = publish(dir.path(), &build, None);
         p.channel = bad;
-        assert!(matches!(p.run(), Err(PublishError::BadChannel(_))), "{bad:?}");
+        assert!(
+            matches!(p.run(), Err(PublishError::BadChannel(_))),
+            "{bad:?}"
+        );
     }
 }

@@ -28,13 +28,27 @@ struct Field {
     names: &'static [&'static str],
 }
 
-const MINUTE: Field = Field { min: 0, max: 59, names: &[] };
-const HOUR: Field = Field { min: 0, max: 23, names: &[] };
-const DAY_OF_MONTH: Field = Field { min: 1, max: 31, names: &[] };
+const MINUTE: Field = Field {
+    min: 0,
+    max: 59,
+    names: &[],
+};
+const HOUR: Field = Field {
+    min: 0,
+    max: 23,
+    names: &[],
+};
+const DAY_OF_MONTH: Field = Field {
+    min: 1,
+    max: 31,
+    names: &[],
+};
 const MONTH: Field = Field {
     min: 1,
     max: 12,
-    names: &["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"],
+    names: &[
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ],
 };
 const DAY_OF_WEEK: Field = Field {
     min: 0,
@@ -45,7 +59,11 @@ const DAY_OF_WEEK: Field = Field {
 impl Cron {
     pub fn parse(expression: &str) -> Result<Self, WindowError> {
         let expression = expression.trim();
-        let expanded = match if expression.is_empty() { DEFAULT } else { expression } {
+        let expanded = match if expression.is_empty() {
+            DEFAULT
+        } else {
+            expression
+        } {
             "@yearly" | "@annually" => "0 0 1 1 *",
             "@monthly" => "0 0 1 * *",
             "@weekly" => "0 0 * * 0",
@@ -100,7 +118,8 @@ impl Cron {
         if self.matches(at) {
             return Some(at.clone());
         }
-        let start = at.clone() - Duration::seconds(i64::from(at.second()))
+        let start = at.clone()
+            - Duration::seconds(i64::from(at.second()))
             - Duration::nanoseconds(i64::from(at.nanosecond()));
         (1..=366 * 24 * 60)
             .map(|minutes| start.clone() + Duration::minutes(minutes))
@@ -170,7 +189,8 @@ mod tests {
 
     /// 2026-12-01 is a Tuesday.
     fn utc(day: u32, hour: u32, minute: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 12, day, hour, minute, 0).unwrap()
+        Utc.with_ymd_and_hms(2026, 12, day, hour, minute, 0)
+            .unwrap()
     }
 
     #[test]
@@ -193,7 +213,10 @@ mod tests {
 
     #[test]
     fn six_fields_have_leading_seconds() {
-        assert_eq!(Cron::parse("0 30 2 * * *").unwrap(), Cron::parse("30 2 * * *").unwrap());
+        assert_eq!(
+            Cron::parse("0 30 2 * * *").unwrap(),
+            Cron::parse("30 2 * * *").unwrap()
+        );
     }
 
     #[test]
@@ -213,12 +236,21 @@ mod tests {
         assert!(cron.matches(&utc(1, 0, 0)), "the 1st, a Tuesday");
         assert!(cron.matches(&utc(6, 0, 0)), "a Sunday");
         assert!(!cron.matches(&utc(2, 0, 0)));
-        assert!(Cron::parse("0 0 * * 7").unwrap().matches(&utc(6, 0, 0)), "7 is Sunday");
+        assert!(
+            Cron::parse("0 0 * * 7").unwrap().matches(&utc(6, 0, 0)),
+            "7 is Sunday"
+        );
     }
 
     #[test]
     fn bad_expressions_are_errors() {
-        for bad in ["* * * *", "60 * * * *", "* * * * MON-FOO", "*/0 * * * *", "5-1 * * * *"] {
+        for bad in [
+            "* * * *",
+            "60 * * * *",
+            "* * * * MON-FOO",
+            "*/0 * * * *",
+            "5-1 * * * *",
+        ] {
             assert!(Cron::parse(bad).is_err(), "{bad:?} was accepted");
         }
     }

@@ -101,7 +101,10 @@ fn parse_start(text: &str) -> Result<NaiveTime, WindowError> {
     if !all_digits(hour) || hour.len() > 2 || !all_digits(minute) || minute.len() != 2 {
         return Err(bad());
     }
-    let (hour, minute) = (hour.parse().map_err(|_| bad())?, minute.parse().map_err(|_| bad())?);
+    let (hour, minute) = (
+        hour.parse().map_err(|_| bad())?,
+        minute.parse().map_err(|_| bad())?,
+    );
     NaiveTime::from_hms_opt(hour, minute, 0).ok_or_else(bad)
 }
 
@@ -122,7 +125,8 @@ mod tests {
 
     /// 2026-12-01 is a Tuesday.
     fn utc(day: u32, hour: u32, minute: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 12, day, hour, minute, 0).unwrap()
+        Utc.with_ymd_and_hms(2026, 12, day, hour, minute, 0)
+            .unwrap()
     }
 
     #[test]
@@ -143,7 +147,11 @@ mod tests {
         assert_eq!(w.next_open(&utc(1, 9, 0)), Some(utc(1, 13, 0)));
         assert_eq!(w.next_open(&utc(1, 14, 0)), Some(utc(1, 14, 0)), "open now");
         assert_eq!(w.next_open(&utc(1, 15, 0)), Some(utc(2, 13, 0)));
-        assert_eq!(w.next_open(&utc(2, 16, 0)), Some(utc(8, 13, 0)), "next week");
+        assert_eq!(
+            w.next_open(&utc(2, 16, 0)),
+            Some(utc(8, 13, 0)),
+            "next week"
+        );
     }
 
     #[test]
@@ -159,8 +167,14 @@ mod tests {
     fn a_window_past_midnight_stays_open_into_the_next_day() {
         let w = window(&["Saturday"], "23:00", "3h");
         assert!(w.is_open(&utc(5, 23, 30)));
-        assert!(w.is_open(&utc(6, 1, 59)), "Sunday morning belongs to Saturday's window");
-        assert!(!w.is_open(&utc(6, 23, 30)), "Sunday has no window of its own");
+        assert!(
+            w.is_open(&utc(6, 1, 59)),
+            "Sunday morning belongs to Saturday's window"
+        );
+        assert!(
+            !w.is_open(&utc(6, 23, 30)),
+            "Sunday has no window of its own"
+        );
     }
 
     #[test]
@@ -169,17 +183,22 @@ mod tests {
         let berlin = FixedOffset::east_opt(3600).unwrap();
         let at = berlin.with_ymd_and_hms(2026, 12, 1, 13, 15, 0).unwrap();
         assert!(w.is_open(&at));
-        assert!(!w.is_open(&at.with_timezone(&Utc)), "12:15 UTC is before 13:00 UTC");
+        assert!(
+            !w.is_open(&at.with_timezone(&Utc)),
+            "12:15 UTC is before 13:00 UTC"
+        );
     }
 
     #[test]
     fn day_names_are_english_in_any_case_and_typos_are_errors() {
-        assert!(Window::parse(&PeriodicUpgradeStrategy {
-            days: vec!["tuesday".into(), "SUNDAY".into()],
-            start_time: "9:05".into(),
-            length: "1h".into(),
-        })
-        .is_ok());
+        assert!(
+            Window::parse(&PeriodicUpgradeStrategy {
+                days: vec!["tuesday".into(), "SUNDAY".into()],
+                start_time: "9:05".into(),
+                length: "1h".into(),
+            })
+            .is_ok()
+        );
         let typo = PeriodicUpgradeStrategy {
             days: vec!["Tuesdsay".into()],
             start_time: "13:00".into(),
@@ -198,7 +217,10 @@ mod tests {
         for bad in ["", "13", "24:00", "13:60", "1:5", "13:00:00", "ab:cd"] {
             assert!(parse_start(bad).is_err(), "{bad:?} was accepted");
         }
-        assert_eq!(parse_start("7:05").unwrap(), NaiveTime::from_hms_opt(7, 5, 0).unwrap());
+        assert_eq!(
+            parse_start("7:05").unwrap(),
+            NaiveTime::from_hms_opt(7, 5, 0).unwrap()
+        );
     }
 
     #[test]
