@@ -18,7 +18,7 @@ pub struct Args {
     #[command(subcommand)]
     pub command: Option<Command>,
     #[command(flatten)]
-    pub serve: serve::Args,
+    pub serve: serve::ServeArgs,
 }
 
 #[derive(Debug, Subcommand)]

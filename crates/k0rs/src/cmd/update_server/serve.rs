@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use clap::Args as ClapArgs;
 
 #[derive(Debug, ClapArgs)]
-pub struct Args {
+pub struct ServeArgs {
     /// The directory of channels (DIR/<channel>/index.yaml)
     #[arg(long, required = true)]
     pub dir: Option<PathBuf>,
@@ -22,7 +22,7 @@ pub struct Args {
     pub tls_key: Option<PathBuf>,
 }
 
-pub async fn run(args: Args) -> anyhow::Result<()> {
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let dir = super::required_dir(args.dir)?;
     anyhow::ensure!(dir.is_dir(), "{} is not a directory", dir.display());
     let tls = match (&args.tls_cert, &args.tls_key) {
