@@ -56,7 +56,7 @@ mod tests {
 
     fn fake_binary() -> Vec<u8> {
         let mut binary = b"\x7fELF some code".to_vec();
-        binary.extend_from_slice(crate::marker::bytes());
+        binary.extend_from_slice(marker::bytes());
         binary.extend_from_slice(b"more code");
         binary
     }

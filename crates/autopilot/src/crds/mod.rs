@@ -27,7 +27,7 @@ pub fn manifests() -> Vec<(&'static str, String)> {
     .collect()
 }
 
-fn crd(kind: &str, plural: &str, version: Value) -> Value {
+fn crd(kind: &str, plural: &str, version: &Value) -> Value {
     json!({
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
@@ -74,7 +74,7 @@ fn plans() -> Value {
         {"name": "State", "type": "string", "jsonPath": ".status.state"},
         {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
     ]);
-    crd("Plan", "plans", version(&properties, true, Some(columns)))
+    crd("Plan", "plans", &version(&properties, true, Some(columns)))
 }
 
 fn control_nodes() -> Value {
@@ -82,7 +82,7 @@ fn control_nodes() -> Value {
     crd(
         "ControlNode",
         "controlnodes",
-        version(&properties, true, None),
+        &version(&properties, true, None),
     )
 }
 
@@ -91,7 +91,7 @@ fn update_configs() -> Value {
     let mut crd = crd(
         "UpdateConfig",
         "updateconfigs",
-        version(&properties, false, None),
+        &version(&properties, false, None),
     );
     crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["required"] = json!(["spec"]);
     crd

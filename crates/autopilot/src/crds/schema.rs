@@ -19,7 +19,7 @@ fn object(properties: &[(&str, Value)], required: &[&str]) -> Value {
     object
 }
 
-fn array(items: Value) -> Value {
+fn array(items: &Value) -> Value {
     json!({"type": "array", "items": items})
 }
 
@@ -39,7 +39,7 @@ pub fn object_properties<const N: usize>(fields: [(&str, Value); N]) -> Value {
 /// Which nodes, and how many at once (k0s's default: one).
 fn target() -> Value {
     let selector = object(&[("labels", string()), ("fields", string())], &[]);
-    let static_nodes = object(&[("nodes", array(string()))], &[]);
+    let static_nodes = object(&[("nodes", array(&string()))], &[]);
     let discovery = object(&[("static", static_nodes), ("selector", selector)], &[]);
     let mut concurrent = json!({"type": "integer", "default": 1, "minimum": 0});
     concurrent["format"] = json!("int32");
@@ -94,7 +94,7 @@ pub fn plan_spec() -> Value {
         &[
             ("id", string()),
             ("timestamp", string()),
-            ("commands", array(command)),
+            ("commands", array(&command)),
         ],
         &["id", "timestamp", "commands"],
     )
@@ -113,7 +113,7 @@ pub fn plan_status() -> Value {
         ],
         &["name", "state", "lastUpdatedTimestamp"],
     );
-    let targets_status = array(target_status);
+    let node_list = array(&target_status);
     let command_status = object(
         &[
             ("id", json!({"type": "integer"})),
@@ -123,18 +123,18 @@ pub fn plan_status() -> Value {
                 "k0supdate",
                 object(
                     &[
-                        ("controllers", targets_status.clone()),
-                        ("workers", targets_status.clone()),
+                        ("controllers", node_list.clone()),
+                        ("workers", node_list.clone()),
                     ],
                     &[],
                 ),
             ),
-            ("airgapupdate", object(&[("workers", targets_status)], &[])),
+            ("airgapupdate", object(&[("workers", node_list)], &[])),
         ],
         &["id", "state"],
     );
     object(
-        &[("state", string()), ("commands", array(command_status))],
+        &[("state", string()), ("commands", array(&command_status))],
         &["state"],
     )
 }
@@ -145,7 +145,7 @@ pub fn control_node_status() -> Value {
         &["type", "address"],
     );
     object(
-        &[("addresses", array(address)), ("k0sVersion", string())],
+        &[("addresses", array(&address)), ("k0sVersion", string())],
         &[],
     )
 }
@@ -172,7 +172,7 @@ pub fn update_spec() -> Value {
     );
     let periodic = object(
         &[
-            ("days", array(string())),
+            ("days", array(&string())),
             ("startTime", string()),
             ("length", string()),
         ],
@@ -200,7 +200,7 @@ pub fn update_spec() -> Value {
             ("upgradeStrategy", strategy),
             (
                 "planSpec",
-                object(&[("commands", array(template_command))], &["commands"]),
+                object(&[("commands", array(&template_command))], &["commands"]),
             ),
         ],
         &[],

@@ -46,7 +46,10 @@ async fn serve_file(
         Ok(_) => return StatusCode::NOT_FOUND.into_response(),
         Err(error) => return internal(&path, &error),
     };
-    let content_type = if file.ends_with(".yaml") {
+    let content_type = if std::path::Path::new(&file)
+        .extension()
+        .is_some_and(|ext| ext.eq_ignore_ascii_case("yaml"))
+    {
         "application/yaml"
     } else {
         "application/octet-stream"

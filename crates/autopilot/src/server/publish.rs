@@ -4,6 +4,7 @@
 //! it to the index; another version replaces the index. Files are written under temporary names
 //! and renamed, so a poller never reads half an index.
 
+use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, Read, Write as _};
 use std::path::{Path, PathBuf};
@@ -120,9 +121,7 @@ impl Publish<'_> {
             .download_urls
             .retain(|d| !(d.os == entry.os && d.arch == entry.arch));
         index.download_urls.push(entry.clone());
-        index
-            .download_urls
-            .sort_by(|a, b| a.platform().cmp(&b.platform()));
+        index.download_urls.sort_by_key(DownloadUrl::platform);
         write_atomically(&index_path, index.to_yaml().as_bytes())?;
         tracing::info!(component = "update-server", channel = self.channel, %version, platform = entry.platform(), "published");
         Ok(Published {
@@ -167,7 +166,7 @@ impl Publish<'_> {
             path.push(SIGNATURE_SUFFIX);
             write_atomically(Path::new(&path), signature.as_bytes())?;
         }
-        Ok(sha256_hex(content.as_slice()).map_err(io_error(from))?)
+        sha256_hex(content.as_slice()).map_err(io_error(from))
     }
 
     /// The index to add to: the existing one when it offers the same version, else a new one.
@@ -207,8 +206,10 @@ pub fn sha256_hex<R: Read>(mut content: R) -> io::Result<String> {
     Ok(hasher
         .finalize()
         .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+        .fold(String::with_capacity(64), |mut hex, b| {
+            let _ = write!(hex, "{b:02x}");
+            hex
+        }))
 }
 
 fn write_atomically(path: &Path, content: &[u8]) -> Result<(), PublishError> {

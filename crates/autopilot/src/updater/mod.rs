@@ -24,7 +24,7 @@ use crate::poller::{Decision, Poll, decide};
 /// The Lease the updater leads on.
 pub const LEASE: &str = "autopilot";
 /// How often channels are polled without a change to an UpdateConfig (k0s's period).
-pub const PERIOD: Duration = Duration::from_secs(600);
+pub const PERIOD: Duration = Duration::from_mins(10);
 
 /// Runs the updater under leader election with the client of `kubeconfig`; `running` is the
 /// version this controller runs, which the channel's must exceed.
@@ -75,7 +75,7 @@ async fn check_all(
     fetcher: &Fetcher,
     running: &str,
 ) {
-    let list = match configs.list(&Default::default()).await {
+    let list = match configs.list(&kube::api::ListParams::default()).await {
         Ok(list) => list,
         Err(error) => {
             tracing::warn!(component = "autopilot", %error, "cannot list UpdateConfigs");

@@ -58,10 +58,10 @@ mod tests {
 
     #[test]
     fn go_durations_parse() {
-        assert_eq!(parse("2h").unwrap(), Duration::from_secs(7200));
-        assert_eq!(parse("1h30m").unwrap(), Duration::from_secs(5400));
-        assert_eq!(parse("1.5h").unwrap(), Duration::from_secs(5400));
-        assert_eq!(parse("90m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse("2h").unwrap(), Duration::from_hours(2));
+        assert_eq!(parse("1h30m").unwrap(), Duration::from_mins(90));
+        assert_eq!(parse("1.5h").unwrap(), Duration::from_mins(90));
+        assert_eq!(parse("90m").unwrap(), Duration::from_mins(90));
         assert_eq!(parse("45s").unwrap(), Duration::from_secs(45));
         assert_eq!(parse("0").unwrap(), Duration::ZERO);
     }
