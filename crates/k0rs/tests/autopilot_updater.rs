@@ -4,6 +4,7 @@
 
 mod harness;
 
+use std::path::Path;
 use std::process::Child;
 use std::time::Duration;
 
@@ -50,29 +51,20 @@ impl Drop for Server {
     }
 }
 
-#[test]
-fn a_newer_version_on_the_channel_becomes_the_autopilot_plan_when_the_window_opens() {
-    let controller = Controller::start_with(
-        Backend::Embedded,
-        "",
-        &["--disable-components=kube-controller-manager,kube-scheduler"],
-    );
-    let admin = controller.admin();
-    let dir = controller.node.root.path();
-
-    // A channel offering a newer build, signed, on a server of its own.
-    let newer = newer_version();
+/// A channel `stable` offering `version` (this binary stamped), signed with a key made by k0rs,
+/// served on `port`.
+fn publish_and_serve(dir: &Path, channels: &Path, version: &str, port: u16) -> Server {
     let binary = dir.join("k0rs-newer");
     let (public, secret) = (dir.join("k0rs.pub"), dir.join("k0rs.key"));
-    let port = free_port();
-    let channels = dir.join("channels");
+    let k0rs_binary = path_str(assert_cmd::cargo::cargo_bin!("k0rs"));
+    let url = format!("http://127.0.0.1:{port}");
     for args in [
         &[
             "update-server",
             "stamp",
             "--version",
-            &newer,
-            path_str(assert_cmd::cargo::cargo_bin!("k0rs")),
+            version,
+            k0rs_binary,
             path_str(&binary),
         ][..],
         &[
@@ -87,7 +79,7 @@ fn a_newer_version_on_the_channel_becomes_the_autopilot_plan_when_the_window_ope
             "update-server",
             "publish",
             "--dir",
-            path_str(&channels),
+            path_str(channels),
             "--channel",
             "stable",
             "--binary",
@@ -97,24 +89,40 @@ fn a_newer_version_on_the_channel_becomes_the_autopilot_plan_when_the_window_ope
             "--arch",
             "amd64",
             "--url",
-            &format!("http://127.0.0.1:{port}"),
+            &url,
         ],
     ] {
         let out = k0rs(args).output().unwrap();
         assert!(out.status.success(), "{args:?}: {}", stderr(&out));
     }
     let listen = format!("127.0.0.1:{port}");
-    let _server = Server(
+    Server(
         k0rs(&[
             "update-server",
             "--dir",
-            path_str(&channels),
+            path_str(channels),
             "--listen",
             &listen,
         ])
         .spawn()
         .unwrap(),
+    )
+}
+
+#[test]
+fn a_newer_version_on_the_channel_becomes_the_autopilot_plan_when_the_window_opens() {
+    let controller = Controller::start_with(
+        Backend::Embedded,
+        "",
+        &["--disable-components=kube-controller-manager,kube-scheduler"],
     );
+    let admin = controller.admin();
+    let dir = controller.node.root.path();
+
+    let port = free_port();
+    let channels = dir.join("channels");
+    let newer = newer_version();
+    let _server = publish_and_serve(dir, &channels, &newer, port);
 
     harness::cluster::eventually(60, "the autopilot CRDs established", || {
         ["plans", "updateconfigs"].iter().all(|plural| {
