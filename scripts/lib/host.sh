@@ -15,7 +15,7 @@ RUN_PACKAGES=(openssl ca-certificates etcd-server "${NODE_PACKAGES[@]}")
 # each test node in a network namespace of its own; a registry on loopback to pull images from,
 # and skopeo to push to it; systemd (systemd-analyze verify, and systemd itself as PID 1 of a test's
 # namespaces) and openrc (openrc-init, rc-service, supervise-daemon) for the service tests.
-TEST_PACKAGES=(openssl hostname etcd-server curl prometheus iproute2 util-linux docker-registry skopeo systemd openrc "${NODE_PACKAGES[@]}")
+TEST_PACKAGES=(openssl hostname etcd-server curl minisign prometheus iproute2 util-linux docker-registry skopeo systemd openrc "${NODE_PACKAGES[@]}")
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

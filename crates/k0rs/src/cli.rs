@@ -8,7 +8,7 @@ use crate::paths::HostPaths;
 #[derive(Debug, Parser)]
 #[command(
     name = "k0rs",
-    version = crate::version::K0RS,
+    version = crate::version::k0rs(),
     about = "k0rs - a single-binary Kubernetes distribution (k0s-compatible)",
     long_about = "k0rs turns a Linux host into a Kubernetes controller, a worker, or both, from one \
                   executable. Its commands, flags and k0s.yaml configuration follow k0s."
@@ -68,6 +68,8 @@ pub enum Command {
     /// Prepare air-gapped installations
     #[command(subcommand)]
     Airgap(cmd::airgap::Command),
+    /// Serve and publish update channels for autopilot's UpdateConfig
+    UpdateServer(cmd::update_server::Args),
     /// Print the version of k0rs and of the Kubernetes API it serves
     Version(cmd::version::Args),
     /// Run k0rs's benchmarks

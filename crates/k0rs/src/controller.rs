@@ -47,7 +47,7 @@ pub async fn run(options: ControllerOptions) -> anyhow::Result<()> {
         status_socket,
         etcd_joined,
     } = options;
-    tracing::info!(component = "controller", version = %crate::version::K0RS, ?role, data_dir = %paths.data_dir.display(), ?disabled, "starting");
+    tracing::info!(component = "controller", version = %crate::version::k0rs(), ?role, data_dir = %paths.data_dir.display(), ?disabled, "starting");
 
     let mut manager = Manager::new(ReadinessPolicy::default());
     manager.add(components::pid_file::PidFile::new(paths.run_dir()));
@@ -82,6 +82,13 @@ pub async fn run(options: ControllerOptions) -> anyhow::Result<()> {
     if !disabled.contains(&Component::KubeScheduler) {
         manager.add(components::control_loops::ControlLoop::new(
             components::control_loops::Loop::Scheduler,
+            &paths.pki_dir(),
+            &hostname,
+        ));
+    }
+    if !disabled.contains(&Component::Autopilot) {
+        manager.add(components::autopilot::Autopilot::new(
+            &paths.data_dir,
             &paths.pki_dir(),
             &hostname,
         ));

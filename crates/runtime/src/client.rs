@@ -24,7 +24,7 @@ pub async fn client_from_yaml(yaml: &str, component: &str) -> anyhow::Result<Cli
         kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
             .await
             .context("unusable kubeconfig")?;
-    let agent = format!("{component}/v{} (k0rs)", env!("CARGO_PKG_VERSION"));
+    let agent = format!("{component}/{} (k0rs)", k0rs_version::k0rs());
     config.headers.push((
         http::header::USER_AGENT,
         http::HeaderValue::from_str(&agent).context("user agent")?,

@@ -1,6 +1,7 @@
 //! The typed ClusterConfig. Field names are k0s's exactly; every section defaults as k0s does.
 
 mod api;
+mod autopilot;
 mod control_plane;
 mod extensions;
 mod feature_gates;
@@ -15,6 +16,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use api::ApiSpec;
+pub use autopilot::AutopilotSpec;
 pub use control_plane::{ComponentArgs, InstallConfig, InstallUsers, Konnectivity, Telemetry};
 pub use extensions::{
     Chart, Extensions, Helm, HelmRepository, StorageExtension, StorageExtensionType,
@@ -116,6 +118,10 @@ pub struct ClusterSpec {
         deserialize_with = "crate::nullable::or_default"
     )]
     pub feature_gates: Vec<FeatureGate>,
+    /// k0rs only (k0s has no such section): what autopilot trusts. Printed only when set, so
+    /// `config create` prints what k0s prints.
+    #[serde(skip_serializing_if = "AutopilotSpec::is_empty")]
+    pub autopilot: AutopilotSpec,
 }
 
 impl ClusterConfig {
@@ -145,5 +151,6 @@ impl ClusterConfig {
         s.extensions.validate(&spec.child("extensions"), errors);
         s.konnectivity.validate(&spec.child("konnectivity"), errors);
         feature_gates::validate(&s.feature_gates, &spec.child("featureGates"), errors);
+        s.autopilot.validate(&spec.child("autopilot"), errors);
     }
 }

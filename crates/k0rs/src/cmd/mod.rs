@@ -17,6 +17,7 @@ pub mod status;
 pub mod stop;
 pub mod sysinfo;
 pub mod token;
+pub mod update_server;
 pub mod version;
 pub mod worker;
 
@@ -44,6 +45,7 @@ pub async fn run(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<()> {
         Command::Backup(args) => backup::run(&args, &paths).await,
         Command::Restore(args) => restore::run(&args, &paths).await,
         Command::Airgap(command) => airgap::run(&command, &paths).await,
+        Command::UpdateServer(args) => update_server::run(args).await,
         Command::Version(args) => version::run(&args),
         Command::Bench(args) => bench::run(args).await,
     }

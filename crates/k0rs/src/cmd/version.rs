@@ -16,7 +16,7 @@ pub struct Args {
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
     let versions = [
-        ("k0rs", version::K0RS.to_owned()),
+        ("k0rs", version::k0rs().to_owned()),
         ("kubernetes", version::kubernetes()),
     ];
     if args.json {
@@ -30,7 +30,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             println!("{name} : {version}");
         }
     } else {
-        println!("{}", version::K0RS.to_owned());
+        println!("{}", version::k0rs());
     }
     Ok(())
 }

@@ -154,7 +154,7 @@ pub async fn run(args: Args, paths: HostPaths) -> anyhow::Result<()> {
         config.spec.network = network;
     }
     let setup = crate::worker::WorkerSetup::from_flags(&worker, &[])?;
-    tracing::info!(component = "worker", version = %crate::version::K0RS, node = setup.node_name, server = token.server, data_dir = %paths.data_dir.display(), "starting");
+    tracing::info!(component = "worker", version = %crate::version::k0rs(), node = setup.node_name, server = token.server, data_dir = %paths.data_dir.display(), "starting");
     let mut manager = Manager::new(ReadinessPolicy::default());
     manager.add(crate::components::pid_file::PidFile::new(paths.run_dir()));
     manager.add(crate::components::status::StatusComponent::new(

@@ -188,7 +188,7 @@ fn version_info() -> VersionInfo {
     VersionInfo {
         major: parts.next().unwrap_or_default().to_owned(),
         minor: parts.next().unwrap_or_default().to_owned(),
-        git_version: version::K0RS.to_owned(),
+        git_version: version::k0rs().to_owned(),
         git_commit: String::new(),
         git_tree_state: "clean".into(),
         build_date: String::new(),

@@ -3,6 +3,7 @@
 pub mod api_balancer;
 pub mod apiserver;
 pub mod applier;
+pub mod autopilot;
 pub mod containerd;
 pub mod control_loops;
 pub mod etcd;

@@ -81,7 +81,7 @@ fn base_status(paths: &HostPaths, socket: &Path, role: crate::service::Role) -> 
         .map(|(init, file)| (init.platform().to_owned(), file.display().to_string()))
         .unwrap_or_default();
     NodeStatus {
-        version: crate::version::K0RS.to_owned(),
+        version: crate::version::k0rs().to_owned(),
         pid: std::process::id(),
         ppid: u32::try_from(nix::unistd::getppid().as_raw()).unwrap_or_default(),
         role: role.as_str().to_owned(),

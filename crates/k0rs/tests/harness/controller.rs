@@ -29,13 +29,15 @@ impl Controller {
         Self::start_on(Backend::Embedded)
     }
 
-    /// The API server alone (scheduler, controller manager and manifest deployer disabled, as
-    /// `--disable-components` allows): API tests see exactly the objects they write.
+    /// The API server alone (scheduler, controller manager, manifest deployer and autopilot
+    /// disabled, as `--disable-components` allows): API tests see exactly the objects they write.
     pub fn start_on(backend: Backend) -> Self {
         Self::start_with(
             backend,
             "",
-            &["--disable-components=kube-controller-manager,kube-scheduler,applier-manager"],
+            &[
+                "--disable-components=kube-controller-manager,kube-scheduler,applier-manager,autopilot",
+            ],
         )
     }
 

@@ -139,5 +139,5 @@ fn status_of(identity: &Identity, conditions: &[Value]) -> Value {
 
 /// `v1.28.15+k0rs.0`: the Kubernetes version this build serves, with k0rs's build suffix (as k0s).
 pub fn kubelet_version() -> String {
-    format!("v{}", env!("CARGO_PKG_VERSION"))
+    k0rs_version::k0rs().to_owned()
 }

@@ -38,7 +38,8 @@ use Verdict::{Accepted, Refused};
 const NAMES: &[(&str, Verdict)] = &[
     // The manifest deployer: nothing in <data-dir>/manifests is applied or pruned.
     ("applier-manager", Accepted(Component::ApplierManager)),
-    // Nothing runs: k0rs has no autopilot yet.
+    // The autopilot CRDs are not installed (<data-dir>/manifests/autopilot) and no channel is
+    // polled.
     ("autopilot", Accepted(Component::Autopilot)),
     // Nothing runs: k0rs serves no join API for controllers yet.
     ("control-api", Accepted(Component::ControlApi)),

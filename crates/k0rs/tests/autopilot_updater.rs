@@ -1,0 +1,201 @@
+//! The updater on a real controller: an UpdateConfig following a channel of a `k0rs
+//! update-server` that offers a newer version gets no Plan while its window is closed, and the
+//! `autopilot` Plan — that version, the channel's URLs, checksum and signature — once it opens.
+
+mod harness;
+
+use std::path::Path;
+use std::process::Child;
+use std::time::Duration;
+
+use harness::controller::{Backend, Controller, kubectl, kubectl_ok};
+use harness::{free_port, k0rs, path_str, stderr};
+use k0rs_autopilot::api::Plan;
+
+/// The running version with its patch number raised: what the channel offers.
+fn newer_version() -> String {
+    let running = env!("CARGO_PKG_VERSION");
+    let (core, build) = running.split_once('+').unwrap();
+    let mut parts: Vec<u64> = core.split('.').map(|p| p.parse().unwrap()).collect();
+    parts[2] += 1;
+    format!("v{}.{}.{}+{build}", parts[0], parts[1], parts[2])
+}
+
+fn update_config(port: u16, strategy: &str) -> String {
+    format!(
+        "apiVersion: autopilot.k0sproject.io/v1beta2
+kind: UpdateConfig
+metadata:
+  name: k0rs
+spec:
+  channel: stable
+  updateServer: http://127.0.0.1:{port}
+  upgradeStrategy:
+{strategy}
+  planSpec:
+    commands:
+      - k0supdate:
+          targets:
+            controllers:
+              discovery:
+                selector: {{}}
+"
+    )
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        harness::stop_gracefully(&mut self.0, Duration::from_secs(5));
+    }
+}
+
+/// A channel `stable` offering `version` (this binary stamped), signed with a key made by k0rs,
+/// served on `port`.
+fn publish_and_serve(dir: &Path, channels: &Path, version: &str, port: u16) -> Server {
+    let binary = dir.join("k0rs-newer");
+    let (public, secret) = (dir.join("k0rs.pub"), dir.join("k0rs.key"));
+    let k0rs_binary = path_str(assert_cmd::cargo::cargo_bin!("k0rs"));
+    let url = format!("http://127.0.0.1:{port}");
+    for args in [
+        &[
+            "update-server",
+            "stamp",
+            "--version",
+            version,
+            k0rs_binary,
+            path_str(&binary),
+        ][..],
+        &[
+            "update-server",
+            "keygen",
+            "--public",
+            path_str(&public),
+            "--secret",
+            path_str(&secret),
+        ],
+        &[
+            "update-server",
+            "publish",
+            "--dir",
+            path_str(channels),
+            "--channel",
+            "stable",
+            "--binary",
+            path_str(&binary),
+            "--signing-key",
+            path_str(&secret),
+            "--arch",
+            "amd64",
+            "--url",
+            &url,
+        ],
+    ] {
+        let out = k0rs(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    }
+    let listen = format!("127.0.0.1:{port}");
+    Server(
+        k0rs(&[
+            "update-server",
+            "--dir",
+            path_str(channels),
+            "--listen",
+            &listen,
+        ])
+        .spawn()
+        .unwrap(),
+    )
+}
+
+#[test]
+fn a_newer_version_on_the_channel_becomes_the_autopilot_plan_when_the_window_opens() {
+    let controller = Controller::start_with(
+        Backend::Embedded,
+        "",
+        &["--disable-components=kube-controller-manager,kube-scheduler"],
+    );
+    let admin = controller.admin();
+    let dir = controller.node.root.path();
+
+    let port = free_port();
+    let channels = dir.join("channels");
+    let newer = newer_version();
+    let _server = publish_and_serve(dir, &channels, &newer, port);
+
+    harness::cluster::eventually(60, "the autopilot CRDs established", || {
+        ["plans", "updateconfigs"].iter().all(|plural| {
+            kubectl(
+                &admin,
+                &[
+                    "wait",
+                    "--for=condition=Established",
+                    &format!("crd/{plural}.autopilot.k0sproject.io"),
+                    "--timeout=1s",
+                ],
+            )
+            .status
+            .success()
+        })
+    });
+
+    // Closed: a cron expression for a day that never comes.
+    let file = dir.join("updateconfig.yaml");
+    std::fs::write(&file, update_config(port, "    cron: \"0 0 30 2 *\"")).unwrap();
+    kubectl_ok(&admin, &["apply", "-f", path_str(&file)]);
+    harness::cluster::eventually(60, "the closed window logged", || {
+        std::fs::read_to_string(&controller.log)
+            .unwrap()
+            .contains("new version available but not within update window")
+    });
+    let out = kubectl(&admin, &["get", "plan", "autopilot"]);
+    assert!(!out.status.success(), "a plan outside the window");
+    assert!(stderr(&out).contains("NotFound"), "{}", stderr(&out));
+
+    // Open: every day, all day.
+    std::fs::write(
+        &file,
+        update_config(
+            port,
+            "    type: periodic\n    periodic:\n      startTime: \"00:00\"\n      length: 24h",
+        ),
+    )
+    .unwrap();
+    kubectl_ok(&admin, &["apply", "-f", path_str(&file)]);
+    harness::cluster::eventually(60, "the autopilot plan created", || {
+        kubectl(&admin, &["get", "plan", "autopilot"])
+            .status
+            .success()
+    });
+    let plan: Plan = serde_json::from_str(&kubectl_ok(
+        &admin,
+        &["get", "plan", "autopilot", "-o", "json"],
+    ))
+    .unwrap();
+    let update = plan.spec.commands[0].k0s_update.as_ref().unwrap();
+    assert_eq!(update.version, newer);
+    let platform = &update.platforms["linux-amd64"];
+    assert_eq!(
+        platform.url,
+        format!("http://127.0.0.1:{port}/stable/k0rs-{newer}-amd64")
+    );
+    assert_eq!(platform.signature, format!("{}.minisig", platform.url));
+    let published =
+        std::fs::read(channels.join("stable").join(format!("k0rs-{newer}-amd64"))).unwrap();
+    assert_eq!(
+        platform.sha256,
+        k0rs_autopilot::server::sha256_hex(published.as_slice()).unwrap()
+    );
+    assert!(
+        update
+            .targets
+            .controllers
+            .as_ref()
+            .unwrap()
+            .discovery
+            .selector
+            .is_some()
+    );
+    assert!(update.targets.workers.is_none());
+}
