@@ -88,6 +88,17 @@ pub fn known_servers(token_server: &str, data_dir: &Path) -> Vec<String> {
     servers
 }
 
+/// The API servers a worker starts from: the join token's (`seed`), then the ones seen last.
+pub fn first_servers(seed: SocketAddr, data_dir: &Path) -> Vec<SocketAddr> {
+    let mut servers = vec![seed];
+    for server in read_saved(&data_dir.join(SAVED_SERVERS)) {
+        if !servers.contains(&server) {
+            servers.push(server);
+        }
+    }
+    servers
+}
+
 /// The servers kept in `file`, one `address:port` per line (none if it is missing).
 pub fn read_saved(file: &Path) -> Vec<SocketAddr> {
     let saved = std::fs::read_to_string(file).unwrap_or_default();
