@@ -164,7 +164,7 @@ fn add_store_and_api(
         let tunnels = k0rs_tunnel::Tunnels::default();
         manager.add(components::tunnel::TunnelServerComponent::new(
             apiserver.bind_ip(),
-            config.spec.konnectivity.agent_port,
+            &config.spec.konnectivity,
             paths.pki_dir(),
             tunnels.clone(),
         ));

@@ -16,6 +16,9 @@ use harness::{stderr, stdout};
 
 const NODE: &str = "node-b";
 
+/// Ports other than k0s's defaults (8132, 8133), which the controller and the worker must take.
+const PORTS: &str = "  konnectivity:\n    agentPort: 9132\n    adminPort: 9133\n";
+
 /// The pod on node-b: a line in its log, and a web page on :8080 for port-forward.
 const POD_SCRIPT: &str = "echo hello from node-b; mkdir -p /www; \
     echo through the tunnel > /www/index.html; \
@@ -105,12 +108,18 @@ fn fetch_through_port_forward(cluster: &SingleNode) -> String {
 
 #[test]
 fn a_worker_behind_nat_is_reached_through_its_tunnel() {
-    let mut cluster = SingleNode::start_with("", &["--enable-worker", "--no-taints"]);
+    let mut cluster = SingleNode::start_with(PORTS, &["--enable-worker", "--no-taints"]);
     let mut worker = WorkerNode::join(&cluster, NODE, &token(&cluster, &[]));
     worker.wait_ready(&cluster);
     cluster.eventually(60, "node-b's tunnel up on the controller", || {
         tunnels_up(&cluster) >= 1
     });
+    let log = std::fs::read_to_string(&cluster.log).unwrap();
+    assert!(log.contains("tunnel server listening component=\"tunnel\" address=0.0.0.0:9132"));
+    assert!(
+        !log.contains("spec.konnectivity"),
+        "a konnectivity port not applied"
+    );
     start_pod(&cluster);
 
     assert!(kubelet_reachable(&cluster, &worker), "before the drop");
@@ -148,6 +157,21 @@ fn a_worker_behind_nat_is_reached_through_its_tunnel() {
         out.status.success() && stdout(&out).contains("front-proxy-client")
     });
     drop(server);
+
+    // konnectivity-server's admin endpoint counts the tunnel and the dials through it.
+    let out = cluster.command("curl", &["-s", "http://127.0.0.1:9133/metrics"]);
+    let metrics = stdout(&out);
+    assert!(
+        metrics.contains("konnectivity_network_proxy_server_ready_backend_connections 1\n"),
+        "{metrics}"
+    );
+    let dials = metrics
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("konnectivity_network_proxy_server_dial_duration_seconds_count ")
+        })
+        .and_then(|n| n.parse::<u64>().ok());
+    assert!(dials.is_some_and(|n| n >= 5), "{metrics}");
 
     // SIGKILL of the worker's k0rs: its new agent opens the tunnel again.
     worker.kill_and_restart();

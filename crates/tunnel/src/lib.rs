@@ -14,9 +14,10 @@
 //!
 //! Both ends authenticate with the cluster CA: the server with its serving certificate, a node
 //! with its client certificate (`system:node:<name>`), and a node may open tunnels only for its
-//! own name. The protocol is in [`protocol`].
+//! own name. The protocol is in [`protocol`]; konnectivity-server's metrics in [`metrics`].
 
 mod agent;
+pub mod metrics;
 pub mod protocol;
 mod server;
 mod tls;
@@ -24,7 +25,7 @@ mod tls;
 use std::time::Duration;
 
 pub use agent::{Agent, AgentOptions, IdentitySource};
-pub use server::{TunnelServer, TunnelStream, Tunnels};
+pub use server::{ServerTls, TunnelServer, TunnelStream, Tunnels};
 pub use tls::{NodeIdentity, ServerIdentity};
 
 /// The component tag of the tunnel's log lines, on both ends.

@@ -19,6 +19,7 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
+use crate::metrics::{self, DialFailure};
 use crate::protocol::{self, Hello, Lines, ToNode, ToServer, send};
 use crate::tls::{self, ServerIdentity};
 use crate::{COMPONENT, DEAD_AFTER, HANDSHAKE_TIMEOUT, PING_EVERY};
@@ -131,9 +132,13 @@ impl Tunnels {
             shared: &self.shared,
             id,
         };
-        opens.send((id, address)).await.map_err(|_| closed())?;
-        match tokio::time::timeout(DIAL_TIMEOUT, answer).await {
-            Ok(Ok(stream)) => stream,
+        let started = Instant::now();
+        if opens.send((id, address)).await.is_err() {
+            metrics::dial_failed(DialFailure::TunnelClosed);
+            return Err(closed());
+        }
+        let dialled = match tokio::time::timeout(DIAL_TIMEOUT, answer).await {
+            Ok(Ok(dialled)) => dialled,
             Ok(Err(_)) => Err(closed()),
             Err(_) => Err(io::Error::new(
                 io::ErrorKind::TimedOut,
@@ -142,12 +147,18 @@ impl Tunnels {
                     DIAL_TIMEOUT.as_secs()
                 ),
             )),
+        };
+        match &dialled {
+            Ok(_) => metrics::dialled(started.elapsed()),
+            Err(error) => metrics::dial_failed(DialFailure::of(error)),
         }
+        dialled
     }
 
     /// Drops every node's control connection (their sessions end).
     fn close_all(&self) {
         self.shared.lock_nodes().clear();
+        metrics::connected(0);
     }
 }
 
@@ -176,8 +187,9 @@ impl Shared {
     fn register(&self, node: &str) -> (u64, mpsc::Receiver<(u64, SocketAddr)>) {
         let generation = self.next.fetch_add(1, Ordering::Relaxed);
         let (opens, received) = mpsc::channel(64);
-        self.lock_nodes()
-            .insert(node.to_owned(), Registered { generation, opens });
+        let mut nodes = self.lock_nodes();
+        nodes.insert(node.to_owned(), Registered { generation, opens });
+        metrics::connected(nodes.len());
         (generation, received)
     }
 
@@ -188,6 +200,7 @@ impl Shared {
             let mut nodes = self.lock_nodes();
             if nodes.get(node).is_some_and(|r| r.generation == generation) {
                 nodes.remove(node);
+                metrics::connected(nodes.len());
             }
         }
         let mut pending = self.lock_pending();
@@ -214,6 +227,16 @@ impl Shared {
     }
 }
 
+/// The tunnel server's TLS, made from a [`ServerIdentity`] (where a bad certificate or key shows).
+#[derive(Debug, Clone)]
+pub struct ServerTls(Arc<rustls::ServerConfig>);
+
+impl ServerTls {
+    pub fn new(identity: &ServerIdentity) -> io::Result<Self> {
+        tls::server_config(identity).map(Self)
+    }
+}
+
 /// A running tunnel server; dropping it (or [`TunnelServer::stop`]) stops it.
 #[derive(Debug)]
 pub struct TunnelServer {
@@ -229,9 +252,14 @@ impl TunnelServer {
         identity: &ServerIdentity,
         tunnels: Tunnels,
     ) -> io::Result<Self> {
-        let acceptor = TlsAcceptor::from(tls::server_config(identity)?);
-        let listener = TcpListener::bind(bind).await?;
+        let tls = ServerTls::new(identity)?;
+        Self::serve(TcpListener::bind(bind).await?, &tls, tunnels)
+    }
+
+    /// Serves `listener` with `tls`; the nodes that connect are dialled through `tunnels`.
+    pub fn serve(listener: TcpListener, tls: &ServerTls, tunnels: Tunnels) -> io::Result<Self> {
         let local_addr = listener.local_addr()?;
+        let acceptor = TlsAcceptor::from(tls.0.clone());
         let shared = tunnels.shared.clone();
         let task = tokio::spawn(async move {
             loop {

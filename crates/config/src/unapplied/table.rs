@@ -302,12 +302,6 @@ pub(super) const RULES: &[Rule] = &[
         hits: |s| when(s.extensions.storage.kind != StorageExtensionType::ExternalStorage),
     },
     Rule {
-        field: "spec.konnectivity.adminPort",
-        severity: Warning,
-        reason: "k0rs runs no konnectivity: the API server reaches kubelets directly",
-        hits: |s| when(s.konnectivity.admin_port != defaults::KONNECTIVITY_ADMIN_PORT),
-    },
-    Rule {
         field: "spec.installConfig.users",
         severity: Warning,
         reason: "k0rs runs the control plane in its own process and creates no system users",

@@ -4,7 +4,7 @@
 //! every controller, authenticated as the node by its kubelet client certificate.
 
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -13,7 +13,11 @@ use async_trait::async_trait;
 use base64::Engine as _;
 use k0rs_apiserver::{NodeDialer, NodeStream};
 use k0rs_component::Component;
-use k0rs_tunnel::{Agent, AgentOptions, NodeIdentity, ServerIdentity, TunnelServer, Tunnels};
+use k0rs_config::Konnectivity;
+use k0rs_tunnel::{
+    Agent, AgentOptions, NodeIdentity, ServerIdentity, ServerTls, TunnelServer, Tunnels,
+};
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -34,26 +38,30 @@ impl NodeDialer for TunnelDialer {
     }
 }
 
-/// The tunnel server of a controller.
+/// The tunnel server of a controller, and konnectivity-server's admin endpoint: `/metrics` and
+/// `/healthz` over plain HTTP on `127.0.0.1:<spec.konnectivity.adminPort>` (its default admin bind
+/// address).
 pub struct TunnelServerComponent {
     bind: SocketAddr,
+    admin: SocketAddr,
     pki: PathBuf,
     tunnels: Tunnels,
-    serving: Option<JoinHandle<()>>,
+    serving: Vec<JoinHandle<()>>,
 }
 
 /// How often a port that is in use is tried again.
 const BIND_RETRY: Duration = Duration::from_secs(5);
 
 impl TunnelServerComponent {
-    /// Listens on `ip` (the API server's bind address) at `port`, with the API server's serving
-    /// certificate; nodes are authenticated against the cluster CA.
-    pub fn new(ip: IpAddr, port: u16, pki: PathBuf, tunnels: Tunnels) -> Self {
+    /// Listens on `ip` (the API server's bind address) at `konnectivity.agentPort`, with the API
+    /// server's serving certificate; nodes are authenticated against the cluster CA.
+    pub fn new(ip: IpAddr, konnectivity: &Konnectivity, pki: PathBuf, tunnels: Tunnels) -> Self {
         Self {
-            bind: SocketAddr::new(ip, port),
+            bind: SocketAddr::new(ip, konnectivity.agent_port),
+            admin: SocketAddr::from((Ipv4Addr::LOCALHOST, konnectivity.admin_port)),
             pki,
             tunnels,
-            serving: None,
+            serving: Vec::new(),
         }
     }
 }
@@ -82,37 +90,80 @@ impl Component for TunnelServerComponent {
             key_pem: read("server.key")?,
             client_ca_pem: read("ca.crt")?,
         };
+        let tls = ServerTls::new(&identity).context("the worker tunnel's certificate")?;
         let (bind, tunnels) = (self.bind, self.tunnels.clone());
-        self.serving = Some(tokio::spawn(async move {
-            let mut failures = 0u32;
-            loop {
-                match TunnelServer::start(bind, &identity, tunnels.clone()).await {
-                    Ok(_server) => std::future::pending::<()>().await,
-                    Err(error) if failures == 0 => {
-                        tracing::warn!(component = "tunnel", %bind, %error, "cannot serve the worker tunnel (spec.konnectivity.agentPort); trying again, kubelets are dialled directly meanwhile");
-                    }
-                    Err(error) => {
-                        tracing::debug!(component = "tunnel", %bind, %error, "cannot serve the worker tunnel");
-                    }
-                }
-                failures += 1;
-                tokio::time::sleep(BIND_RETRY).await;
+        self.serving.push(tokio::spawn(async move {
+            let listener = bind_when_free(bind, "spec.konnectivity.agentPort").await;
+            match TunnelServer::serve(listener, &tls, tunnels) {
+                // Serves until this task is stopped, which drops it.
+                Ok(_server) => std::future::pending::<()>().await,
+                Err(error) => tracing::error!(component = "tunnel", %bind, %error, "cannot serve the worker tunnel"),
+            }
+        }));
+        let admin = self.admin;
+        self.serving.push(tokio::spawn(async move {
+            let listener = bind_when_free(admin, "spec.konnectivity.adminPort").await;
+            if let Err(error) = serve_admin(listener).await {
+                tracing::error!(component = "tunnel", %admin, %error, "the tunnel's admin endpoint failed");
             }
         }));
         Ok(())
     }
 
     async fn ready(&self) -> anyhow::Result<()> {
-        anyhow::ensure!(self.serving.is_some(), "not started");
+        anyhow::ensure!(!self.serving.is_empty(), "not started");
         Ok(())
     }
 
     async fn stop(&mut self) -> anyhow::Result<()> {
-        if let Some(serving) = self.serving.take() {
-            serving.abort();
+        for task in self.serving.drain(..) {
+            task.abort();
         }
         Ok(())
     }
+}
+
+/// A listener on `bind`, tried again every few seconds while the port is in use (a warning the
+/// first time, naming the `setting`).
+async fn bind_when_free(bind: SocketAddr, setting: &str) -> TcpListener {
+    let mut failures = 0u32;
+    loop {
+        match TcpListener::bind(bind).await {
+            Ok(listener) => return listener,
+            Err(error) if failures == 0 => {
+                tracing::warn!(component = "tunnel", %bind, %error, setting, "cannot listen; trying again (until then kubelets are dialled directly)");
+            }
+            Err(error) => tracing::debug!(component = "tunnel", %bind, %error, "cannot listen"),
+        }
+        failures += 1;
+        tokio::time::sleep(BIND_RETRY).await;
+    }
+}
+
+/// konnectivity-server's admin endpoint: the tunnel's metrics and the process's, and health.
+async fn serve_admin(listener: TcpListener) -> io::Result<()> {
+    use axum::routing::get;
+    let mut registry = k0rs_metrics::Registry::default();
+    k0rs_tunnel::metrics::register(&mut registry);
+    registry.register_collector(Box::new(k0rs_metrics::process::ProcessCollector));
+    let registry = std::sync::Arc::new(registry);
+    let metrics = move || {
+        let text = k0rs_metrics::exposition::encode(&[&registry]);
+        async move {
+            (
+                [(
+                    http::header::CONTENT_TYPE,
+                    k0rs_metrics::exposition::CONTENT_TYPE,
+                )],
+                text,
+            )
+        }
+    };
+    let router = axum::Router::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(|| async { "ok" }));
+    tracing::info!(component = "tunnel", address = %listener.local_addr()?, "admin endpoint listening");
+    axum::serve(listener, router).await
 }
 
 /// Where a worker's agent learns the controllers from.
@@ -232,4 +283,41 @@ fn node_identity(kubeconfig: &Path) -> io::Result<NodeIdentity> {
             "certificate-authority-data",
         )?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_node_identity_comes_from_its_kubeconfig() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kubelet.conf");
+        let names = k0rs_pki::KubeconfigNames {
+            cluster: "k0s",
+            context: "k0s",
+            user: "system:node:node-b",
+        };
+        let text = k0rs_pki::Kubeconfig::with_client_certificate(
+            names,
+            "https://10.0.0.1:6443",
+            "CA PEM",
+            "CERT PEM",
+            "KEY PEM",
+        )
+        .to_yaml();
+        std::fs::write(&path, text).unwrap();
+        let identity = node_identity(&path).unwrap();
+        assert_eq!(
+            (
+                identity.ca_pem.as_str(),
+                identity.cert_pem.as_str(),
+                identity.key_pem.as_str()
+            ),
+            ("CA PEM", "CERT PEM", "KEY PEM")
+        );
+        std::fs::write(&path, "apiVersion: v1\nkind: Config\nusers: []\n").unwrap();
+        let error = node_identity(&path).unwrap_err().to_string();
+        assert!(error.contains("no client-certificate-data"), "{error}");
+    }
 }
