@@ -3,7 +3,7 @@
 //! the controller to its kubelet port (10250). `kubectl logs`, `exec -i`, `port-forward` and
 //! `top pod` still reach its pod, and the aggregation proxy an aggregated API server on the
 //! worker's loopback, through the tunnel the worker keeps to the controller; the
-//! tunnel comes back after a SIGKILL of the worker's k0rs and after a restart of the controller.
+//! tunnel comes back after a SIGKILL of the worker's k0rs and after one of the controller's.
 //! With the tunnel switched off (`--disable-components konnectivity-server`) the same cluster
 //! cannot reach the worker's logs: the test would fail without the tunnel.
 
@@ -182,9 +182,9 @@ fn a_worker_behind_nat_is_reached_through_its_tunnel() {
         logs_reach_the_pod(&cluster)
     });
 
-    // A controller that restarts gets the tunnel back.
+    // A controller that restarts, after a SIGKILL at that, gets the tunnel back.
     let before = tunnels_up(&cluster);
-    cluster.stop();
+    cluster.kill();
     cluster.spawn();
     cluster.eventually(90, "node-b's tunnel up on the restarted controller", || {
         tunnels_up(&cluster) > before

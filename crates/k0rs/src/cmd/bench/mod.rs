@@ -9,6 +9,7 @@ mod dns;
 mod pods;
 mod proxy;
 mod scheduler;
+mod tunnel;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -53,6 +54,10 @@ pub enum Bench {
     /// The cluster DNS server on loopback: a zone of 1,000 Services, closed-loop clients asking
     /// for service names; queries per second and p50/p99 latency
     Dns(DnsArgs),
+    /// The worker tunnel on loopback (a tunnel server, a node's agent and an echo server for the
+    /// kubelet, in this process): opening a connection, 1 KiB round trips and bulk throughput,
+    /// dialled directly and through the tunnel
+    Tunnel(tunnel::TunnelArgs),
     /// Open an embedded store, idle, print the resident memory in bytes (used by `bench store`)
     #[command(hide = true)]
     IdleRss {
@@ -200,6 +205,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             print_figures("dns", &figures, args.json);
             Ok(())
         }
+        Bench::Tunnel(args) => tunnel::run(&args).await,
         Bench::Pods(args) if !args.in_own_netns => pods::reexec_in_own_netns("--in-own-netns"),
         Bench::Pods(args) => {
             let options = pods::PodsOptions {
