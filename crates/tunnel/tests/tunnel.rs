@@ -47,6 +47,16 @@ fn pki() -> Pki {
 }
 
 impl Pki {
+    /// A tunnel server on a free loopback port, and its tunnels.
+    async fn serve(&self) -> (TunnelServer, Tunnels) {
+        let tunnels = Tunnels::default();
+        let address = "127.0.0.1:0".parse().unwrap();
+        let server = TunnelServer::start(address, &self.server, tunnels.clone())
+            .await
+            .unwrap();
+        (server, tunnels)
+    }
+
     /// An agent named `node` with a client certificate for `user` in `groups`.
     fn agent(&self, node: &str, user: &str, groups: &[&str], server: SocketAddr) -> Agent {
         let (cert_pem, key_pem) = self
@@ -99,10 +109,7 @@ async fn wait_for(tunnels: &Tunnels, node: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn streams_go_through_the_tunnel_of_their_node() {
     let pki = pki();
-    let tunnels = Tunnels::default();
-    let server = TunnelServer::start("127.0.0.1:0".parse().unwrap(), &pki.server, tunnels.clone())
-        .await
-        .unwrap();
+    let (server, tunnels) = pki.serve().await;
     let address = server.local_addr();
     let _agent = pki.agent("node-a", "system:node:node-a", &["system:nodes"], address);
     wait_for(&tunnels, "node-a").await;
@@ -146,10 +153,7 @@ async fn streams_go_through_the_tunnel_of_their_node() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_opens_a_tunnel_only_for_itself() {
     let pki = pki();
-    let tunnels = Tunnels::default();
-    let server = TunnelServer::start("127.0.0.1:0".parse().unwrap(), &pki.server, tunnels.clone())
-        .await
-        .unwrap();
+    let (server, tunnels) = pki.serve().await;
     let address = server.local_addr();
     let _impostor = pki.agent("node-b", "system:node:node-a", &["system:nodes"], address);
     let _not_a_node = pki.agent("node-c", "node-c", &["system:masters"], address);
@@ -163,10 +167,7 @@ async fn a_node_opens_a_tunnel_only_for_itself() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_server_gets_its_tunnels_back() {
     let pki = pki();
-    let tunnels = Tunnels::default();
-    let server = TunnelServer::start("127.0.0.1:0".parse().unwrap(), &pki.server, tunnels.clone())
-        .await
-        .unwrap();
+    let (server, tunnels) = pki.serve().await;
     let address = server.local_addr();
     let _agent = pki.agent("node-a", "system:node:node-a", &["system:nodes"], address);
     wait_for(&tunnels, "node-a").await;

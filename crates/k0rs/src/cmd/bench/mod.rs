@@ -411,45 +411,60 @@ fn overhead_mb(empty: u64, loaded: u64, keys: usize) -> f64 {
     (loaded.saturating_sub(empty) as f64 - k0rs_store::bench::data_bytes(keys) as f64) / 1e6
 }
 
+/// The embedded store's run beside etcd's.
 fn report(
     embedded: &BTreeMap<String, f64>,
     etcd: &BTreeMap<String, f64>,
     json: bool,
 ) -> anyhow::Result<()> {
-    let ratio: BTreeMap<&String, f64> = embedded
+    side_by_side(
+        [("embedded", embedded), ("etcd", etcd)],
+        "(ratio = embedded / etcd: above 1 is better for ops_per_sec, below 1 for latency and memory)",
+        json,
+    )
+}
+
+/// Two runs of one bench, each metric with the ratio first / second: a table ending with `note`,
+/// or one JSON object `{"<first>": {...}, "<second>": {...}, "ratio": {...}}`.
+fn side_by_side(
+    runs: [(&str, &BTreeMap<String, f64>); 2],
+    note: &str,
+    json: bool,
+) -> anyhow::Result<()> {
+    let [(first_name, first), (second_name, second)] = runs;
+    let ratio: BTreeMap<&String, f64> = first
         .iter()
-        .filter_map(|(metric, e)| {
-            etcd.get(metric)
-                .filter(|x| **x != 0.0)
-                .map(|x| (metric, e / x))
+        .filter_map(|(metric, a)| {
+            second
+                .get(metric)
+                .filter(|b| **b != 0.0)
+                .map(|b| (metric, a / b))
         })
         .collect();
     if json {
-        let object = serde_json::json!({ "embedded": embedded, "etcd": etcd, "ratio": ratio });
+        let object = serde_json::json!({ first_name: first, second_name: second, "ratio": ratio });
         println!("{}", serde_json::to_string_pretty(&object)?);
         return Ok(());
     }
     println!(
         "{:<36} {:>14} {:>14} {:>9}",
-        "metric", "embedded", "etcd", "ratio"
+        "metric", first_name, second_name, "ratio"
     );
     // Every metric of either run (etcd's own memory is only in the etcd run).
-    let metrics: std::collections::BTreeSet<&String> = embedded.keys().chain(etcd.keys()).collect();
+    let metrics: std::collections::BTreeSet<&String> = first.keys().chain(second.keys()).collect();
     let shown = |figures: &BTreeMap<String, f64>, metric: &String| {
         figures
             .get(metric)
             .map_or_else(|| "-".to_owned(), |v| format!("{v:.1}"))
     };
     for metric in metrics {
-        let (e, x) = (shown(embedded, metric), shown(etcd, metric));
+        let (a, b) = (shown(first, metric), shown(second, metric));
         let r = ratio
             .get(metric)
             .map_or_else(|| "-".to_owned(), |r| format!("{r:.2}"));
-        println!("{metric:<36} {e:>14} {x:>14} {r:>9}");
+        println!("{metric:<36} {a:>14} {b:>14} {r:>9}");
     }
-    println!(
-        "(ratio = embedded / etcd: above 1 is better for ops_per_sec, below 1 for latency and memory)"
-    );
+    println!("{note}");
     Ok(())
 }
 

@@ -5,7 +5,6 @@
 //! there and back, as a request needs), 1 KiB round trips on an open connection (an exec
 //! session's keystrokes), and bulk throughput echoed back (`kubectl cp`, a log dump).
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,7 +22,7 @@ use super::pods::Figures;
 
 #[derive(Debug, ClapArgs)]
 pub struct TunnelArgs {
-    /// Print one JSON object: {"direct": {...}, "tunnel": {...}, "ratio": {...}}
+    /// Print one JSON object: {"tunnel": {...}, "direct": {...}, "ratio": {...}}
     #[arg(long)]
     pub json: bool,
     /// Connections opened one after the other
@@ -71,7 +70,11 @@ pub async fn run(args: &TunnelArgs) -> anyhow::Result<()> {
     let through = measure(&Dial::Tunnel(tunnels), kubelet, args).await?;
     agent.stop();
     server.stop();
-    report(&direct, &through, args.json)
+    super::side_by_side(
+        [("tunnel", &through), ("direct", &direct)],
+        "(ratio = tunnel / direct: the tunnel's cost; below 1 for echo throughput is a loss)",
+        args.json,
+    )
 }
 
 fn identities(dir: &std::path::Path) -> anyhow::Result<(ServerIdentity, NodeIdentity)> {
@@ -156,8 +159,8 @@ async fn measure(dial: &Dial, kubelet: SocketAddr, args: &TunnelArgs) -> anyhow:
         stream.read_exact(&mut [0u8; 1]).await?;
         opened.push(started.elapsed());
     }
-    figures.insert("connect_p50_ms".into(), opened.quantile_ms(0.5));
-    figures.insert("connect_p99_ms".into(), opened.quantile_ms(0.99));
+    figures.insert("connect_p50_us".into(), opened.quantile_us(0.5));
+    figures.insert("connect_p99_us".into(), opened.quantile_us(0.99));
 
     eprintln!("[{name}] {} round trips of 1 KiB", args.round_trips);
     let mut stream = dial.open(kubelet).await?;
@@ -195,27 +198,4 @@ async fn measure(dial: &Dial, kubelet: SocketAddr, args: &TunnelArgs) -> anyhow:
     let mib_per_s = received as f64 / 1024.0 / 1024.0 / started.elapsed().as_secs_f64();
     figures.insert("echo_mib_per_s".into(), mib_per_s);
     Ok(figures)
-}
-
-fn report(direct: &Figures, tunnel: &Figures, json: bool) -> anyhow::Result<()> {
-    let ratio: BTreeMap<&String, f64> = direct
-        .iter()
-        .filter_map(|(metric, d)| Some((metric, tunnel.get(metric)? / d)))
-        .collect();
-    if json {
-        let object = serde_json::json!({ "direct": direct, "tunnel": tunnel, "ratio": ratio });
-        println!("{}", serde_json::to_string_pretty(&object)?);
-        return Ok(());
-    }
-    println!(
-        "{:<24} {:>12} {:>12} {:>9}",
-        "metric", "direct", "tunnel", "ratio"
-    );
-    for (metric, d) in direct {
-        let t = tunnel.get(metric).copied().unwrap_or_default();
-        let r = ratio.get(metric).copied().unwrap_or_default();
-        println!("{metric:<24} {d:>12.3} {t:>12.3} {r:>9.2}");
-    }
-    println!("(ratio = tunnel / direct: the tunnel's cost; below 1 for throughput is a loss)");
-    Ok(())
 }
