@@ -7,3 +7,6 @@ pub const NAMESPACE: &str = "kube-system";
 pub const NAME: &str = "worker-config-default-1.28";
 /// The key holding `spec.network` of the ClusterConfig, as JSON.
 pub const NETWORK_KEY: &str = "network";
+/// The key holding `spec.konnectivity` of the ClusterConfig, as JSON, when the controllers run
+/// the worker tunnel (workers then keep a tunnel to each); absent when they do not.
+pub const KONNECTIVITY_KEY: &str = "konnectivity";

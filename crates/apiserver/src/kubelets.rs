@@ -2,7 +2,8 @@
 //! The API server authenticates and authorizes the caller, then forwards the request (streaming,
 //! and for exec/attach/port-forward the upgraded SPDY or WebSocket connection) to the kubelet API
 //! with its own client certificate (`apiserver-kubelet-client`), checking the kubelet's serving
-//! certificate against the cluster CA.
+//! certificate against the cluster CA. The connection is the [`NodeDialer`]'s when it has one to
+//! the node (the tunnel to a worker the controllers cannot dial), else a direct one.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -17,8 +18,9 @@ use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::{ClientConfig, RootCertStore};
 use serde_json::Value;
-use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
+
+use crate::dial::{self, NodeDialer};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The kubelet port when a node does not say (`status.daemonEndpoints`).
@@ -28,6 +30,7 @@ const DEFAULT_PORT: u16 = 10250;
 #[derive(Debug)]
 pub struct KubeletClient {
     config: Arc<ClientConfig>,
+    dialer: Option<Arc<dyn NodeDialer>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -75,7 +78,15 @@ impl KubeletClient {
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(Self {
             config: Arc::new(config),
+            dialer: None,
         })
+    }
+
+    /// Reaches the kubelets of the nodes `dialer` has a way to through it.
+    #[must_use]
+    pub fn with_dialer(mut self, dialer: Arc<dyn NodeDialer>) -> Self {
+        self.dialer = Some(dialer);
+        self
     }
 }
 
@@ -263,7 +274,8 @@ pub async fn forward(
     target: &str,
     request: Request,
 ) -> Result<Response, Status> {
-    let tcp = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(address))
+    let connection = dial::connect(client.dialer.as_deref(), Some(node), address);
+    let tcp = tokio::time::timeout(CONNECT_TIMEOUT, connection)
         .await
         .map_err(|_| unavailable(node, "connection timed out"))?
         .map_err(|e| unavailable(node, e))?;

@@ -11,7 +11,8 @@
 //! established CRD is served by one generic handler over the registry; writes pass the admission
 //! chain (`admission`, one plugin per file) on their way. Discovery and OpenAPI v3 come from the
 //! same resource table; group versions that APIServices hand to other servers are proxied to them
-//! (`aggregator`); logs, exec, attach and port-forward go to the kubelet (`kubelets`). HTTP
+//! (`aggregator`); logs, exec, attach and port-forward go to the kubelet (`kubelets`), both over
+//! connections a `NodeDialer` may open through a tunnel to the node (`dial`). HTTP
 //! details (bodies, negotiation, query, `Status` responses) live in `http`; failures answer
 //! with Kubernetes' `Status`. `endpoints` keeps every live API server in the `kubernetes`
 //! Service's endpoints, through a Lease per API server. `metrics` counts and times requests and
@@ -25,6 +26,7 @@ mod aggregator;
 mod app;
 mod authz;
 mod context;
+mod dial;
 mod discovery;
 mod endpoints;
 mod handlers;
@@ -43,6 +45,7 @@ mod version;
 
 pub use aggregator::{FrontProxy, FrontProxyError};
 pub use app::{App, AppError, AppOptions};
+pub use dial::{NodeDialer, NodeStream};
 pub use endpoints::EndpointTiming;
 pub use kubelets::{KubeletClient, KubeletClientError};
 pub use server::{ApiServer, ServerError, ServerOptions};

@@ -56,7 +56,9 @@ pub async fn run(options: ControllerOptions) -> anyhow::Result<()> {
         manager.states(),
     ));
     manager.add(components::pki::Pki::new(&config, &paths)?);
-    add_store_and_api(&mut manager, &config, &paths, etcd_joined)?;
+    // k0s runs konnectivity for workers that join; a --single node has none.
+    let tunnel = role != Role::Single && !disabled.contains(&Component::KonnectivityServer);
+    add_store_and_api(&mut manager, &config, &paths, etcd_joined, tunnel)?;
     let hostname = k0rs_pki::host_facts::hostname()?;
     if !disabled.contains(&Component::KubeControllerManager) {
         let mut options = controller_manager_options(&config)?;
@@ -71,7 +73,10 @@ pub async fn run(options: ControllerOptions) -> anyhow::Result<()> {
                 });
         }
         if !disabled.contains(&Component::WorkerConfig) {
-            options.worker_config = Some(crate::worker::published_config(&config.spec.network)?);
+            options.worker_config = Some(crate::worker_settings::publish(
+                &config.spec.network,
+                tunnel.then_some(&config.spec.konnectivity),
+            )?);
         }
         manager.add(components::control_loops::ControlLoop::new(
             components::control_loops::Loop::ControllerManager(options),
@@ -135,13 +140,14 @@ pub async fn run(options: ControllerOptions) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The store (on a managed etcd, after that etcd), the API server, and the join API of a
-/// controller whose etcd k0rs manages.
+/// The store (on a managed etcd, after that etcd), the API server with the worker tunnel's
+/// server when `tunnel`, and the join API of a controller whose etcd k0rs manages.
 fn add_store_and_api(
     manager: &mut Manager,
     config: &ClusterConfig,
     paths: &HostPaths,
     etcd_joined: Option<Vec<String>>,
+    tunnel: bool,
 ) -> anyhow::Result<()> {
     let store = components::store::SharedStore::default();
     let storage = &config.spec.storage;
@@ -157,12 +163,22 @@ fn add_store_and_api(
         store_component = store_component.with_managed_etcd(layout.clone());
     }
     manager.add(store_component);
-    let apiserver = components::apiserver::ApiServerComponent::new(
+    let mut apiserver = components::apiserver::ApiServerComponent::new(
         &config.spec.api,
         &config.spec.network,
         paths.pki_dir(),
         store,
     )?;
+    if tunnel {
+        let tunnels = k0rs_tunnel::Tunnels::default();
+        manager.add(components::tunnel::TunnelServerComponent::new(
+            apiserver.bind_ip(),
+            &config.spec.konnectivity,
+            paths.pki_dir(),
+            tunnels.clone(),
+        ));
+        apiserver = apiserver.with_tunnels(tunnels);
+    }
     manager.add(apiserver);
     if let Some(layout) = etcd {
         manager.add(components::join_api::JoinApi::new(

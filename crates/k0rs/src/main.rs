@@ -13,6 +13,7 @@ mod signals;
 mod version;
 mod worker;
 mod worker_api;
+mod worker_settings;
 
 use std::process::ExitCode;
 

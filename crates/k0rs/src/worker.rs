@@ -315,39 +315,6 @@ pub fn add_components(
     Ok(())
 }
 
-/// What the controller publishes for workers (`k0rs_api::worker_config`): the network settings
-/// the worker's components use.
-pub fn published_config(
-    network: &k0rs_config::NetworkSpec,
-) -> anyhow::Result<BTreeMap<String, String>> {
-    Ok(BTreeMap::from([(
-        k0rs_api::worker_config::NETWORK_KEY.to_owned(),
-        serde_json::to_string(network).context("cannot encode spec.network")?,
-    )]))
-}
-
-/// The network settings the cluster publishes for workers, read with `client`; `None` when the
-/// controller publishes none (an older k0rs), so the worker keeps k0s's defaults.
-pub async fn fetch_network(
-    client: kube::Client,
-) -> anyhow::Result<Option<k0rs_config::NetworkSpec>> {
-    use k0rs_api::worker_config::{NAME, NAMESPACE, NETWORK_KEY};
-    let api = kube::Api::<k8s_openapi::api::core::v1::ConfigMap>::namespaced(client, NAMESPACE);
-    let Some(map) = api
-        .get_opt(NAME)
-        .await
-        .with_context(|| format!("cannot read {NAMESPACE}/{NAME}"))?
-    else {
-        return Ok(None);
-    };
-    let Some(text) = map.data.as_ref().and_then(|d| d.get(NETWORK_KEY)) else {
-        return Ok(None);
-    };
-    let network = serde_json::from_str(text)
-        .with_context(|| format!("{NAMESPACE}/{NAME}: {NETWORK_KEY} is not a network spec"))?;
-    Ok(Some(network))
-}
-
 /// The cluster DNS Service's address: the tenth of the service CIDR, as in k0s.
 pub fn cluster_dns_address(network: &k0rs_config::NetworkSpec) -> Option<IpAddr> {
     nth_address(&network.service_cidr, 10)

@@ -75,14 +75,21 @@ pub fn with_server(kubeconfig: &str, server: &str) -> anyhow::Result<String> {
 /// the balancer saw last (`<data-dir>/api-servers`).
 pub fn known_servers(token_server: &str, data_dir: &Path) -> Vec<String> {
     let mut servers = vec![token_server.to_owned()];
-    let saved = std::fs::read_to_string(data_dir.join(SAVED_SERVERS)).unwrap_or_default();
-    for address in saved
-        .lines()
-        .filter_map(|l| l.trim().parse::<SocketAddr>().ok())
-    {
+    for address in read_saved(&data_dir.join(SAVED_SERVERS)) {
         let url = format!("https://{address}");
         if !servers.contains(&url) {
             servers.push(url);
+        }
+    }
+    servers
+}
+
+/// The API servers a worker starts from: the join token's (`seed`), then the ones seen last.
+pub fn first_servers(seed: SocketAddr, data_dir: &Path) -> Vec<SocketAddr> {
+    let mut servers = vec![seed];
+    for server in read_saved(&data_dir.join(SAVED_SERVERS)) {
+        if !servers.contains(&server) {
+            servers.push(server);
         }
     }
     servers

@@ -126,7 +126,14 @@ fn a_controller_reports_itself_and_its_components() {
     let names: Vec<&str> = states.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
         names,
-        ["pidfile", "status", "pki", "store", "apiserver"],
+        [
+            "pidfile",
+            "status",
+            "pki",
+            "store",
+            "tunnel-server",
+            "apiserver"
+        ],
         "{components}"
     );
     assert!(states.iter().all(|(_, s)| s == "running"), "{components}");

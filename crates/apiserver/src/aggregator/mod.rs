@@ -3,7 +3,8 @@
 //! endpoint of that Service over TLS with the front-proxy client certificate, the user named in
 //! `X-Remote-User` / `X-Remote-Group` (the request-header authentication aggregated servers
 //! trust). Endpoints are used directly, as with `--enable-aggregator-routing`: a controller need
-//! not run a service proxy.
+//! not run a service proxy. An endpoint on a node with a tunnel to this server is reached through
+//! it (as kube-apiserver's egress selector sends such traffic through konnectivity).
 
 mod availability;
 mod discovery;
@@ -27,6 +28,8 @@ pub struct Backend {
     /// The APIService's name (`<version>.<group>`).
     pub api_service: String,
     pub address: SocketAddr,
+    /// The node the endpoint is on (its `nodeName`), if it says.
+    pub node: Option<String>,
     /// `<service>.<namespace>.svc`, the name its certificate is checked against.
     pub server_name: String,
     tls: tls::Verify,
@@ -89,7 +92,7 @@ pub(crate) async fn resolve(registry: &Registry, api_service: &Value) -> Result<
         .get(resources::ENDPOINTS, Some(namespace), name)
         .await
         .unwrap_or_default();
-    let address = endpoint(&endpoints, service_port)
+    let (address, node) = endpoint(&endpoints, service_port)
         .ok_or_else(|| unavailable(format!("no endpoints available for service \"{name}\"")))?;
     Ok(Backend {
         api_service: api_service["metadata"]["name"]
@@ -97,14 +100,15 @@ pub(crate) async fn resolve(registry: &Registry, api_service: &Value) -> Result<
             .unwrap_or_default()
             .to_owned(),
         address,
+        node,
         server_name: format!("{name}.{namespace}.svc"),
         tls: tls::Verify::of(spec)?,
     })
 }
 
 /// The first ready address of `endpoints` with the port that `service_port` targets (by name,
-/// or the only port of a subset).
-fn endpoint(endpoints: &Value, service_port: &Value) -> Option<SocketAddr> {
+/// or the only port of a subset), and the node it is on.
+fn endpoint(endpoints: &Value, service_port: &Value) -> Option<(SocketAddr, Option<String>)> {
     let port_name = service_port["name"].as_str().unwrap_or_default();
     endpoints["subsets"]
         .as_array()
@@ -117,11 +121,10 @@ fn endpoint(endpoints: &Value, service_port: &Value) -> Option<SocketAddr> {
                 .find(|p| p["name"].as_str().unwrap_or_default() == port_name)
                 .or_else(|| (ports.len() == 1).then(|| &ports[0]))?;
             let port = u16::try_from(port["port"].as_u64()?).ok()?;
-            let ip: IpAddr = subset["addresses"].as_array()?.first()?["ip"]
-                .as_str()?
-                .parse()
-                .ok()?;
-            Some(SocketAddr::new(ip, port))
+            let address = subset["addresses"].as_array()?.first()?;
+            let ip: IpAddr = address["ip"].as_str()?.parse().ok()?;
+            let node = address["nodeName"].as_str().map(str::to_owned);
+            Some((SocketAddr::new(ip, port), node))
         })
 }
 
@@ -174,11 +177,11 @@ mod tests {
 
     #[test]
     fn endpoints_are_matched_by_port_name() {
-        let endpoints = json!({"subsets": [{"addresses": [{"ip": "10.0.0.5"}],
+        let endpoints = json!({"subsets": [{"addresses": [{"ip": "10.0.0.5", "nodeName": "node-b"}],
             "ports": [{"name": "metrics", "port": 9000}, {"name": "https", "port": 4443}]}]});
         assert_eq!(
             endpoint(&endpoints, &json!({"name": "https", "port": 443})),
-            Some("10.0.0.5:4443".parse().unwrap())
+            Some(("10.0.0.5:4443".parse().unwrap(), Some("node-b".to_owned())))
         );
         assert_eq!(
             endpoint(&endpoints, &json!({"name": "other", "port": 443})),
@@ -188,7 +191,7 @@ mod tests {
             json!({"subsets": [{"addresses": [{"ip": "127.0.0.1"}], "ports": [{"port": 8443}]}]});
         assert_eq!(
             endpoint(&single, &json!({"port": 443})),
-            Some("127.0.0.1:8443".parse().unwrap())
+            Some(("127.0.0.1:8443".parse().unwrap(), None))
         );
         assert_eq!(endpoint(&json!({}), &json!({"port": 443})), None);
     }

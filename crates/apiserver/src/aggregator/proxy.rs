@@ -11,7 +11,6 @@ use axum::response::Response;
 use hyper_util::rt::TokioIo;
 use k0rs_api::Status;
 use rustls::pki_types::ServerName;
-use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
 use super::{Backend, FrontProxy, unavailable};
@@ -73,7 +72,12 @@ pub async fn proxy(
     request: Request,
 ) -> Result<Response, Status> {
     let config = front_proxy.client_config(&backend.tls)?;
-    let tcp = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(backend.address))
+    let connection = crate::dial::connect(
+        front_proxy.dialer(),
+        backend.node.as_deref(),
+        backend.address,
+    );
+    let tcp = tokio::time::timeout(CONNECT_TIMEOUT, connection)
         .await
         .map_err(|_| error(backend, "connection timed out"))?
         .map_err(|e| error(backend, e))?;

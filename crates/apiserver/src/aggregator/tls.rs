@@ -11,6 +11,8 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::{ClientConfig, RootCertStore};
 use serde_json::Value;
 
+use crate::dial::NodeDialer;
+
 /// The common name of the front-proxy client certificate (k0s's and kubeadm's).
 pub const FRONT_PROXY_CLIENT: &str = "front-proxy-client";
 
@@ -23,6 +25,8 @@ pub struct FrontProxy {
     pub ca_pem: String,
     /// The cluster CA (`client-ca-file`: how they authenticate client certificates themselves).
     pub client_ca_pem: String,
+    /// The way to endpoints on nodes the API server cannot dial, if there is one.
+    dialer: Option<Arc<dyn NodeDialer>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -55,7 +59,19 @@ impl FrontProxy {
             key,
             ca_pem,
             client_ca_pem,
+            dialer: None,
         })
+    }
+
+    /// Reaches endpoints on the nodes `dialer` has a way to through it.
+    #[must_use]
+    pub fn with_dialer(mut self, dialer: Arc<dyn NodeDialer>) -> Self {
+        self.dialer = Some(dialer);
+        self
+    }
+
+    pub(super) fn dialer(&self) -> Option<&dyn NodeDialer> {
+        self.dialer.as_deref()
     }
 
     /// A client configuration presenting our certificate and checking the server per `verify`.

@@ -196,7 +196,7 @@ pub(super) const RULES: &[Rule] = &[
     Rule {
         field: "spec.network.nodeLocalLoadBalancing.envoyProxy.konnectivityServerBindPort",
         severity: Warning,
-        reason: "k0rs runs no konnectivity, so the node-local balancer has no konnectivity port",
+        reason: "k0rs's tunnel agent connects to every controller itself, not through the node-local balancer",
         hits: |s| {
             let nllb = &s.network.node_local_load_balancing;
             when(
@@ -290,18 +290,6 @@ pub(super) const RULES: &[Rule] = &[
         severity: Warning,
         reason: "k0rs deploys no storage provider and no default StorageClass",
         hits: |s| when(s.extensions.storage.kind != StorageExtensionType::ExternalStorage),
-    },
-    Rule {
-        field: "spec.konnectivity.adminPort",
-        severity: Warning,
-        reason: "k0rs runs no konnectivity: the API server reaches kubelets directly",
-        hits: |s| when(s.konnectivity.admin_port != defaults::KONNECTIVITY_ADMIN_PORT),
-    },
-    Rule {
-        field: "spec.konnectivity.agentPort",
-        severity: Warning,
-        reason: "k0rs runs no konnectivity: the API server reaches kubelets directly",
-        hits: |s| when(s.konnectivity.agent_port != defaults::KONNECTIVITY_AGENT_PORT),
     },
     Rule {
         field: "spec.installConfig.users",

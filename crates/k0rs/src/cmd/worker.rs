@@ -9,8 +9,10 @@ use k0rs_config::{ClusterConfig, Unapplied};
 
 use clap::Args as ClapArgs;
 
+use crate::components::tunnel::{Controllers, TunnelAgentComponent};
 use crate::join_token::{JoinToken, Role};
 use crate::paths::{HostPaths, StatusSocket};
+use crate::worker_settings::Published;
 
 /// Flags of the worker role, shared by `worker`, `controller --enable-worker` and `install worker`.
 #[derive(Debug, Clone, Default, ClapArgs)]
@@ -150,10 +152,12 @@ pub async fn run(args: Args, paths: HostPaths) -> anyhow::Result<()> {
     // A worker has no ClusterConfig of its own: it takes the network settings the controller
     // publishes (pod and service CIDRs, cluster domain, proxy mode), else k0s's defaults.
     let mut config = ClusterConfig::default();
-    if let Some(network) = published_network(&token, &paths).await? {
+    let published = published_settings(&token, &paths).await?;
+    if let Some(network) = published.network {
         config.spec.network = network;
     }
     let setup = crate::worker::WorkerSetup::from_flags(&worker, &[])?;
+    let node_name = setup.node_name.clone();
     tracing::info!(component = "worker", version = %crate::version::k0rs(), node = setup.node_name, server = token.server, data_dir = %paths.data_dir.display(), "starting");
     let mut manager = Manager::new(ReadinessPolicy::default());
     manager.add(crate::components::pid_file::PidFile::new(paths.run_dir()));
@@ -161,13 +165,22 @@ pub async fn run(args: Args, paths: HostPaths) -> anyhow::Result<()> {
         crate::components::status::Node::worker(&paths, status_socket.resolve(&paths)),
         manager.states(),
     ));
-    let server = api_server(&config, &token, &paths, &mut manager).await?;
+    let (server, controllers) = api_server(&config, &token, &paths, &mut manager).await?;
     let credentials = crate::worker::Credentials::Join(k0rs_kubelet::bootstrap::Join {
         server,
         ca_pem: token.ca_pem,
         bootstrap_token: token.bootstrap_token,
     });
     crate::worker::add_components(&mut manager, &config, &paths, setup, credentials)?;
+    // After the kubelet: the tunnel authenticates with the node's client certificate.
+    if let Some(konnectivity) = published.konnectivity {
+        manager.add(TunnelAgentComponent::new(
+            &node_name,
+            konnectivity.agent_port,
+            &paths.data_dir,
+            controllers,
+        ));
+    }
     manager.run_until(crate::signals::shutdown_signal()).await?;
     tracing::info!(component = "worker", "stopped");
     Ok(())
@@ -175,27 +188,40 @@ pub async fn run(args: Args, paths: HostPaths) -> anyhow::Result<()> {
 
 /// The API server URL the node uses: the token's, or the node-local balancer (added to `manager`,
 /// ahead of the kubelet) when the cluster enables it. The node's kubeconfig follows the choice.
+/// Also where the node learns the controllers from: the balancer, else their first addresses.
 async fn api_server(
     config: &ClusterConfig,
     token: &JoinToken,
     paths: &HostPaths,
     manager: &mut Manager,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<(String, Controllers)> {
     let nllb = &config.spec.network.node_local_load_balancing;
-    let server = if nllb.enabled {
+    let (server, controllers) = if nllb.enabled {
         let bind = crate::worker_api::balancer_address(nllb);
         let seed = crate::worker_api::resolve(&token.server).await?;
-        manager.add(crate::components::api_balancer::ApiBalancerComponent::new(
-            bind,
-            seed,
-            &paths.data_dir,
-        ));
-        format!("https://{bind}")
+        let balancer =
+            crate::components::api_balancer::ApiBalancerComponent::new(bind, seed, &paths.data_dir);
+        let controllers = Controllers::Balancer(balancer.servers());
+        manager.add(balancer);
+        (format!("https://{bind}"), controllers)
     } else {
-        token.server.clone()
+        let first = match crate::worker_api::resolve(&token.server).await {
+            Ok(seed) => crate::worker_api::first_servers(seed, &paths.data_dir),
+            Err(error) => {
+                tracing::warn!(
+                    component = "worker",
+                    error = format!("{error:#}"),
+                    "the join token's server does not resolve: the controllers are learnt from the API"
+                );
+                crate::worker_api::read_saved(
+                    &paths.data_dir.join(crate::worker_api::SAVED_SERVERS),
+                )
+            }
+        };
+        (token.server.clone(), Controllers::Follow(first))
     };
     crate::worker_api::point_kubeconfig_at(&paths.data_dir.join("kubelet.conf"), &server)?;
-    Ok(server)
+    Ok((server, controllers))
 }
 
 /// A worker join token from `text`; a controller's token is refused, naming what it is.
@@ -209,12 +235,9 @@ pub fn decode_worker_token(text: &str) -> anyhow::Result<JoinToken> {
     Ok(token)
 }
 
-/// The network settings the controller publishes, read as this node once it has joined, else
+/// The settings the controller publishes for workers, read as this node once it has joined, else
 /// with the join token. The API may not be up yet: tried until it answers.
-async fn published_network(
-    token: &JoinToken,
-    paths: &HostPaths,
-) -> anyhow::Result<Option<k0rs_config::NetworkSpec>> {
+async fn published_settings(token: &JoinToken, paths: &HostPaths) -> anyhow::Result<Published> {
     let node_kubeconfig = paths.data_dir.join("kubelet.conf");
     let (kubeconfig, joined) = match std::fs::read_to_string(&node_kubeconfig) {
         Ok(text) => (text, true),
@@ -228,15 +251,15 @@ async fn published_network(
         let server = &servers[attempt as usize % servers.len()];
         let kubeconfig = crate::worker_api::with_server(&kubeconfig, server)?;
         let client = k0rs_runtime::client_from_yaml(&kubeconfig, "k0rs-worker").await?;
-        match crate::worker::fetch_network(client).await {
-            Ok(network) => {
-                if network.is_none() {
+        match crate::worker_settings::fetch(client).await {
+            Ok(published) => {
+                if published.network.is_none() {
                     tracing::warn!(
                         component = "worker",
                         "the controller publishes no worker settings: using k0s's network defaults"
                     );
                 }
-                return Ok(network);
+                return Ok(published);
             }
             Err(error) if !joined && k0rs_kubelet::bootstrap::unauthorized(&error) => {
                 return Err(k0rs_kubelet::bootstrap::refused(error, &token.server));

@@ -24,44 +24,35 @@ use tokio::task::JoinHandle;
 
 pub struct ApiBalancerComponent {
     bind: SocketAddr,
-    /// The join token's server.
-    seed: SocketAddr,
     /// Where the servers last seen are kept.
     state_file: PathBuf,
     /// The node's kubeconfig (through the balancer), for watching the Endpoints.
     kubeconfig: PathBuf,
     balancer: Option<Balancer>,
-    /// Where the servers learnt go, from `init` until `start` hands it to the learning task.
+    /// Where the servers learnt go, until `start` hands it to the learning task.
     servers: Option<watch::Sender<Vec<SocketAddr>>>,
+    /// The servers as learnt, for the balancer and whoever else asks ([`Self::servers`]).
+    learnt: watch::Receiver<Vec<SocketAddr>>,
     learn: Option<JoinHandle<()>>,
 }
 
 impl ApiBalancerComponent {
     pub fn new(bind: SocketAddr, seed: SocketAddr, data_dir: &std::path::Path) -> Self {
+        let (servers, learnt) = watch::channel(crate::worker_api::first_servers(seed, data_dir));
         Self {
             bind,
-            seed,
             state_file: data_dir.join(crate::worker_api::SAVED_SERVERS),
             kubeconfig: data_dir.join("kubelet.conf"),
             balancer: None,
-            servers: None,
+            servers: Some(servers),
+            learnt,
             learn: None,
         }
     }
 
-    /// The token's server first, then the ones seen last.
-    fn first_servers(&self) -> Vec<SocketAddr> {
-        let mut servers = vec![self.seed];
-        let saved = std::fs::read_to_string(&self.state_file).unwrap_or_default();
-        for server in saved
-            .lines()
-            .filter_map(|l| l.trim().parse::<SocketAddr>().ok())
-        {
-            if !servers.contains(&server) {
-                servers.push(server);
-            }
-        }
-        servers
+    /// The API servers the balancer spreads connections over, as it learns them.
+    pub fn servers(&self) -> watch::Receiver<Vec<SocketAddr>> {
+        self.learnt.clone()
     }
 }
 
@@ -73,17 +64,15 @@ impl Component for ApiBalancerComponent {
 
     /// Listens already: the kubelet joins the cluster in its own `init`, through the balancer.
     async fn init(&mut self) -> anyhow::Result<()> {
-        let (servers, updates) = watch::channel(self.first_servers());
-        let balancer = Balancer::start(self.bind, updates)
+        let balancer = Balancer::start(self.bind, self.learnt.clone())
             .await
             .with_context(|| format!("cannot listen on {} for the API servers", self.bind))?;
         self.balancer = Some(balancer);
-        self.servers = Some(servers);
         Ok(())
     }
 
     async fn start(&mut self) -> anyhow::Result<()> {
-        let servers = self.servers.take().context("not initialised")?;
+        let servers = self.servers.take().context("started twice")?;
         self.learn = Some(tokio::spawn(learn_servers(
             self.kubeconfig.clone(),
             self.state_file.clone(),
@@ -108,9 +97,9 @@ impl Component for ApiBalancerComponent {
     }
 }
 
-/// Follows `default/kubernetes` and hands its addresses to the balancer, once the node has a
-/// kubeconfig (the kubelet writes it when it joins).
-async fn learn_servers(
+/// Follows `default/kubernetes` and hands its addresses to `servers` (and keeps them in
+/// `state_file`), once the node has a kubeconfig (the kubelet writes it when it joins).
+pub(crate) async fn learn_servers(
     kubeconfig: PathBuf,
     state_file: PathBuf,
     servers: watch::Sender<Vec<SocketAddr>>,

@@ -29,6 +29,9 @@ pub struct ApiServerComponent {
     bind: SocketAddr,
     advertise_address: String,
     pki: PathBuf,
+    /// The worker tunnels kubelets and aggregated servers are reached through, if this
+    /// controller serves them.
+    tunnels: Option<k0rs_tunnel::Tunnels>,
     server: Option<ApiServer>,
 }
 
@@ -77,8 +80,21 @@ impl ApiServerComponent {
             bind: SocketAddr::new(ip, api.port),
             advertise_address: api.host_port(),
             pki,
+            tunnels: None,
             server: None,
         })
+    }
+
+    /// Reaches the nodes with a tunnel in `tunnels` through it.
+    #[must_use]
+    pub fn with_tunnels(mut self, tunnels: k0rs_tunnel::Tunnels) -> Self {
+        self.tunnels = Some(tunnels);
+        self
+    }
+
+    /// The address the API server listens on (every address unless `bind-address` says).
+    pub fn bind_ip(&self) -> IpAddr {
+        self.bind.ip()
     }
 
     fn read(&self, file: &str) -> anyhow::Result<String> {
@@ -128,6 +144,24 @@ impl Component for ApiServerComponent {
         };
         let store = self.store.lock().expect("store handle poisoned").clone();
         let store = store.context("the store is not running")?;
+        let mut front_proxy = FrontProxy::new(
+            &self.read("front-proxy-client.crt")?,
+            &self.read("front-proxy-client.key")?,
+            self.read("front-proxy-ca.crt")?,
+            self.read("ca.crt")?,
+        )
+        .context("the front-proxy client certificate")?;
+        let mut kubelet_client = KubeletClient::new(
+            &self.read("apiserver-kubelet-client.crt")?,
+            &self.read("apiserver-kubelet-client.key")?,
+            &self.read("ca.crt")?,
+        )
+        .context("the kubelet client certificate")?;
+        if let Some(tunnels) = &self.tunnels {
+            let dialer = Arc::new(super::tunnel::TunnelDialer(tunnels.clone()));
+            front_proxy = front_proxy.with_dialer(dialer.clone());
+            kubelet_client = kubelet_client.with_dialer(dialer);
+        }
         let app = AppOptions {
             advertise_address: self.advertise_address.clone(),
             version: version_info(),
@@ -141,23 +175,8 @@ impl Component for ApiServerComponent {
                 issuer: self.issuer.clone(),
                 audiences: self.audiences.clone(),
             }),
-            front_proxy: Some(Arc::new(
-                FrontProxy::new(
-                    &self.read("front-proxy-client.crt")?,
-                    &self.read("front-proxy-client.key")?,
-                    self.read("front-proxy-ca.crt")?,
-                    self.read("ca.crt")?,
-                )
-                .context("the front-proxy client certificate")?,
-            )),
-            kubelet_client: Some(Arc::new(
-                KubeletClient::new(
-                    &self.read("apiserver-kubelet-client.crt")?,
-                    &self.read("apiserver-kubelet-client.key")?,
-                    &self.read("ca.crt")?,
-                )
-                .context("the kubelet client certificate")?,
-            )),
+            front_proxy: Some(Arc::new(front_proxy)),
+            kubelet_client: Some(Arc::new(kubelet_client)),
         };
         let server = ApiServer::start(ServerOptions {
             bind: self.bind,

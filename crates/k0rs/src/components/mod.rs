@@ -16,3 +16,4 @@ pub mod pki;
 pub mod status;
 pub mod store;
 pub mod store_snapshot;
+pub mod tunnel;

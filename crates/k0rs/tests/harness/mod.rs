@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod aggregated;
 pub mod cluster;
 pub mod controller;
 pub mod etcd;

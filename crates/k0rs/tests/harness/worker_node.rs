@@ -104,6 +104,16 @@ impl WorkerNode {
         self.spawn();
     }
 
+    /// Kills the worker's k0rs with SIGKILL, as the OOM killer would (its containerd and
+    /// containers keep running), and starts it again with the same directories and token file.
+    pub fn kill_and_restart(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        self.spawn();
+    }
+
     fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             super::stop_gracefully(&mut child, Duration::from_secs(20));

@@ -11,6 +11,7 @@ mod hosts;
 mod pods;
 mod proxy;
 mod scheduler;
+mod tunnel;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -60,6 +61,10 @@ pub enum Bench {
     /// The cluster DNS server on loopback: a zone of 1,000 Services, closed-loop clients asking
     /// for service names; queries per second and p50/p99 latency
     Dns(DnsArgs),
+    /// The worker tunnel on loopback (a tunnel server, a node's agent and an echo server for the
+    /// kubelet, in this process): opening a connection, 1 KiB round trips and bulk throughput,
+    /// dialled directly and through the tunnel
+    Tunnel(tunnel::TunnelArgs),
     /// Open an embedded store, idle, print the resident memory in bytes (used by `bench store`)
     #[command(hide = true)]
     IdleRss {
@@ -232,6 +237,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             let (embedded, ha) = ha::run(&options).await?;
             report(["embedded", "etcd_x3"], &embedded, &ha, args.json)
         }
+        Bench::Tunnel(args) => tunnel::run(&args).await,
         Bench::Pods(args) if !args.in_own_netns => pods::reexec_in_own_netns("--in-own-netns"),
         Bench::Pods(args) => {
             let options = pods::PodsOptions {
@@ -447,38 +453,57 @@ fn report(
     etcd: &BTreeMap<String, f64>,
     json: bool,
 ) -> anyhow::Result<()> {
-    let ratio: BTreeMap<&String, f64> = embedded
+    let [first, second] = labels;
+    side_by_side(
+        [(first, embedded), (second, etcd)],
+        &format!(
+            "(ratio = {first} / {second}: above 1 is better for ops_per_sec, below 1 for latency and memory)"
+        ),
+        json,
+    )
+}
+
+/// Two runs of one bench, each metric with the ratio first / second: a table ending with `note`,
+/// or one JSON object `{"<first>": {...}, "<second>": {...}, "ratio": {...}}`.
+fn side_by_side(
+    runs: [(&str, &BTreeMap<String, f64>); 2],
+    note: &str,
+    json: bool,
+) -> anyhow::Result<()> {
+    let [(first_name, first), (second_name, second)] = runs;
+    let ratio: BTreeMap<&String, f64> = first
         .iter()
-        .filter_map(|(metric, e)| {
-            etcd.get(metric)
-                .filter(|x| **x != 0.0)
-                .map(|x| (metric, e / x))
+        .filter_map(|(metric, a)| {
+            second
+                .get(metric)
+                .filter(|b| **b != 0.0)
+                .map(|b| (metric, a / b))
         })
         .collect();
-    let [first, second] = labels;
     if json {
-        let object = serde_json::json!({ first: embedded, second: etcd, "ratio": ratio });
+        let object = serde_json::json!({ first_name: first, second_name: second, "ratio": ratio });
         println!("{}", serde_json::to_string_pretty(&object)?);
         return Ok(());
     }
-    println!("{:<36} {first:>14} {second:>14} {:>9}", "metric", "ratio");
+    println!(
+        "{:<36} {:>14} {:>14} {:>9}",
+        "metric", first_name, second_name, "ratio"
+    );
     // Every metric of either run (etcd's own memory is only in the etcd run).
-    let metrics: std::collections::BTreeSet<&String> = embedded.keys().chain(etcd.keys()).collect();
+    let metrics: std::collections::BTreeSet<&String> = first.keys().chain(second.keys()).collect();
     let shown = |figures: &BTreeMap<String, f64>, metric: &String| {
         figures
             .get(metric)
             .map_or_else(|| "-".to_owned(), |v| format!("{v:.1}"))
     };
     for metric in metrics {
-        let (e, x) = (shown(embedded, metric), shown(etcd, metric));
+        let (a, b) = (shown(first, metric), shown(second, metric));
         let r = ratio
             .get(metric)
             .map_or_else(|| "-".to_owned(), |r| format!("{r:.2}"));
-        println!("{metric:<36} {e:>14} {x:>14} {r:>9}");
+        println!("{metric:<36} {a:>14} {b:>14} {r:>9}");
     }
-    println!(
-        "(ratio = {first} / {second}: above 1 is better for ops_per_sec, below 1 for latency and memory)"
-    );
+    println!("{note}");
     Ok(())
 }
 

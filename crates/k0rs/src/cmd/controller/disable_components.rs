@@ -59,7 +59,8 @@ const NAMES: &[(&str, Verdict)] = &[
     ),
     // Nothing runs: k0rs has no Helm controller.
     ("helm", Accepted(Component::Helm)),
-    // Nothing runs: k0rs has no konnectivity.
+    // No worker tunnel: the API server dials kubelets directly, and workers run no tunnel agent
+    // (the worker settings do not announce one).
     (
         "konnectivity-server",
         Accepted(Component::KonnectivityServer),
