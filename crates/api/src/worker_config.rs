@@ -10,3 +10,6 @@ pub const NETWORK_KEY: &str = "network";
 /// The key holding `spec.konnectivity` of the ClusterConfig, as JSON, when the controllers run
 /// the worker tunnel (workers then keep a tunnel to each); absent when they do not.
 pub const KONNECTIVITY_KEY: &str = "konnectivity";
+/// The key holding `spec.autopilot` of the ClusterConfig (trusted keys, health timeout), as JSON,
+/// when it is set: workers verify and roll back their own updates with it.
+pub const AUTOPILOT_KEY: &str = "autopilot";

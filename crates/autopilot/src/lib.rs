@@ -5,14 +5,19 @@
 //! create the `autopilot` Plan when a channel offers a newer version.
 //!
 //! The updater (`updater/`) is the leader-elected loop that polls the channels of UpdateConfigs
-//! and creates the Plan. The crate knows nothing of the API server's internals: what runs in the cluster talks to the
+//! and creates the Plan; the plan runner (`plan/`), under the same lease, walks the Plan through
+//! its nodes with signals (`signal`), which each node's agent (`agent/`) carries out. The crate knows nothing of the API server's internals: what runs in the cluster talks to the
 //! API only, with these types.
 
+pub mod agent;
 pub mod api;
 pub mod channel;
 pub mod crds;
+mod net;
+pub mod plan;
 pub mod poller;
 pub mod server;
+pub mod signal;
 pub mod signature;
 pub mod updater;
 pub mod window;

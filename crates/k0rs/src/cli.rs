@@ -74,4 +74,10 @@ pub enum Command {
     Version(cmd::version::Args),
     /// Run k0rs's benchmarks
     Bench(cmd::bench::Args),
+    /// Watches a restart for an autopilot update (started by k0rs itself, from the previous binary)
+    #[command(name = "autopilot-guard", hide = true)]
+    AutopilotGuard {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
 }

@@ -76,6 +76,7 @@ pub async fn run(options: ControllerOptions) -> anyhow::Result<()> {
             options.worker_config = Some(crate::worker_settings::publish(
                 &config.spec.network,
                 tunnel.then_some(&config.spec.konnectivity),
+                &config.spec.autopilot,
             )?);
         }
         manager.add(components::control_loops::ControlLoop::new(
@@ -92,11 +93,7 @@ pub async fn run(options: ControllerOptions) -> anyhow::Result<()> {
         ));
     }
     if !disabled.contains(&Component::Autopilot) {
-        manager.add(components::autopilot::Autopilot::new(
-            &paths.data_dir,
-            &paths.pki_dir(),
-            &hostname,
-        ));
+        add_autopilot(&mut manager, &config, &paths, &hostname);
     }
     if !disabled.contains(&Component::ApplierManager) {
         manager.add(components::applier::Applier::new(
@@ -138,6 +135,24 @@ pub async fn run(options: ControllerOptions) -> anyhow::Result<()> {
     manager.run_until(shutdown_signal()).await?;
     tracing::info!(component = "controller", "stopped");
     Ok(())
+}
+
+/// Autopilot: the CRDs, the leader's updater and plan runner, and this controller's own agent
+/// (no worker agent runs on a controller: a controller that is a worker too is updated as a
+/// controller).
+fn add_autopilot(manager: &mut Manager, config: &ClusterConfig, paths: &HostPaths, hostname: &str) {
+    manager.add(components::autopilot::Autopilot::new(
+        &paths.data_dir,
+        &paths.pki_dir(),
+        hostname,
+    ));
+    manager.add(components::update_agent::UpdateAgent::controller(
+        &paths.data_dir,
+        &paths.pki_dir(),
+        &hostname.to_lowercase(),
+        &config.spec.autopilot,
+        config.spec.api.address,
+    ));
 }
 
 /// The store (on a managed etcd, after that etcd), the API server with the worker tunnel's

@@ -9,11 +9,12 @@ use harness::controller::{Backend, Controller, kubectl_ok};
 use harness::{Node, path_str, stderr};
 use k0rs_autopilot::api::{Plan, UpdateConfig};
 
-/// k0s's documented Plan (versions filled in).
+/// k0s's documented Plan (versions filled in), under another name than `autopilot`: only the
+/// Plan named `autopilot` runs, so this one is left as written.
 const PLAN: &str = "apiVersion: autopilot.k0sproject.io/v1beta2
 kind: Plan
 metadata:
-  name: autopilot
+  name: k0s-docs
 spec:
   id: id1234
   timestamp: now
@@ -127,7 +128,7 @@ fn k0s_plans_and_update_configs_apply_unchanged_on_the_installed_crds() {
     // The Plan reads back as written, with the CRD's default limit for the controllers.
     let served = yaml(&kubectl_ok(
         &admin,
-        &["get", "plan", "autopilot", "-o", "yaml"],
+        &["get", "plan", "k0s-docs", "-o", "yaml"],
     ));
     let mut expected = yaml(PLAN)["spec"].clone();
     expected["commands"][0]["k0supdate"]["targets"]["controllers"]["limits"] =
@@ -161,7 +162,7 @@ fn k0s_plans_and_update_configs_apply_unchanged_on_the_installed_crds() {
         &[
             "patch",
             "plan",
-            "autopilot",
+            "k0s-docs",
             "--subresource=status",
             "--type=merge",
             "-p",
@@ -174,7 +175,7 @@ fn k0s_plans_and_update_configs_apply_unchanged_on_the_installed_crds() {
     assert!(table.contains("SchedulableWait"), "{table}");
     let plan: Plan = serde_json::from_str(&kubectl_ok(
         &admin,
-        &["get", "plan", "autopilot", "-o", "json"],
+        &["get", "plan", "k0s-docs", "-o", "json"],
     ))
     .unwrap();
     let status = plan.status.unwrap();
@@ -190,27 +191,23 @@ fn k0s_plans_and_update_configs_apply_unchanged_on_the_installed_crds() {
 }
 
 #[test]
-fn trusted_keys_are_validated_and_reported_as_not_yet_applied() {
+fn trusted_keys_and_the_health_timeout_are_validated() {
     let node = Node::new();
     let key = "RWQf6LRCGA9i53mlYecO4IzT51TGPpvWucNSCh1CBM0QTaLn73Y7GFO3";
     let good = node.config(
         "good.yaml",
-        &format!("spec:\n  autopilot:\n    trustedKeys:\n      - {key}\n"),
+        &format!("spec:\n  autopilot:\n    healthTimeout: 90s\n    trustedKeys:\n      - {key}\n"),
     );
     let out = node
         .k0rs(&["config", "validate", "--config", path_str(&good)])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(
-        stderr(&out)
-            .contains("warning: spec.autopilot.trustedKeys: accepted but not applied by k0rs"),
-        "{}",
-        stderr(&out)
-    );
+    // Applied now (autopilot verifies artifacts with them): no "not applied" warning.
+    assert!(!stderr(&out).contains("spec.autopilot"), "{}", stderr(&out));
     let bad = node.config(
         "bad.yaml",
-        "spec:\n  autopilot:\n    trustedKeys:\n      - not-a-key\n",
+        "spec:\n  autopilot:\n    healthTimeout: soon\n    trustedKeys:\n      - not-a-key\n",
     );
     let out = node
         .k0rs(&["config", "validate", "--config", path_str(&bad)])
@@ -219,6 +216,11 @@ fn trusted_keys_are_validated_and_reported_as_not_yet_applied() {
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stderr(&out).contains("spec.autopilot.trustedKeys[0]: not a minisign public key"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("spec.autopilot.healthTimeout: \"soon\" is not a duration"),
         "{}",
         stderr(&out)
     );

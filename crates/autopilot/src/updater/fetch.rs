@@ -3,14 +3,10 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt as _, Empty};
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use http_body_util::BodyExt as _;
 
 use crate::channel::ChannelIndex;
+use crate::net::HttpClient;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 /// An index is a few hundred bytes; anything this large is not one.
@@ -31,18 +27,13 @@ pub enum FetchError {
 }
 
 pub struct Fetcher {
-    client: Client<HttpsConnector<HttpConnector>, Empty<Bytes>>,
+    client: HttpClient,
 }
 
 impl Fetcher {
     pub fn new() -> std::io::Result<Self> {
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_native_roots()?
-            .https_or_http()
-            .enable_http1()
-            .build();
         Ok(Self {
-            client: Client::builder(TokioExecutor::new()).build(connector),
+            client: crate::net::client()?,
         })
     }
 

@@ -26,11 +26,15 @@ pub const LEASE: &str = "autopilot";
 /// How often channels are polled without a change to an UpdateConfig (k0s's period).
 pub const PERIOD: Duration = Duration::from_mins(10);
 
-/// Runs the updater under leader election with the client of `kubeconfig`; `running` is the
-/// version this controller runs, which the channel's must exceed.
+/// Runs the updater and the plan runner (`crate::plan`) under leader election with the client
+/// of `kubeconfig`; `running` is the version this controller runs, which the channel's must
+/// exceed.
 pub async fn start(kubeconfig: &Path, identity: &str, running: String) -> anyhow::Result<Running> {
     k0rs_runtime::leader::start(kubeconfig, LEASE, identity, move |client| {
-        run(client, running.clone())
+        let running = running.clone();
+        async move {
+            tokio::join!(run(client.clone(), running), crate::plan::run(client));
+        }
     })
     .await
 }

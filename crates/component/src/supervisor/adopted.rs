@@ -1,12 +1,20 @@
-//! A child an earlier k0rs started and this one keeps: not our child process, so it cannot be
-//! waited for; its exit is seen by polling /proc and it is stopped by its pid.
+//! A child an earlier k0rs started and this one keeps: its exit is seen by polling /proc and it
+//! is stopped by its pid. After a crash it is not our child (it was re-parented); after k0rs
+//! exec'd itself (an autopilot update) it still is, and its zombie must be reaped here, as no
+//! `Child` handle waits for it.
 
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
+use nix::sys::wait::{WaitPidFlag, waitpid};
 use nix::unistd::Pid;
 
-use super::stale::alive;
+/// Whether `pid` still runs; reaps it first if it is our exited child.
+fn alive(pid: i32) -> bool {
+    // Only this pid: a wait for any child would take the statuses tokio's handles wait for.
+    let _ = waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG));
+    super::stale::alive(pid)
+}
 
 /// How often an adopted process is looked at.
 const POLL: Duration = Duration::from_millis(250);

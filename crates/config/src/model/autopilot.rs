@@ -1,6 +1,7 @@
 //! `spec.autopilot`, a k0rs field (k0s has none): the minisign public keys whose signatures
-//! autopilot accepts on update artifacts. With keys configured, an artifact that is unsigned or
-//! signed by another key is refused before anything is replaced.
+//! autopilot accepts on update artifacts (with keys configured, an artifact that is unsigned or
+//! signed by another key is refused before anything is replaced), and how long a node may take
+//! to become healthy on a new binary before it goes back to the previous one.
 
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
@@ -17,17 +18,30 @@ pub struct AutopilotSpec {
         deserialize_with = "crate::nullable::or_default"
     )]
     pub trusted_keys: Vec<String>,
+    /// A Go duration (`5m`, `90s`): a node that is not healthy on the new binary this long after
+    /// it restarted on it goes back to the previous binary. Default [`DEFAULT_HEALTH_TIMEOUT`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health_timeout: Option<String>,
 }
+
+/// k0rs's default for `spec.autopilot.healthTimeout`.
+pub const DEFAULT_HEALTH_TIMEOUT: &str = "5m";
 
 impl AutopilotSpec {
     pub fn is_empty(&self) -> bool {
-        self.trusted_keys.is_empty()
+        self.trusted_keys.is_empty() && self.health_timeout.is_none()
     }
 
     pub(crate) fn validate(&self, path: &FieldPath, errors: &mut FieldErrors) {
         let keys = path.child("trustedKeys");
         for (i, key) in self.trusted_keys.iter().enumerate() {
             errors.check(&keys.index(i), minisign_public_key(key));
+        }
+        if let Some(timeout) = &self.health_timeout {
+            errors.check(
+                &path.child("healthTimeout"),
+                crate::check::go_duration(timeout),
+            );
         }
     }
 }
@@ -60,6 +74,7 @@ mod tests {
 
     fn errors(keys: &[&str]) -> Vec<String> {
         let spec = AutopilotSpec {
+            health_timeout: None,
             trusted_keys: keys.iter().map(|k| (*k).to_owned()).collect(),
         };
         let mut errors = FieldErrors::default();

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use api::ApiSpec;
-pub use autopilot::AutopilotSpec;
+pub use autopilot::{AutopilotSpec, DEFAULT_HEALTH_TIMEOUT};
 pub use control_plane::{ComponentArgs, InstallConfig, InstallUsers, Konnectivity, Telemetry};
 pub use extensions::{
     Chart, Extensions, Helm, HelmRepository, StorageExtension, StorageExtensionType,

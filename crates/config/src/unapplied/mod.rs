@@ -182,15 +182,4 @@ mod tests {
             ]
         );
     }
-
-    #[test]
-    fn trusted_keys_warn_until_autopilot_updates_nodes() {
-        let mut config = ClusterConfig::default();
-        config.spec.autopilot.trusted_keys =
-            vec!["RWQf6LRCGA9i53mlYecO4IzT51TGPpvWucNSCh1CBM0QTaLn73Y7GFO3".into()];
-        let found = config.unapplied();
-        assert_eq!(found.len(), 1, "{found:?}");
-        assert_eq!(found[0].path, "spec.autopilot.trustedKeys");
-        assert_eq!(found[0].severity, Severity::Warning);
-    }
 }

@@ -297,12 +297,6 @@ pub(super) const RULES: &[Rule] = &[
         reason: "k0rs runs the control plane in its own process and creates no system users",
         hits: |s| when(s.install_config.users != InstallUsers::default()),
     },
-    Rule {
-        field: "spec.autopilot.trustedKeys",
-        severity: Warning,
-        reason: "k0rs does not update nodes through autopilot Plans yet, so no artifact is verified against these keys",
-        hits: |s| when(!s.autopilot.trusted_keys.is_empty()),
-    },
 ];
 
 /// Whether the service proxy runs (its settings count only then).

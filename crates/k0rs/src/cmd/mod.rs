@@ -48,5 +48,8 @@ pub async fn run(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<()> {
         Command::UpdateServer(args) => update_server::run(args).await,
         Command::Version(args) => version::run(&args),
         Command::Bench(args) => bench::run(args).await,
+        Command::AutopilotGuard { args } => {
+            tokio::task::spawn_blocking(move || k0rs_autopilot::agent::guard::main(&args)).await?
+        }
     }
 }

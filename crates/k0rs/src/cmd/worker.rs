@@ -172,6 +172,15 @@ pub async fn run(args: Args, paths: HostPaths) -> anyhow::Result<()> {
         bootstrap_token: token.bootstrap_token,
     });
     crate::worker::add_components(&mut manager, &config, &paths, setup, credentials)?;
+    // After the kubelet, whose credentials it uses.
+    let containerd_socket =
+        crate::components::containerd::ContainerdComponent::new(&paths.data_dir, &paths.run_dir())
+            .socket();
+    manager.add(crate::components::update_agent::UpdateAgent::worker(
+        &paths.data_dir,
+        &node_name,
+        containerd_socket,
+    ));
     // After the kubelet: the tunnel authenticates with the node's client certificate.
     if let Some(konnectivity) = published.konnectivity {
         manager.add(TunnelAgentComponent::new(

@@ -17,3 +17,4 @@ pub mod status;
 pub mod store;
 pub mod store_snapshot;
 pub mod tunnel;
+pub mod update_agent;

@@ -1,0 +1,210 @@
+//! Downloading an artifact into the node's autopilot directory: resumed where a previous attempt
+//! stopped (an HTTP range request on the `.part` file), with progress in the log, then checked
+//! against the plan's SHA-256. The file appears under its final name only when whole and checked.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use http_body_util::BodyExt as _;
+use sha2::{Digest as _, Sha256};
+use tokio::io::AsyncWriteExt as _;
+
+use crate::net::HttpClient;
+
+/// No byte for this long: the attempt fails (and the next one resumes).
+const STALL: Duration = Duration::from_mins(1);
+/// A progress line at most this often.
+const PROGRESS_EVERY: Duration = Duration::from_secs(2);
+
+#[derive(Debug, thiserror::Error)]
+pub enum DownloadError {
+    #[error("{url}: {reason}")]
+    Failed { url: String, reason: String },
+    #[error("{url}: HTTP {status}")]
+    Status { url: String, status: u16 },
+    #[error("{url}: sha256 is {actual}, the plan says {expected}")]
+    Checksum {
+        url: String,
+        actual: String,
+        expected: String,
+    },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Fetches `url` to `dir/<name>` (resuming `dir/<name>.part`), checks `sha256` when given, and
+/// returns the path.
+pub async fn fetch(
+    client: &HttpClient,
+    url: &str,
+    sha256: &str,
+    dir: &Path,
+    name: &str,
+) -> Result<PathBuf, DownloadError> {
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| DownloadError::Io { path, source }
+    };
+    let failed = |reason: String| DownloadError::Failed {
+        url: url.to_owned(),
+        reason,
+    };
+    tokio::fs::create_dir_all(dir).await.map_err(io(dir))?;
+    let part = dir.join(format!("{name}.part"));
+    let done = dir.join(name);
+    let have = tokio::fs::metadata(&part).await.map_or(0, |m| m.len());
+    let uri: http::Uri = url.parse().map_err(|e| failed(format!("not a URL: {e}")))?;
+    let mut request = http::Request::get(uri);
+    if have > 0 {
+        request = request.header(http::header::RANGE, format!("bytes={have}-"));
+    }
+    let request = request
+        .body(http_body_util::Empty::new())
+        .map_err(|e| failed(e.to_string()))?;
+    let response = tokio::time::timeout(STALL, client.request(request))
+        .await
+        .map_err(|_| failed(format!("no answer within {STALL:?}")))?
+        .map_err(|e| failed(e.to_string()))?;
+    let status = response.status();
+    let resumed = status == http::StatusCode::PARTIAL_CONTENT;
+    if !status.is_success() {
+        return Err(DownloadError::Status {
+            url: url.to_owned(),
+            status: status.as_u16(),
+        });
+    }
+    let total = response
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(|len| if resumed { len + have } else { len });
+    let mut file = tokio::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .append(resumed)
+        .truncate(!resumed)
+        .open(&part)
+        .await
+        .map_err(io(&part))?;
+    let mut written = if resumed { have } else { 0 };
+    if resumed {
+        tracing::info!(
+            component = "autopilot",
+            url,
+            from = have,
+            "resuming the download"
+        );
+    }
+    let started = Instant::now();
+    let mut last = Instant::now();
+    let mut body = response.into_body();
+    loop {
+        let frame = tokio::time::timeout(STALL, body.frame())
+            .await
+            .map_err(|_| failed(format!("no data for {STALL:?} after {written} bytes")))?;
+        let Some(frame) = frame else { break };
+        let frame = frame.map_err(|e| failed(e.to_string()))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        file.write_all(&data).await.map_err(io(&part))?;
+        written += data.len() as u64;
+        if last.elapsed() >= PROGRESS_EVERY {
+            last = Instant::now();
+            log_progress(url, written, total);
+        }
+    }
+    file.sync_all().await.map_err(io(&part))?;
+    drop(file);
+    if let Some(total) = total.filter(|t| *t != written) {
+        return Err(failed(format!("got {written} of {total} bytes")));
+    }
+    tracing::info!(
+        component = "autopilot",
+        url,
+        bytes = written,
+        ms = started.elapsed().as_millis(),
+        "downloaded"
+    );
+    if !sha256.is_empty() {
+        let actual = file_sha256(&part).await.map_err(io(&part))?;
+        if !actual.eq_ignore_ascii_case(sha256) {
+            // A bad file is not resumed from.
+            let _ = tokio::fs::remove_file(&part).await;
+            return Err(DownloadError::Checksum {
+                url: url.to_owned(),
+                actual,
+                expected: sha256.to_owned(),
+            });
+        }
+    }
+    tokio::fs::rename(&part, &done).await.map_err(io(&done))?;
+    Ok(done)
+}
+
+fn log_progress(url: &str, written: u64, total: Option<u64>) {
+    match total {
+        Some(total) if total > 0 => {
+            let percent = written * 100 / total;
+            tracing::info!(
+                component = "autopilot",
+                url,
+                progress = format!("{percent}%"),
+                bytes = written,
+                total,
+                "downloading"
+            );
+        }
+        _ => tracing::info!(component = "autopilot", url, bytes = written, "downloading"),
+    }
+}
+
+/// The hex SHA-256 of a file.
+pub async fn file_sha256(path: &Path) -> std::io::Result<String> {
+    let path = path.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut file = std::fs::File::open(&path)?;
+        let mut hasher = Sha256::new();
+        std::io::copy(&mut file, &mut hasher)?;
+        Ok(hasher.finalize().iter().fold(String::new(), |mut hex, b| {
+            use std::fmt::Write as _;
+            let _ = write!(hex, "{b:02x}");
+            hex
+        }))
+    })
+    .await
+    .map_err(std::io::Error::other)?
+}
+
+/// A small document (a signature) in full.
+pub async fn fetch_text(client: &HttpClient, url: &str) -> Result<String, DownloadError> {
+    let failed = |reason: String| DownloadError::Failed {
+        url: url.to_owned(),
+        reason,
+    };
+    let uri: http::Uri = url.parse().map_err(|e| failed(format!("not a URL: {e}")))?;
+    let response = tokio::time::timeout(STALL, client.get(uri))
+        .await
+        .map_err(|_| failed(format!("no answer within {STALL:?}")))?
+        .map_err(|e| failed(e.to_string()))?;
+    if !response.status().is_success() {
+        return Err(DownloadError::Status {
+            url: url.to_owned(),
+            status: response.status().as_u16(),
+        });
+    }
+    let body = tokio::time::timeout(
+        STALL,
+        http_body_util::Limited::new(response.into_body(), 1 << 16).collect(),
+    )
+    .await
+    .map_err(|_| failed(format!("no whole answer within {STALL:?}")))?
+    .map_err(|e| failed(e.to_string()))?
+    .to_bytes();
+    Ok(String::from_utf8_lossy(&body).into_owned())
+}
