@@ -38,7 +38,8 @@ spec:
           targets:
             controllers:
               discovery:
-                selector: {{}}
+                static:
+                  nodes: [elsewhere]
 "
     )
 }
@@ -187,15 +188,20 @@ fn a_newer_version_on_the_channel_becomes_the_autopilot_plan_when_the_window_ope
         platform.sha256,
         k0rs_autopilot::server::sha256_hex(published.as_slice()).unwrap()
     );
-    assert!(
-        update
-            .targets
-            .controllers
-            .as_ref()
-            .unwrap()
-            .discovery
-            .selector
-            .is_some()
+    let discovery = &update.targets.controllers.as_ref().unwrap().discovery;
+    assert_eq!(
+        discovery.static_nodes.as_ref().unwrap().nodes,
+        ["elsewhere"]
     );
     assert!(update.targets.workers.is_none());
+    // The plan names a controller that does not exist (so that this test's controller, which
+    // runs the build's binary, is not updated): the runner stops it as k0s does.
+    harness::cluster::eventually(60, "the plan stopped for its missing node", || {
+        kubectl(
+            &admin,
+            &["get", "plan", "autopilot", "-o", "jsonpath={.status.state}"],
+        )
+        .stdout
+            == b"IncompleteTargets"
+    });
 }

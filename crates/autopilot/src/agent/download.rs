@@ -56,19 +56,29 @@ pub async fn fetch(
     tokio::fs::create_dir_all(dir).await.map_err(io(dir))?;
     let part = dir.join(format!("{name}.part"));
     let done = dir.join(name);
-    let have = tokio::fs::metadata(&part).await.map_or(0, |m| m.len());
+    let started = Instant::now();
+    let mut have = tokio::fs::metadata(&part).await.map_or(0, |m| m.len());
     let uri: http::Uri = url.parse().map_err(|e| failed(format!("not a URL: {e}")))?;
-    let mut request = http::Request::get(uri);
-    if have > 0 {
-        request = request.header(http::header::RANGE, format!("bytes={have}-"));
-    }
-    let request = request
-        .body(http_body_util::Empty::new())
-        .map_err(|e| failed(e.to_string()))?;
-    let response = tokio::time::timeout(STALL, client.request(request))
-        .await
-        .map_err(|_| failed(format!("no answer within {STALL:?}")))?
-        .map_err(|e| failed(e.to_string()))?;
+    let response = loop {
+        let mut request = http::Request::get(uri.clone());
+        if have > 0 {
+            request = request.header(http::header::RANGE, format!("bytes={have}-"));
+        }
+        let request = request
+            .body(http_body_util::Empty::new())
+            .map_err(|e| failed(e.to_string()))?;
+        let response = tokio::time::timeout(STALL, client.request(request))
+            .await
+            .map_err(|_| failed(format!("no answer within {STALL:?}")))?
+            .map_err(|e| failed(e.to_string()))?;
+        if have > 0 && response.status() == http::StatusCode::RANGE_NOT_SATISFIABLE {
+            // The partial file is no prefix of this artifact (it changed, or was whole): anew.
+            tokio::fs::remove_file(&part).await.map_err(io(&part))?;
+            have = 0;
+            continue;
+        }
+        break response;
+    };
     let status = response.status();
     let resumed = status == http::StatusCode::PARTIAL_CONTENT;
     if !status.is_success() {
@@ -91,34 +101,21 @@ pub async fn fetch(
         .open(&part)
         .await
         .map_err(io(&part))?;
-    let mut written = if resumed { have } else { 0 };
-    if resumed {
-        tracing::info!(
-            component = "autopilot",
-            url,
-            from = have,
-            "resuming the download"
-        );
-    }
-    let started = Instant::now();
-    let mut last = Instant::now();
-    let mut body = response.into_body();
-    loop {
-        let frame = tokio::time::timeout(STALL, body.frame())
-            .await
-            .map_err(|_| failed(format!("no data for {STALL:?} after {written} bytes")))?;
-        let Some(frame) = frame else { break };
-        let frame = frame.map_err(|e| failed(e.to_string()))?;
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
-        file.write_all(&data).await.map_err(io(&part))?;
-        written += data.len() as u64;
-        if last.elapsed() >= PROGRESS_EVERY {
-            last = Instant::now();
-            log_progress(url, written, total);
-        }
-    }
+    let written = write_body(
+        url,
+        response.into_body(),
+        &mut file,
+        if resumed { have } else { 0 },
+        total,
+    )
+    .await
+    .map_err(|e| match e {
+        BodyError::Io(source) => DownloadError::Io {
+            path: part.clone(),
+            source,
+        },
+        BodyError::Failed(reason) => failed(reason),
+    })?;
     file.sync_all().await.map_err(io(&part))?;
     drop(file);
     if let Some(total) = total.filter(|t| *t != written) {
@@ -145,6 +142,50 @@ pub async fn fetch(
     }
     tokio::fs::rename(&part, &done).await.map_err(io(&done))?;
     Ok(done)
+}
+
+enum BodyError {
+    Io(std::io::Error),
+    Failed(String),
+}
+
+/// Appends the response body to `file`, logging progress; the bytes the file then holds.
+async fn write_body(
+    url: &str,
+    mut body: hyper::body::Incoming,
+    file: &mut tokio::fs::File,
+    mut written: u64,
+    total: Option<u64>,
+) -> Result<u64, BodyError> {
+    if written > 0 {
+        tracing::info!(
+            component = "autopilot",
+            url,
+            from = written,
+            "resuming the download"
+        );
+    }
+    let mut last = Instant::now();
+    loop {
+        let frame = tokio::time::timeout(STALL, body.frame())
+            .await
+            .map_err(|_| {
+                BodyError::Failed(format!("no data for {STALL:?} after {written} bytes"))
+            })?;
+        let Some(frame) = frame else {
+            return Ok(written);
+        };
+        let frame = frame.map_err(|e| BodyError::Failed(e.to_string()))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        file.write_all(&data).await.map_err(BodyError::Io)?;
+        written += data.len() as u64;
+        if last.elapsed() >= PROGRESS_EVERY {
+            last = Instant::now();
+            log_progress(url, written, total);
+        }
+    }
 }
 
 fn log_progress(url: &str, written: u64, total: Option<u64>) {

@@ -250,7 +250,7 @@ impl Agent {
         match outcome {
             Ok(description) => {
                 self.report(object, &signal, Progress::Completed, &description)
-                    .await
+                    .await;
             }
             Err(reason) => {
                 tracing::warn!(
@@ -409,7 +409,7 @@ impl Agent {
                 }
                 Ok(_) => {}
                 Err(error) => {
-                    tracing::warn!(component = "autopilot", %error, "the new binary carries no k0rs version")
+                    tracing::warn!(component = "autopilot", %error, "the new binary carries no k0rs version");
                 }
             }
         }

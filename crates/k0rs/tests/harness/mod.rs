@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod aggregated;
+pub mod autopilot;
 pub mod cluster;
 pub mod controller;
 pub mod etcd;
@@ -108,6 +109,64 @@ impl Node {
             .arg(self.run_dir())
             .args(args);
         cmd
+    }
+}
+
+/// A private copy of the k0rs binary at `dir/bin/k0rs` (a hard link where it can be: free, and an
+/// update that renames a new binary over it leaves the build's binary alone), for nodes that
+/// autopilot updates.
+pub fn private_binary(dir: &Path) -> PathBuf {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let private = bin.join("k0rs");
+    let built = assert_cmd::cargo::cargo_bin!("k0rs");
+    if std::fs::hard_link(built, &private).is_err() {
+        std::fs::copy(built, &private).unwrap();
+    }
+    private
+}
+
+/// Stops what an autopilot update left of a node whose data lives under `root`: the guards
+/// watching its restarts (killed first, so that none restarts k0rs), then the k0rs named by
+/// `<run_dir>/k0rs.pid` — after a rollback, the guard's restart, not the harness's child.
+pub fn stop_updated(root: &Path, run_dir: &Path) {
+    let root = root.to_string_lossy().into_owned();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline);
+        if cmdline.contains("autopilot-guard") && cmdline.contains(&root) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+    let Some(pid) = std::fs::read_to_string(run_dir.join("k0rs.pid"))
+        .ok()
+        .and_then(|t| t.trim().parse::<i32>().ok())
+    else {
+        return;
+    };
+    let pid = nix::unistd::Pid::from_raw(pid);
+    if nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).is_err() {
+        return;
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let gone = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
+            stat.rsplit(')')
+                .next()
+                .is_some_and(|rest| rest.trim_start().starts_with('Z'))
+        })
+    };
+    while !gone() {
+        if Instant::now() > deadline {
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

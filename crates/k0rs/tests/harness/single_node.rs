@@ -24,6 +24,9 @@ pub struct SingleNode {
     role: Vec<String>,
     pub config: PathBuf,
     pub log: PathBuf,
+    /// The k0rs binary to run: the build's unless a test gives a private one (see
+    /// [`super::private_binary`]), which autopilot may replace.
+    pub binary: Option<PathBuf>,
 }
 
 impl SingleNode {
@@ -63,6 +66,7 @@ impl SingleNode {
             role: role.iter().map(|a| (*a).to_owned()).collect(),
             config,
             log,
+            binary: None,
         }
     }
 
@@ -73,7 +77,11 @@ impl SingleNode {
             .append(true)
             .open(&self.log)
             .unwrap();
-        let mut cmd = self.in_netns(assert_cmd::cargo::cargo_bin!("k0rs").to_str().unwrap());
+        let binary = self
+            .binary
+            .clone()
+            .unwrap_or_else(|| assert_cmd::cargo::cargo_bin!("k0rs").to_owned());
+        let mut cmd = self.in_netns(path_str(&binary));
         cmd.arg("--data-dir")
             .arg(self.node.data_dir())
             .arg("--run-dir")
@@ -93,6 +101,9 @@ impl SingleNode {
 
     /// Stops k0rs with SIGTERM (containers keep running) and waits for it to exit.
     pub fn stop(&mut self) {
+        if self.binary.is_some() {
+            super::stop_updated(self.node.root.path(), &self.node.run_dir());
+        }
         if let Some(mut child) = self.child.take() {
             super::stop_gracefully(&mut child, Duration::from_secs(30));
         }
@@ -145,7 +156,11 @@ impl SingleNode {
 
     /// `k0rs <args>` for this node (its data and run directories), in its network namespace.
     pub fn k0rs(&self, args: &[&str]) -> Output {
-        let mut cmd = self.in_netns(assert_cmd::cargo::cargo_bin!("k0rs").to_str().unwrap());
+        let binary = self
+            .binary
+            .clone()
+            .unwrap_or_else(|| assert_cmd::cargo::cargo_bin!("k0rs").to_owned());
+        let mut cmd = self.in_netns(path_str(&binary));
         cmd.arg("--data-dir")
             .arg(self.node.data_dir())
             .arg("--run-dir")
