@@ -58,7 +58,12 @@ fn serve(cluster: &SingleNode, binary: &Path, channels: &Path) -> (Server, Strin
         &format!("127.0.0.1:{port}"),
         &cluster.node.root.path().join("update-server.log"),
     );
-    (server, format!("http://127.0.0.1:{port}"))
+    let url = format!("http://127.0.0.1:{port}");
+    cluster.eventually(30, "the update server to listen", || {
+        // Any HTTP answer (a 404 for /) means it listens.
+        cluster.command("curl", &["-s", "-o", "/dev/null", &url]).status.success()
+    });
+    (server, url)
 }
 
 fn plan_state(cluster: &SingleNode) -> String {

@@ -113,6 +113,9 @@ impl Agent {
             }
         };
         let mut changes = object.changes();
+        // The signal last carried out: the agent's own reports change the object too, and
+        // those changes must not start the same signal again.
+        let mut handled: Option<(String, u32, String)> = None;
         while let Some(annotations) = changes.next().await {
             let signal = match SignalData::from_annotations(&annotations) {
                 None => continue,
@@ -127,6 +130,11 @@ impl Agent {
             if signal.progress().is_some_and(Progress::is_final) {
                 continue;
             }
+            let key = (signal.plan_id.clone(), signal.command.id, signal.created.clone());
+            if handled.as_ref() == Some(&key) {
+                continue;
+            }
+            handled = Some(key);
             if let Err(failure) = self.apply(&object, &http, host.as_ref(), &signal).await {
                 tracing::warn!(component = "autopilot", node = self.name, status = %failure.progress, reason = failure.description, "update failed");
                 self.report(&object, &signal, failure.progress, &failure.description)
@@ -306,7 +314,7 @@ impl Agent {
         let kind = if binary_update { "k0rs" } else { "bundle" };
         let name = format!("{kind}-{}", file_safe(&update.version));
         let downloads = self.dir.join("downloads");
-        let path = download::fetch(http, &update.url, &update.sha256, &downloads, &name)
+        let path = fetch_with_retries(http, &update.url, &update.sha256, &downloads, &name)
             .await
             .map_err(|e| Failure::new(Progress::FailedDownload, e))?;
         let verified = self
@@ -462,6 +470,35 @@ impl Agent {
             .args(args)
             .exec();
         Err(undo(failed("cannot restart on the new binary", &error)))
+    }
+}
+
+/// How often a download is tried before the node reports `FailedDownload`; each try resumes
+/// where the last one stopped.
+const DOWNLOAD_ATTEMPTS: u32 = 5;
+
+async fn fetch_with_retries(
+    http: &HttpClient,
+    url: &str,
+    sha256: &str,
+    dir: &Path,
+    name: &str,
+) -> Result<PathBuf, download::DownloadError> {
+    let mut wait = Duration::from_secs(1);
+    let mut attempt = 1;
+    loop {
+        match download::fetch(http, url, sha256, dir, name).await {
+            Ok(path) => return Ok(path),
+            // A wrong checksum does not get better by trying again.
+            Err(error @ download::DownloadError::Checksum { .. }) => return Err(error),
+            Err(error) if attempt >= DOWNLOAD_ATTEMPTS => return Err(error),
+            Err(error) => {
+                tracing::warn!(component = "autopilot", %error, attempt, "download failed; trying again");
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+                attempt += 1;
+            }
+        }
     }
 }
 

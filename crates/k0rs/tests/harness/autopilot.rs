@@ -137,6 +137,7 @@ pub struct Server(Child);
 impl Server {
     /// Runs `command` (`k0rs` in the right network namespace) as the server on `listen`.
     pub fn start(mut command: Command, channels: &Path, listen: &str, log: &Path) -> Self {
+        std::fs::create_dir_all(channels).unwrap();
         let child = command
             .args([
                 "update-server",
@@ -189,7 +190,7 @@ spec:
         platforms:
           linux-amd64:
             url: {url}
-            sha256: {sha256}
+            sha256: \"{sha256}\"
             signature: {signature}
         targets:
           controllers:
