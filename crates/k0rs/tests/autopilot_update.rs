@@ -61,7 +61,10 @@ fn serve(cluster: &SingleNode, binary: &Path, channels: &Path) -> (Server, Strin
     let url = format!("http://127.0.0.1:{port}");
     cluster.eventually(30, "the update server to listen", || {
         // Any HTTP answer (a 404 for /) means it listens.
-        cluster.command("curl", &["-s", "-o", "/dev/null", &url]).status.success()
+        cluster
+            .command("curl", &["-s", "-o", "/dev/null", &url])
+            .status
+            .success()
     });
     (server, url)
 }

@@ -130,7 +130,11 @@ impl Agent {
             if signal.progress().is_some_and(Progress::is_final) {
                 continue;
             }
-            let key = (signal.plan_id.clone(), signal.command.id, signal.created.clone());
+            let key = (
+                signal.plan_id.clone(),
+                signal.command.id,
+                signal.created.clone(),
+            );
             if handled.as_ref() == Some(&key) {
                 continue;
             }

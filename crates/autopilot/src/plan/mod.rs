@@ -110,6 +110,7 @@ async fn once(client: &Client, plans: &Api<Plan>) -> anyhow::Result<()> {
             Action::Uncordon { node } => drain::uncordon(client, &node).await?,
         }
     }
+    log_transitions(&plan.spec.id, plan.status.as_ref(), &status);
     if plan.status.as_ref() != Some(&status) {
         if plan.status.as_ref().map(|s| s.state) != Some(status.state) {
             tracing::info!(component = "autopilot", plan = plan.spec.id, state = %status.state, "plan state");
@@ -140,6 +141,35 @@ async fn snapshot(client: &Client) -> anyhow::Result<Snapshot> {
             .collect(),
         workers: workers.items.iter().map(NodeView::of_node).collect(),
     })
+}
+
+/// One line per node whose state changed: the plan's progress, node by node, in the log.
+fn log_transitions(plan: &str, before: Option<&PlanStatus>, after: &PlanStatus) {
+    let targets = |status: &PlanStatus| -> Vec<(u32, String, TargetState, String)> {
+        status
+            .commands
+            .iter()
+            .flat_map(|c| {
+                let k0s = c
+                    .k0s_update
+                    .iter()
+                    .flat_map(|u| u.controllers.iter().chain(&u.workers));
+                let airgap = c.airgap_update.iter().flat_map(|u| u.workers.iter());
+                k0s.chain(airgap)
+                    .map(move |t| (c.id, t.name.clone(), t.state, t.description.clone()))
+            })
+            .collect()
+    };
+    let old = before.map(targets).unwrap_or_default();
+    for (command, node, state, description) in targets(after) {
+        let was = old
+            .iter()
+            .find(|(c, n, _, _)| *c == command && *n == node)
+            .map(|(_, _, s, _)| *s);
+        if was != Some(state) && state != TargetState::SignalPending {
+            tracing::info!(component = "autopilot", plan, command, node, state = ?state, description, "node state");
+        }
+    }
 }
 
 fn back_to_pending(status: &mut PlanStatus, node: &str) {

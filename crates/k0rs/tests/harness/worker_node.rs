@@ -30,6 +30,9 @@ pub struct WorkerNode {
     pub name: String,
     child: Option<Child>,
     pub log: PathBuf,
+    /// A private binary autopilot may replace (see [`super::private_binary`]); the build's when
+    /// `None`.
+    pub binary: Option<PathBuf>,
 }
 
 impl WorkerNode {
@@ -47,6 +50,27 @@ impl WorkerNode {
         token: &str,
         images: Option<&std::path::Path>,
     ) -> Self {
+        Self::join_as(lan, name, token, images, false)
+    }
+
+    /// [`WorkerNode::join_with_images`] running a private copy of the binary, which autopilot
+    /// updates.
+    pub fn join_updatable(
+        lan: &Lan,
+        name: &str,
+        token: &str,
+        images: Option<&std::path::Path>,
+    ) -> Self {
+        Self::join_as(lan, name, token, images, true)
+    }
+
+    fn join_as(
+        lan: &Lan,
+        name: &str,
+        token: &str,
+        images: Option<&std::path::Path>,
+        private: bool,
+    ) -> Self {
         let node = Node::new();
         match images {
             Some(tarball) => {
@@ -60,12 +84,14 @@ impl WorkerNode {
         std::fs::write(&token_file, token).unwrap();
         let net = lan.join();
         let log = node.root.path().join("k0rs.log");
+        let binary = private.then(|| super::private_binary(node.root.path()));
         let mut worker = Self {
             node,
             net,
             name: name.to_owned(),
             child: None,
             log,
+            binary,
         };
         worker.spawn();
         worker
@@ -78,9 +104,11 @@ impl WorkerNode {
             .append(true)
             .open(&self.log)
             .unwrap();
-        let mut cmd = self
-            .net
-            .command(assert_cmd::cargo::cargo_bin!("k0rs").to_str().unwrap());
+        let binary = self
+            .binary
+            .clone()
+            .unwrap_or_else(|| assert_cmd::cargo::cargo_bin!("k0rs").to_owned());
+        let mut cmd = self.net.command(path_str(&binary));
         cmd.arg("--data-dir")
             .arg(self.node.data_dir())
             .arg("--run-dir")
@@ -115,6 +143,9 @@ impl WorkerNode {
     }
 
     fn stop(&mut self) {
+        if self.binary.is_some() {
+            super::stop_updated(self.node.root.path(), &self.node.run_dir());
+        }
         if let Some(mut child) = self.child.take() {
             super::stop_gracefully(&mut child, Duration::from_secs(20));
         }
