@@ -84,7 +84,7 @@ async fn serve(
         return Ok((
             StatusCode::OK,
             [(header::CONTENT_TYPE, "application/json")],
-            bytes,
+            crate::http::encoded_bytes(bytes),
         )
             .into_response());
     }
