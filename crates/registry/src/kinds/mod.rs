@@ -6,6 +6,7 @@
 
 pub(crate) mod apiservices;
 pub(crate) mod certificatesigningrequests;
+pub(crate) mod componentstatuses;
 pub(crate) mod configmaps;
 pub(crate) mod cronjobs;
 pub(crate) mod customresourcedefinitions;
