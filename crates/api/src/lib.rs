@@ -5,6 +5,7 @@
 //! managedFields in `fields`); quantities; the OpenAPI schemas of the built-in kinds; protobuf
 //! framing; the checks that a stored object decodes as its kind (`typecheck`).
 
+mod field_selector;
 pub mod fields;
 pub mod openapi;
 pub mod patch;
@@ -17,5 +18,6 @@ pub mod time;
 pub mod typecheck;
 pub mod worker_config;
 
-pub use selector::{FieldSelector, LabelSelector};
+pub use field_selector::{FieldSelector, SelectableField};
+pub use selector::LabelSelector;
 pub use status::{Status, StatusCause, StatusDetails, StatusReason};

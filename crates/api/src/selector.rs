@@ -1,5 +1,5 @@
-//! Label selectors (`app=web,tier!=db,env in (a,b),!legacy`) and field selectors
-//! (`metadata.name=x,status.phase!=Running`), parsed and matched as Kubernetes does.
+//! Label selectors (`app=web,tier!=db,env in (a,b),!legacy`), parsed and matched as Kubernetes
+//! does.
 
 use serde_json::Value;
 
@@ -142,60 +142,6 @@ fn set_operator(part: &str, operator: &str) -> Option<(String, Option<Vec<String
     Some((key.trim().to_owned(), values))
 }
 
-/// A parsed field selector: equality and inequality on the fields a kind supports.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FieldSelector(Vec<(String, bool, String)>);
-
-impl FieldSelector {
-    /// Parses `selector`, accepting only the fields in `supported` (Kubernetes answers 400 for
-    /// others).
-    pub fn parse(selector: &str, supported: &[&str]) -> Result<Self, Status> {
-        let mut terms = Vec::new();
-        for part in selector.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (field, equal, value) = if let Some((f, v)) = part.split_once("!=") {
-                (f, false, v)
-            } else if let Some((f, v)) = part.split_once("==").or_else(|| part.split_once('=')) {
-                (f, true, v)
-            } else {
-                return Err(Status::bad_request(format!(
-                    "invalid field selector: {part:?}"
-                )));
-            };
-            let field = field.trim();
-            if !supported.contains(&field) {
-                return Err(Status::bad_request(format!(
-                    "field label not supported: {field}"
-                )));
-            }
-            terms.push((field.to_owned(), equal, value.trim().to_owned()));
-        }
-        Ok(Self(terms))
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// Whether every field it names is in the object's metadata (so the metadata alone decides).
-    pub fn only_metadata(&self) -> bool {
-        self.0
-            .iter()
-            .all(|(field, _, _)| field.starts_with("metadata."))
-    }
-
-    pub fn matches(&self, object: &Value) -> bool {
-        self.0.iter().all(|(field, equal, value)| {
-            let actual = field.split('.').fold(object, |v, part| &v[part]);
-            let actual = match actual {
-                Value::String(s) => s.clone(),
-                Value::Null => String::new(),
-                other => other.to_string(),
-            };
-            (actual == *value) == *equal
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -225,27 +171,5 @@ mod tests {
         for bad in ["app in web", "=x", "app=in valid"] {
             assert!(LabelSelector::parse(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn field_selectors() {
-        let pod = json!({"metadata": {"name": "p", "namespace": "default"}, "status": {"phase": "Running"}});
-        let supported = ["metadata.name", "metadata.namespace", "status.phase"];
-        assert!(
-            FieldSelector::parse("metadata.name=p,status.phase!=Pending", &supported)
-                .unwrap()
-                .matches(&pod)
-        );
-        assert!(
-            !FieldSelector::parse("status.phase=Pending", &supported)
-                .unwrap()
-                .matches(&pod)
-        );
-        assert_eq!(
-            FieldSelector::parse("spec.secret=x", &supported)
-                .unwrap_err()
-                .code,
-            400
-        );
     }
 }

@@ -12,6 +12,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::aggregator::{self, FrontProxy};
+use crate::component_statuses::ComponentProbe;
 use crate::context::Context;
 use crate::endpoints::{EndpointReconciler, EndpointTiming};
 use crate::kubelets::KubeletClient;
@@ -38,6 +39,8 @@ pub struct AppOptions {
     pub front_proxy: Option<Arc<FrontProxy>>,
     /// The client identity towards kubelets (none: no logs, exec or port-forward).
     pub kubelet_client: Option<Arc<KubeletClient>>,
+    /// The control-plane components `componentstatuses` probes (besides the store).
+    pub components: Vec<ComponentProbe>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +100,7 @@ impl App {
         context.tokens = tokens;
         context.front_proxy.clone_from(&options.front_proxy);
         context.kubelet_client = options.kubelet_client;
+        context.components = options.components.into();
         Ok(Self {
             router: routes::router(context),
             registry,

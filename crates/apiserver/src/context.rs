@@ -8,6 +8,7 @@ use k0rs_registry::Registry;
 use crate::admission;
 use crate::aggregator::FrontProxy;
 use crate::authz::Authorizer;
+use crate::component_statuses::ComponentProbe;
 use crate::kubelets::KubeletClient;
 use crate::tokens::Tokens;
 use crate::version::VersionInfo;
@@ -27,6 +28,8 @@ pub struct Context {
     pub front_proxy: Option<Arc<FrontProxy>>,
     /// The client towards kubelets (none: pods/log, exec, attach and portforward answer 503).
     pub kubelet_client: Option<Arc<KubeletClient>>,
+    /// The control-plane components `componentstatuses` probes.
+    pub components: Arc<[ComponentProbe]>,
 }
 
 impl Context {
@@ -43,6 +46,7 @@ impl Context {
             tokens: None,
             front_proxy: None,
             kubelet_client: None,
+            components: Arc::from([]),
         }
     }
 }

@@ -25,6 +25,7 @@ mod aggregated;
 mod aggregator;
 mod app;
 mod authz;
+mod component_statuses;
 mod context;
 mod dial;
 mod discovery;
@@ -45,6 +46,7 @@ mod version;
 
 pub use aggregator::{FrontProxy, FrontProxyError};
 pub use app::{App, AppError, AppOptions};
+pub use component_statuses::ComponentProbe;
 pub use dial::{NodeDialer, NodeStream};
 pub use endpoints::EndpointTiming;
 pub use kubelets::{KubeletClient, KubeletClientError};

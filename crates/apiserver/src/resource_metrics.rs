@@ -9,12 +9,14 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::response::{IntoResponse as _, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use k0rs_api::Status;
 use k0rs_registry::Filter;
 use serde_json::{Value, json};
 
 use crate::context::Context;
+use crate::http::json_response;
 use crate::layers::request_info::ApiPath;
 
 pub const GROUP: &str = "metrics.k8s.io";
@@ -130,15 +132,17 @@ pub async fn serve(
         let mut item = item;
         item["kind"] = json!(kind);
         item["apiVersion"] = json!(format!("{GROUP}/{VERSION}"));
-        return Ok(axum::Json(item).into_response());
+        return Ok(json_response(StatusCode::OK, &item));
     }
-    Ok(axum::Json(json!({
-        "kind": format!("{kind}List"),
-        "apiVersion": format!("{GROUP}/{VERSION}"),
-        "metadata": {},
-        "items": items,
-    }))
-    .into_response())
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({
+            "kind": format!("{kind}List"),
+            "apiVersion": format!("{GROUP}/{VERSION}"),
+            "metadata": {},
+            "items": items,
+        }),
+    ))
 }
 
 /// `/apis/metrics.k8s.io` and `/apis/metrics.k8s.io/v1beta1`.
@@ -153,7 +157,7 @@ fn discovery(version: &str, path: &str) -> Result<Response, Status> {
         VERSION => resource_list(),
         _ => return Err(Status::not_found_path(path)),
     };
-    Ok(axum::Json(document).into_response())
+    Ok(json_response(StatusCode::OK, &document))
 }
 
 /// The named object (404 if it does not exist) or every object the filter selects.

@@ -45,8 +45,11 @@ pub fn router(context: Context) -> Router {
         .route("/version", get(health::version))
         .route("/metrics", get(metrics::serve))
         .route("/api", get(discovery::core))
+        // With the slash too, as kube-apiserver answers them: the Python client asks so.
+        .route("/api/", get(discovery::core))
         .route("/api/v1", get(discovery::core_v1))
         .route("/apis", get(discovery::groups))
+        .route("/apis/", get(discovery::groups))
         .route("/openapi/v2", get(openapi::v2))
         .route("/openapi/v3", get(openapi::v3_index))
         .route("/openapi/v3/{*path}", get(openapi::v3_group_version))

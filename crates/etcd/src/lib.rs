@@ -11,6 +11,7 @@ pub mod command;
 pub mod join;
 mod layout;
 mod members;
+mod request;
 
 pub use layout::{CLIENT_PORT, Layout, PEER_PORT};
 pub use members::{AddError, Member, Members};

@@ -1,16 +1,16 @@
 //! The etcd cluster's membership, through a member's client URL with a client certificate.
 
-use std::future::Future;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use etcd_client::{Certificate, Client, ConnectOptions, Identity, TlsOptions};
 use k0rs_store::etcd::EtcdTls;
 
-/// How long one request may take: an etcd without quorum does not answer at all.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a membership change waits for a cluster that has just changed to settle.
-const SETTLE: Duration = Duration::from_secs(20);
+use crate::request::{Outcome, REQUEST_TIMEOUT, outcome, reconfigure, timed};
+
+/// How long the other members are asked whether a removal whose answer was lost happened:
+/// they apply a committed change within a heartbeat or two.
+const CONFIRM: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
@@ -92,6 +92,8 @@ fn initial_cluster(members: &[Member], id: u64, name: &str) -> Vec<String> {
 /// A client of the cluster, for membership.
 pub struct Members {
     client: Client,
+    /// How it connected, to reach other members the same way.
+    options: ConnectOptions,
 }
 
 impl Members {
@@ -104,25 +106,14 @@ impl Members {
                     .ca_certificate(Certificate::from_pem(&tls.ca))
                     .identity(Identity::from_pem(&tls.cert, &tls.key)),
             );
-        let client = Client::connect(endpoints, Some(options))
+        let client = Client::connect(endpoints, Some(options.clone()))
             .await
             .with_context(|| format!("cannot connect to etcd at {}", endpoints.join(",")))?;
-        Ok(Self { client })
+        Ok(Self { client, options })
     }
 
     pub async fn list(&self) -> anyhow::Result<Vec<Member>> {
-        let mut client = self.client.clone();
-        let response = timed("list the etcd members", client.member_list()).await?;
-        Ok(response
-            .members()
-            .iter()
-            .map(|m| Member {
-                id: m.id(),
-                name: m.name().to_owned(),
-                peer_urls: m.peer_urls().to_vec(),
-                client_urls: m.client_urls().to_vec(),
-            })
-            .collect())
+        list_through(&self.client).await
     }
 
     /// Whether the member answers and the cluster has quorum (a linearizable read succeeds).
@@ -193,58 +184,90 @@ impl Members {
         })
     }
 
-    /// Removes the member with `peer_url`; the member removed, or `None` if there was none.
+    /// Removes the member with `peer_url`; the member removed, or `None` if there was none. A
+    /// removal etcd does not confirm (the member answering stopped, the answer timed out) counts
+    /// once the other members no longer list it.
     pub async fn remove(&self, peer_url: &str) -> anyhow::Result<Option<Member>> {
-        let members = self.list().await?;
-        let Some(member) = members
+        let (member, others): (Vec<Member>, Vec<Member>) = self
+            .list()
+            .await?
             .into_iter()
-            .find(|m| m.peer_urls.iter().any(|u| u == peer_url))
-        else {
+            .partition(|m| m.peer_urls.iter().any(|u| u == peer_url));
+        let Some(member) = member.into_iter().next() else {
             return Ok(None);
         };
+        // Asked when the removal's answer is lost, which is how a leave through the leaving
+        // member itself ends: it stops once it has applied its removal.
+        let others: Vec<String> = others.into_iter().flat_map(|m| m.client_urls).collect();
         let id = member.id;
-        reconfigure("remove the etcd member", || {
+        let removed = reconfigure("remove the etcd member", || {
             let mut client = self.client.clone();
             async move { client.member_remove(id).await }
         })
-        .await?;
-        Ok(Some(member))
-    }
-}
-
-/// A membership change. etcd refuses one while its leader has not been connected to every
-/// member for five seconds (its strict reconfiguration check), as just after a controller joined
-/// or restarted; that passes, so an "unhealthy cluster" answer is tried again until `SETTLE`.
-async fn reconfigure<T, Fut>(what: &str, request: impl Fn() -> Fut) -> anyhow::Result<T>
-where
-    Fut: Future<Output = Result<T, etcd_client::Error>>,
-{
-    let deadline = tokio::time::Instant::now() + SETTLE;
-    loop {
-        // Boxed: etcd-client's request futures are large, and this one is held across retries.
-        match timed(what, Box::pin(request())).await {
-            Err(e)
-                if format!("{e:#}").contains("unhealthy cluster")
-                    && tokio::time::Instant::now() < deadline =>
-            {
-                tokio::time::sleep(Duration::from_millis(500)).await;
+        .await;
+        match removed {
+            Ok(_) => Ok(Some(member)),
+            Err(e) if outcome(&e) == Outcome::Unknown => {
+                tracing::info!(component = "etcd", peer_url, error = %format!("{e:#}"),
+                    "no answer to the removal; asking the other members whether it happened");
+                // Boxed: it holds a connection attempt of its own, as large as the removal's.
+                if Box::pin(self.gone(&others, id)).await {
+                    Ok(Some(member))
+                } else {
+                    Err(e.context(format!(
+                        "the removal of {peer_url} went unanswered, and the other members still list it after {}s",
+                        CONFIRM.as_secs()
+                    )))
+                }
             }
-            result => return result,
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether the members at `endpoints` come to list no member `id` within `CONFIRM`.
+    async fn gone(&self, endpoints: &[String], id: u64) -> bool {
+        if endpoints.is_empty() {
+            return false;
+        }
+        let deadline = tokio::time::Instant::now() + CONFIRM;
+        let connected = Client::connect(endpoints, Some(self.options.clone())).await;
+        let Ok(client) = connected else {
+            tracing::info!(
+                component = "etcd",
+                endpoints = endpoints.join(","),
+                "cannot reach the other members"
+            );
+            return false;
+        };
+        loop {
+            match list_through(&client).await {
+                Ok(members) if members.iter().all(|m| m.id != id) => return true,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::debug!(component = "etcd", error = %format!("{e:#}"), "cannot list the members");
+                }
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
 }
 
-async fn timed<T>(
-    what: &str,
-    request: impl Future<Output = Result<T, etcd_client::Error>>,
-) -> anyhow::Result<T> {
-    match tokio::time::timeout(REQUEST_TIMEOUT, request).await {
-        Ok(result) => result.with_context(|| format!("cannot {what}")),
-        Err(_) => anyhow::bail!(
-            "cannot {what}: no answer in {}s (has the cluster lost quorum?)",
-            REQUEST_TIMEOUT.as_secs()
-        ),
-    }
+async fn list_through(client: &Client) -> anyhow::Result<Vec<Member>> {
+    let mut client = client.clone();
+    let response = timed("list the etcd members", client.member_list()).await?;
+    Ok(response
+        .members()
+        .iter()
+        .map(|m| Member {
+            id: m.id(),
+            name: m.name().to_owned(),
+            peer_urls: m.peer_urls().to_vec(),
+            client_urls: m.client_urls().to_vec(),
+        })
+        .collect())
 }
 
 #[cfg(test)]

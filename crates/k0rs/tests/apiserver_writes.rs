@@ -1,7 +1,7 @@
 //! Writing through the API server of `k0rs controller`, judged by the real kubectl and curl:
 //! create, replace and delete with their conflicts, labels, annotations and the three patch types,
-//! delete-collection by selector, a namespace's termination, and one stored object seen in both
-//! versions of its kind.
+//! delete-collection by selector, a namespace's termination, one stored object seen in both
+//! versions of its kind, and the empty status a new Service comes back with.
 
 mod harness;
 
@@ -288,4 +288,48 @@ fn one_stored_object_is_seen_in_both_versions_of_its_kind() {
     assert_eq!(core["involvedObject"]["name"], "web");
     let out = kubectl(&admin, &["get", "events"]);
     assert!(stdout(&out).contains("scaled to 3"), "{}", stdout(&out));
+}
+
+/// A Service created without a status (kubectl's POST) comes back, from the create and from every
+/// read, with the empty `status.loadBalancer` kube-apiserver always writes; a replace keeps it.
+#[test]
+fn a_service_created_without_status_has_an_empty_load_balancer_status() {
+    let controller = Controller::start();
+    let admin = controller.admin();
+    let run = |args: &[&str]| {
+        let out = kubectl(&admin, args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        serde_json::from_str::<serde_json::Value>(&stdout(&out)).unwrap()
+    };
+    let created = run(&[
+        "create",
+        "service",
+        "clusterip",
+        "web",
+        "--tcp=80:8080",
+        "-o",
+        "json",
+    ]);
+    let empty = serde_json::json!({"loadBalancer": {}});
+    assert_eq!(created["status"], empty, "{created}");
+    let read = run(&["get", "service", "web", "-o", "json"]);
+    assert_eq!(read["status"], empty);
+    let listed = run(&["get", "services", "-o", "json"]);
+    let web = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["metadata"]["name"] == "web")
+        .unwrap();
+    assert_eq!(web["status"], empty);
+    let mut replaced = read.clone();
+    replaced.as_object_mut().unwrap().remove("status");
+    replaced["metadata"]["labels"] = serde_json::json!({"tier": "front"});
+    let file = controller.node.root.path().join("web.json");
+    std::fs::write(&file, replaced.to_string()).unwrap();
+    run(&["replace", "-f", path_str(&file), "-o", "json"]);
+    assert_eq!(
+        run(&["get", "service", "web", "-o", "json"])["status"],
+        empty
+    );
 }

@@ -81,17 +81,48 @@ fn a_deployment_created_with_its_nodes_spreads_over_them() {
     assert_eq!(placed, evenly(&["n1", "n2"], 3), "replicas per node");
 }
 
+/// Whether every one of `names` carries no taint (the node lifecycle controller has lifted the
+/// `not-ready` one that admission gave it).
+fn untainted(admin: &Path, names: &[&str]) -> bool {
+    let nodes = json_of(admin, &["get", "nodes"]);
+    let untainted = nodes["items"].as_array().unwrap().iter().filter(|node| {
+        names.contains(&node["metadata"]["name"].as_str().unwrap_or_default())
+            && node["spec"]["taints"].as_array().is_none_or(Vec::is_empty)
+    });
+    untainted.count() == names.len()
+}
+
+/// A burst of pods created back to back spreads over new nodes once they are schedulable:
+/// each decision counts the pods placed before it, bound or only assumed (as kube-scheduler's
+/// cache does).
+///
+/// The nodes are schedulable before the burst starts, and that is the edge of what Kubernetes
+/// promises. A new Node carries `node.kubernetes.io/not-ready:NoSchedule` from admission
+/// (TaintNodesByCondition) until the node lifecycle controller lifts it, node by node; the
+/// scheduler puts a pod on the nodes schedulable when it tries the pod and never moves it
+/// later. Pods created in the moment between two nodes' lifts therefore go to the first, in
+/// kube-scheduler as here, and a burst created in the same breath as its nodes has no
+/// guaranteed split: under CPU load 3 of 6 pods were placed before the second node's lift,
+/// which a conflict with the IPAM controller's podCIDR write had delayed (4 made this test
+/// fail when it created nodes and pods at once). Pods tried before any node was schedulable
+/// are the case Kubernetes does pin, by their backoff: the test below.
 #[test]
-fn a_burst_of_pods_created_with_their_nodes_spreads_over_them() {
+fn a_burst_of_pods_spreads_over_nodes_that_just_turned_schedulable() {
     let controller = Controller::start_control_plane();
-    let mut objects = vec![ready_node("n1"), ready_node("n2")];
-    objects.extend((0..6).map(|i| {
-        json!({"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": format!("burst-{i}"), "labels": {"app": "burst"}},
-            "spec": {"containers": container()}})
-    }));
-    create_at_once(&controller, &objects);
-    let placed = bound_per_node(&controller.admin(), "burst", 6);
+    let admin = controller.admin();
+    create_at_once(&controller, &[ready_node("n1"), ready_node("n2")]);
+    eventually(30, "n1 and n2 schedulable", || {
+        untainted(&admin, &["n1", "n2"])
+    });
+    let pods: Vec<Value> = (0..6)
+        .map(|i| {
+            json!({"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": format!("burst-{i}"), "labels": {"app": "burst"}},
+                "spec": {"containers": container()}})
+        })
+        .collect();
+    create_at_once(&controller, &pods);
+    let placed = bound_per_node(&admin, "burst", 6);
     assert_eq!(placed, evenly(&["n1", "n2"], 3), "pods per node");
 }
 

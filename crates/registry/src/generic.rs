@@ -174,6 +174,16 @@ impl Registry {
         &self.store
     }
 
+    /// Whether the store answers a read that needs its quorum (`etcd-0` of
+    /// `componentstatuses`).
+    pub async fn check_store(&self) -> Result<(), Status> {
+        self.store
+            .current_revision()
+            .await
+            .map(|_| ())
+            .map_err(|e| store_error(&e))
+    }
+
     pub(crate) fn scope<'a>(resource: &Resource, namespace: Option<&'a str>) -> Option<&'a str> {
         if resource.namespaced { namespace } else { None }
     }

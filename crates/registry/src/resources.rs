@@ -34,6 +34,7 @@ const fn row(group: &str, version: &str, plural: &str) -> &'static Resource {
 
 // core/v1
 pub const BINDINGS: &Resource = row("", "v1", "bindings");
+pub const COMPONENT_STATUSES: &Resource = row("", "v1", "componentstatuses");
 pub const CONFIG_MAPS: &Resource = row("", "v1", "configmaps");
 pub const ENDPOINTS: &Resource = row("", "v1", "endpoints");
 pub const EVENTS: &Resource = row("", "v1", "events");

@@ -1,6 +1,7 @@
 //! The steps every kind goes through on a write, with what its strategy ([`crate::kinds`]) adds:
 //! what a create sets, what an update keeps as stored, what a field selector may name.
 
+use k0rs_api::SelectableField;
 use serde_json::{Value, json};
 
 use crate::generic::Part;
@@ -75,8 +76,11 @@ fn copy_field(stored: &Value, object: &mut Value, field: &str) {
 
 /// Fields a field selector may name for this kind (`metadata.name` and `metadata.namespace` for
 /// every kind, plus what Kubernetes indexes per kind).
-pub fn selectable_fields(resource: &Resource) -> Vec<&'static str> {
-    let mut fields = vec!["metadata.name", "metadata.namespace"];
+pub fn selectable_fields(resource: &Resource) -> Vec<SelectableField> {
+    let mut fields = vec![
+        SelectableField::text("metadata.name"),
+        SelectableField::text("metadata.namespace"),
+    ];
     fields.extend_from_slice(resource.strategy.selectable_fields);
     fields
 }

@@ -138,6 +138,11 @@ const fn review(
 pub const RESOURCES: &[Resource] = &[
     // core/v1
     review("", "v1", "Binding", "bindings", true),
+    // Read only, and never stored: the API server answers from its probes.
+    Resource {
+        verbs: &["get", "list"],
+        ..crud("", "v1", "ComponentStatus", "componentstatuses", "componentstatus", false, &["cs"], &[], &[])
+    }.with(&kinds::componentstatuses::STRATEGY),
     crud("", "v1", "ConfigMap", "configmaps", "configmap", true, &["cm"], &[], &[]).with(&kinds::configmaps::STRATEGY),
     crud("", "v1", "Endpoints", "endpoints", "endpoints", true, &["ep"], &[], &[]).with(&kinds::endpoints::STRATEGY),
     crud("", "v1", "Event", "events", "event", true, &["ev"], &[], &[]).with(&kinds::events::STRATEGY),

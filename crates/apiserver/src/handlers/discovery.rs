@@ -5,15 +5,14 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use k0rs_api::Status;
 use serde_json::Value;
 
 use crate::context::Context;
-use crate::http::status_response;
+use crate::http::{encoded, json_response, status_response};
 use crate::layers::request_info::ApiPath;
 use crate::{aggregated, aggregator, discovery, resource_metrics};
 
@@ -22,7 +21,10 @@ pub async fn core(State(context): State<Arc<Context>>, headers: HeaderMap) -> Re
     if let Some(version) = aggregated::wanted(&headers) {
         return aggregated_response(&context, version, true).await;
     }
-    Json(discovery::core_versions(&context.advertise_address)).into_response()
+    json_response(
+        StatusCode::OK,
+        &discovery::core_versions(&context.advertise_address),
+    )
 }
 
 /// `/api/v1`.
@@ -44,7 +46,7 @@ pub async fn groups(State(context): State<Arc<Context>>, headers: HeaderMap) -> 
         }
         list.extend(remote);
     }
-    Json(groups).into_response()
+    json_response(StatusCode::OK, &groups)
 }
 
 /// `/apis/<group>` and `/apis/<group>/<version>`.
@@ -58,13 +60,13 @@ pub async fn group(context: &Context, api: &ApiPath, path: &str) -> Result<Respo
         discovery::resource_list(&api.group, &api.version)
     };
     document
-        .map(|d| Json(d).into_response())
+        .map(|d| json_response(StatusCode::OK, &d))
         .ok_or_else(|| Status::not_found_path(path))
 }
 
 fn document_or_404(path: &str, document: Option<Value>) -> Response {
     match document {
-        Some(doc) => Json(doc).into_response(),
+        Some(doc) => json_response(StatusCode::OK, &doc),
         None => status_response(&Status::not_found_path(path)),
     }
 }
@@ -87,7 +89,7 @@ async fn aggregated_response(context: &Context, version: &str, core: bool) -> Re
     }
     (
         [(header::CONTENT_TYPE, aggregated::content_type(version))],
-        document.to_string(),
+        encoded(document.to_string()),
     )
         .into_response()
 }

@@ -75,6 +75,15 @@ async fn serve(
     }
     let query = query_params(request.uri())?;
     let output = negotiate::output(request.headers())?;
+    if resource.is(k0rs_registry::resources::COMPONENT_STATUSES) {
+        let answer = crate::component_statuses::serve(
+            &context.registry,
+            &context.components,
+            api.name.as_deref(),
+        )
+        .await?;
+        return respond((StatusCode::OK, answer), resource, verb, output);
+    }
     if verb == "watch" {
         return watch::serve(context, resource, api.namespace.as_deref(), &query, output).await;
     }
@@ -84,7 +93,7 @@ async fn serve(
         return Ok((
             StatusCode::OK,
             [(header::CONTENT_TYPE, "application/json")],
-            bytes,
+            crate::http::encoded_bytes(bytes),
         )
             .into_response());
     }

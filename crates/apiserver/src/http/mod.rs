@@ -10,4 +10,4 @@ pub mod negotiate;
 pub mod query;
 pub mod status;
 
-pub use status::{StatusError, json_response, status_response};
+pub use status::{StatusError, encoded, encoded_bytes, json_response, status_response};

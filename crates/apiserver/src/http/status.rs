@@ -1,5 +1,6 @@
 //! Responses: a `Status` as Kubernetes writes it (the refusal of every layer and handler), and a
-//! JSON object with a status code.
+//! JSON object with a status code. Every JSON body ends with a newline, as kube-apiserver's
+//! encoder (Go's `json.Encoder`) writes it: clients compare bodies, and error texts, byte for byte.
 
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -29,7 +30,7 @@ pub fn status_response(status: &Status) -> Response {
     (
         code,
         [(header::CONTENT_TYPE, "application/json")],
-        status.to_json(),
+        encoded(status.to_json()),
     )
         .into_response()
 }
@@ -39,7 +40,21 @@ pub fn json_response(code: StatusCode, body: &Value) -> Response {
     (
         code,
         [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
+        encoded(body.to_string()),
     )
         .into_response()
+}
+
+/// A JSON body as kube-apiserver's encoder ends it: with a newline.
+pub fn encoded(mut json: String) -> String {
+    json.push('\n');
+    json
+}
+
+/// JSON bytes written elsewhere (stored objects, lists assembled from them), ended the same way.
+pub fn encoded_bytes(mut json: Vec<u8>) -> Vec<u8> {
+    if json.last() != Some(&b'\n') {
+        json.push(b'\n');
+    }
+    json
 }

@@ -58,6 +58,7 @@ impl Api {
             tokens: None,
             front_proxy: None,
             kubelet_client: None,
+            components: Vec::new(),
         })
         .await
         .unwrap();

@@ -177,6 +177,7 @@ impl Component for ApiServerComponent {
             }),
             front_proxy: Some(Arc::new(front_proxy)),
             kubelet_client: Some(Arc::new(kubelet_client)),
+            components: super::control_loops::component_probes()?,
         };
         let server = ApiServer::start(ServerOptions {
             bind: self.bind,

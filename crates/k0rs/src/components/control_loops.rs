@@ -9,10 +9,43 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use async_trait::async_trait;
+use k0rs_apiserver::ComponentProbe;
 use k0rs_component::Component;
 use k0rs_runtime::Running;
 use k0rs_runtime::serving::{self, Endpoint};
 use tokio::task::JoinHandle;
+
+/// The variable that overrides a loop's secure port, and upstream's port.
+const SCHEDULER_PORT: (&str, u16) = ("K0RS_SCHEDULER_SECURE_PORT", 10259);
+const CONTROLLER_MANAGER_PORT: (&str, u16) = ("K0RS_CONTROLLER_MANAGER_SECURE_PORT", 10257);
+
+/// The port of `(variable, default)`; none for `0` (not served).
+fn secure_port((variable, default): (&str, u16)) -> anyhow::Result<Option<u16>> {
+    let port = match std::env::var(variable) {
+        Ok(port) => port
+            .parse::<u16>()
+            .with_context(|| format!("{variable}={port:?} is not a port"))?,
+        Err(_) => default,
+    };
+    Ok((port != 0).then_some(port))
+}
+
+/// Where the API server's `componentstatuses` probes the scheduler and the controller manager:
+/// their secure ports on this host, as kube-apiserver probes them on localhost.
+pub fn component_probes() -> anyhow::Result<Vec<ComponentProbe>> {
+    [
+        ("scheduler", SCHEDULER_PORT),
+        ("controller-manager", CONTROLLER_MANAGER_PORT),
+    ]
+    .into_iter()
+    .map(|(name, port)| {
+        Ok(ComponentProbe {
+            name,
+            address: secure_port(port)?.map(|p| SocketAddr::from((Ipv4Addr::LOCALHOST, p))),
+        })
+    })
+    .collect()
+}
 
 /// Which control loop a component runs.
 #[derive(Debug, Clone)]
@@ -50,17 +83,11 @@ impl ControlLoop {
     /// the port in `K0RS_SCHEDULER_SECURE_PORT` / `K0RS_CONTROLLER_MANAGER_SECURE_PORT` (`0`:
     /// not served), which lets several controllers share one network namespace in tests.
     fn secure_address(&self) -> anyhow::Result<Option<SocketAddr>> {
-        let (variable, default) = match self.which {
-            Loop::Scheduler => ("K0RS_SCHEDULER_SECURE_PORT", 10259),
-            Loop::ControllerManager(_) => ("K0RS_CONTROLLER_MANAGER_SECURE_PORT", 10257),
+        let port = match self.which {
+            Loop::Scheduler => secure_port(SCHEDULER_PORT)?,
+            Loop::ControllerManager(_) => secure_port(CONTROLLER_MANAGER_PORT)?,
         };
-        let port = match std::env::var(variable) {
-            Ok(port) => port
-                .parse::<u16>()
-                .with_context(|| format!("{variable}={port:?} is not a port"))?,
-            Err(_) => default,
-        };
-        Ok((port != 0).then(|| SocketAddr::from((Ipv4Addr::UNSPECIFIED, port))))
+        Ok(port.map(|port| SocketAddr::from((Ipv4Addr::UNSPECIFIED, port))))
     }
 
     /// Serves health and metrics; a port in use (another controller on this host) costs only

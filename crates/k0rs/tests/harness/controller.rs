@@ -49,6 +49,16 @@ impl Controller {
     /// A controller whose config has `extra` (YAML lines indented under `spec:`) too, started
     /// with `flags`.
     pub fn start_with(backend: Backend, extra: &str, flags: &[&str]) -> Self {
+        Self::start_with_env(backend, extra, flags, &[])
+    }
+
+    /// As `start_with`, with `env` in the controller's environment too.
+    pub fn start_with_env(
+        backend: Backend,
+        extra: &str,
+        flags: &[&str],
+        env: &[(&str, String)],
+    ) -> Self {
         let node = Node::new();
         let port = free_port();
         let (etcd, storage) = match backend {
@@ -70,6 +80,7 @@ impl Controller {
         let log = node.root.path().join("k0rs.log");
         let child = node
             .k0rs(&[&["controller", "--config", path_str(&config)], flags].concat())
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .unwrap();

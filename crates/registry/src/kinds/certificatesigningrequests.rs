@@ -1,5 +1,6 @@
 //! CertificateSigningRequests: selectable by signer; kubectl's columns.
 
+use k0rs_api::SelectableField;
 use serde_json::Value;
 
 use super::Strategy;
@@ -7,7 +8,7 @@ use crate::columns::{AGE, Column, NAME, column};
 use crate::printers::text;
 
 pub static STRATEGY: Strategy = Strategy {
-    selectable_fields: &["spec.signerName"],
+    selectable_fields: &[SelectableField::text("spec.signerName")],
     columns,
     ..Strategy::DEFAULT
 };

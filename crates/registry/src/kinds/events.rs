@@ -1,6 +1,7 @@
 //! Events: core/v1 Events expire an hour after their last write; events.k8s.io/v1 Events are the
 //! same objects, stored as core/v1 ones with their fields renamed.
 
+use k0rs_api::SelectableField;
 use serde_json::{Map, Value};
 
 use super::{Conversion, Strategy};
@@ -9,17 +10,19 @@ use crate::printers::text;
 
 pub static STRATEGY: Strategy = Strategy {
     selectable_fields: &[
-        "involvedObject.kind",
-        "involvedObject.namespace",
-        "involvedObject.name",
-        "involvedObject.uid",
-        "involvedObject.apiVersion",
-        "involvedObject.resourceVersion",
-        "involvedObject.fieldPath",
-        "reason",
-        "reportingComponent",
-        "source",
-        "type",
+        SelectableField::text("involvedObject.kind"),
+        SelectableField::text("involvedObject.namespace"),
+        SelectableField::text("involvedObject.name"),
+        SelectableField::text("involvedObject.uid"),
+        SelectableField::text("involvedObject.apiVersion"),
+        SelectableField::text("involvedObject.resourceVersion"),
+        SelectableField::text("involvedObject.fieldPath"),
+        SelectableField::text("reason"),
+        SelectableField::text("reportingComponent"),
+        // The source component, else the reporting controller (events.k8s.io writers set only
+        // that one).
+        SelectableField::read("source", &["source.component", "reportingComponent"], ""),
+        SelectableField::text("type"),
     ],
     columns,
     expires: true,
@@ -28,6 +31,23 @@ pub static STRATEGY: Strategy = Strategy {
 
 /// events.k8s.io/v1 Events, stored as core/v1 Events.
 pub static EVENTS_API: Strategy = Strategy {
+    // Its names for the stored Event's fields (the filter reads the stored form).
+    selectable_fields: &[
+        SelectableField::read("regarding.kind", &["involvedObject.kind"], ""),
+        SelectableField::read("regarding.namespace", &["involvedObject.namespace"], ""),
+        SelectableField::read("regarding.name", &["involvedObject.name"], ""),
+        SelectableField::read("regarding.uid", &["involvedObject.uid"], ""),
+        SelectableField::read("regarding.apiVersion", &["involvedObject.apiVersion"], ""),
+        SelectableField::read(
+            "regarding.resourceVersion",
+            &["involvedObject.resourceVersion"],
+            "",
+        ),
+        SelectableField::read("regarding.fieldPath", &["involvedObject.fieldPath"], ""),
+        SelectableField::read("reportingController", &["reportingComponent"], ""),
+        SelectableField::text("reason"),
+        SelectableField::text("type"),
+    ],
     conversion: Some(Conversion {
         storage: || crate::resources::EVENTS,
         to_storage: |event| rename(event, FIELDS.into_iter()),

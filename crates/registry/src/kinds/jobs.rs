@@ -1,6 +1,7 @@
 //! Jobs: Kubernetes' defaults, a selector generated from the Job's uid, the rules of a controller
 //! whose pods may not restart Always, kubectl's columns.
 
+use k0rs_api::SelectableField;
 use serde_json::{Value, json};
 
 use super::{Strategy, on_spec};
@@ -13,7 +14,12 @@ pub static STRATEGY: Strategy = Strategy {
     defaults: |job| on_spec(job, job_spec),
     prepare_for_create: generate_selector,
     validate,
-    selectable_fields: &["status.successful"],
+    // The selector's name is not the field's: `status.succeeded` counts the successful pods.
+    selectable_fields: &[SelectableField::read(
+        "status.successful",
+        &["status.succeeded"],
+        "0",
+    )],
     columns,
     ..Strategy::DEFAULT
 };

@@ -6,6 +6,7 @@
 
 pub(crate) mod apiservices;
 pub(crate) mod certificatesigningrequests;
+pub(crate) mod componentstatuses;
 pub(crate) mod configmaps;
 pub(crate) mod cronjobs;
 pub(crate) mod customresourcedefinitions;
@@ -34,7 +35,7 @@ pub(crate) mod services;
 pub(crate) mod statefulsets;
 pub(crate) mod storageclasses;
 
-use k0rs_api::Status;
+use k0rs_api::{SelectableField, Status};
 use serde_json::Value;
 
 use crate::columns::{AGE, Column, NAME};
@@ -59,8 +60,9 @@ pub struct Strategy {
     pub validate: fn(object: &Value, errors: &mut Errors),
     /// Whether names are DNS labels (no dots) rather than DNS subdomains.
     pub label_names: bool,
-    /// The fields a field selector may name besides `metadata.name` and `metadata.namespace`.
-    pub selectable_fields: &'static [&'static str],
+    /// The fields a field selector may name besides `metadata.name` and `metadata.namespace`,
+    /// and where their values are read.
+    pub selectable_fields: &'static [SelectableField],
     /// The columns of table output, as kubectl shows them.
     pub columns: fn() -> Vec<Column>,
     /// How the kind is stored when it is stored as another version of itself.

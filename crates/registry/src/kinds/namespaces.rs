@@ -2,7 +2,7 @@
 //! `Terminating` once deleted until emptied; the namespaces the control plane lives in may not be
 //! deleted.
 
-use k0rs_api::{Status, StatusDetails, StatusReason};
+use k0rs_api::{SelectableField, Status, StatusDetails, StatusReason};
 use serde_json::{Value, json};
 
 use super::{Deletion, Strategy, named};
@@ -13,7 +13,11 @@ pub static STRATEGY: Strategy = Strategy {
     prepare_for_create,
     keep_on_update,
     label_names: true,
-    selectable_fields: &["status.phase"],
+    selectable_fields: &[
+        SelectableField::text("status.phase"),
+        // Kubernetes keeps this one for compatibility, though it is a bug.
+        SelectableField::read("name", &["metadata.name"], ""),
+    ],
     columns: || {
         named(vec![column("Status", "string", 0, |v, _| {
             text(&v["status"]["phase"])

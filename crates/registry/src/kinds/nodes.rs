@@ -1,5 +1,6 @@
 //! Nodes: a node keeps the status its kubelet registers it with; kubectl's columns.
 
+use k0rs_api::SelectableField;
 use serde_json::Value;
 
 use super::Strategy;
@@ -8,7 +9,7 @@ use crate::printers::{joined, text};
 
 pub static STRATEGY: Strategy = Strategy {
     create_keeps_status: true,
-    selectable_fields: &["spec.unschedulable"],
+    selectable_fields: &[SelectableField::flag("spec.unschedulable")],
     columns,
     ..Strategy::DEFAULT
 };

@@ -1,6 +1,7 @@
 //! PersistentVolumeClaims: a `Filesystem` volume unless asked otherwise, Pending when created;
 //! kubectl's columns.
 
+use k0rs_api::SelectableField;
 use serde_json::{Value, json};
 
 use super::{Strategy, named, on_spec};
@@ -9,6 +10,8 @@ use crate::defaults::default;
 use crate::printers::{joined, strings, text};
 
 pub static STRATEGY: Strategy = Strategy {
+    // Kubernetes keeps this one for compatibility, though it is a bug.
+    selectable_fields: &[SelectableField::read("name", &["metadata.name"], "")],
     defaults: |claim| {
         on_spec(claim, |spec| {
             default(spec, "volumeMode", json!("Filesystem"));

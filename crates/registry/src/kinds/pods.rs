@@ -1,6 +1,7 @@
 //! Pods: their spec's defaults and rules, the status a new pod starts with, kubectl's columns, and
 //! the grace a running pod gets to stop when deleted.
 
+use k0rs_api::SelectableField;
 use serde_json::{Value, json};
 
 use super::{Deletion, Strategy};
@@ -13,14 +14,15 @@ pub static STRATEGY: Strategy = Strategy {
     prepare_for_create,
     validate: |pod, errors| crate::validation::pod_spec(&pod["spec"], "spec", errors),
     selectable_fields: &[
-        "spec.nodeName",
-        "spec.restartPolicy",
-        "spec.schedulerName",
-        "spec.serviceAccountName",
-        "spec.hostNetwork",
-        "status.phase",
-        "status.podIP",
-        "status.nominatedNodeName",
+        SelectableField::text("spec.nodeName"),
+        SelectableField::text("spec.restartPolicy"),
+        SelectableField::text("spec.schedulerName"),
+        SelectableField::text("spec.serviceAccountName"),
+        SelectableField::flag("spec.hostNetwork"),
+        SelectableField::text("status.phase"),
+        // The first of the pod's IPs, as Kubernetes takes it.
+        SelectableField::read("status.podIP", &["status.podIPs.0.ip", "status.podIP"], ""),
+        SelectableField::text("status.nominatedNodeName"),
     ],
     columns,
     deletion: Deletion {

@@ -1,5 +1,6 @@
 //! ReplicaSets: a pod template's defaults, the rules of a controller, kubectl's columns.
 
+use k0rs_api::SelectableField;
 use serde_json::Value;
 
 use super::{Strategy, on_spec};
@@ -10,7 +11,7 @@ use crate::printers::{int, workload};
 pub static STRATEGY: Strategy = Strategy {
     defaults: |set| on_spec(set, |spec| pod_spec(&mut spec["template"]["spec"])),
     validate: |set, errors| crate::validation::controller(&set["spec"], errors),
-    selectable_fields: &["status.replicas"],
+    selectable_fields: &[SelectableField::count("status.replicas")],
     columns: || {
         workload(vec![
             column("Desired", "integer", 0, |v, _| {

@@ -3,6 +3,7 @@
 
 use super::{Strategy, on_spec};
 use crate::defaults::{default, pod_spec};
+use k0rs_api::SelectableField;
 
 pub static STRATEGY: Strategy = Strategy {
     defaults: |controller| {
@@ -15,7 +16,7 @@ pub static STRATEGY: Strategy = Strategy {
     },
     validate: |controller, errors| crate::validation::controller(&controller["spec"], errors),
     label_names: true,
-    selectable_fields: &["status.replicas"],
+    selectable_fields: &[SelectableField::count("status.replicas")],
     // Columns: NAME and AGE only, so far (kubectl's also show DESIRED, CURRENT and READY).
     ..Strategy::DEFAULT
 };

@@ -1,5 +1,6 @@
 //! Secrets: `Opaque` unless typed, `stringData` merged into `data`, keys that are config keys.
 
+use k0rs_api::SelectableField;
 use serde_json::{Value, json};
 
 use super::{Strategy, named};
@@ -13,7 +14,7 @@ pub static STRATEGY: Strategy = Strategy {
         merge_string_data(secret);
     },
     validate: crate::validation::config_keys,
-    selectable_fields: &["type"],
+    selectable_fields: &[SelectableField::text("type")],
     columns: || {
         named(vec![
             column("Type", "string", 0, |v, _| text(&v["type"])),

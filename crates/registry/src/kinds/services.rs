@@ -10,12 +10,20 @@ use crate::validation::{Errors, PROTOCOLS, port_in_range};
 
 pub static STRATEGY: Strategy = Strategy {
     defaults: |service| on_spec(service, defaults),
+    prepare_for_create,
     validate: |service, errors| validate(&service["spec"], errors),
     label_names: true,
     columns,
     holds_service_addresses: true,
     ..Strategy::DEFAULT
 };
+
+/// A new Service's status is what kube-apiserver writes for one without any: Go encodes the
+/// `ServiceStatus` and `LoadBalancerStatus` structs even when empty, and clients read
+/// `status.loadBalancer` without checking that it is there.
+fn prepare_for_create(service: &mut Value) {
+    service["status"] = json!({ "loadBalancer": {} });
+}
 
 /// Defaults of a Service spec that do not depend on allocation.
 fn defaults(spec: &mut Value) {
