@@ -249,3 +249,62 @@ pub async fn fetch_text(client: &HttpClient, url: &str) -> Result<String, Downlo
     .to_bytes();
     Ok(String::from_utf8_lossy(&body).into_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The update server's files, on a free loopback port.
+    async fn server(dir: &Path) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(crate::server::serve(
+            listener,
+            crate::server::router(dir.to_owned()),
+            None,
+        ));
+        format!("http://{address}")
+    }
+
+    #[tokio::test]
+    async fn resumes_a_partial_download_and_checks_the_whole() {
+        let served = tempfile::tempdir().unwrap();
+        let content: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::create_dir(served.path().join("stable")).unwrap();
+        std::fs::write(served.path().join("stable").join("k0rs"), &content).unwrap();
+        let base = server(served.path()).await;
+        let url = format!("{base}/stable/k0rs");
+        let sha = crate::server::sha256_hex(content.as_slice()).unwrap();
+        let client = crate::net::client().unwrap();
+        let into = tempfile::tempdir().unwrap();
+
+        // A first attempt stopped halfway, then a correct prefix: resumed.
+        std::fs::write(into.path().join("k0rs.part"), &content[..70_000]).unwrap();
+        let done = fetch(&client, &url, &sha, into.path(), "k0rs").await.unwrap();
+        assert_eq!(std::fs::read(&done).unwrap(), content);
+        assert!(!into.path().join("k0rs.part").exists());
+
+        // A prefix of something else: resumed from too (a download that started over would
+        // succeed here, so this proves the range request), the whole no longer matches, and
+        // nothing is kept to resume from.
+        std::fs::write(into.path().join("other.part"), vec![0xffu8; 1000]).unwrap();
+        let error = fetch(&client, &url, &sha, into.path(), "other").await.unwrap_err();
+        assert!(matches!(error, DownloadError::Checksum { .. }), "{error}");
+        assert!(!into.path().join("other.part").exists());
+        assert!(!into.path().join("other").exists());
+        // The next try starts over, and succeeds.
+        let done = fetch(&client, &url, &sha, into.path(), "other").await.unwrap();
+        assert_eq!(std::fs::read(&done).unwrap(), content);
+
+        // A whole file left as .part (a crash before the rename): the range is past the end,
+        // and the download starts over.
+        std::fs::write(into.path().join("again.part"), &content).unwrap();
+        let done = fetch(&client, &url, &sha, into.path(), "again").await.unwrap();
+        assert_eq!(std::fs::read(&done).unwrap(), content);
+
+        let missing = fetch(&client, &format!("{base}/stable/nothing"), "", into.path(), "x")
+            .await
+            .unwrap_err();
+        assert!(matches!(missing, DownloadError::Status { status: 404, .. }), "{missing}");
+    }
+}
