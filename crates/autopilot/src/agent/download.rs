@@ -280,7 +280,9 @@ mod tests {
 
         // A first attempt stopped halfway, then a correct prefix: resumed.
         std::fs::write(into.path().join("k0rs.part"), &content[..70_000]).unwrap();
-        let done = fetch(&client, &url, &sha, into.path(), "k0rs").await.unwrap();
+        let done = fetch(&client, &url, &sha, into.path(), "k0rs")
+            .await
+            .unwrap();
         assert_eq!(std::fs::read(&done).unwrap(), content);
         assert!(!into.path().join("k0rs.part").exists());
 
@@ -288,23 +290,38 @@ mod tests {
         // succeed here, so this proves the range request), the whole no longer matches, and
         // nothing is kept to resume from.
         std::fs::write(into.path().join("other.part"), vec![0xffu8; 1000]).unwrap();
-        let error = fetch(&client, &url, &sha, into.path(), "other").await.unwrap_err();
+        let error = fetch(&client, &url, &sha, into.path(), "other")
+            .await
+            .unwrap_err();
         assert!(matches!(error, DownloadError::Checksum { .. }), "{error}");
         assert!(!into.path().join("other.part").exists());
         assert!(!into.path().join("other").exists());
         // The next try starts over, and succeeds.
-        let done = fetch(&client, &url, &sha, into.path(), "other").await.unwrap();
+        let done = fetch(&client, &url, &sha, into.path(), "other")
+            .await
+            .unwrap();
         assert_eq!(std::fs::read(&done).unwrap(), content);
 
         // A whole file left as .part (a crash before the rename): the range is past the end,
         // and the download starts over.
         std::fs::write(into.path().join("again.part"), &content).unwrap();
-        let done = fetch(&client, &url, &sha, into.path(), "again").await.unwrap();
+        let done = fetch(&client, &url, &sha, into.path(), "again")
+            .await
+            .unwrap();
         assert_eq!(std::fs::read(&done).unwrap(), content);
 
-        let missing = fetch(&client, &format!("{base}/stable/nothing"), "", into.path(), "x")
-            .await
-            .unwrap_err();
-        assert!(matches!(missing, DownloadError::Status { status: 404, .. }), "{missing}");
+        let missing = fetch(
+            &client,
+            &format!("{base}/stable/nothing"),
+            "",
+            into.path(),
+            "x",
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(missing, DownloadError::Status { status: 404, .. }),
+            "{missing}"
+        );
     }
 }

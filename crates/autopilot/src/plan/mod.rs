@@ -66,6 +66,11 @@ async fn once(client: &Client, plans: &Api<Plan>) -> anyhow::Result<()> {
     }
     let snapshot = snapshot(client).await?;
     let (mut status, actions) = step(&plan, &snapshot, &Time(chrono::Utc::now()));
+    // What nodes finished is logged before what the step does about it (the next worker's drain
+    // follows the controller's completion); signals sent, after (a drain may hold one back).
+    log_transitions(&plan.spec.id, plan.status.as_ref(), &status, |s| {
+        s != TargetState::SignalSent
+    });
     for action in actions {
         match action {
             Action::Signal {
@@ -110,7 +115,9 @@ async fn once(client: &Client, plans: &Api<Plan>) -> anyhow::Result<()> {
             Action::Uncordon { node } => drain::uncordon(client, &node).await?,
         }
     }
-    log_transitions(&plan.spec.id, plan.status.as_ref(), &status);
+    log_transitions(&plan.spec.id, plan.status.as_ref(), &status, |s| {
+        s == TargetState::SignalSent
+    });
     if plan.status.as_ref() != Some(&status) {
         if plan.status.as_ref().map(|s| s.state) != Some(status.state) {
             tracing::info!(component = "autopilot", plan = plan.spec.id, state = %status.state, "plan state");
@@ -144,7 +151,12 @@ async fn snapshot(client: &Client) -> anyhow::Result<Snapshot> {
 }
 
 /// One line per node whose state changed: the plan's progress, node by node, in the log.
-fn log_transitions(plan: &str, before: Option<&PlanStatus>, after: &PlanStatus) {
+fn log_transitions(
+    plan: &str,
+    before: Option<&PlanStatus>,
+    after: &PlanStatus,
+    which: impl Fn(TargetState) -> bool,
+) {
     let targets = |status: &PlanStatus| -> Vec<(u32, String, TargetState, String)> {
         status
             .commands
@@ -166,7 +178,7 @@ fn log_transitions(plan: &str, before: Option<&PlanStatus>, after: &PlanStatus) 
             .iter()
             .find(|(c, n, _, _)| *c == command && *n == node)
             .map(|(_, _, s, _)| *s);
-        if was != Some(state) && state != TargetState::SignalPending {
+        if was != Some(state) && state != TargetState::SignalPending && which(state) {
             tracing::info!(component = "autopilot", plan, command, node, state = ?state, description, "node state");
         }
     }
