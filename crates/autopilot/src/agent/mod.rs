@@ -24,6 +24,7 @@ use futures::StreamExt as _;
 use k8s_openapi::api::core::v1::NodeAddress;
 use kube::Client;
 
+pub use control_node::arch;
 pub use install::previous_of;
 pub use marker::{Marker, Phase};
 pub use object::SignalObject;

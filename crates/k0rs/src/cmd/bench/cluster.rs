@@ -22,6 +22,8 @@ pub struct BenchController {
 /// for its log.
 #[derive(Debug, Default)]
 pub struct Launch {
+    /// The k0rs binary to run; this one when `None`.
+    pub program: Option<PathBuf>,
     pub prefix: Vec<String>,
     pub args: Vec<String>,
     pub log: Option<PathBuf>,
@@ -87,7 +89,10 @@ impl BenchController {
         launch: &Launch,
     ) -> anyhow::Result<(Self, Duration)> {
         let started = Instant::now();
-        let mut command = command(&launch.prefix)?;
+        let mut command = match &launch.program {
+            Some(program) => tokio::process::Command::new(program),
+            None => command(&launch.prefix)?,
+        };
         let stderr = match &launch.log {
             Some(log) => Stdio::from(
                 std::fs::File::create(log)

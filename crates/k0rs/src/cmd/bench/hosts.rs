@@ -115,6 +115,7 @@ impl BenchHost {
             prefix: self.prefix(),
             args,
             log: Some(self.dir.join("k0rs.log")),
+            program: None,
         })
     }
 

@@ -12,6 +12,7 @@ mod pods;
 mod proxy;
 mod scheduler;
 mod tunnel;
+mod update;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -65,6 +66,10 @@ pub enum Bench {
     /// kubelet, in this process): opening a connection, 1 KiB round trips and bulk throughput,
     /// dialled directly and through the tunnel
     Tunnel(tunnel::TunnelArgs),
+    /// An autopilot update of a real controller (a private copy of this binary, a channel served
+    /// in this process, a signed newer version) beside a restart by hand: the API's outage and
+    /// the time from the plan to Completed
+    Update(update::UpdateArgs),
     /// Open an embedded store, idle, print the resident memory in bytes (used by `bench store`)
     #[command(hide = true)]
     IdleRss {
@@ -238,6 +243,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             report(["embedded", "etcd_x3"], &embedded, &ha, args.json)
         }
         Bench::Tunnel(args) => tunnel::run(&args).await,
+        Bench::Update(args) => update::run(&args).await,
         Bench::Pods(args) if !args.in_own_netns => pods::reexec_in_own_netns("--in-own-netns"),
         Bench::Pods(args) => {
             let options = pods::PodsOptions {
