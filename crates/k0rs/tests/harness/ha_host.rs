@@ -16,6 +16,9 @@ pub struct Host {
     pub config: PathBuf,
     pub log: PathBuf,
     pub child: Option<Child>,
+    /// A private binary autopilot may replace (see [`super::private_binary`]); the build's when
+    /// `None`.
+    pub binary: Option<PathBuf>,
 }
 
 impl Host {
@@ -42,7 +45,14 @@ impl Host {
             config,
             log,
             child: None,
+            binary: None,
         }
+    }
+
+    /// This host runs a private copy of the binary, which autopilot may replace.
+    pub fn updatable(mut self) -> Self {
+        self.binary = Some(super::private_binary(self.node.root.path()));
+        self
     }
 
     /// `program args…` as this host: its network namespace and a host name of its own.
@@ -55,7 +65,11 @@ impl Host {
     }
 
     pub fn k0rs_command(&self, args: &[&str]) -> Command {
-        let mut cmd = self.command(assert_cmd::cargo::cargo_bin!("k0rs").to_str().unwrap());
+        let binary = self
+            .binary
+            .clone()
+            .unwrap_or_else(|| assert_cmd::cargo::cargo_bin!("k0rs").to_owned());
+        let mut cmd = self.command(path_str(&binary));
         cmd.arg("--data-dir")
             .arg(self.node.data_dir())
             .arg("--run-dir")
@@ -149,6 +163,9 @@ impl Host {
     }
 
     pub fn stop(&mut self) {
+        if self.binary.is_some() {
+            super::stop_updated(self.node.root.path(), &self.node.run_dir());
+        }
         if let Some(mut child) = self.child.take() {
             super::stop_gracefully(&mut child, Duration::from_secs(40));
         }
