@@ -138,7 +138,7 @@ fn wait_completed(hosts: &[Host]) {
     let deadline = Instant::now() + Duration::from_mins(8);
     loop {
         let state = kubectl_any(
-            &hosts,
+            hosts,
             &["get", "plan", "autopilot", "-o", "jsonpath={.status.state}"],
         );
         match state.as_deref() {
