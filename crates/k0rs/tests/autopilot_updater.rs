@@ -5,21 +5,11 @@
 mod harness;
 
 use std::path::Path;
-use std::process::Child;
-use std::time::Duration;
 
+use harness::autopilot::{self, Keys, Server, newer_version};
 use harness::controller::{Backend, Controller, kubectl, kubectl_ok};
 use harness::{free_port, k0rs, path_str, stderr};
 use k0rs_autopilot::api::Plan;
-
-/// The running version with its patch number raised: what the channel offers.
-fn newer_version() -> String {
-    let running = env!("CARGO_PKG_VERSION");
-    let (core, build) = running.split_once('+').unwrap();
-    let mut parts: Vec<u64> = core.split('.').map(|p| p.parse().unwrap()).collect();
-    parts[2] += 1;
-    format!("v{}.{}.{}+{build}", parts[0], parts[1], parts[2])
-}
 
 fn update_config(port: u16, strategy: &str) -> String {
     format!(
@@ -44,69 +34,18 @@ spec:
     )
 }
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        harness::stop_gracefully(&mut self.0, Duration::from_secs(5));
-    }
-}
-
 /// A channel `stable` offering `version` (this binary stamped), signed with a key made by k0rs,
 /// served on `port`.
 fn publish_and_serve(dir: &Path, channels: &Path, version: &str, port: u16) -> Server {
-    let binary = dir.join("k0rs-newer");
-    let (public, secret) = (dir.join("k0rs.pub"), dir.join("k0rs.key"));
-    let k0rs_binary = path_str(assert_cmd::cargo::cargo_bin!("k0rs"));
+    let keys = Keys::generate(dir, "k0rs");
     let url = format!("http://127.0.0.1:{port}");
-    for args in [
-        &[
-            "update-server",
-            "stamp",
-            "--version",
-            version,
-            k0rs_binary,
-            path_str(&binary),
-        ][..],
-        &[
-            "update-server",
-            "keygen",
-            "--public",
-            path_str(&public),
-            "--secret",
-            path_str(&secret),
-        ],
-        &[
-            "update-server",
-            "publish",
-            "--dir",
-            path_str(channels),
-            "--channel",
-            "stable",
-            "--binary",
-            path_str(&binary),
-            "--signing-key",
-            path_str(&secret),
-            "--arch",
-            "amd64",
-            "--url",
-            &url,
-        ],
-    ] {
-        let out = k0rs(args).output().unwrap();
-        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
-    }
-    let listen = format!("127.0.0.1:{port}");
-    Server(
-        k0rs(&[
-            "update-server",
-            "--dir",
-            path_str(channels),
-            "--listen",
-            &listen,
-        ])
-        .spawn()
-        .unwrap(),
+    let binary = autopilot::stamped(dir, version);
+    autopilot::publish(channels, "stable", &binary, version, &keys, &url, None);
+    Server::start(
+        k0rs(&[]),
+        channels,
+        &format!("127.0.0.1:{port}"),
+        &dir.join("update-server.log"),
     )
 }
 
@@ -122,7 +61,7 @@ fn a_newer_version_on_the_channel_becomes_the_autopilot_plan_when_the_window_ope
 
     let port = free_port();
     let channels = dir.join("channels");
-    let newer = newer_version();
+    let newer = newer_version(1);
     let _server = publish_and_serve(dir, &channels, &newer, port);
 
     harness::cluster::eventually(60, "the autopilot CRDs established", || {
