@@ -9,7 +9,7 @@ mod harness;
 
 use std::path::Path;
 
-use harness::autopilot::{self, Keys, Server, newer_version};
+use harness::autopilot::{self, Keys, Server, newer_version, update_config, version_of};
 use harness::single_node::SingleNode;
 use harness::worker_node::{WorkerNode, token};
 use harness::{free_port, path_str, private_binary, stderr, stdout};
@@ -39,38 +39,25 @@ spec:
       - {name: pause, image: registry.k8s.io/pause:3.9, imagePullPolicy: Never}
 ";
 
-fn update_config(url: &str, strategy: &str) -> String {
-    format!(
-        "apiVersion: autopilot.k0sproject.io/v1beta2
-kind: UpdateConfig
-metadata:
-  name: k0rs
-spec:
-  channel: stable
-  updateServer: {url}
-  upgradeStrategy:
-{strategy}
-  planSpec:
-    commands:
-      - k0supdate:
+/// The commands of the UpdateConfig's plan: the binary on the controllers, then the workers one
+/// at a time; the airgap bundle on both workers at once.
+const COMMANDS: &str = "      - k0supdate:
           targets:
             controllers:
               discovery:
-                selector: {{}}
+                selector: {}
             workers:
               limits:
                 concurrent: 1
               discovery:
-                selector: {{}}
+                selector: {}
       - airgapupdate:
           workers:
             limits:
               concurrent: 2
             discovery:
-              selector: {{}}
-"
-    )
-}
+              selector: {}
+";
 
 /// The image tarball a k0rs build makes: `pause` or `busybox`.
 fn image(dir: &Path, name: &str) -> std::path::PathBuf {
@@ -80,15 +67,6 @@ fn image(dir: &Path, name: &str) -> std::path::PathBuf {
         .unwrap();
     assert!(result.status.success(), "{}", stderr(&result));
     out
-}
-
-/// The version a binary reports.
-fn version_of(binary: &Path) -> String {
-    let out = std::process::Command::new(binary)
-        .arg("version")
-        .output()
-        .unwrap();
-    stdout(&out).trim().to_owned()
 }
 
 /// The images the worker's containerd holds.
@@ -159,7 +137,11 @@ fn an_update_config_updates_the_controller_then_the_workers_one_at_a_time() {
 
     // Closed: a cron expression for a day that never comes.
     let file = release.path().join("updateconfig.yaml");
-    std::fs::write(&file, update_config(&url, "    cron: \"0 0 30 2 *\"")).unwrap();
+    std::fs::write(
+        &file,
+        update_config(&url, "    cron: \"0 0 30 2 *\"", COMMANDS),
+    )
+    .unwrap();
     cluster.run(&["apply", "-f", path_str(&file)]);
     cluster.eventually(60, "the closed window logged", || {
         std::fs::read_to_string(&cluster.log)
@@ -179,6 +161,7 @@ fn an_update_config_updates_the_controller_then_the_workers_one_at_a_time() {
         update_config(
             &url,
             "    type: periodic\n    periodic:\n      startTime: \"00:00\"\n      length: 24h",
+            COMMANDS,
         ),
     )
     .unwrap();

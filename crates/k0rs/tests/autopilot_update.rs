@@ -14,7 +14,7 @@ mod harness;
 
 use std::path::{Path, PathBuf};
 
-use harness::autopilot::{self, Keys, Server, newer_version, running_version};
+use harness::autopilot::{self, Keys, Server, newer_version, running_version, version_of};
 use harness::single_node::SingleNode;
 use harness::{free_port, private_binary, stdout};
 
@@ -91,14 +91,6 @@ fn run_plan(cluster: &SingleNode, plan: &str, seconds: u64) -> String {
     state
 }
 
-fn k0rs_version(binary: &Path) -> String {
-    let out = std::process::Command::new(binary)
-        .arg("version")
-        .output()
-        .unwrap();
-    stdout(&out).trim().to_owned()
-}
-
 fn sha256(path: &Path) -> String {
     k0rs_autopilot::server::sha256_hex(std::fs::read(path).unwrap().as_slice()).unwrap()
 }
@@ -122,7 +114,7 @@ fn a_plan_updates_a_single_node_in_place_and_its_pod_keeps_running() {
     let container = start_keeper(&cluster);
     let pid = cluster.pid();
     let a = running_version();
-    assert_eq!(k0rs_version(&binary), a);
+    assert_eq!(version_of(&binary), a);
 
     let b = newer_version(1);
     let channels = release.path().join("channels");
@@ -156,9 +148,9 @@ fn a_plan_updates_a_single_node_in_place_and_its_pod_keeps_running() {
     assert_eq!(signal["status"]["status"], "Completed", "{signal}");
     assert_eq!(signal["planId"], "update-1");
     // The binary is B, A is kept beside it, and the same process runs B.
-    assert_eq!(k0rs_version(&binary), b);
+    assert_eq!(version_of(&binary), b);
     let previous = binary.with_file_name("k0rs.previous");
-    assert_eq!(k0rs_version(&previous), a);
+    assert_eq!(version_of(&previous), a);
     assert_eq!(
         running_pid(&cluster),
         Some(i32::try_from(pid).unwrap()),
@@ -237,7 +229,7 @@ fn tampered_and_untrusted_binaries_are_refused_before_anything_is_replaced() {
     assert_eq!(sha256(&binary), before);
     assert!(!binary.with_file_name("k0rs.previous").exists());
     assert_eq!(running_pid(&cluster), Some(pid));
-    assert_eq!(k0rs_version(&binary), running_version());
+    assert_eq!(version_of(&binary), running_version());
 }
 
 #[test]
@@ -283,7 +275,7 @@ fn a_binary_that_cannot_become_a_healthy_node_is_rolled_back() {
         // A is back in place and runs the node again.
         assert_eq!(sha256(&binary), a_sha, "{id}");
         assert!(running_pid(&cluster).is_some(), "{id}: k0rs runs again");
-        assert_eq!(k0rs_version(&binary), running_version(), "{id}");
+        assert_eq!(version_of(&binary), running_version(), "{id}");
         cluster.wait_node_ready();
         let controller = cluster.json(&["get", "controlnode", &node_name]);
         assert_eq!(

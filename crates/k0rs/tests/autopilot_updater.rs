@@ -6,33 +6,20 @@ mod harness;
 
 use std::path::Path;
 
-use harness::autopilot::{self, Keys, Server, newer_version};
+use harness::autopilot::{self, Keys, Server, newer_version, update_config};
 use harness::controller::{Backend, Controller, kubectl, kubectl_ok};
 use harness::{free_port, k0rs, path_str, stderr};
 use k0rs_autopilot::api::Plan;
 
-fn update_config(port: u16, strategy: &str) -> String {
-    format!(
-        "apiVersion: autopilot.k0sproject.io/v1beta2
-kind: UpdateConfig
-metadata:
-  name: k0rs
-spec:
-  channel: stable
-  updateServer: http://127.0.0.1:{port}
-  upgradeStrategy:
-{strategy}
-  planSpec:
-    commands:
-      - k0supdate:
+/// The plan's commands: a controller that does not exist (so that this test's controller, which
+/// runs the build's binary, is not updated).
+const COMMANDS: &str = "      - k0supdate:
           targets:
             controllers:
               discovery:
                 static:
                   nodes: [elsewhere]
-"
-    )
-}
+";
 
 /// A channel `stable` offering `version` (this binary stamped), signed with a key made by k0rs,
 /// served on `port`.
@@ -82,7 +69,12 @@ fn a_newer_version_on_the_channel_becomes_the_autopilot_plan_when_the_window_ope
 
     // Closed: a cron expression for a day that never comes.
     let file = dir.join("updateconfig.yaml");
-    std::fs::write(&file, update_config(port, "    cron: \"0 0 30 2 *\"")).unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    std::fs::write(
+        &file,
+        update_config(&url, "    cron: \"0 0 30 2 *\"", COMMANDS),
+    )
+    .unwrap();
     kubectl_ok(&admin, &["apply", "-f", path_str(&file)]);
     harness::cluster::eventually(60, "the closed window logged", || {
         std::fs::read_to_string(&controller.log)
@@ -97,8 +89,9 @@ fn a_newer_version_on_the_channel_becomes_the_autopilot_plan_when_the_window_ope
     std::fs::write(
         &file,
         update_config(
-            port,
+            &url,
             "    type: periodic\n    periodic:\n      startTime: \"00:00\"\n      length: 24h",
+            COMMANDS,
         ),
     )
     .unwrap();

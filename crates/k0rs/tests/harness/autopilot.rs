@@ -25,6 +25,31 @@ pub fn running_version() -> String {
     format!("v{}", env!("CARGO_PKG_VERSION"))
 }
 
+/// The version a k0rs binary reports (`k0rs version`).
+pub fn version_of(binary: &Path) -> String {
+    let out = Command::new(binary).arg("version").output().unwrap();
+    super::stdout(&out).trim().to_owned()
+}
+
+/// The UpdateConfig `k0rs` following channel `stable` of `url`, with `strategy` (indented lines
+/// under `upgradeStrategy:`) and `commands` (indented lines under `planSpec.commands:`).
+pub fn update_config(url: &str, strategy: &str, commands: &str) -> String {
+    format!(
+        "apiVersion: autopilot.k0sproject.io/v1beta2
+kind: UpdateConfig
+metadata:
+  name: k0rs
+spec:
+  channel: stable
+  updateServer: {url}
+  upgradeStrategy:
+{strategy}
+  planSpec:
+    commands:
+{commands}"
+    )
+}
+
 fn run_k0rs(args: &[&str]) {
     let out = k0rs(args).output().unwrap();
     assert!(out.status.success(), "k0rs {args:?}: {}", stderr(&out));
