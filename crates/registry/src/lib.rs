@@ -38,7 +38,7 @@ mod validation;
 mod watch;
 
 pub use bootstrap::ApiEndpoint;
-pub use columns::table;
+pub use columns::{IncludeObject, table};
 pub use crds::unknown_fields as unknown_custom_fields;
 pub use decoding::{body_decodes, patched_decodes};
 pub use deletion::{DeleteOptions, Propagation};

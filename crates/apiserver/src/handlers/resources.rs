@@ -74,7 +74,7 @@ async fn serve(
         return Err(Status::method_not_allowed());
     }
     let query = query_params(request.uri())?;
-    let output = negotiate::output(request.headers())?;
+    let output = negotiate::output(request.headers(), &query)?;
     if resource.is(k0rs_registry::resources::COMPONENT_STATUSES) {
         let answer = crate::component_statuses::serve(
             &context.registry,

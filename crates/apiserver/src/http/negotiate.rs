@@ -4,7 +4,9 @@
 
 use axum::http::{HeaderMap, header};
 use k0rs_api::{Status, StatusReason};
-use k0rs_registry::Resource;
+use k0rs_registry::{IncludeObject, Resource};
+
+use super::query::Query;
 use serde_json::{Value, json};
 
 /// How a resource response is written.
@@ -12,13 +14,26 @@ use serde_json::{Value, json};
 pub enum Output {
     Json,
     Yaml,
-    Table,
+    /// A `meta.k8s.io` Table, its rows carrying what `includeObject` asks for.
+    Table(IncludeObject),
     /// `PartialObjectMetadata` / `PartialObjectMetadataList` of `meta.k8s.io/v1`.
     Metadata,
 }
 
+/// The first media type of `Accept` this server can write; for a Table, with the `query`'s
+/// `includeObject`.
+pub fn output(headers: &HeaderMap, query: &Query) -> Result<Output, Status> {
+    match media_type(headers)? {
+        Output::Table(_) => {
+            let include = IncludeObject::parse(query.get("includeObject").map(String::as_str))?;
+            Ok(Output::Table(include))
+        }
+        other => Ok(other),
+    }
+}
+
 /// The first media type of `Accept` this server can write.
-pub fn output(headers: &HeaderMap) -> Result<Output, Status> {
+fn media_type(headers: &HeaderMap) -> Result<Output, Status> {
     let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
         return Ok(Output::Json);
     };
@@ -38,7 +53,7 @@ pub fn output(headers: &HeaderMap) -> Result<Output, Status> {
                 if param("g") == Some("meta.k8s.io")
                     && matches!(param("v"), Some("v1" | "v1beta1")) =>
             {
-                return Ok(Output::Table);
+                return Ok(Output::Table(IncludeObject::default()));
             }
             (true, _, Some("PartialObjectMetadata" | "PartialObjectMetadataList"))
                 if param("g") == Some("meta.k8s.io")
@@ -67,13 +82,13 @@ pub fn partial(object: &Value) -> Value {
 /// The body of a get or list response in `output`.
 pub fn shape(output: Output, resource: &Resource, verb: &str, object: Value) -> Value {
     match (output, verb) {
-        (Output::Table, "list") => {
+        (Output::Table(include), "list") => {
             let items = object["items"].as_array().cloned().unwrap_or_default();
-            k0rs_registry::table(resource, &items, object["metadata"].clone())
+            k0rs_registry::table(resource, &items, object["metadata"].clone(), include)
         }
-        (Output::Table, "get") => {
+        (Output::Table(include), "get") => {
             let metadata = json!({ "resourceVersion": object["metadata"]["resourceVersion"] });
-            k0rs_registry::table(resource, std::slice::from_ref(&object), metadata)
+            k0rs_registry::table(resource, std::slice::from_ref(&object), metadata, include)
         }
         (Output::Metadata, "list") => json!({
             "kind": "PartialObjectMetadataList",
@@ -91,16 +106,24 @@ mod tests {
     use super::*;
 
     fn accept(value: &str) -> Result<Output, Status> {
+        accept_with(value, &[])
+    }
+
+    fn accept_with(value: &str, query: &[(&str, &str)]) -> Result<Output, Status> {
         let mut headers = HeaderMap::new();
         headers.insert(header::ACCEPT, value.parse().unwrap());
-        output(&headers)
+        let query = query
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        output(&headers, &query)
     }
 
     #[test]
     fn the_first_acceptable_media_type_wins() {
         assert_eq!(
             accept("application/json;as=Table;v=v1;g=meta.k8s.io,application/json").unwrap(),
-            Output::Table
+            Output::Table(IncludeObject::Metadata)
         );
         assert_eq!(
             accept("application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json").unwrap(),
@@ -124,5 +147,26 @@ mod tests {
                 .code,
             406
         );
+    }
+
+    #[test]
+    fn tables_carry_what_include_object_asks_for() {
+        let table = "application/json;as=Table;v=v1;g=meta.k8s.io";
+        let with = |value| accept_with(table, &[("includeObject", value)]);
+        assert_eq!(
+            with("Object").unwrap(),
+            Output::Table(IncludeObject::Object)
+        );
+        assert_eq!(with("None").unwrap(), Output::Table(IncludeObject::None));
+        assert_eq!(with("").unwrap(), Output::Table(IncludeObject::Metadata));
+        let refused = with("Everything").unwrap_err();
+        assert_eq!(refused.code, 400);
+        assert_eq!(
+            refused.message,
+            r#"Unable to convert to Table as requested: includeObject: Invalid value: "Everything": must be 'Metadata', 'Object', 'None', or empty"#
+        );
+        // Only tables look at it.
+        let json = accept_with("application/json", &[("includeObject", "Everything")]);
+        assert_eq!(json.unwrap(), Output::Json);
     }
 }
