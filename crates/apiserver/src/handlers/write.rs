@@ -38,12 +38,7 @@ pub async fn serve(
     body: Body,
 ) -> Result<Response, Status> {
     let (status_code, object, warnings) = write(context, request, body).await?;
-    let mut response = respond(
-        (status_code, object),
-        request.resource,
-        request.verb,
-        output,
-    )?;
+    let mut response = respond((status_code, object), request.resource, output)?;
     for warning in warnings {
         if let Ok(value) = HeaderValue::from_str(&format!("299 - {warning:?}")) {
             response.headers_mut().append("warning", value);

@@ -79,25 +79,36 @@ pub fn partial(object: &Value) -> Value {
     })
 }
 
-/// The body of a get or list response in `output`.
-pub fn shape(output: Output, resource: &Resource, verb: &str, object: Value) -> Value {
-    match (output, verb) {
-        (Output::Table(include), "list") => {
+/// The body of a response in `output`, whatever the verb: a list (a list or deletecollection)
+/// becomes a list of partial objects or a Table of rows, one object (read, written or deleted)
+/// its partial or a one-row Table. A `Status` (an object deleted at once) stays as it is, as in
+/// kube-apiserver. Both metadata media types are served for either shape, as its negotiation
+/// allows.
+pub fn shape(output: Output, resource: &Resource, object: Value) -> Value {
+    if object["kind"] == "Status" && object["apiVersion"] == "v1" {
+        return object;
+    }
+    let list = object["items"].is_array()
+        && object["kind"]
+            .as_str()
+            .is_some_and(|kind| kind.ends_with("List"));
+    match (output, list) {
+        (Output::Table(include), true) => {
             let items = object["items"].as_array().cloned().unwrap_or_default();
             k0rs_registry::table(resource, &items, object["metadata"].clone(), include)
         }
-        (Output::Table(include), "get") => {
+        (Output::Table(include), false) => {
             let metadata = json!({ "resourceVersion": object["metadata"]["resourceVersion"] });
             k0rs_registry::table(resource, std::slice::from_ref(&object), metadata, include)
         }
-        (Output::Metadata, "list") => json!({
+        (Output::Metadata, true) => json!({
             "kind": "PartialObjectMetadataList",
             "apiVersion": "meta.k8s.io/v1",
             "metadata": object["metadata"],
             "items": object["items"].as_array().into_iter().flatten().map(partial).collect::<Vec<_>>(),
         }),
-        (Output::Metadata, "get") => partial(&object),
-        _ => object,
+        (Output::Metadata, false) => partial(&object),
+        (Output::Json | Output::Yaml, _) => object,
     }
 }
 
@@ -168,5 +179,28 @@ mod tests {
         // Only tables look at it.
         let json = accept_with("application/json", &[("includeObject", "Everything")]);
         assert_eq!(json.unwrap(), Output::Json);
+    }
+
+    #[test]
+    fn every_verbs_answer_takes_the_metadata_shape() {
+        let resource = k0rs_registry::resources::CONFIG_MAPS;
+        let object = json!({"kind": "ConfigMap", "apiVersion": "v1",
+            "metadata": {"name": "a", "resourceVersion": "7"}, "data": {"k": "v"}});
+        assert_eq!(
+            shape(Output::Metadata, resource, object.clone()),
+            json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+                "metadata": {"name": "a", "resourceVersion": "7"}})
+        );
+        let deleted = json!({"kind": "ConfigMapList", "apiVersion": "v1",
+            "metadata": {"resourceVersion": "8"}, "items": [object]});
+        let list = shape(Output::Metadata, resource, deleted);
+        assert_eq!(list["kind"], "PartialObjectMetadataList");
+        assert_eq!(list["items"][0]["kind"], "PartialObjectMetadata");
+        assert_eq!(list["items"][0].get("data"), None);
+        let gone = json!({"kind": "Status", "apiVersion": "v1", "metadata": {},
+            "status": "Success", "details": {"name": "a", "kind": "configmaps"}});
+        assert_eq!(shape(Output::Metadata, resource, gone.clone()), gone);
+        let table = shape(Output::Table(IncludeObject::None), resource, gone.clone());
+        assert_eq!(table, gone);
     }
 }
