@@ -34,6 +34,7 @@ mod services;
 mod strategy;
 mod subresource;
 mod table;
+mod type_meta;
 mod validation;
 mod watch;
 
