@@ -86,16 +86,20 @@ fn python_client_receives_json_bodies_as_kube_apiserver_writes_them() {
 /// exec over WebSocket with the Python client, interactively (a line to stdin, a line back from
 /// stdout), in every `channel.k8s.io` version: the error channel reports the exit code as
 /// Kubernetes does in each (a `Status` from v4 on, its message before); resizes reach the
-/// terminal.
+/// terminal; attach works the same way.
 #[test]
 fn python_client_execs_interactively_over_every_websocket_protocol() {
     let cluster = SingleNode::start();
     cluster.run(&["run", "shell", "--image=busybox", "--", "sleep", "3600"]);
-    cluster.eventually(60, "the pod Running", || {
-        cluster.pod_field("shell", ".status.phase") == "Running"
-    });
+    cluster.apply(ATTACHABLE);
+    for pod in ["shell", "attachable"] {
+        cluster.eventually(60, "the pods Running", || {
+            cluster.pod_field(pod, ".status.phase") == "Running"
+        });
+    }
     let python = cluster.net.command(&python());
-    let seen = run_script_with(python, &cluster.admin(), "exec_streams.py", &["shell"]);
+    let args = ["shell", "attachable"];
+    let seen = run_script_with(python, &cluster.admin(), "exec_streams.py", &args);
 
     // The client offers v5 then v4, and its users read the exit code from `returncode`.
     assert_eq!(
@@ -132,4 +136,17 @@ fn python_client_execs_interactively_over_every_websocket_protocol() {
         seen["resize"],
         serde_json::json!({"sized": true, "returncode": 0})
     );
+    assert_eq!(
+        seen["attach"],
+        serde_json::json!({"subprotocol": "v5.channel.k8s.io", "line": "attached to sh"})
+    );
 }
+
+/// A pod whose container runs `sh` reading the stdin that attach writes to.
+const ATTACHABLE: &str = "apiVersion: v1
+kind: Pod
+metadata: {name: attachable}
+spec:
+  containers:
+  - {name: sh, image: busybox, command: [sh], stdin: true}
+";

@@ -2,7 +2,7 @@
 offer: an interactive session (a line to stdin, a line back from stdout) ended by `exit 3`, and
 what the error channel said; a terminal resize seen by `stty size`. Prints what it saw as JSON.
 
-Usage: exec_streams.py KUBECONFIG POD"""
+Usage: exec_streams.py KUBECONFIG POD ATTACHABLE_POD (a pod whose container runs `sh` with stdin open)"""
 
 import base64
 import json
@@ -15,6 +15,7 @@ from kubernetes.stream import stream
 config.load_kube_config(sys.argv[1])
 api = client.CoreV1Api()
 POD = sys.argv[2]
+ATTACHABLE = sys.argv[3]
 TIMEOUT = 30
 
 
@@ -127,6 +128,25 @@ def default_offer():
     return seen
 
 
+def attach():
+    """attach to a container's own `sh` (stdin kept open), over the client's own offer."""
+    ws = stream(
+        api.connect_get_namespaced_pod_attach,
+        ATTACHABLE,
+        "default",
+        stdin=True,
+        stdout=True,
+        stderr=True,
+        tty=False,
+        _preload_content=False,
+    )
+    ws.write_stdin("echo attached to $0\n")
+    line = ws.readline_stdout(timeout=TIMEOUT)
+    seen = {"subprotocol": ws.subprotocol, "line": line}
+    ws.close()
+    return seen
+
+
 protocols = [
     "v4.channel.k8s.io",
     "v3.channel.k8s.io",
@@ -142,6 +162,7 @@ print(
             "default": default_offer(),
             "protocols": {p: exchange(p) for p in protocols},
             "resize": resize(),
+            "attach": attach(),
         }
     )
 )
