@@ -133,4 +133,22 @@ mod tests {
             unknown_fields(&pod)
         );
     }
+
+    #[test]
+    fn crd_schemas_are_known_through_their_unions() {
+        let crd = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "a.example.io"},
+            "spec": {"group": "example.io", "scope": "Namespaced",
+                "names": {"kind": "A", "plural": "a"},
+                "versions": [{"name": "v1", "served": true, "storage": true,
+                    "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                        "list": {"type": "array", "items": {"type": "object", "properties": {"x": {"type": "string"}}}},
+                        "map": {"type": "object", "additionalProperties": {"type": "string"}},
+                        "open": {"type": "object", "additionalProperties": true}},
+                        "typo": true}}}]}});
+        assert_eq!(
+            unknown_fields(&crd),
+            ["spec.versions[0].schema.openAPIV3Schema.typo"]
+        );
+    }
 }

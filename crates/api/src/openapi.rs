@@ -73,6 +73,10 @@ fn special_schema(message: &str) -> Value {
         "ExtraValue" | "Verbs" => {
             json!({ "type": "array", "items": { "type": "string", "default": "" } })
         }
+        // A schema or another kind of value: no type, as Kubernetes publishes them.
+        "JsonSchemaPropsOrArray" | "JsonSchemaPropsOrBool" | "JsonSchemaPropsOrStringArray" => {
+            json!({})
+        }
         _ => json!({ "type": "object", "x-kubernetes-preserve-unknown-fields": true }),
     }
 }

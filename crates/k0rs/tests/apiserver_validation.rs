@@ -1,7 +1,7 @@
 //! What the API server of `k0rs controller` refuses before it stores anything, judged by the real
-//! kubectl: invalid objects (a 422 naming every field path), unknown fields (refused, warned about
-//! or ignored as the client asks), and server-side dry runs that store nothing, so that
-//! `kubectl diff` works.
+//! kubectl: bodies of another kind (400 in kube-apiserver's words), invalid objects (a 422 naming
+//! every field path), unknown fields (refused, warned about or ignored as the client asks), and
+//! server-side dry runs that store nothing, so that `kubectl diff` works.
 
 mod harness;
 
@@ -190,4 +190,102 @@ fn dry_runs_check_everything_and_store_nothing_so_kubectl_diff_works() {
         "a list ignores dryRun: {}",
         stderr(&out)
     );
+}
+
+/// A body naming a kind its endpoint does not serve is refused before anything else, in
+/// kube-apiserver's words (400 BadRequest): a kind no group version has, another kind, no kind to
+/// be read at all, and the endpoint's kind in another version of its group; nothing is written.
+#[test]
+fn bodies_of_another_kind_are_refused_as_kube_apiserver_decodes_them() {
+    let controller = Controller::start();
+    let admin = controller.admin();
+    let file = |name: &str, object: &serde_json::Value| {
+        let file = controller.node.root.path().join(format!("{name}.json"));
+        std::fs::write(&file, object.to_string()).unwrap();
+        file
+    };
+    let refused = |args: &[&str], message: &str| {
+        let out = kubectl(&admin, args);
+        assert!(!out.status.success(), "{args:?}: {}", stdout(&out));
+        assert_eq!(
+            stderr(&out).trim(),
+            format!("Error from server (BadRequest): {message}"),
+            "{args:?}"
+        );
+    };
+
+    // kubectl maps a lower-case kind to its resource; the server knows no such kind.
+    let lower_case = file(
+        "lower",
+        &serde_json::json!({"apiVersion": "v1", "kind": "configmap",
+            "metadata": {"name": "lower"}, "data": {"a": "1"}}),
+    );
+    refused(
+        &["create", "-f", path_str(&lower_case)],
+        r#"error when creating "LOWER": configmap in version "v1" cannot be handled as a ConfigMap: no kind "configmap" is registered for version "v1" in scheme "pkg/api/legacyscheme/scheme.go:30""#
+            .replace("LOWER", path_str(&lower_case))
+            .as_str(),
+    );
+
+    let pod = file(
+        "pod",
+        &serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "not-a-namespace"},
+            "spec": {"containers": [{"name": "c", "image": "busybox"}]}}),
+    );
+    refused(
+        &[
+            "create",
+            "--raw",
+            "/api/v1/namespaces",
+            "-f",
+            path_str(&pod),
+        ],
+        r#"Pod in version "v1" cannot be handled as a Namespace: converting (v1.Pod) to (core.Namespace): unknown conversion"#,
+    );
+
+    // A body kubectl sends as it is, which is no JSON: no kind can be read from it.
+    let yaml = controller.node.root.path().join("namespace.yaml");
+    std::fs::write(&yaml, "kind: Namespace").unwrap();
+    refused(
+        &[
+            "create",
+            "--raw",
+            "/api/v1/namespaces",
+            "-f",
+            path_str(&yaml),
+        ],
+        "the object provided is unrecognized (must be of type Namespace): couldn't get version/kind; json parse error: invalid character 'k' looking for beginning of value (6b696e643a204e616d657370616365)",
+    );
+
+    let hpa = file(
+        "hpa",
+        &serde_json::json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": "web"},
+            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+                     "minReplicas": 1, "maxReplicas": 2}}),
+    );
+    refused(
+        &[
+            "replace",
+            "--raw",
+            "/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers/web",
+            "-f",
+            path_str(&hpa),
+        ],
+        "the API version in the data (autoscaling/v2) does not match the expected API version (autoscaling/v1)",
+    );
+
+    let written = kubectl(
+        &admin,
+        &[
+            "get",
+            "namespace/not-a-namespace",
+            "configmap/lower",
+            "hpa/web",
+            "--ignore-not-found",
+            "-o",
+            "name",
+        ],
+    );
+    assert_eq!(stdout(&written), "", "{}", stderr(&written));
 }

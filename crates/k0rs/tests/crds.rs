@@ -310,3 +310,170 @@ fn a_crd_with_two_versions_serves_the_same_objects_in_both() {
     .unwrap();
     assert_eq!(status, serde_json::json!(["v1"]));
 }
+
+/// A CRD whose schema uses every construct of a structural schema: arrays with `items`, maps with
+/// `additionalProperties`, the `x-kubernetes-*` extensions, defaults, enums, formats, numeric and
+/// length bounds, and the logical junctors with value validations only.
+const DEVICES: &str = r#"apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: devices.example.k0rs.io
+spec:
+  group: example.k0rs.io
+  names: {kind: Device, plural: devices, singular: device, listKind: DeviceList}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        description: A device.
+        properties:
+          spec:
+            type: object
+            required: [parts]
+            x-kubernetes-validations:
+            - rule: "self.parts.size() <= 10"
+              message: too many parts
+            properties:
+              parts:
+                type: array
+                maxItems: 10
+                x-kubernetes-list-type: map
+                x-kubernetes-list-map-keys: [name]
+                items:
+                  type: object
+                  required: [name]
+                  properties:
+                    name: {type: string, minLength: 1, maxLength: 63, pattern: "^[a-z]+$"}
+                    count: {type: integer, format: int32, minimum: 0, maximum: 100, multipleOf: 1, default: 1}
+                    tags:
+                      type: array
+                      x-kubernetes-list-type: set
+                      items: {type: string}
+              labels:
+                type: object
+                additionalProperties: {type: string}
+                x-kubernetes-map-type: granular
+              port:
+                x-kubernetes-int-or-string: true
+                anyOf: [{type: integer}, {type: string}]
+              mode:
+                type: string
+                enum: [fast, slow]
+                default: slow
+                example: fast
+                nullable: true
+              ratio: {type: number, exclusiveMinimum: true, minimum: 0}
+              matrix:
+                type: array
+                items:
+                  type: array
+                  items: {type: integer}
+              template:
+                type: object
+                x-kubernetes-embedded-resource: true
+                x-kubernetes-preserve-unknown-fields: true
+              extra:
+                type: object
+                x-kubernetes-preserve-unknown-fields: true
+              either:
+                type: object
+                properties:
+                  a: {type: string}
+                  b: {type: string}
+                oneOf:
+                - required: [a]
+                - required: [b]
+                not:
+                  required: [c]
+                minProperties: 1
+                maxProperties: 2
+          status:
+            type: object
+            properties:
+              conditions:
+                type: array
+                items:
+                  type: object
+                  properties:
+                    type: {type: string}
+                    status: {type: string}
+                    lastTransitionTime: {type: string, format: date-time}
+"#;
+
+/// A Device using each field of [`DEVICES`].
+const DEVICE: &str = "apiVersion: example.k0rs.io/v1
+kind: Device
+metadata: {name: full}
+spec:
+  parts:
+  - {name: wheel, count: 4, tags: [round, black]}
+  - {name: seat}
+  labels: {color: red}
+  port: http
+  mode: fast
+  ratio: 0.5
+  matrix: [[1, 2], [3]]
+  template: {apiVersion: v1, kind: ConfigMap, metadata: {name: inner}, data: {a: b}}
+  extra: {anything: [1, {deep: true}]}
+  either: {a: x}
+";
+
+/// Strict field validation (kubectl's default) accepts every valid structural schema, and the
+/// objects it describes, with kubectl 1.28 and 1.33.
+#[test]
+fn strict_validation_accepts_every_construct_of_a_structural_schema() {
+    let controller = Controller::start();
+    let admin = controller.admin();
+    let crd = controller.node.root.path().join("devices.yaml");
+    let client_side = controller.node.root.path().join("device.yaml");
+    let server_side = controller.node.root.path().join("device-ssa.yaml");
+    std::fs::write(&crd, DEVICES).unwrap();
+    std::fs::write(&client_side, DEVICE).unwrap();
+    std::fs::write(
+        &server_side,
+        DEVICE.replace("name: full}", "name: full-ssa}"),
+    )
+    .unwrap();
+    for kubectl_binary in ["kubectl", "/usr/lib/google-cloud-sdk/bin/kubectl.1.33"] {
+        let run = |args: &[&str]| {
+            let out = harness::controller::kubectl_bin(kubectl_binary, &admin, args);
+            assert!(
+                out.status.success(),
+                "{kubectl_binary} {args:?}: {}",
+                stderr(&out)
+            );
+            stdout(&out)
+        };
+        run(&["apply", "--validate=strict", "-f", path_str(&crd)]);
+        run(&[
+            "wait",
+            "--for=condition=Established",
+            "crd/devices.example.k0rs.io",
+            "--timeout=30s",
+        ]);
+        run(&["apply", "--validate=strict", "-f", path_str(&client_side)]);
+        run(&[
+            "apply",
+            "--server-side",
+            "--validate=strict",
+            "-f",
+            path_str(&server_side),
+        ]);
+        for name in ["full", "full-ssa"] {
+            let stored: serde_json::Value =
+                serde_json::from_str(&run(&["get", "device", name, "-o", "json"])).unwrap();
+            assert_eq!(
+                stored["spec"]["parts"][1]["count"], 1,
+                "defaulted: {stored}"
+            );
+            assert_eq!(stored["spec"]["matrix"], serde_json::json!([[1, 2], [3]]));
+            assert_eq!(stored["spec"]["extra"]["anything"][1]["deep"], true);
+        }
+        run(&["delete", "device", "full", "full-ssa"]);
+        run(&["delete", "crd", "devices.example.k0rs.io", "--wait=true"]);
+    }
+}

@@ -1,5 +1,6 @@
-//! kube-rs against `k0rs controller`: a watcher feeding a reflector, and a small controller that
-//! keeps a `<name>-mirror` copy of every ConfigMap labelled `mirror=yes`.
+//! kube-rs against `k0rs controller`: a watcher feeding a reflector, a small controller that
+//! keeps a `<name>-mirror` copy of every ConfigMap labelled `mirror=yes`, and metadata-only
+//! answers on every verb.
 
 mod harness;
 
@@ -182,4 +183,93 @@ async fn a_controller_reconciles_what_it_watches() {
     .unwrap();
     eventually("the mirror updated", async || mirrored("2").await).await;
     task.abort();
+}
+
+/// kube-rs's metadata API and its metadata Accept on the other verbs: every answer is the
+/// object's `PartialObjectMetadata` (its data left out), lists a `PartialObjectMetadataList`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_only_answers_on_every_verb() {
+    const METADATA: &str = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1";
+    let controller = Controller::start();
+    let client = client(&controller).await;
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    // A finalizer keeps the object through its delete, so that the delete answers with it.
+    let mut held = config_map("meta", &[("kind", "meta")], &[("secret", "payload")]);
+    held.metadata.finalizers = Some(vec!["example.com/hold".into()]);
+    let mut create = kube::core::Request::new(api.resource_url())
+        .create(&PostParams::default(), serde_json::to_vec(&held).unwrap())
+        .unwrap();
+    create
+        .headers_mut()
+        .insert("accept", METADATA.parse().unwrap());
+    let created = partial(&client.request_text(create).await.unwrap());
+    assert_eq!(created["metadata"]["name"], "meta");
+
+    let got = api.get_metadata("meta").await.unwrap();
+    assert_eq!(got.types.unwrap().kind, "PartialObjectMetadata");
+    let listed = api
+        .list_metadata(&kube::api::ListParams::default().labels("kind=meta"))
+        .await
+        .unwrap();
+    assert_eq!(listed.types.kind, "PartialObjectMetadataList");
+    assert_eq!(
+        listed.items[0].types.as_ref().unwrap().kind,
+        "PartialObjectMetadata"
+    );
+
+    let patch = serde_json::json!({"metadata": {"labels": {"patched": "yes"}}});
+    let patched = api
+        .patch_metadata("meta", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .unwrap();
+    assert_eq!(patched.types.unwrap().kind, "PartialObjectMetadata");
+    assert_eq!(patched.metadata.labels.unwrap()["patched"], "yes");
+    let raw_patch = kube::core::Request::new(api.resource_url())
+        .patch_metadata("meta", &PatchParams::default(), &Patch::Merge(&patch))
+        .unwrap();
+    partial(&client.request_text(raw_patch).await.unwrap());
+
+    let mut current = api.get("meta").await.unwrap();
+    current.metadata.annotations = Some([("updated".into(), "yes".into())].into());
+    let mut update = kube::core::Request::new(api.resource_url())
+        .replace(
+            "meta",
+            &PostParams::default(),
+            serde_json::to_vec(&current).unwrap(),
+        )
+        .unwrap();
+    update
+        .headers_mut()
+        .insert("accept", METADATA.parse().unwrap());
+    let updated = partial(&client.request_text(update).await.unwrap());
+    assert_eq!(updated["metadata"]["annotations"]["updated"], "yes");
+
+    let mut delete = kube::core::Request::new(api.resource_url())
+        .delete("meta", &DeleteParams::default())
+        .unwrap();
+    delete
+        .headers_mut()
+        .insert("accept", METADATA.parse().unwrap());
+    let deleting = partial(&client.request_text(delete).await.unwrap());
+    assert!(
+        deleting["metadata"]["deletionTimestamp"].is_string(),
+        "{deleting}"
+    );
+    let release = serde_json::json!({"metadata": {"finalizers": null}});
+    api.patch_metadata("meta", &PatchParams::default(), &Patch::Merge(&release))
+        .await
+        .unwrap();
+    eventually("the configmap gone", async || {
+        api.get_metadata_opt("meta").await.unwrap().is_none()
+    })
+    .await;
+}
+
+/// An answer, which must be a `PartialObjectMetadata` without the object's data.
+fn partial(text: &str) -> serde_json::Value {
+    let answer: serde_json::Value = serde_json::from_str(text).unwrap();
+    assert_eq!(answer["kind"], "PartialObjectMetadata", "{answer}");
+    assert_eq!(answer["apiVersion"], "meta.k8s.io/v1", "{answer}");
+    assert_eq!(answer.get("data"), None, "{answer}");
+    answer
 }

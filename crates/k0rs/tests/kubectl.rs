@@ -1,6 +1,6 @@
 //! The everyday kubectl workflow against `k0rs controller`, with kubectl 1.28 and 1.33 and on both
 //! stores (embedded and a real etcd): apply twice, get in every output format, describe, edit,
-//! scale, label, annotate, expose, watch, wait for a delete, delete with cascade, cluster-info,
+//! sort, scale, label, annotate, expose, watch, wait for a delete, delete with cascade, cluster-info,
 //! auth whoami. Server-side apply: `kubectl_server_side_apply.rs`.
 
 mod harness;
@@ -73,6 +73,7 @@ fn workflow(binary: &str, backend: Backend) {
 
     apply_twice_then_change(&k, &controller);
     get_in_every_format(&k);
+    sort_by(&k);
     scale_describe_edit(&k);
     services_get_addresses(&k);
     generated_objects(&k);
@@ -159,6 +160,36 @@ fn get_in_every_format(k: &Kubectl<'_>) {
         wide.contains("busybox:1.36") && wide.contains("app=web"),
         "{wide}"
     );
+}
+
+/// `--sort-by` sorts the rows of a server-side Table by fields of the whole objects, which kubectl
+/// asks the rows to carry (`includeObject=Object`).
+fn sort_by(k: &Kubectl<'_>) {
+    for (name, rank) in [("sorted-b", "2"), ("sorted-c", "1"), ("sorted-a", "3")] {
+        k.ok(&[
+            "create",
+            "configmap",
+            name,
+            &format!("--from-literal=rank={rank}"),
+        ]);
+        k.ok(&["label", "configmap", name, "sorted=yes"]);
+    }
+    let sorted = k.ok(&[
+        "get",
+        "configmaps",
+        "-l",
+        "sorted=yes",
+        "--sort-by={.data.rank}",
+    ]);
+    let names: Vec<&str> = sorted
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(names, ["sorted-c", "sorted-b", "sorted-a"], "{sorted}");
+    let columns: Vec<&str> = sorted.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(columns, ["NAME", "DATA", "AGE"], "the server's columns");
+    k.ok(&["delete", "configmap", "-l", "sorted=yes"]);
 }
 
 fn scale_describe_edit(k: &Kubectl<'_>) {

@@ -2,6 +2,7 @@
 //! for each kind, computed on the server as Kubernetes does. The columns of each kind are its
 //! strategy's ([`crate::kinds`]); kinds without their own get NAME and AGE.
 
+use k0rs_api::Status;
 use serde_json::{Value, json};
 
 use crate::table::Resource;
@@ -49,11 +50,43 @@ pub fn age(timestamp: &Value, now: i64) -> Value {
     ))
 }
 
-/// `objects` (a list's items, or one object) as a `meta.k8s.io/v1` Table, with the rows' objects as
-/// PartialObjectMetadata. Custom resources get the `additionalPrinterColumns` of their CRD.
-pub fn table(resource: &Resource, objects: &[Value], list_metadata: Value) -> Value {
+/// What each row of a Table carries besides its cells (`includeObject`): kubectl asks for whole
+/// objects when it sorts (`--sort-by`) or prints custom columns from server-side tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IncludeObject {
+    /// The object as `PartialObjectMetadata` (the default).
+    #[default]
+    Metadata,
+    /// The whole object.
+    Object,
+    /// Nothing.
+    None,
+}
+
+impl IncludeObject {
+    /// The `includeObject` query parameter, refused as kube-apiserver refuses it.
+    pub fn parse(value: Option<&str>) -> Result<Self, Status> {
+        match value.unwrap_or_default() {
+            "" | "Metadata" => Ok(Self::Metadata),
+            "Object" => Ok(Self::Object),
+            "None" => Ok(Self::None),
+            other => Err(Status::bad_request(format!(
+                "Unable to convert to Table as requested: includeObject: Invalid value: {other:?}: must be 'Metadata', 'Object', 'None', or empty"
+            ))),
+        }
+    }
+}
+
+/// `objects` (a list's items, or one object) as a `meta.k8s.io/v1` Table, each row with what
+/// `include` asks for. Custom resources get the `additionalPrinterColumns` of their CRD.
+pub fn table(
+    resource: &Resource,
+    objects: &[Value],
+    list_metadata: Value,
+    include: IncludeObject,
+) -> Value {
     if let Some(printer_columns) = crate::crds::printer_columns(resource) {
-        return custom_table(&printer_columns, objects, list_metadata);
+        return custom_table(&printer_columns, objects, list_metadata, include);
     }
     let columns = (resource.strategy.columns)();
     let now = k0rs_api::time::now_unix();
@@ -70,18 +103,23 @@ pub fn table(resource: &Resource, objects: &[Value], list_metadata: Value) -> Va
             row(
                 columns.iter().map(|c| (c.cell)(object, now)).collect(),
                 object,
+                include,
             )
         })
         .collect();
     assemble(definitions, rows, list_metadata)
 }
 
-fn row(cells: Vec<Value>, object: &Value) -> Value {
-    let cells = Value::Array(cells);
-    json!({
-        "cells": cells,
-        "object": { "kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": object["metadata"] },
-    })
+fn row(cells: Vec<Value>, object: &Value, include: IncludeObject) -> Value {
+    let mut row = json!({ "cells": Value::Array(cells) });
+    match include {
+        IncludeObject::Metadata => {
+            row["object"] = json!({ "kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": object["metadata"] });
+        }
+        IncludeObject::Object => row["object"] = object.clone(),
+        IncludeObject::None => {}
+    }
+    row
 }
 
 fn assemble(definitions: Vec<Value>, rows: Vec<Value>, list_metadata: Value) -> Value {
@@ -93,7 +131,12 @@ fn assemble(definitions: Vec<Value>, rows: Vec<Value>, list_metadata: Value) -> 
 
 /// NAME, the CRD's printer columns (JSONPath into each object), and AGE unless the CRD shows
 /// creation time itself.
-fn custom_table(printer_columns: &[Value], objects: &[Value], list_metadata: Value) -> Value {
+fn custom_table(
+    printer_columns: &[Value],
+    objects: &[Value],
+    list_metadata: Value,
+    include: IncludeObject,
+) -> Value {
     let now = k0rs_api::time::now_unix();
     let mut definitions = vec![
         json!({ "name": "Name", "type": "string", "format": "name", "description": "", "priority": 0 }),
@@ -125,7 +168,7 @@ fn custom_table(printer_columns: &[Value], objects: &[Value], list_metadata: Val
             if !shows_age {
                 cells.push(age(&object["metadata"]["creationTimestamp"], now));
             }
-            row(cells, object)
+            row(cells, object, include)
         })
         .collect();
     assemble(definitions, rows, list_metadata)

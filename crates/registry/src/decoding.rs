@@ -43,9 +43,10 @@ impl<'a> Gvk<'a> {
     }
 }
 
-/// 400 unless the body of a create or an update decodes as `kind` (as kube-apiserver's decoder
-/// refuses it).
+/// 400 unless the body of a create or an update names `kind` and decodes as it (as
+/// kube-apiserver's decoder refuses it).
 pub(crate) fn check_body(kind: Gvk<'_>, body: &Value) -> Result<(), Status> {
+    crate::type_meta::check(kind, body)?;
     kind.check(body)
         .map_err(|m| typecheck::not_decodable(kind.kind, kind.version, &m))
 }

@@ -34,11 +34,12 @@ mod services;
 mod strategy;
 mod subresource;
 mod table;
+mod type_meta;
 mod validation;
 mod watch;
 
 pub use bootstrap::ApiEndpoint;
-pub use columns::table;
+pub use columns::{IncludeObject, table};
 pub use crds::unknown_fields as unknown_custom_fields;
 pub use decoding::{body_decodes, patched_decodes};
 pub use deletion::{DeleteOptions, Propagation};

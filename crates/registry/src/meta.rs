@@ -14,10 +14,12 @@ fn invalid(resource: &Resource, name: &str, field: &str, message: &str) -> Statu
 }
 
 /// Checks `apiVersion`/`kind` (filling them when absent) and returns the object's metadata map.
+/// Built-in kinds are refused as kube-apiserver's decoder refuses them; custom resources here.
 pub fn check_type<'a>(
     resource: &Resource,
     object: &'a mut Value,
 ) -> Result<&'a mut Map<String, Value>, Status> {
+    crate::type_meta::check(crate::decoding::Gvk::of(resource), object)?;
     let api_version = resource.api_version();
     let Some(map) = object.as_object_mut() else {
         return Err(Status::bad_request(format!(

@@ -2,9 +2,9 @@
 //! and, when that server switches protocols (`101`), splicing the caller's upgraded connection to
 //! the server's byte for byte: whatever the two ends agree on passes through.
 //!
-//! Runtimes serve SPDY/3.1 and WebSocket up to `v4.channel.k8s.io`; kubectl 1.30+ asks for
-//! WebSocket `v5.channel.k8s.io` (exec, attach) and SPDY tunnelled in WebSocket (port-forward).
-//! Those two are translated to SPDY towards the runtime ([`channel`], [`tunnel`]).
+//! Runtimes serve SPDY/3.1 and some of the WebSocket versions; exec and attach over any WebSocket
+//! `*.channel.k8s.io` version, and kubectl 1.30+'s SPDY tunnelled in WebSocket (port-forward),
+//! are translated to SPDY towards the runtime ([`channel`], [`tunnel`]).
 
 pub mod channel;
 mod dial;
@@ -99,17 +99,23 @@ where
 
 /// Whether `headers` ask to upgrade to WebSocket offering the sub-protocol `protocol`.
 pub fn offers_websocket(headers: &HeaderMap, protocol: &str) -> bool {
+    websocket_offers(headers).any(|offered| offered == protocol)
+}
+
+/// The sub-protocols a WebSocket upgrade offers, in the client's order, from every
+/// `Sec-WebSocket-Protocol` header; none when `headers` ask for no WebSocket.
+fn websocket_offers(headers: &HeaderMap) -> impl Iterator<Item = &str> {
     let websocket = headers
         .get(header::UPGRADE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
-    websocket
-        && headers
-            .get_all(header::SEC_WEBSOCKET_PROTOCOL)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .any(|offered| offered.trim() == protocol)
+    headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter(move |_| websocket)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
 }
 
 /// Ends a WebSocket with a normal closure: clients read their streams to the end (an abrupt end

@@ -20,14 +20,56 @@ pub fn is_special(message: &str) -> bool {
             | "apimachinery.pkg.runtime.RawExtension"
             | "apimachinery.pkg.apis.meta.v1.FieldsV1"
             | "apiextensions_apiserver.pkg.apis.apiextensions.v1.JSON"
-    ) || matches!(
-        short,
-        "ExtraValue"
-            | "Verbs"
-            | "JSONSchemaPropsOrArray"
-            | "JSONSchemaPropsOrBool"
-            | "JSONSchemaPropsOrStringArray"
+    ) || matches!(short, "ExtraValue" | "Verbs")
+        || is_schema_union(message)
+}
+
+/// The JSONSchemaProps unions of CRD schemas (`items`: a schema or a list of them,
+/// `additionalProperties`: a schema or a bool, `dependencies`: a schema or a list of names).
+/// Their protobuf messages are spelled `JsonSchemaProps…`, unlike the Go types.
+fn is_schema_union(message: &str) -> bool {
+    matches!(
+        message.strip_prefix(APIEXTENSIONS_V1),
+        Some("JsonSchemaPropsOrArray" | "JsonSchemaPropsOrBool" | "JsonSchemaPropsOrStringArray")
     )
+}
+
+const APIEXTENSIONS_V1: &str = "apiextensions_apiserver.pkg.apis.apiextensions.v1.";
+
+/// A union's JSON: its schema when it has one, else its other member (schemas, a bool, names).
+fn schema_union(message: &str, bytes: &[u8]) -> Result<Value, DecodeError> {
+    let props = format!("{APIEXTENSIONS_V1}JSONSchemaProps");
+    let (schema_tag, other_tag) = if message.ends_with("OrBool") {
+        (2, 1)
+    } else {
+        (1, 2)
+    };
+    let mut schema = None;
+    let mut others = Vec::new();
+    let mut allows = false;
+    let mut reader = Reader::new(bytes);
+    while let Some((tag, value)) = reader.next_field()? {
+        match (tag, value) {
+            (t, WireValue::Bytes(b)) if t == schema_tag => {
+                schema = Some(super::decode_message(&props, b)?);
+            }
+            (t, WireValue::Varint(v)) if t == other_tag => allows = v != 0,
+            (t, WireValue::Bytes(b)) if t == other_tag => {
+                let other = if message.ends_with("OrArray") {
+                    super::decode_message(&props, b)?
+                } else {
+                    Value::from(super::utf8(b)?)
+                };
+                others.push(other);
+            }
+            _ => {}
+        }
+    }
+    Ok(match schema {
+        Some(schema) => schema,
+        None if message.ends_with("OrBool") => Value::from(allows),
+        None => Value::Array(others),
+    })
 }
 
 /// The JSON of `message` when it is one of the special ones.
@@ -73,6 +115,7 @@ pub fn decode(message: &str, bytes: &[u8]) -> Result<Option<Value>, DecodeError>
             }
             Value::Array(items)
         }
+        _ if is_schema_union(message) => schema_union(message, bytes)?,
         _ => return Ok(None),
     };
     Ok(Some(value))
@@ -183,5 +226,41 @@ mod tests {
         assert_eq!(go_duration(300_000_000), "300ms");
         assert_eq!(go_duration(60_000_000_000), "1m0s");
         assert_eq!(go_duration(0), "0s");
+    }
+
+    /// A protobuf field: tag and length-delimited bytes.
+    fn field(tag: u8, bytes: &[u8]) -> Vec<u8> {
+        let mut out = vec![(tag << 3) | 2, u8::try_from(bytes.len()).unwrap()];
+        out.extend_from_slice(bytes);
+        out
+    }
+
+    #[test]
+    fn schema_unions_are_their_member() {
+        let items = format!("{APIEXTENSIONS_V1}JsonSchemaPropsOrArray");
+        let bool_or = format!("{APIEXTENSIONS_V1}JsonSchemaPropsOrBool");
+        let names = format!("{APIEXTENSIONS_V1}JsonSchemaPropsOrStringArray");
+        for union in [&items, &bool_or, &names] {
+            assert!(is_special(union), "{union}");
+        }
+        // JSONSchemaProps {type: "string"} (field 5).
+        let string_schema = field(5, b"string");
+        assert_eq!(
+            decode(&items, &field(1, &string_schema)).unwrap(),
+            Some(serde_json::json!({"type": "string"}))
+        );
+        assert_eq!(
+            decode(&bool_or, &[1 << 3, 0]).unwrap(),
+            Some(Value::from(false))
+        );
+        assert_eq!(
+            decode(&bool_or, &field(2, &string_schema)).unwrap(),
+            Some(serde_json::json!({"type": "string"}))
+        );
+        let both = [field(2, b"a"), field(2, b"b")].concat();
+        assert_eq!(
+            decode(&names, &both).unwrap(),
+            Some(serde_json::json!(["a", "b"]))
+        );
     }
 }

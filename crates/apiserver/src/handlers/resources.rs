@@ -74,7 +74,7 @@ async fn serve(
         return Err(Status::method_not_allowed());
     }
     let query = query_params(request.uri())?;
-    let output = negotiate::output(request.headers())?;
+    let output = negotiate::output(request.headers(), &query)?;
     if resource.is(k0rs_registry::resources::COMPONENT_STATUSES) {
         let answer = crate::component_statuses::serve(
             &context.registry,
@@ -82,7 +82,7 @@ async fn serve(
             api.name.as_deref(),
         )
         .await?;
-        return respond((StatusCode::OK, answer), resource, verb, output);
+        return respond((StatusCode::OK, answer), resource, output);
     }
     if verb == "watch" {
         return watch::serve(context, resource, api.namespace.as_deref(), &query, output).await;
@@ -110,7 +110,7 @@ async fn serve(
         return write::serve(context, &write, output, body).await;
     }
     let response = read::serve(context, resource, api, verb, &query, request.into_body()).await?;
-    respond(response, resource, verb, output)
+    respond(response, resource, output)
 }
 
 /// A request for an aggregated group version: authorized by the layers like any other, answered
@@ -134,10 +134,9 @@ async fn serve_aggregated(
 pub(super) fn respond(
     (code, object): (StatusCode, serde_json::Value),
     resource: &k0rs_registry::Resource,
-    verb: &str,
     output: Output,
 ) -> Result<Response, Status> {
-    let body = negotiate::shape(output, resource, verb, object);
+    let body = negotiate::shape(output, resource, object);
     if output == Output::Yaml {
         let yaml = serde_yaml_ng::to_string(&body)
             .map_err(|e| Status::internal(format!("cannot write YAML: {e}")))?;

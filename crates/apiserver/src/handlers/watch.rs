@@ -81,7 +81,7 @@ pub async fn serve(
         let shape = match output {
             Output::Json | Output::Yaml => Some(WatchShape::Object),
             Output::Metadata => Some(WatchShape::Metadata),
-            Output::Table => None,
+            Output::Table(_) => None,
         };
         loop {
             let next = tokio::select! {
@@ -124,9 +124,11 @@ pub async fn serve(
 fn line(output: Output, resource: &Resource, mut event: serde_json::Value) -> String {
     if !matches!(event["type"].as_str(), Some("ERROR" | "BOOKMARK")) {
         match output {
-            Output::Table => {
+            Output::Table(include) => {
                 let object = event["object"].take();
-                event["object"] = k0rs_registry::table(resource, &[object], serde_json::json!({}));
+                let table =
+                    k0rs_registry::table(resource, &[object], serde_json::json!({}), include);
+                event["object"] = table;
             }
             Output::Metadata => event["object"] = negotiate::partial(&event["object"]),
             Output::Json | Output::Yaml => {}

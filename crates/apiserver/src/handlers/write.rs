@@ -14,7 +14,7 @@ use super::registry_for;
 use super::resources::respond;
 use crate::admission::{self, Operation};
 use crate::context::Context;
-use crate::http::body::{content_type, read_body, read_object};
+use crate::http::body::{content_type, read_body, read_object_of};
 use crate::http::negotiate::Output;
 use crate::http::query::{Query, field_manager};
 use crate::layers::request_info::ApiPath;
@@ -38,12 +38,7 @@ pub async fn serve(
     body: Body,
 ) -> Result<Response, Status> {
     let (status_code, object, warnings) = write(context, request, body).await?;
-    let mut response = respond(
-        (status_code, object),
-        request.resource,
-        request.verb,
-        output,
-    )?;
+    let mut response = respond((status_code, object), request.resource, output)?;
     for warning in warnings {
         if let Ok(value) = HeaderValue::from_str(&format!("299 - {warning:?}")) {
             response.headers_mut().append("warning", value);
@@ -127,7 +122,7 @@ async fn write(
         };
         return patch.apply(context, request, body).await;
     }
-    let mut object = read_object(content_type, body).await?;
+    let mut object = read_object_of(resource.kind, content_type, body).await?;
     k0rs_registry::body_decodes(resource, &object)?;
     let warnings = validation.check(resource, &object)?;
     context

@@ -4,7 +4,9 @@
 
 use axum::http::{HeaderMap, header};
 use k0rs_api::{Status, StatusReason};
-use k0rs_registry::Resource;
+use k0rs_registry::{IncludeObject, Resource};
+
+use super::query::Query;
 use serde_json::{Value, json};
 
 /// How a resource response is written.
@@ -12,13 +14,26 @@ use serde_json::{Value, json};
 pub enum Output {
     Json,
     Yaml,
-    Table,
+    /// A `meta.k8s.io` Table, its rows carrying what `includeObject` asks for.
+    Table(IncludeObject),
     /// `PartialObjectMetadata` / `PartialObjectMetadataList` of `meta.k8s.io/v1`.
     Metadata,
 }
 
+/// The first media type of `Accept` this server can write; for a Table, with the `query`'s
+/// `includeObject`.
+pub fn output(headers: &HeaderMap, query: &Query) -> Result<Output, Status> {
+    match media_type(headers)? {
+        Output::Table(_) => {
+            let include = IncludeObject::parse(query.get("includeObject").map(String::as_str))?;
+            Ok(Output::Table(include))
+        }
+        other => Ok(other),
+    }
+}
+
 /// The first media type of `Accept` this server can write.
-pub fn output(headers: &HeaderMap) -> Result<Output, Status> {
+fn media_type(headers: &HeaderMap) -> Result<Output, Status> {
     let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
         return Ok(Output::Json);
     };
@@ -38,7 +53,7 @@ pub fn output(headers: &HeaderMap) -> Result<Output, Status> {
                 if param("g") == Some("meta.k8s.io")
                     && matches!(param("v"), Some("v1" | "v1beta1")) =>
             {
-                return Ok(Output::Table);
+                return Ok(Output::Table(IncludeObject::default()));
             }
             (true, _, Some("PartialObjectMetadata" | "PartialObjectMetadataList"))
                 if param("g") == Some("meta.k8s.io")
@@ -64,25 +79,36 @@ pub fn partial(object: &Value) -> Value {
     })
 }
 
-/// The body of a get or list response in `output`.
-pub fn shape(output: Output, resource: &Resource, verb: &str, object: Value) -> Value {
-    match (output, verb) {
-        (Output::Table, "list") => {
+/// The body of a response in `output`, whatever the verb: a list (a list or deletecollection)
+/// becomes a list of partial objects or a Table of rows, one object (read, written or deleted)
+/// its partial or a one-row Table. A `Status` (an object deleted at once) stays as it is, as in
+/// kube-apiserver. Both metadata media types are served for either shape, as its negotiation
+/// allows.
+pub fn shape(output: Output, resource: &Resource, object: Value) -> Value {
+    if object["kind"] == "Status" && object["apiVersion"] == "v1" {
+        return object;
+    }
+    let list = object["items"].is_array()
+        && object["kind"]
+            .as_str()
+            .is_some_and(|kind| kind.ends_with("List"));
+    match (output, list) {
+        (Output::Table(include), true) => {
             let items = object["items"].as_array().cloned().unwrap_or_default();
-            k0rs_registry::table(resource, &items, object["metadata"].clone())
+            k0rs_registry::table(resource, &items, object["metadata"].clone(), include)
         }
-        (Output::Table, "get") => {
+        (Output::Table(include), false) => {
             let metadata = json!({ "resourceVersion": object["metadata"]["resourceVersion"] });
-            k0rs_registry::table(resource, std::slice::from_ref(&object), metadata)
+            k0rs_registry::table(resource, std::slice::from_ref(&object), metadata, include)
         }
-        (Output::Metadata, "list") => json!({
+        (Output::Metadata, true) => json!({
             "kind": "PartialObjectMetadataList",
             "apiVersion": "meta.k8s.io/v1",
             "metadata": object["metadata"],
             "items": object["items"].as_array().into_iter().flatten().map(partial).collect::<Vec<_>>(),
         }),
-        (Output::Metadata, "get") => partial(&object),
-        _ => object,
+        (Output::Metadata, false) => partial(&object),
+        (Output::Json | Output::Yaml, _) => object,
     }
 }
 
@@ -91,16 +117,24 @@ mod tests {
     use super::*;
 
     fn accept(value: &str) -> Result<Output, Status> {
+        accept_with(value, &[])
+    }
+
+    fn accept_with(value: &str, query: &[(&str, &str)]) -> Result<Output, Status> {
         let mut headers = HeaderMap::new();
         headers.insert(header::ACCEPT, value.parse().unwrap());
-        output(&headers)
+        let query = query
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        output(&headers, &query)
     }
 
     #[test]
     fn the_first_acceptable_media_type_wins() {
         assert_eq!(
             accept("application/json;as=Table;v=v1;g=meta.k8s.io,application/json").unwrap(),
-            Output::Table
+            Output::Table(IncludeObject::Metadata)
         );
         assert_eq!(
             accept("application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json").unwrap(),
@@ -124,5 +158,49 @@ mod tests {
                 .code,
             406
         );
+    }
+
+    #[test]
+    fn tables_carry_what_include_object_asks_for() {
+        let table = "application/json;as=Table;v=v1;g=meta.k8s.io";
+        let with = |value| accept_with(table, &[("includeObject", value)]);
+        assert_eq!(
+            with("Object").unwrap(),
+            Output::Table(IncludeObject::Object)
+        );
+        assert_eq!(with("None").unwrap(), Output::Table(IncludeObject::None));
+        assert_eq!(with("").unwrap(), Output::Table(IncludeObject::Metadata));
+        let refused = with("Everything").unwrap_err();
+        assert_eq!(refused.code, 400);
+        assert_eq!(
+            refused.message,
+            r#"Unable to convert to Table as requested: includeObject: Invalid value: "Everything": must be 'Metadata', 'Object', 'None', or empty"#
+        );
+        // Only tables look at it.
+        let json = accept_with("application/json", &[("includeObject", "Everything")]);
+        assert_eq!(json.unwrap(), Output::Json);
+    }
+
+    #[test]
+    fn every_verbs_answer_takes_the_metadata_shape() {
+        let resource = k0rs_registry::resources::CONFIG_MAPS;
+        let object = json!({"kind": "ConfigMap", "apiVersion": "v1",
+            "metadata": {"name": "a", "resourceVersion": "7"}, "data": {"k": "v"}});
+        assert_eq!(
+            shape(Output::Metadata, resource, object.clone()),
+            json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+                "metadata": {"name": "a", "resourceVersion": "7"}})
+        );
+        let deleted = json!({"kind": "ConfigMapList", "apiVersion": "v1",
+            "metadata": {"resourceVersion": "8"}, "items": [object]});
+        let list = shape(Output::Metadata, resource, deleted);
+        assert_eq!(list["kind"], "PartialObjectMetadataList");
+        assert_eq!(list["items"][0]["kind"], "PartialObjectMetadata");
+        assert_eq!(list["items"][0].get("data"), None);
+        let gone = json!({"kind": "Status", "apiVersion": "v1", "metadata": {},
+            "status": "Success", "details": {"name": "a", "kind": "configmaps"}});
+        assert_eq!(shape(Output::Metadata, resource, gone.clone()), gone);
+        let table = shape(Output::Table(IncludeObject::None), resource, gone.clone());
+        assert_eq!(table, gone);
     }
 }

@@ -1,7 +1,7 @@
 //! exec, attach and portForward: the runtime's streaming server does the work; the kubelet finds
 //! the container or sandbox, asks CRI for a streaming URL and forwards the caller's request (and
-//! its upgraded connection: SPDY/3.1 or WebSocket) to it. kubectl 1.30+'s WebSocket protocols,
-//! which the runtime does not speak, are translated to SPDY on the way (`k0rs_streaming`).
+//! its upgraded connection: SPDY/3.1 or WebSocket) to it. WebSockets, whose versions the runtime
+//! speaks only in part, are translated to SPDY on the way (`k0rs_streaming`).
 
 use std::path::PathBuf;
 
@@ -9,7 +9,7 @@ use axum::extract::{Path, Request, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use k0rs_cri::{Cri, api};
-use k0rs_streaming::channel::{self, Streams};
+use k0rs_streaming::channel::{self, Protocol, Streams};
 use k0rs_streaming::{offers_websocket, tunnel};
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
@@ -131,17 +131,17 @@ fn streams_asked(values: &[(String, String)]) -> Streams {
     }
 }
 
-/// What a WebSocket request may be translated to for the runtime, which serves SPDY and WebSocket
-/// only up to `v4.channel.k8s.io`.
+/// What a WebSocket request may be translated to for the runtime, which serves SPDY and only some
+/// WebSocket versions.
 enum Translation {
-    /// exec and attach: kubectl 1.30+'s `v5.channel.k8s.io`, with the streams asked for.
+    /// exec and attach: every `*.channel.k8s.io` version, with the streams asked for.
     Channel(Streams),
     /// port-forward: SPDY tunnelled in WebSocket.
     PortForward,
 }
 
-/// Forwards `request` to the runtime's streaming `url`; kubectl 1.30+'s WebSocket protocols are
-/// translated, everything else passes through as it is.
+/// Forwards `request` to the runtime's streaming `url`; exec and attach WebSockets and kubectl
+/// 1.30+'s port-forward tunnel are translated, everything else passes through as it is.
 async fn forward(url: &str, request: Request, translation: Translation) -> Response {
     let uri: Uri = match url.parse() {
         Ok(uri) => uri,
@@ -169,13 +169,16 @@ async fn forward(url: &str, request: Request, translation: Translation) -> Respo
     };
     let headers = request.headers();
     match translation {
-        Translation::Channel(streams) if offers_websocket(headers, channel::V5) => {
-            return channel::serve(tcp, &uri, request, streams).await;
+        Translation::Channel(streams) => {
+            if let Some(protocol) = Protocol::negotiate(headers) {
+                return channel::serve(tcp, &uri, request, streams, protocol).await;
+            }
         }
-        Translation::PortForward if offers_websocket(headers, tunnel::PORT_FORWARD) => {
-            return tunnel::serve(tcp, &uri, request).await;
+        Translation::PortForward => {
+            if offers_websocket(headers, tunnel::PORT_FORWARD) {
+                return tunnel::serve(tcp, &uri, request).await;
+            }
         }
-        _ => {}
     }
     match k0rs_streaming::forward(tcp, &uri, request).await {
         Ok(response) => response,
