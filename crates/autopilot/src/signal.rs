@@ -79,7 +79,7 @@ impl SignalStatus {
     pub fn now(status: Progress, description: impl Into<String>) -> Self {
         Self {
             status,
-            timestamp: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            timestamp: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             description: description.into(),
         }
     }

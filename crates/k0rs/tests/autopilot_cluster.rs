@@ -238,7 +238,8 @@ fn assert_update_order(cluster: &SingleNode, on_w1: usize) {
     );
     // Each worker was drained before its update, its second pod only once the first had come
     // back elsewhere (the budget allows one away at a time).
-    let cordoned = line_of(&lines, c_done, &["cordoned", &node("w1")]);
+    let cordoned = line_of(&lines, c_sent, &[" cordoned component", &node("w1")]);
+    assert!(cordoned < w1_sent, "w1 signalled before it was cordoned");
     if on_w1 >= 2 {
         let refused = line_of(&lines, cordoned, &["eviction refused for now", &node("w1")]);
         assert!(refused < w1_sent, "w1 signalled before its drain finished");

@@ -20,11 +20,11 @@ fn kubectl_any(hosts: &[Host], args: &[&str]) -> Option<String> {
     })
 }
 
-/// Seconds since the epoch of an RFC 3339 time.
-fn seconds(time: &str) -> i64 {
+/// Milliseconds since the epoch of an RFC 3339 time.
+fn millis(time: &str) -> i64 {
     k8s_openapi::chrono::DateTime::parse_from_rfc3339(time)
         .unwrap()
-        .timestamp()
+        .timestamp_millis()
 }
 
 #[test]
@@ -111,8 +111,8 @@ fn a_plan_updates_three_controllers_one_at_a_time_and_etcd_stays_whole() {
             host.name
         );
         intervals.push((
-            seconds(signal["created"].as_str().unwrap()),
-            seconds(signal["status"]["timestamp"].as_str().unwrap()),
+            millis(signal["created"].as_str().unwrap()),
+            millis(signal["status"]["timestamp"].as_str().unwrap()),
             host.name.clone(),
         ));
     }

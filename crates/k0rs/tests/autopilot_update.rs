@@ -272,8 +272,12 @@ fn a_binary_that_cannot_become_a_healthy_node_is_rolled_back() {
             description.contains(&running_version()),
             "{id}: {description}"
         );
-        // A is back in place and runs the node again.
+        // A is back in place and runs the node again; nothing of the update is left.
         assert_eq!(sha256(&binary), a_sha, "{id}");
+        assert!(!binary.with_file_name("k0rs.previous").exists(), "{id}");
+        cluster.eventually(10, "the guard gone", || {
+            harness::guards_of(cluster.node.root.path()).is_empty()
+        });
         assert!(running_pid(&cluster).is_some(), "{id}: k0rs runs again");
         assert_eq!(version_of(&binary), running_version(), "{id}");
         cluster.wait_node_ready();

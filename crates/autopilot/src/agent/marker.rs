@@ -16,6 +16,9 @@ pub enum Phase {
     Restarting,
     /// The guard put the previous binary back; `reason` says why.
     RolledBack,
+    /// k0rs was stopped (gracefully) while it waited to become healthy on the new binary: the
+    /// guard leaves, and the next start arms a new one.
+    Interrupted,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +43,10 @@ pub struct Marker {
     pub start_time: u64,
     /// Unix seconds after which a new binary that is not healthy is rolled back.
     pub deadline: i64,
+    /// `spec.autopilot.healthTimeout` in seconds, to set a new deadline when a start finds no
+    /// guard watching it.
+    #[serde(default)]
+    pub timeout_seconds: i64,
     /// The service manager restarts k0rs when it exits (systemd, OpenRC): the guard leaves the
     /// restart to it.
     pub service_managed: bool,
@@ -78,6 +85,44 @@ impl Marker {
     pub fn remove(dir: &Path) {
         let _ = std::fs::remove_file(Self::path(dir));
     }
+
+    /// Whether the marker names this very process (the one that exec'd the new binary, whose
+    /// guard was started for it).
+    pub fn is_this_process(&self) -> bool {
+        own_process().is_some_and(|(pid, start)| pid == self.pid && start == self.start_time)
+    }
+
+    /// This process takes over the marker: its id and start time, a new deadline, `Restarting`.
+    pub fn rearm(&mut self) -> Option<()> {
+        let (pid, start) = own_process()?;
+        self.pid = pid;
+        self.start_time = start;
+        self.deadline = chrono::Utc::now()
+            .timestamp()
+            .saturating_add(self.timeout_seconds);
+        self.phase = Phase::Restarting;
+        Some(())
+    }
+}
+
+/// On a graceful stop: a marker of this process waiting to become healthy becomes
+/// `Interrupted`, so that its guard leaves without rolling back what an operator stopped.
+pub fn interrupt(dir: &Path) {
+    if let Some(mut marker) = Marker::read(dir)
+        && marker.phase == Phase::Restarting
+        && marker.is_this_process()
+    {
+        marker.phase = Phase::Interrupted;
+        if let Err(error) = marker.write(dir) {
+            tracing::warn!(component = "autopilot", %error, "cannot mark the update as interrupted");
+        }
+    }
+}
+
+/// This process's id and start time.
+pub fn own_process() -> Option<(i32, u64)> {
+    let pid = i32::try_from(std::process::id()).ok()?;
+    process_state(pid).map(|(start, _)| (pid, start))
 }
 
 /// A process's start time in clock ticks since boot (field 22 of `/proc/<pid>/stat`), and

@@ -26,7 +26,7 @@ use kube::Client;
 
 pub use control_node::arch;
 pub use install::previous_of;
-pub use marker::{Marker, Phase};
+pub use marker::{Marker, Phase, interrupt};
 pub use object::SignalObject;
 
 use crate::net::HttpClient;
@@ -214,11 +214,20 @@ impl Agent {
                 "{}; back on {}",
                 marker.reason, marker.previous_version
             )),
-            Phase::Restarting if !same_version(&self.version, &marker.version) => Err(format!(
-                "k0rs restarted on {} instead of {}",
-                self.version, marker.version
-            )),
-            Phase::Restarting => {
+            Phase::Restarting | Phase::Interrupted
+                if !same_version(&self.version, &marker.version) =>
+            {
+                Err(format!(
+                    "k0rs restarted on {} instead of {}",
+                    self.version, marker.version
+                ))
+            }
+            Phase::Restarting | Phase::Interrupted => {
+                if marker.phase == Phase::Interrupted || !marker.is_this_process() {
+                    // No guard watches this start (k0rs was stopped, or died before its guard
+                    // ran): arm one, with a new deadline.
+                    self.rearm_guard(marker.clone());
+                }
                 tracing::info!(
                     component = "autopilot",
                     version = self.version,
@@ -274,6 +283,24 @@ impl Agent {
                 self.report(object, &signal, Progress::RolledBack, &reason)
                     .await;
             }
+        }
+    }
+
+    fn rearm_guard(&self, mut marker: Marker) {
+        let armed = marker.rearm().is_some()
+            && marker.write(&self.dir).is_ok()
+            && guard::start(&marker.previous, &self.dir).is_ok();
+        if armed {
+            tracing::info!(
+                component = "autopilot",
+                deadline = marker.deadline,
+                "guarding this start on the new binary"
+            );
+        } else {
+            tracing::warn!(
+                component = "autopilot",
+                "cannot guard this start on the new binary: no rollback if it fails"
+            );
         }
     }
 
@@ -426,16 +453,13 @@ impl Agent {
                 }
             }
         }
-        let pid = i32::try_from(std::process::id()).unwrap_or_default();
-        let Some((start_time, _)) = marker::process_state(pid) else {
+        let Some((pid, start_time)) = marker::own_process() else {
             return Err(Failure::new(
                 Progress::ApplyFailed,
                 "cannot read this process's start time",
             ));
         };
-        let previous = install::install(new, &self.binary)
-            .map_err(|e| failed(&format!("cannot replace {}", self.binary.display()), &e))?;
-        let _ = std::fs::remove_file(new);
+        let previous = previous_of(&self.binary);
         let timeout = i64::try_from(health_timeout.as_secs()).unwrap_or(i64::MAX);
         let marker = Marker {
             phase: Phase::Restarting,
@@ -449,9 +473,23 @@ impl Agent {
             pid,
             start_time,
             deadline: chrono::Utc::now().timestamp().saturating_add(timeout),
+            timeout_seconds: timeout,
             service_managed: self.service_managed,
             reason: String::new(),
         };
+        // The marker first: a k0rs that dies between here and the exec finds it at its next
+        // start (and guards that start, or reports the update as not done).
+        marker
+            .write(&self.dir)
+            .map_err(|e| failed("cannot write the restart marker", &e))?;
+        if let Err(error) = install::install(new, &self.binary) {
+            Marker::remove(&self.dir);
+            return Err(failed(
+                &format!("cannot replace {}", self.binary.display()),
+                &error,
+            ));
+        }
+        let _ = std::fs::remove_file(new);
         let undo = |failure: Failure| {
             Marker::remove(&self.dir);
             if let Err(error) = install::restore(&previous, &self.binary) {
@@ -459,12 +497,10 @@ impl Agent {
             }
             failure
         };
-        marker
-            .write(&self.dir)
-            .map_err(|e| undo(failed("cannot write the restart marker", &e)))?;
-        self.report(object, signal, Progress::Restart, "").await;
+        // The guard before anything that may take time (the report retries for a while).
         guard::start(&previous, &self.dir)
             .map_err(|e| undo(failed("cannot start the guard", &e)))?;
+        self.report(object, signal, Progress::Restart, "").await;
         tracing::info!(component = "autopilot", from = self.version, to = version, binary = %self.binary.display(), deadline_s = timeout, "restarting on the new binary");
         let (program, args) = self
             .argv

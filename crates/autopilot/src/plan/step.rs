@@ -71,6 +71,7 @@ pub fn step(plan: &Plan, snapshot: &Snapshot, now: &Time) -> (PlanStatus, Vec<Ac
     progress.state = PlanState::Schedulable;
     let context = Context {
         plan_id: &plan.spec.id,
+        since: plan.metadata.creation_timestamp.as_ref().map(|t| t.0),
         id: progress.id,
         command,
         now,
@@ -91,6 +92,16 @@ pub fn step(plan: &Plan, snapshot: &Snapshot, now: &Time) -> (PlanStatus, Vec<Ac
             };
         }
         Outcome::Failed(description) => {
+            // The plan stops: no worker it drained stays cordoned (with more than one at a
+            // time, others may still be updating; they are schedulable again all the same).
+            for node in snapshot.workers.iter().filter(|n| n.cordoned_by_autopilot) {
+                let uncordon = Action::Uncordon {
+                    node: node.name.clone(),
+                };
+                if !actions.contains(&uncordon) {
+                    actions.push(uncordon);
+                }
+            }
             status.commands[index].state = PlanState::ApplyFailed;
             status.commands[index].description = description;
             status.state = PlanState::ApplyFailed;
@@ -107,6 +118,9 @@ enum Outcome {
 
 struct Context<'a> {
     plan_id: &'a str,
+    /// When the plan was created: a signal from before is an earlier plan's, even with the
+    /// same id (k0s's examples all say `id1234`).
+    since: Option<chrono::DateTime<chrono::Utc>>,
     id: u32,
     command: &'a PlanCommand,
     now: &'a Time,
@@ -169,7 +183,7 @@ impl Context<'_> {
             let signal = node
                 .and_then(|n| n.signal.as_ref())
                 .and_then(|s| s.as_ref().ok())
-                .filter(|s| s.is_for(self.plan_id, self.id));
+                .filter(|s| s.is_for(self.plan_id, self.id) && self.fresh(s));
             match (target.state, signal) {
                 (TargetState::SignalPending | TargetState::SignalSent, Some(signal)) => {
                     match signal.progress() {
@@ -252,6 +266,14 @@ impl Context<'_> {
         }
     }
 
+    /// Whether `signal` was sent for this plan, not an earlier one of the same id.
+    fn fresh(&self, signal: &SignalData) -> bool {
+        let Some(since) = self.since else {
+            return true;
+        };
+        chrono::DateTime::parse_from_rfc3339(&signal.created).is_ok_and(|created| created >= since)
+    }
+
     fn mark(&self, target: &mut TargetStatus, state: TargetState, description: &str) {
         target.state = state;
         target.last_updated_timestamp = self.now.clone();
@@ -324,13 +346,7 @@ fn resolve_plan(plan: &Plan, snapshot: &Snapshot, now: &Time) -> PlanStatus {
                 let failure = match controllers {
                     Err(missing) => Some(missing_nodes(&mut k0s.controllers, &missing, now)),
                     Ok(controllers) => {
-                        // A controller that is a worker too is updated as a controller.
-                        let workers: Vec<NodeView> = snapshot
-                            .workers
-                            .iter()
-                            .filter(|w| !controllers.iter().any(|c| c.name == w.name))
-                            .cloned()
-                            .collect();
+                        let workers = workers_only(snapshot);
                         let failure = platform_failure(&controllers, &update.platforms);
                         k0s.controllers = pending(&controllers, now);
                         match update
@@ -352,7 +368,7 @@ fn resolve_plan(plan: &Plan, snapshot: &Snapshot, now: &Time) -> PlanStatus {
             }
             (None, Some(update)) => {
                 let mut airgap = AirgapUpdateStatus::default();
-                let failure = match resolve(&update.workers, &snapshot.workers) {
+                let failure = match resolve(&update.workers, &workers_only(snapshot)) {
                     Err(missing) => Some(missing_nodes(&mut airgap.workers, &missing, now)),
                     Ok(workers) => {
                         airgap.workers = pending(&workers, now);
@@ -378,6 +394,17 @@ fn resolve_plan(plan: &Plan, snapshot: &Snapshot, now: &Time) -> PlanStatus {
         status.state = PlanState::Completed;
     }
     status
+}
+
+/// The Nodes that are no controllers: a controller that is a worker too runs no worker agent,
+/// and is updated as a controller.
+fn workers_only(snapshot: &Snapshot) -> Vec<NodeView> {
+    snapshot
+        .workers
+        .iter()
+        .filter(|w| !snapshot.controllers.iter().any(|c| c.name == w.name))
+        .cloned()
+        .collect()
 }
 
 fn pending(nodes: &[&NodeView], now: &Time) -> Vec<TargetStatus> {

@@ -246,3 +246,74 @@ fn missing_nodes_and_platforms_stop_a_new_plan() {
     assert!(advance(&mut plan, &mut arm).is_empty());
     assert_eq!(plan.status.unwrap().state, PlanState::MissingPlatform);
 }
+
+#[test]
+fn a_signal_of_an_earlier_plan_with_the_same_id_does_not_count() {
+    let mut snapshot = Snapshot {
+        controllers: vec![node("c1", "v1")],
+        workers: vec![],
+    };
+    // c1 carries an old plan's Completed signal, same id and command.
+    let mut old = plan(&["c1"], 1);
+    let sent = advance(&mut old, &mut snapshot);
+    report(&mut snapshot, &sent, Progress::Completed);
+    if let Some(Ok(signal)) = snapshot.controllers[0].signal.as_mut() {
+        signal.created = "2020-01-01T00:00:00Z".into();
+    }
+    let mut new = plan(&["c1"], 1);
+    new.metadata.creation_timestamp = Some(now());
+    let actions = advance(&mut new, &mut snapshot);
+    assert_eq!(
+        signalled(&actions),
+        [(Role::Controller, "c1".to_owned())],
+        "sent anew"
+    );
+    assert_eq!(new.status.unwrap().state, PlanState::Schedulable);
+}
+
+#[test]
+fn a_failure_uncordons_every_worker_autopilot_cordoned() {
+    let mut snapshot = Snapshot {
+        controllers: vec![node("c1", B)],
+        workers: vec![node("w1", "v1"), node("w2", "v1")],
+    };
+    let mut plan = plan(&["c1"], 2);
+    // c1 is at the version already: the workers go at once.
+    let workers = advance(&mut plan, &mut snapshot);
+    assert_eq!(signalled(&workers).len(), 2);
+    for worker in &mut snapshot.workers {
+        worker.cordoned_by_autopilot = true;
+    }
+    // w1 fails while w2 is still at work: both are schedulable again.
+    report(&mut snapshot, &workers[..1], Progress::FailedDownload);
+    let after = advance(&mut plan, &mut snapshot);
+    assert_eq!(
+        after,
+        [
+            Action::Uncordon { node: "w1".into() },
+            Action::Uncordon { node: "w2".into() }
+        ]
+    );
+    assert_eq!(plan.status.unwrap().state, PlanState::ApplyFailed);
+}
+
+#[test]
+fn a_controller_that_is_a_worker_too_is_no_worker_target() {
+    let mut snapshot = Snapshot {
+        controllers: vec![node("c1", "v1")],
+        workers: vec![node("c1", "v1"), node("w1", "v1")],
+    };
+    // The plan targets only w1's kind of node: workers, by selector; c1's Node is left out.
+    let mut plan = plan(&["c1"], 1);
+    plan.spec.commands[0]
+        .k0s_update
+        .as_mut()
+        .unwrap()
+        .targets
+        .controllers = None;
+    advance(&mut plan, &mut snapshot);
+    let status = plan.status.unwrap();
+    let workers = &status.commands[0].k0s_update.as_ref().unwrap().workers;
+    let names: Vec<&str> = workers.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["w1"]);
+}

@@ -183,6 +183,8 @@ impl Component for UpdateAgent {
     }
 
     async fn stop(&mut self) -> anyhow::Result<()> {
+        // Stopped while waiting to be healthy on a new binary: not a failure to roll back.
+        k0rs_autopilot::agent::interrupt(&self.data_dir.join("autopilot"));
         if let Some(task) = self.task.take() {
             task.abort();
             let _ = tokio::time::timeout(Duration::from_secs(5), task).await;

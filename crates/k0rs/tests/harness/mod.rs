@@ -130,19 +130,11 @@ pub fn private_binary(dir: &Path) -> PathBuf {
 /// watching its restarts (killed first, so that none restarts k0rs), then the k0rs named by
 /// `<run_dir>/k0rs.pid` — after a rollback, the guard's restart, not the harness's child.
 pub fn stop_updated(root: &Path, run_dir: &Path) {
-    let root = root.to_string_lossy().into_owned();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-        let cmdline = String::from_utf8_lossy(&cmdline);
-        if cmdline.contains("autopilot-guard") && cmdline.contains(&root) {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(pid),
-                nix::sys::signal::Signal::SIGKILL,
-            );
-        }
+    for pid in guards_of(root) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
     }
     let Some(pid) = std::fs::read_to_string(run_dir.join("k0rs.pid"))
         .ok()
@@ -168,6 +160,21 @@ pub fn stop_updated(root: &Path, run_dir: &Path) {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// The autopilot guards (`k0rs autopilot-guard`) of the node whose data lives under `root`.
+pub fn guards_of(root: &Path) -> Vec<i32> {
+    let root = root.to_string_lossy().into_owned();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|entry| {
+            let pid = entry.file_name().to_string_lossy().parse::<i32>().ok()?;
+            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+            let cmdline = String::from_utf8_lossy(&cmdline);
+            (cmdline.contains("autopilot-guard") && cmdline.contains(&root)).then_some(pid)
+        })
+        .collect()
 }
 
 /// The real binary with `args`, never reading the host's /etc/k0rs.

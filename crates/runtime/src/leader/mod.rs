@@ -23,6 +23,9 @@ use tokio::task::{JoinError, JoinHandle};
 pub use lease::LeaseLock;
 pub use running::{Running, start};
 
+/// How long a stopping candidate waits to give its Lease up.
+const RELEASE_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Kubernetes' defaults for kube-scheduler and kube-controller-manager.
 #[derive(Debug, Clone)]
 pub struct Timings {
@@ -128,7 +131,7 @@ impl<L: Lock> Election<L> {
                 }
                 Term::Stopped => {
                     stop(task).await;
-                    self.lock.release().await;
+                    self.release_briefly().await;
                     return;
                 }
                 Term::WorkEnded(result) => {
@@ -136,7 +139,7 @@ impl<L: Lock> Election<L> {
                     tracing::error!(component = "leader", %lease, ?error, "the work ended while leading; giving the lease up to stand again");
                     // Another candidate may do better; this one tries again after a pause, so
                     // that work that fails at once does not spin.
-                    self.lock.release().await;
+                    self.release_briefly().await;
                     tokio::select! {
                         () = tokio::time::sleep(self.timings.retry) => {}
                         _ = stopped.changed() => return,
@@ -146,12 +149,30 @@ impl<L: Lock> Election<L> {
         }
     }
 
+    /// Gives the Lease up, waiting at most [`RELEASE_TIMEOUT`]: a release only spares the next
+    /// leader the lease's duration, and without a store quorum it would hold a stopping node for
+    /// the request timeout.
+    async fn release_briefly(&self) {
+        if tokio::time::timeout(RELEASE_TIMEOUT, self.lock.release())
+            .await
+            .is_err()
+        {
+            tracing::info!(component = "leader", lease = %self.lock.describe(), "not released: the API did not answer in time; the lease expires instead");
+        }
+    }
+
     /// Tries every retry period until this candidate holds the Lease; false once stopped.
     async fn acquire(&self, stopped: &mut watch::Receiver<bool>) -> bool {
         // Errors are said once per streak: a candidate may wait long (its namespace is gone).
         let mut failing = false;
         loop {
-            match self.lock.try_acquire_or_renew().await {
+            // Raced with the stop: without a store quorum an attempt waits out the request
+            // timeout, and a stopping node must not wait for it.
+            let attempt = tokio::select! {
+                attempt = self.lock.try_acquire_or_renew() => attempt,
+                _ = stopped.changed() => return false,
+            };
+            match attempt {
                 Ok(Attempt::Held) => return true,
                 Ok(_) => failing = false,
                 Err(e) if !failing => {
