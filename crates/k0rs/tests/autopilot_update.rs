@@ -102,8 +102,7 @@ fn running_pid(cluster: &SingleNode) -> Option<i32> {
         .trim()
         .parse()
         .ok()?;
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    (!stat.rsplit(')').next()?.trim_start().starts_with('Z')).then_some(pid)
+    harness::alive(pid).then_some(pid)
 }
 
 #[test]

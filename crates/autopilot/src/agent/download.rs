@@ -224,29 +224,18 @@ pub async fn file_sha256(path: &Path) -> std::io::Result<String> {
 
 /// A small document (a signature) in full.
 pub async fn fetch_text(client: &HttpClient, url: &str) -> Result<String, DownloadError> {
-    let failed = |reason: String| DownloadError::Failed {
-        url: url.to_owned(),
-        reason,
-    };
-    let uri: http::Uri = url.parse().map_err(|e| failed(format!("not a URL: {e}")))?;
-    let response = tokio::time::timeout(STALL, client.get(uri))
+    let body = crate::net::get_small(client, url, 1 << 16, STALL)
         .await
-        .map_err(|_| failed(format!("no answer within {STALL:?}")))?
-        .map_err(|e| failed(e.to_string()))?;
-    if !response.status().is_success() {
-        return Err(DownloadError::Status {
-            url: url.to_owned(),
-            status: response.status().as_u16(),
-        });
-    }
-    let body = tokio::time::timeout(
-        STALL,
-        http_body_util::Limited::new(response.into_body(), 1 << 16).collect(),
-    )
-    .await
-    .map_err(|_| failed(format!("no whole answer within {STALL:?}")))?
-    .map_err(|e| failed(e.to_string()))?
-    .to_bytes();
+        .map_err(|e| match e {
+            crate::net::GetError::Failed(reason) => DownloadError::Failed {
+                url: url.to_owned(),
+                reason,
+            },
+            crate::net::GetError::Status(status) => DownloadError::Status {
+                url: url.to_owned(),
+                status,
+            },
+        })?;
     Ok(String::from_utf8_lossy(&body).into_owned())
 }
 

@@ -246,8 +246,6 @@ impl Agent {
                     // Past the deadline the guard ends this process; nothing to do here.
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
-                // The guard stops watching once the marker is gone.
-                Marker::remove(&self.dir);
                 tracing::info!(
                     component = "autopilot",
                     from = marker.previous_version,
@@ -260,6 +258,7 @@ impl Agent {
                 ))
             }
         };
+        // Done with, either way; a guard watching a healthy start leaves once it is gone.
         Marker::remove(&self.dir);
         let Some(signal) = self.current_signal(object, &marker).await else {
             tracing::warn!(
@@ -544,7 +543,7 @@ async fn fetch_with_retries(
 }
 
 /// A version as part of a file name (`v1.28.15+k0rs.1` → `v1.28.15_k0rs.1`).
-fn file_safe(version: &str) -> String {
+pub fn file_safe(version: &str) -> String {
     version
         .chars()
         .map(|c| {

@@ -3,10 +3,8 @@
 
 use std::time::Duration;
 
-use http_body_util::BodyExt as _;
-
 use crate::channel::ChannelIndex;
-use crate::net::HttpClient;
+use crate::net::{GetError, HttpClient, get_small};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 /// An index is a few hundred bytes; anything this large is not one.
@@ -38,30 +36,18 @@ impl Fetcher {
     }
 
     pub async fn index(&self, url: &str) -> Result<ChannelIndex, FetchError> {
-        let failed = |reason: String| FetchError::Failed {
-            url: url.to_owned(),
-            reason,
-        };
-        let uri: http::Uri = url.parse().map_err(|e| failed(format!("not a URL: {e}")))?;
-        let response = tokio::time::timeout(TIMEOUT, self.client.get(uri))
+        let body = get_small(&self.client, url, MAX_INDEX, TIMEOUT)
             .await
-            .map_err(|_| failed(format!("no answer within {TIMEOUT:?}")))?
-            .map_err(|e| failed(e.to_string()))?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(FetchError::Status {
-                url: url.to_owned(),
-                status: status.as_u16(),
-            });
-        }
-        let body = tokio::time::timeout(
-            TIMEOUT,
-            http_body_util::Limited::new(response.into_body(), MAX_INDEX).collect(),
-        )
-        .await
-        .map_err(|_| failed(format!("no whole answer within {TIMEOUT:?}")))?
-        .map_err(|e| failed(e.to_string()))?
-        .to_bytes();
+            .map_err(|e| match e {
+                GetError::Failed(reason) => FetchError::Failed {
+                    url: url.to_owned(),
+                    reason,
+                },
+                GetError::Status(status) => FetchError::Status {
+                    url: url.to_owned(),
+                    status,
+                },
+            })?;
         let text = String::from_utf8_lossy(&body);
         ChannelIndex::from_yaml(&text).map_err(|source| FetchError::NotAnIndex {
             url: url.to_owned(),

@@ -113,16 +113,7 @@ impl NodeHost for Host {
         // Kept among the node's bundles, as k0s keeps them: imported again at every start.
         std::fs::create_dir_all(&self.images_dir)
             .with_context(|| format!("cannot create {}", self.images_dir.display()))?;
-        let name: String = version
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
+        let name = k0rs_autopilot::agent::file_safe(version);
         let target = self.images_dir.join(format!("autopilot-airgap-{name}.tar"));
         let staged = self
             .images_dir

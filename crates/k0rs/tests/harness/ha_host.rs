@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+pub use super::alive;
 use super::lan::{Lan, NetNs};
 use super::{Admin, Node, path_str, stderr, stdout};
 
@@ -327,15 +328,4 @@ impl Drop for Host {
             );
         }
     }
-}
-
-pub fn alive(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        !stat
-            .rsplit(')')
-            .next()
-            .unwrap_or("")
-            .trim_start()
-            .starts_with('Z')
-    })
 }

@@ -142,24 +142,30 @@ pub fn stop_updated(root: &Path, run_dir: &Path) {
     else {
         return;
     };
-    let pid = nix::unistd::Pid::from_raw(pid);
+    let raw = pid;
+    let pid = nix::unistd::Pid::from_raw(raw);
     if nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).is_err() {
         return;
     }
     let deadline = Instant::now() + Duration::from_secs(30);
-    let gone = || {
-        std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
-            stat.rsplit(')')
-                .next()
-                .is_some_and(|rest| rest.trim_start().starts_with('Z'))
-        })
-    };
-    while !gone() {
+    while alive(raw) {
         if Instant::now() > deadline {
             let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Whether process `pid` runs (a zombie, exited but not yet reaped, does not).
+pub fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z')
+    })
 }
 
 /// The autopilot guards (`k0rs autopilot-guard`) of the node whose data lives under `root`.
