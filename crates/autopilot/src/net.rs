@@ -1,5 +1,6 @@
 //! The HTTP(S) client autopilot fetches with — channel indexes, artifacts, signatures — with the
-//! host's CA certificates, as kube-rs's client does, from the same crates.
+//! host's CA certificates, as kube-rs's client does, from the same crates (none when the host
+//! has none: artifacts are verified by their SHA-256 and signature, not by the transport).
 
 use bytes::Bytes;
 use http_body_util::Empty;
@@ -11,11 +12,24 @@ use hyper_util::rt::TokioExecutor;
 pub type HttpClient = Client<HttpsConnector<HttpConnector>, Empty<Bytes>>;
 
 pub fn client() -> std::io::Result<HttpClient> {
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_native_roots()?
-        .https_or_http()
-        .enable_http1()
-        .build();
+    let builder = match hyper_rustls::HttpsConnectorBuilder::new().with_native_roots() {
+        Ok(builder) => builder,
+        // A minimal host (a container image, a debootstrap userland) may have no CA bundle. An
+        // air-gapped cluster's update server is then plain HTTP, or HTTPS nothing here can
+        // verify: fetching goes on without roots, and an HTTPS fetch fails with the TLS error.
+        Err(error) => {
+            tracing::warn!(component = "autopilot", %error, "no CA certificates on this host: HTTPS update servers cannot be verified (install ca-certificates), plain HTTP works");
+            let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .map_err(std::io::Error::other)?
+            .with_root_certificates(rustls::RootCertStore::empty())
+            .with_no_client_auth();
+            hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls)
+        }
+    };
+    let connector = builder.https_or_http().enable_http1().build();
     Ok(Client::builder(TokioExecutor::new()).build(connector))
 }
 

@@ -4,6 +4,7 @@ mod cli;
 mod cmd;
 mod components;
 mod controller;
+mod host_components;
 mod join_token;
 mod logging;
 mod node_status;

@@ -86,6 +86,64 @@ fn version_names_kubernetes_and_k0rs_build() {
     assert_eq!(json["k0rs"], version);
 }
 
+/// `version --all` names each host component k0rs drives with the version the tool itself
+/// reports (the test asks each tool, independently of k0rs), and `--json` carries the same.
+#[test]
+fn version_all_lists_the_host_components_found() {
+    let text = stdout(&k0rs(&["version", "--all"]).output().unwrap());
+    let json: serde_json::Value = serde_json::from_slice(
+        &k0rs(&["version", "--all", "--json"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let host = json["host"].as_array().expect("host components");
+    let names: Vec<&str> = host.iter().filter_map(|c| c["name"].as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "containerd",
+            "runc",
+            "cni-plugins",
+            "iptables",
+            "ipset",
+            "nft",
+            "etcd"
+        ],
+        "{json}"
+    );
+    // The test hosts install all of them from Debian (scripts/lib/host.sh).
+    for (name, command, args) in [
+        ("containerd", "containerd", &["--version"][..]),
+        ("runc", "runc", &["--version"]),
+        ("ipset", "ipset", &["--version"]),
+        ("nft", "nft", &["--version"]),
+        ("etcd", "etcd", &["--version"]),
+    ] {
+        let own = std::process::Command::new(command)
+            .args(args)
+            .output()
+            .unwrap();
+        let own = String::from_utf8_lossy(&own.stdout).into_owned();
+        let reported = host.iter().find(|c| c["name"] == name).unwrap()["version"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name} has no version: {json}"))
+            .to_owned();
+        assert!(
+            own.contains(&reported),
+            "{name}: {reported:?} not in {own:?}"
+        );
+        assert!(text.contains(&format!("{name} : {reported} (")), "{text}");
+    }
+    let iptables = host.iter().find(|c| c["name"] == "iptables").unwrap();
+    let detail = iptables["detail"].as_str().unwrap();
+    assert!(
+        detail == "nft back end" || detail == "legacy back end",
+        "{iptables}"
+    );
+}
+
 /// The etcd commands and a controller join need a controller with an etcd k0rs manages and a
 /// readable token: without them they fail (1) and say why.
 #[test]
