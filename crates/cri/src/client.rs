@@ -9,7 +9,9 @@ use k8s_cri::v1 as api;
 use k8s_cri::v1::image_service_client::ImageServiceClient;
 use k8s_cri::v1::runtime_service_client::RuntimeServiceClient;
 use tokio::net::UnixStream;
-use tonic::transport::{Channel, Endpoint, Uri};
+use tonic::transport::{Endpoint, Uri};
+
+use crate::dialect::Dialect;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -41,8 +43,9 @@ type Result<T> = std::result::Result<T, Error>;
 /// The runtime and image services of one CRI endpoint. Cheap to clone: clones share the channel.
 #[derive(Debug, Clone)]
 pub struct Cri {
-    runtime: RuntimeServiceClient<Channel>,
-    images: ImageServiceClient<Channel>,
+    runtime: RuntimeServiceClient<Dialect>,
+    images: ImageServiceClient<Dialect>,
+    dialect: Dialect,
 }
 
 /// A call's reply, or its status turned into an [`Error`] naming the call.
@@ -74,17 +77,44 @@ impl Cri {
                         Ok::<_, std::io::Error>(TokioIo::new(UnixStream::connect(socket).await?))
                     }
                 }));
+        let dialect = Dialect::new(channel);
         Ok(Self {
-            runtime: RuntimeServiceClient::new(channel.clone()),
-            images: ImageServiceClient::new(channel),
+            runtime: RuntimeServiceClient::new(dialect.clone()),
+            images: ImageServiceClient::new(dialect.clone()),
+            dialect,
         })
     }
 
+    /// The runtime's version. Callers ask it first: when the runtime does not serve CRI v1
+    /// (containerd before 1.6) but v1alpha2, this switches every later call to v1alpha2.
     pub async fn version(&self) -> Result<api::VersionResponse> {
         let request = api::VersionRequest {
             version: "v1".into(),
         };
-        reply("Version", self.runtime.clone().version(request).await)
+        match self.runtime.clone().version(request.clone()).await {
+            Err(status)
+                if status.code() == tonic::Code::Unimplemented && !self.dialect.is_v1alpha2() =>
+            {
+                self.dialect.set_v1alpha2(true);
+                let answer = reply("Version", self.runtime.clone().version(request).await);
+                if answer.is_err() {
+                    // Neither: the runtime's own answer to v1 is the error to report.
+                    self.dialect.set_v1alpha2(false);
+                    return reply("Version", Err(status));
+                }
+                tracing::warn!(
+                    component = "cri",
+                    "the runtime serves CRI v1alpha2, not v1 (containerd before 1.6): speaking v1alpha2"
+                );
+                answer
+            }
+            result => reply("Version", result),
+        }
+    }
+
+    /// Whether the runtime is spoken to in CRI v1alpha2.
+    pub fn is_v1alpha2(&self) -> bool {
+        self.dialect.is_v1alpha2()
     }
 
     pub async fn status(&self) -> Result<api::StatusResponse> {

@@ -2,6 +2,7 @@
 //! the runtime and image services on it, and errors that say which call failed and why.
 
 mod client;
+mod dialect;
 
 pub use client::{Cri, Error};
 /// The generated CRI runtime.v1 messages, for building requests and reading replies.

@@ -13,6 +13,7 @@ use std::time::Duration;
 use k0rs_component::supervisor::{ChildSpec, Output};
 
 use crate::Layout;
+use crate::release::Release;
 
 /// etcd needs a moment to hand leadership over and sync its files on SIGTERM.
 const STOP_GRACE: Duration = Duration::from_secs(20);
@@ -33,11 +34,12 @@ pub enum Bootstrap {
 /// names without dashes) replace or add flags, as in k0s.
 pub fn child_spec(
     binary: PathBuf,
+    release: Release,
     layout: &Layout,
     bootstrap: &Bootstrap,
     extra_args: &BTreeMap<String, String>,
 ) -> ChildSpec {
-    let mut flags = flags(layout);
+    let mut flags = flags(layout, release);
     flags.extend(extra_args.iter().map(|(k, v)| (k.clone(), v.clone())));
     let args = flags
         .into_iter()
@@ -55,7 +57,7 @@ pub fn child_spec(
     }
 }
 
-fn flags(layout: &Layout) -> BTreeMap<String, String> {
+fn flags(layout: &Layout, release: Release) -> BTreeMap<String, String> {
     let pki = |file: &str| layout.pki(file).display().to_string();
     let peer_url = layout.peer_url();
     [
@@ -78,10 +80,17 @@ fn flags(layout: &Layout) -> BTreeMap<String, String> {
         ("peer-key-file", pki("etcd/peer.key")),
         ("peer-trusted-ca-file", pki("etcd/ca.crt")),
         ("peer-client-cert-auth", "true".into()),
-        ("logger", "zap".into()),
-        ("log-outputs", "stderr".into()),
     ]
     .into_iter()
+    // etcd 3.3 logs with capnslog to stderr, and knows no logger flags.
+    .chain(
+        [
+            ("logger", "zap".to_owned()),
+            ("log-outputs", "stderr".to_owned()),
+        ]
+        .into_iter()
+        .filter(|_| release.has_zap_logger()),
+    )
     .map(|(k, v)| (k.to_owned(), v))
     .collect()
 }
@@ -113,13 +122,38 @@ mod tests {
         )
     }
 
+    const V3_4: Release = Release { major: 3, minor: 4 };
+
+    fn args(spec: &ChildSpec) -> Vec<String> {
+        spec.args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn etcd_3_3_gets_no_logger_flags() {
+        let none = BTreeMap::new();
+        let old = Release { major: 3, minor: 3 };
+        let spec = child_spec("/e".into(), old, &layout(), &Bootstrap::NewCluster, &none);
+        assert!(
+            !args(&spec).iter().any(|a| a.starts_with("--log")),
+            "{:?}",
+            args(&spec)
+        );
+        let spec = child_spec("/e".into(), V3_4, &layout(), &Bootstrap::NewCluster, &none);
+        assert!(args(&spec).contains(&"--logger=zap".to_owned()));
+        assert!(args(&spec).contains(&"--log-outputs=stderr".to_owned()));
+    }
+
     #[test]
     fn the_command_line_is_the_same_however_the_member_starts() {
         let binary = PathBuf::from("/usr/bin/etcd");
         let none = BTreeMap::new();
-        let restart = child_spec(binary.clone(), &layout(), &Bootstrap::Restart, &none);
+        let restart = child_spec(binary.clone(), V3_4, &layout(), &Bootstrap::Restart, &none);
         let join = child_spec(
             binary,
+            V3_4,
             &layout(),
             &Bootstrap::Join {
                 initial_cluster: vec!["c0=https://10.0.0.1:2380".into()],
@@ -147,7 +181,7 @@ mod tests {
             ("logger".to_owned(), "capnslog".to_owned()),
             ("quota-backend-bytes".to_owned(), "1000".to_owned()),
         ]);
-        let spec = child_spec("/e".into(), &layout(), &Bootstrap::NewCluster, &extra);
+        let spec = child_spec("/e".into(), V3_4, &layout(), &Bootstrap::NewCluster, &extra);
         let args: Vec<String> = spec
             .args
             .iter()

@@ -11,6 +11,7 @@ pub mod command;
 pub mod join;
 mod layout;
 mod members;
+pub mod release;
 mod request;
 
 pub use layout::{CLIENT_PORT, Layout, PEER_PORT};

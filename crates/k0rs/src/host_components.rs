@@ -77,21 +77,52 @@ fn at(name: &'static str, path: &Path, args: &[&str]) -> Found {
         return missing(name);
     }
     let output = Command::new(path).args(args).output();
-    // Some tools print their version on stderr (older ipset, the CNI plugins without a command).
+    // The first line says it; some tools print it on stderr (older ipset, the CNI plugins).
     let version = output.ok().and_then(|out| {
-        let text = format!(
-            "{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        version_in(&text)
+        let first = |bytes: &[u8]| {
+            String::from_utf8_lossy(bytes)
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .map(str::to_owned)
+        };
+        first(&out.stdout)
+            .or_else(|| first(&out.stderr))
+            .and_then(|line| version_in(&line))
     });
-    Found {
-        name,
-        path: Some(path.to_owned()),
-        version,
-        detail: None,
+    match version {
+        Some(version) => Found {
+            name,
+            path: Some(path.to_owned()),
+            version: Some(version),
+            detail: None,
+        },
+        // Debian builds the CNI plugins without their version ("version unknown"): the package
+        // that installed the file knows it.
+        None => {
+            let package = debian_package_of(path);
+            Found {
+                name,
+                path: Some(path.to_owned()),
+                version: package.as_ref().map(|(_, version)| version.clone()),
+                detail: package.map(|(package, _)| format!("Debian package {package}")),
+            }
+        }
     }
+}
+
+/// The Debian package owning `path`, and its version (none off Debian, or for a file no
+/// package installed).
+fn debian_package_of(path: &Path) -> Option<(String, String)> {
+    let query = |args: &[&std::ffi::OsStr]| {
+        let out = Command::new("dpkg-query").args(args).output().ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    };
+    let owner = query(&["-S".as_ref(), path.as_os_str()])?;
+    let package = owner.split(':').next()?.trim().to_owned();
+    let version = query(&["-W".as_ref(), "-f=${Version}".as_ref(), package.as_ref()])?;
+    (!version.is_empty()).then_some((package, version))
 }
 
 /// The first version number in a tool's `--version` text: a word of digits and dots (a leading
@@ -134,6 +165,7 @@ mod tests {
         for (text, want) in cases {
             assert_eq!(version_in(text).as_deref(), Some(want), "{text}");
         }
+        assert_eq!(version_in("CNI bridge plugin version unknown"), None);
         assert_eq!(version_in("usage: tool [options]"), None);
         assert_eq!(version_in("protocol 7"), None);
     }

@@ -136,6 +136,17 @@ fn version_all_lists_the_host_components_found() {
         );
         assert!(text.contains(&format!("{name} : {reported} (")), "{text}");
     }
+    // Debian's CNI plugins do not know their version: the package's is reported.
+    let cni = host.iter().find(|c| c["name"] == "cni-plugins").unwrap();
+    let package = std::process::Command::new("dpkg-query")
+        .args(["-W", "-f=${Version}", "containernetworking-plugins"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        cni["version"].as_str(),
+        Some(String::from_utf8_lossy(&package.stdout).trim()),
+        "{cni}"
+    );
     let iptables = host.iter().find(|c| c["name"] == "iptables").unwrap();
     let detail = iptables["detail"].as_str().unwrap();
     assert!(

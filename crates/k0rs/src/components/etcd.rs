@@ -155,7 +155,9 @@ impl Component for EtcdComponent {
     async fn start(&mut self) -> anyhow::Result<()> {
         let bootstrap = self.bootstrap().await?;
         tracing::info!(component = "etcd", name = %self.layout.name, peer_url = %self.layout.peer_url(), ?bootstrap, "starting");
-        let spec = command::child_spec(find_etcd()?, &self.layout, &bootstrap, &self.extra_args);
+        let binary = find_etcd()?;
+        let release = k0rs_etcd::release::Release::of_binary(&binary)?;
+        let spec = command::child_spec(binary, release, &self.layout, &bootstrap, &self.extra_args);
         self.running = Some(Supervisor::start(spec).await?);
         Ok(())
     }
