@@ -27,7 +27,10 @@ pub fn conflist(pod_cidrs: &[IpNet], ipam_dir: &Path, mtu: Option<u32>) -> serde
         .map(|cidr| json!({"dst": if cidr.addr().is_ipv4() { "0.0.0.0/0" } else { "::/0" }}))
         .collect();
     let mut list = json!({
-        "cniVersion": "1.0.0",
+        // 0.4.0: everything used here is in it, and it is the newest that the CNI plugins and
+        // containerd before 1.6 (Debian 11: plugins 0.9, containerd 1.4) speak; newer ones speak
+        // it too.
+        "cniVersion": "0.4.0",
         "name": "k0rs",
         "plugins": [
             {
