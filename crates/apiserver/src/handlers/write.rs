@@ -37,7 +37,10 @@ pub async fn serve(
     output: Output,
     body: Body,
 ) -> Result<Response, Status> {
-    let (status_code, object, warnings) = write(context, request, body).await?;
+    let (written, admission_warnings) =
+        admission::warnings::collect(write(context, request, body)).await;
+    let (status_code, object, mut warnings) = written?;
+    warnings.extend(admission_warnings);
     let mut response = respond((status_code, object), request.resource, output)?;
     for warning in warnings {
         if let Ok(value) = HeaderValue::from_str(&format!("299 - {warning:?}")) {
