@@ -259,6 +259,33 @@ fn validating_admission_policies_deny_or_warn_as_their_bindings_say() {
     let out = create("other", "web", 6);
     assert!(out.status.success(), "{}", stderr(&out));
 
+    // An update through a patch (kubectl apply of a changed object) is judged too.
+    let scaled = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: small, namespace: t}\n\
+        spec:\n  replicas: 9\n  selector: {matchLabels: {app: small}}\n  template:\n    \
+        metadata: {labels: {app: small}}\n    spec: {containers: [{name: c, image: registry.k8s.io/pause:3.9}]}\n";
+    let message = refused(&apply(&admin, dir, "scaled.yaml", scaled));
+    assert!(
+        // kubectl prints an Invalid refusal from its details: the resource and a cause
+        // without a field.
+        message.ends_with(
+            "The deployments \"small\" is invalid: : ValidatingAdmissionPolicy 'replica-limit' \
+             with binding 'replica-limit-test' denied request: replicas must be no greater than 5"
+        ),
+        "{message}"
+    );
+    assert_eq!(
+        run(&[
+            "get",
+            "deployment",
+            "small",
+            "-n",
+            "t",
+            "-o",
+            "jsonpath={.spec.replicas}"
+        ]),
+        "5"
+    );
+
     // Params: the limit comes from the ConfigMap the binding names.
     assert_eq!(
         refused(&create("s", "web", 3)),

@@ -20,6 +20,8 @@ mod service_account;
 mod taint_nodes;
 pub mod warnings;
 
+pub use policy::bound as policies_bound;
+
 use std::future::Future;
 use std::pin::Pin;
 

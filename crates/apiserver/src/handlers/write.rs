@@ -193,7 +193,9 @@ impl Patch<'_> {
         }
         let mut warnings = Vec::new();
         // Field validation and validating admission see the object as the patch leaves it.
-        let admitted = resource.group == resources::ROLES.group || resource.is(resources::PODS);
+        let admitted = resource.group == resources::ROLES.group
+            || resource.is(resources::PODS)
+            || admission::policies_bound(registry).await;
         if admitted || validation != FieldValidation::Ignore {
             let mut patched = match registry.get(resource, namespace, name).await {
                 Ok(current) => k0rs_api::patch::apply(&current, &patch, kind)?,

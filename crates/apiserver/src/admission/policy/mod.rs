@@ -34,6 +34,19 @@ impl Plugin for ValidatingAdmissionPolicy {
     }
 }
 
+/// Whether any policy is bound: patches are then admitted too (as the object they leave), so a
+/// patch cannot get past a policy that an update could not.
+pub async fn bound(registry: &Registry) -> bool {
+    registry
+        .list(
+            resources::VALIDATING_ADMISSION_POLICY_BINDINGS,
+            None,
+            &Filter::default(),
+        )
+        .await
+        .is_ok_and(|list| list["items"].as_array().is_some_and(|i| !i.is_empty()))
+}
+
 /// The write as matching and expressions see it.
 pub(super) struct Write<'a> {
     resource: &'a Resource,
