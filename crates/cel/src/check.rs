@@ -1,6 +1,6 @@
 //! What the type checker of cel-go would catch that a parser alone does not, as far as it
 //! matters here: references to variables the environment does not declare. Also the program's
-//! shape that bounds its cost (nodes, nesting of comprehensions).
+//! shape that bounds its cost (how many nodes run at each depth of nested comprehensions).
 
 use cel::common::ast::{EntryExpr, Expr, IdedExpr};
 
@@ -22,9 +22,8 @@ const BUILT_IN: &[&str] = &[
 /// What a walk of a program found.
 #[derive(Debug, Default)]
 pub struct Shape {
-    pub nodes: u64,
-    /// The deepest nesting of comprehensions.
-    pub depth: u32,
+    /// How many nodes sit at each depth of nested comprehensions (`[0]`: outside any).
+    pub nodes_at_depth: Vec<u64>,
     /// Free identifiers (not bound by a comprehension), with the node that names them.
     pub free: Vec<(String, u64)>,
 }
@@ -37,8 +36,11 @@ pub fn shape(expr: &IdedExpr) -> Shape {
 }
 
 fn walk(expr: &IdedExpr, bound: &mut Vec<String>, depth: u32, shape: &mut Shape) {
-    shape.nodes += 1;
-    shape.depth = shape.depth.max(depth);
+    let level = depth as usize;
+    if shape.nodes_at_depth.len() <= level {
+        shape.nodes_at_depth.resize(level + 1, 0);
+    }
+    shape.nodes_at_depth[level] += 1;
     match &expr.expr {
         Expr::Ident(name) => {
             if !bound.iter().any(|b| b == name) && !BUILT_IN.contains(&name.as_str()) {

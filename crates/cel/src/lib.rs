@@ -26,6 +26,6 @@ pub const POLICY_VARIABLES: &[&str] = &[
     "variables",
 ];
 pub use cel::Value;
-pub use cost::PER_CALL_LIMIT;
+pub use cost::{PER_CALL_LIMIT, RUNTIME_BUDGET};
 pub use program::{EvalError, Program, compile};
 pub use values::{Activation, to_json, to_value};

@@ -1,7 +1,8 @@
 //! Evaluating a custom resource's rules, level by level, as kube-apiserver reports them: a rule
 //! that is false gives `FIELD: Invalid value: "TYPE": MESSAGE` (or the error of its `reason`), at
 //! the rule's level or its `fieldPath`; a rule naming `oldSelf` runs only on an update where the
-//! old value exists; a call above the cost limit stops the validation.
+//! old value exists; a call above the per-call cost limit, or rules above the object's budget,
+//! stop the validation.
 
 use std::fmt::Write as _;
 
@@ -47,8 +48,11 @@ impl Path {
 #[derive(Default)]
 struct Walk {
     causes: Vec<StatusCause>,
-    /// A call went over the cost limit: no further rules run.
+    /// A call went over the cost limit, or the rules over the object's budget: no further
+    /// rules run.
     stopped: bool,
+    /// The estimated cost of the rules run so far.
+    spent: u64,
 }
 
 impl Walk {
@@ -121,6 +125,20 @@ impl Walk {
             };
             if program.uses("oldSelf") && old.is_none() {
                 continue;
+            }
+            // A call over the per-call limit is refused by `eval` below, before it costs anything.
+            let cost = program.cost(&activation);
+            if cost <= k0rs_cel::PER_CALL_LIMIT {
+                self.spent = self.spent.saturating_add(cost);
+            }
+            if self.spent > k0rs_cel::RUNTIME_BUDGET {
+                self.invalid(
+                    path,
+                    kind,
+                    "validation failed due to running out of cost budget, no further validation rules will be run",
+                );
+                self.stopped = true;
+                return;
             }
             match program.eval(&activation) {
                 Ok(k0rs_cel::Value::Bool(true)) => {}
@@ -320,6 +338,41 @@ mod tests {
         assert_eq!(
             messages(&lower, Some(&old)),
             ["spec.replicas: Invalid value: \"object\": replicas may not go down"]
+        );
+    }
+
+    #[test]
+    fn costs_are_bounded_per_call_and_per_object() {
+        let schema = json!({"type": "object", "properties": {"spec": {"type": "object",
+            "properties": {"items": {"type": "array", "items": {"type": "integer"},
+                "x-kubernetes-validations": [
+                    {"rule": "self.all(a, self.all(b, a + b >= 0))"},
+                    {"rule": "self.all(a, self.all(b, self.all(c, a + b + c >= 0)))"},
+                    {"rule": "size(self) > 0"}]}}}}});
+        let items: Vec<i64> = (0..200).collect();
+        let object = json!({"spec": {"items": items}});
+        let causes: Vec<String> = evaluate(&schema, &object, None)
+            .into_iter()
+            .map(|c| format!("{}: {}", c.field.unwrap_or_default(), c.message))
+            .collect();
+        assert_eq!(
+            causes,
+            [
+                "spec.items: Invalid value: \"array\": 'operation cancelled: actual cost limit exceeded': no further validation rules will be run due to call cost exceeds limit for rule: self.all(a, self.all(b, self.all(c, a + b + c >= 0)))"
+            ]
+        );
+        // Each call is under the per-call limit; seventy of them are over the object's budget.
+        let mut budget = schema.clone();
+        budget["properties"]["spec"]["properties"]["items"]["x-kubernetes-validations"] =
+            Value::Array(vec![
+                json!({"rule": "self.all(a, self.all(b, a + b >= 0))"});
+                70
+            ]);
+        let causes = evaluate(&budget, &object, None);
+        assert_eq!(causes.len(), 1);
+        assert_eq!(
+            causes[0].message,
+            "Invalid value: \"array\": validation failed due to running out of cost budget, no further validation rules will be run"
         );
     }
 
