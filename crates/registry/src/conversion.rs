@@ -28,7 +28,7 @@ pub fn to_storage(
         Some(conversion) => (conversion.to_storage)(&mut object),
         // Custom resources (conversion strategy None): the version's own schema first; only the
         // apiVersion changes.
-        None => crate::crds::admit(resource, &mut object)?,
+        None => crate::crds::admit(resource, &mut object, None)?,
     }
     object["apiVersion"] = json!(storage.api_version());
     Ok(object)

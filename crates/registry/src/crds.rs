@@ -208,12 +208,17 @@ pub fn unknown_fields(resource: &Resource, object: &Value) -> Option<Vec<String>
     )
 }
 
-/// Prunes, defaults and validates a custom resource against its version's schema.
-pub fn admit(resource: &Resource, object: &mut Value) -> Result<(), Status> {
+/// Prunes, defaults and validates a custom resource against its version's schema, then checks
+/// the schema's CEL rules (`old`: the stored object an update replaces, for transition rules).
+pub fn admit(resource: &Resource, object: &mut Value, old: Option<&Value>) -> Result<(), Status> {
     let Some(schema) = schema_of(resource) else {
         return Ok(());
     };
-    let causes = crate::custom_schema::apply(&schema, object);
+    let mut causes = crate::custom_schema::apply(&schema, object);
+    // Rules assume a value of the schema's shape: they run once the schema holds.
+    if causes.is_empty() {
+        causes = crate::custom_rules::evaluate(&schema, object, old);
+    }
     if causes.is_empty() {
         return Ok(());
     }

@@ -209,7 +209,7 @@ impl Registry {
         }
         let name = meta::prepare_create(resource, namespace, &mut object)?;
         strategy::prepare_for_create(resource, &mut object);
-        crate::crds::admit(resource, &mut object)?;
+        crate::crds::admit(resource, &mut object, None)?;
         crate::validation::validate(resource, &object)?;
         self.track(None, &mut object, Part::Main);
         if let Some(ns) = namespace {
@@ -337,7 +337,7 @@ impl Registry {
         strategy::keep_other_parts(resource, &stored, &mut object, part);
         if part == Part::Main {
             (resource.strategy.defaults)(&mut object);
-            crate::crds::admit(resource, &mut object)?;
+            crate::crds::admit(resource, &mut object, Some(&stored))?;
             crate::validation::validate(resource, &object)?;
         }
         self.track(Some(&stored), &mut object, part);

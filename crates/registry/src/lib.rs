@@ -11,6 +11,7 @@ mod cache;
 mod columns;
 mod conversion;
 mod crds;
+mod custom_rules;
 mod custom_schema;
 mod decoded;
 mod decoding;

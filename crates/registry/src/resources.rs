@@ -77,6 +77,18 @@ pub const SUBJECT_ACCESS_REVIEWS: &Resource =
     row("authorization.k8s.io", "v1", "subjectaccessreviews");
 pub const TOKEN_REVIEWS: &Resource = row("authentication.k8s.io", "v1", "tokenreviews");
 
+// admissionregistration.k8s.io/v1beta1
+pub const VALIDATING_ADMISSION_POLICIES: &Resource = row(
+    "admissionregistration.k8s.io",
+    "v1beta1",
+    "validatingadmissionpolicies",
+);
+pub const VALIDATING_ADMISSION_POLICY_BINDINGS: &Resource = row(
+    "admissionregistration.k8s.io",
+    "v1beta1",
+    "validatingadmissionpolicybindings",
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -230,6 +230,13 @@ pub const RESOURCES: &[Resource] = &[
     // apiregistration
     crud("apiregistration.k8s.io", "v1", "APIService", "apiservices", "apiservice", false, &[],
         &["api-extensions"], &[status("APIService")]).with(&kinds::apiservices::STRATEGY),
+    // admissionregistration: ValidatingAdmissionPolicies (v1beta1 in 1.28, behind the
+    // ValidatingAdmissionPolicy feature gate there; served here without one)
+    crud("admissionregistration.k8s.io", "v1beta1", "ValidatingAdmissionPolicy", "validatingadmissionpolicies",
+        "validatingadmissionpolicy", false, &[], &["api-extensions"], &[status("ValidatingAdmissionPolicy")])
+        .with(&kinds::validatingadmissionpolicies::STRATEGY),
+    crud("admissionregistration.k8s.io", "v1beta1", "ValidatingAdmissionPolicyBinding",
+        "validatingadmissionpolicybindings", "validatingadmissionpolicybinding", false, &[], &["api-extensions"], &[]),
     // apiextensions
     crud("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions",
         "customresourcedefinition", false, &["crd", "crds"], &["api-extensions"],

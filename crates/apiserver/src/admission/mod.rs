@@ -2,7 +2,8 @@
 //! ordered chain of plugins, each in its own file and holding only what it reads (the registry,
 //! the authorizer), in Kubernetes' order: NodeRestriction, RBAC escalation prevention,
 //! TaintNodesByCondition, the requester of a CertificateSigningRequest, for pods Priority,
-//! DefaultTolerationSeconds, ServiceAccount, LimitRanger and PodSecurity, then ResourceQuota.
+//! DefaultTolerationSeconds, ServiceAccount, LimitRanger and PodSecurity, then the
+//! ValidatingAdmissionPolicies, then ResourceQuota.
 //! Mutating plugins change the object in place; a refusal is the plugin's `Status` (403 with its
 //! message) and nothing is written.
 
@@ -11,11 +12,15 @@ mod default_tolerations;
 mod limit_ranger;
 mod node_restriction;
 mod pod_security;
+mod policy;
 mod priority;
 mod rbac_escalation;
 mod resource_quota;
 mod service_account;
 mod taint_nodes;
+pub mod warnings;
+
+pub use policy::bound as policies_bound;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -98,6 +103,7 @@ impl Chain {
             Box::new(service_account::ServiceAccount::new(registry.clone())),
             Box::new(limit_ranger::LimitRanger::new(registry.clone())),
             Box::new(pod_security::PodSecurity::new(registry.clone())),
+            Box::new(policy::ValidatingAdmissionPolicy::new(registry.clone())),
             Box::new(resource_quota::ResourceQuota::new(registry.clone())),
         ];
         Self { plugins }

@@ -37,7 +37,10 @@ pub async fn serve(
     output: Output,
     body: Body,
 ) -> Result<Response, Status> {
-    let (status_code, object, warnings) = write(context, request, body).await?;
+    let (written, admission_warnings) =
+        admission::warnings::collect(write(context, request, body)).await;
+    let (status_code, object, mut warnings) = written?;
+    warnings.extend(admission_warnings);
     let mut response = respond((status_code, object), request.resource, output)?;
     for warning in warnings {
         if let Ok(value) = HeaderValue::from_str(&format!("299 - {warning:?}")) {
@@ -190,7 +193,9 @@ impl Patch<'_> {
         }
         let mut warnings = Vec::new();
         // Field validation and validating admission see the object as the patch leaves it.
-        let admitted = resource.group == resources::ROLES.group || resource.is(resources::PODS);
+        let admitted = resource.group == resources::ROLES.group
+            || resource.is(resources::PODS)
+            || admission::policies_bound(registry).await;
         if admitted || validation != FieldValidation::Ignore {
             let mut patched = match registry.get(resource, namespace, name).await {
                 Ok(current) => k0rs_api::patch::apply(&current, &patch, kind)?,

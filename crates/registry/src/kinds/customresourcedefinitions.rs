@@ -1,6 +1,6 @@
 //! CustomResourceDefinitions: the rules the registry relies on (the name is `<plural>.<group>`,
 //! there is at least one version, exactly one of them is the storage version, and version names
-//! are unique DNS labels); an established CRD defines resources the registry serves
+//! are unique DNS labels, the CEL rules of its schemas compile); an established CRD defines resources the registry serves
 //! ([`crate::crds`]).
 
 use serde_json::Value;
@@ -50,6 +50,9 @@ fn validate(object: &Value, errors: &mut Errors) {
         errors.unsupported("spec.scope", &spec["scope"], &["Cluster", "Namespaced"]);
     }
     versions(&spec["versions"], errors);
+    for cause in crate::custom_rules::check_crd(object) {
+        errors.push(cause);
+    }
 }
 
 fn versions(versions: &Value, errors: &mut Errors) {

@@ -27,6 +27,11 @@ impl Errors {
         });
     }
 
+    /// A problem found elsewhere (the compile errors of a CRD's rules).
+    pub fn push(&mut self, cause: StatusCause) {
+        self.0.push(cause);
+    }
+
     pub fn required(&mut self, field: &str) {
         self.add("FieldValueRequired", field, "Required value");
     }
