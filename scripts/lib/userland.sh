@@ -40,8 +40,8 @@ ensure_userland() {
     echo "$root"
 }
 
-# A node's view of a userland: a mount namespace of its own in which ROOT's /usr and /etc are
-# mounted over the host's (every release here has merged /usr, so /bin, /sbin and /lib follow),
+# A node's view of a userland: a mount namespace of its own in which ROOT's /usr, /etc and
+# /var/lib/dpkg (what its packages say of their versions) are mounted over the host's (every release here has merged /usr, so /bin, /sbin and /lib follow),
 # while /proc, /sys, /dev, /run, /tmp and /var stay the host's: k0rs and what it runs see that
 # release's binaries and libraries and the same paths for data, run and socket directories as the
 # script. (A chroot is no substitute: runc's pivot_root inside a chroot gave containers the host's
@@ -60,7 +60,7 @@ userland_namespace() {
     fi
     as_root touch "$file"
     as_root unshare --mount="$file" --propagation slave \
-        sh -c "mount --bind '$root/usr' /usr && mount --bind '$root/etc' /etc" \
+        sh -c "mount --bind '$root/usr' /usr && mount --bind '$root/etc' /etc && mount --bind '$root/var/lib/dpkg' /var/lib/dpkg" \
         || die "cannot make the mount namespace of $root"
     echo "$file"
 }
