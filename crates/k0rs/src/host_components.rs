@@ -89,24 +89,22 @@ fn at(name: &'static str, path: &Path, args: &[&str]) -> Found {
             .or_else(|| first(&out.stderr))
             .and_then(|line| version_in(&line))
     });
-    match version {
-        Some(version) => Found {
+    if let Some(version) = version {
+        return Found {
             name,
             path: Some(path.to_owned()),
             version: Some(version),
             detail: None,
-        },
-        // Debian builds the CNI plugins without their version ("version unknown"): the package
-        // that installed the file knows it.
-        None => {
-            let package = debian_package_of(path);
-            Found {
-                name,
-                path: Some(path.to_owned()),
-                version: package.as_ref().map(|(_, version)| version.clone()),
-                detail: package.map(|(package, _)| format!("Debian package {package}")),
-            }
-        }
+        };
+    }
+    // Debian builds the CNI plugins without their version ("version unknown"): the package that
+    // installed the file knows it.
+    let package = debian_package_of(path);
+    Found {
+        name,
+        path: Some(path.to_owned()),
+        version: package.as_ref().map(|(_, version)| version.clone()),
+        detail: package.map(|(package, _)| format!("Debian package {package}")),
     }
 }
 
