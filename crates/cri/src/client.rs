@@ -102,10 +102,14 @@ impl Cri {
                     self.dialect.set_v1alpha2(false);
                     return reply("Version", Err(status));
                 }
-                tracing::warn!(
-                    component = "cri",
-                    "the runtime serves CRI v1alpha2, not v1 (containerd before 1.6): speaking v1alpha2"
-                );
+                // Once per process: every client (a readiness probe makes one each time) finds it.
+                static SAID: std::sync::Once = std::sync::Once::new();
+                SAID.call_once(|| {
+                    tracing::warn!(
+                        component = "cri",
+                        "the runtime serves CRI v1alpha2, not v1 (containerd before 1.6): speaking v1alpha2"
+                    );
+                });
                 answer
             }
             result => reply("Version", result),
