@@ -26,6 +26,10 @@ pub enum StatusReason {
     TooManyRequests,
     /// The server could not answer in time (a resourceVersion newer than it has, for one).
     Timeout,
+    /// No reason given (`""`): what an admission webhook's refusal carries when its own status
+    /// names none.
+    #[serde(rename = "")]
+    Unknown,
 }
 
 impl StatusReason {
@@ -46,6 +50,7 @@ impl StatusReason {
             StatusReason::ServiceUnavailable => 503,
             StatusReason::TooManyRequests => 429,
             StatusReason::Timeout => 504,
+            StatusReason::Unknown => 500,
         }
     }
 }

@@ -230,6 +230,13 @@ pub const RESOURCES: &[Resource] = &[
     // apiregistration
     crud("apiregistration.k8s.io", "v1", "APIService", "apiservices", "apiservice", false, &[],
         &["api-extensions"], &[status("APIService")]).with(&kinds::apiservices::STRATEGY),
+    // admissionregistration.k8s.io/v1
+    crud("admissionregistration.k8s.io", "v1", "MutatingWebhookConfiguration", "mutatingwebhookconfigurations",
+        "mutatingwebhookconfiguration", false, &[], &["api-extensions"], &[])
+        .with(&kinds::webhookconfigurations::MUTATING),
+    crud("admissionregistration.k8s.io", "v1", "ValidatingWebhookConfiguration", "validatingwebhookconfigurations",
+        "validatingwebhookconfiguration", false, &[], &["api-extensions"], &[])
+        .with(&kinds::webhookconfigurations::VALIDATING),
     // apiextensions
     crud("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions",
         "customresourcedefinition", false, &["crd", "crds"], &["api-extensions"],

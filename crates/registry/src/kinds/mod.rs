@@ -34,6 +34,7 @@ pub(crate) mod serviceaccounts;
 pub(crate) mod services;
 pub(crate) mod statefulsets;
 pub(crate) mod storageclasses;
+pub(crate) mod webhookconfigurations;
 
 use k0rs_api::{SelectableField, Status};
 use serde_json::Value;
