@@ -46,11 +46,10 @@ impl StatusReason {
             StatusReason::NotAcceptable => 406,
             StatusReason::RequestEntityTooLarge => 413,
             StatusReason::UnsupportedMediaType => 415,
-            StatusReason::InternalError => 500,
+            StatusReason::InternalError | StatusReason::Unknown => 500,
             StatusReason::ServiceUnavailable => 503,
             StatusReason::TooManyRequests => 429,
             StatusReason::Timeout => 504,
-            StatusReason::Unknown => 500,
         }
     }
 }

@@ -21,7 +21,7 @@ fn file(controller: &Controller, name: &str, object: &Value) -> PathBuf {
     path
 }
 
-fn configmap(name: &str, namespace: &str, labels: Value) -> Value {
+fn configmap(name: &str, namespace: &str, labels: &Value) -> Value {
     json!({"apiVersion": "v1", "kind": "ConfigMap",
            "metadata": {"name": name, "namespace": namespace, "labels": labels},
            "data": {"a": "b"}})
@@ -48,6 +48,7 @@ fn last_review(server: &WebhookServer, path: &str, name: &str) -> Value {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // one webhook, seen request after request
 fn a_validating_webhook_by_url_denies_and_sees_what_kubernetes_sends() {
     let controller = Controller::start();
     let admin = controller.admin();
@@ -63,7 +64,7 @@ fn a_validating_webhook_by_url_denies_and_sees_what_kubernetes_sends() {
     let denied = file(
         &controller,
         "denied",
-        &configmap("denied-one", "default", json!({})),
+        &configmap("denied-one", "default", &json!({})),
     );
     let out = kubectl(&admin, &["create", "-f", path_str(&denied)]);
     assert_eq!(out.status.code(), Some(1));
@@ -163,6 +164,7 @@ fn a_validating_webhook_by_url_denies_and_sees_what_kubernetes_sends() {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // one cluster, configurations tried one after another
 fn selectors_skip_and_failure_policies_decide() {
     let controller = Controller::start();
     let admin = controller.admin();
@@ -207,10 +209,10 @@ fn selectors_skip_and_failure_policies_decide() {
         &controller,
         &admin,
         "quiet",
-        &configmap("denied-a", "quiet", json!({})),
+        &configmap("denied-a", "quiet", &json!({})),
     );
     // Selected, and denied.
-    let out = controller.create_json(&admin, "loud", &configmap("denied-a", "loud", json!({})));
+    let out = controller.create_json(&admin, "loud", &configmap("denied-a", "loud", &json!({})));
     assert!(!out.status.success());
     assert!(
         stderr(&out).contains("admission webhook \"selective.k0rs.io\" denied the request: denied-a is not welcome here"),
@@ -222,7 +224,7 @@ fn selectors_skip_and_failure_policies_decide() {
         &controller,
         &admin,
         "skipped",
-        &configmap("denied-b", "loud", json!({"skip": "1"})),
+        &configmap("denied-b", "loud", &json!({"skip": "1"})),
     );
     // The namespace's own labels select a Namespace.
     let seen_namespaces: Vec<String> = server
@@ -264,7 +266,7 @@ fn selectors_skip_and_failure_policies_decide() {
     let refused = file(
         &controller,
         "refused",
-        &configmap("refused", "default", json!({})),
+        &configmap("refused", "default", &json!({})),
     );
     let out = kubectl(&admin, &["create", "-f", path_str(&refused)]);
     assert_eq!(out.status.code(), Some(1));

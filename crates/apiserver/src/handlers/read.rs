@@ -136,10 +136,9 @@ async fn admit_delete(
     if !context.admission.handles(&request) {
         return Ok(());
     }
-    let old = match context.registry.get(resource, namespace, name).await {
-        Ok(old) => old,
-        // The registry answers for a missing object below.
-        Err(_) => return Ok(()),
+    // The registry answers for a missing object below.
+    let Ok(old) = context.registry.get(resource, namespace, name).await else {
+        return Ok(());
     };
     request.old = Some(&old);
     context.admission.admit(&request, &mut Value::Null).await

@@ -113,7 +113,7 @@ pub fn selects(selector: &Value, labels: &Value) -> bool {
 pub fn is_empty(selector: &Value) -> bool {
     selector["matchLabels"]
         .as_object()
-        .is_none_or(|m| m.is_empty())
+        .is_none_or(serde_json::Map::is_empty)
         && selector["matchExpressions"]
             .as_array()
             .is_none_or(Vec::is_empty)

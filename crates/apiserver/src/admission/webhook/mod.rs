@@ -30,7 +30,9 @@ struct Dispatcher {
 /// What the selectors of a request's webhooks read, looked up once per request.
 #[derive(Default)]
 struct Lookups {
-    old: Option<Option<Value>>,
+    /// Whether the stored object was read (into `old`, if it exists).
+    old_read: bool,
+    old: Option<Value>,
     namespace_labels: Option<Value>,
 }
 
@@ -56,16 +58,16 @@ impl Dispatcher {
         if request.operation == Operation::Create {
             return None;
         }
-        if lookups.old.is_none() {
+        if !lookups.old_read {
             let name = request.name.unwrap_or_default();
-            let found = self
+            lookups.old = self
                 .registry
                 .get(request.resource, request.namespace, name)
                 .await
                 .ok();
-            lookups.old = Some(found);
+            lookups.old_read = true;
         }
-        lookups.old.as_ref().and_then(Option::as_ref)
+        lookups.old.as_ref()
     }
 
     /// Whether the webhook's namespaceSelector selects the request's namespace.
