@@ -99,14 +99,14 @@ fn answer(path: &str, review: &Value) -> Value {
         }
         "/mutate" => {
             let has_labels = request["object"]["metadata"]["labels"].is_object();
-            let patch = if has_labels {
+            let operations = if has_labels {
                 json!([{"op": "add", "path": "/metadata/labels/mutated", "value": "yes"}])
             } else {
                 json!([{"op": "add", "path": "/metadata/labels", "value": {"mutated": "yes"}}])
             };
             response["patchType"] = json!("JSONPatch");
             response["patch"] =
-                json!(base64::engine::general_purpose::STANDARD.encode(patch.to_string()));
+                json!(base64::engine::general_purpose::STANDARD.encode(operations.to_string()));
         }
         _ => {}
     }
