@@ -26,6 +26,10 @@ pub enum StatusReason {
     TooManyRequests,
     /// The server could not answer in time (a resourceVersion newer than it has, for one).
     Timeout,
+    /// No reason given (`""`): what an admission webhook's refusal carries when its own status
+    /// names none.
+    #[serde(rename = "")]
+    Unknown,
 }
 
 impl StatusReason {
@@ -42,7 +46,7 @@ impl StatusReason {
             StatusReason::NotAcceptable => 406,
             StatusReason::RequestEntityTooLarge => 413,
             StatusReason::UnsupportedMediaType => 415,
-            StatusReason::InternalError => 500,
+            StatusReason::InternalError | StatusReason::Unknown => 500,
             StatusReason::ServiceUnavailable => 503,
             StatusReason::TooManyRequests => 429,
             StatusReason::Timeout => 504,

@@ -47,6 +47,16 @@ pub const SECRETS: &Resource = row("", "v1", "secrets");
 pub const SERVICE_ACCOUNTS: &Resource = row("", "v1", "serviceaccounts");
 pub const SERVICES: &Resource = row("", "v1", "services");
 // other groups
+pub const MUTATING_WEBHOOK_CONFIGURATIONS: &Resource = row(
+    "admissionregistration.k8s.io",
+    "v1",
+    "mutatingwebhookconfigurations",
+);
+pub const VALIDATING_WEBHOOK_CONFIGURATIONS: &Resource = row(
+    "admissionregistration.k8s.io",
+    "v1",
+    "validatingwebhookconfigurations",
+);
 pub const API_SERVICES: &Resource = row("apiregistration.k8s.io", "v1", "apiservices");
 pub const CERTIFICATE_SIGNING_REQUESTS: &Resource =
     row("certificates.k8s.io", "v1", "certificatesigningrequests");

@@ -230,6 +230,13 @@ pub const RESOURCES: &[Resource] = &[
     // apiregistration
     crud("apiregistration.k8s.io", "v1", "APIService", "apiservices", "apiservice", false, &[],
         &["api-extensions"], &[status("APIService")]).with(&kinds::apiservices::STRATEGY),
+    // admissionregistration.k8s.io/v1
+    crud("admissionregistration.k8s.io", "v1", "MutatingWebhookConfiguration", "mutatingwebhookconfigurations",
+        "mutatingwebhookconfiguration", false, &[], &["api-extensions"], &[])
+        .with(&kinds::webhookconfigurations::MUTATING),
+    crud("admissionregistration.k8s.io", "v1", "ValidatingWebhookConfiguration", "validatingwebhookconfigurations",
+        "validatingwebhookconfiguration", false, &[], &["api-extensions"], &[])
+        .with(&kinds::webhookconfigurations::VALIDATING),
     // admissionregistration: ValidatingAdmissionPolicies (v1beta1 in 1.28, behind the
     // ValidatingAdmissionPolicy feature gate there; served here without one)
     crud("admissionregistration.k8s.io", "v1beta1", "ValidatingAdmissionPolicy", "validatingadmissionpolicies",

@@ -2,10 +2,13 @@
 //! ordered chain of plugins, each in its own file and holding only what it reads (the registry,
 //! the authorizer), in Kubernetes' order: NodeRestriction, RBAC escalation prevention,
 //! TaintNodesByCondition, the requester of a CertificateSigningRequest, for pods Priority,
-//! DefaultTolerationSeconds, ServiceAccount, LimitRanger and PodSecurity, then the
-//! ValidatingAdmissionPolicies, then ResourceQuota.
+//! DefaultTolerationSeconds, ServiceAccount, LimitRanger and PodSecurity; then the mutating
+//! admission webhooks, the ValidatingAdmissionPolicies, the validating admission webhooks
+//! (`webhook`) and last ResourceQuota, as kube-apiserver orders MutatingAdmissionWebhook,
+//! ValidatingAdmissionPolicy, ValidatingAdmissionWebhook and ResourceQuota.
 //! Mutating plugins change the object in place; a refusal is the plugin's `Status` (403 with its
-//! message) and nothing is written.
+//! message) and nothing is written. Deletes pass only the plugins that judge them (validating
+//! webhooks), with the object being deleted as the old object.
 
 mod csr_requester;
 mod default_tolerations;
@@ -21,9 +24,11 @@ mod taint_nodes;
 pub mod warnings;
 
 pub use policy::bound as policies_bound;
+mod webhook;
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Mutex;
 
 use k0rs_api::Status;
 use k0rs_registry::{Filter, ReadAt, Registry, Resource};
@@ -37,6 +42,7 @@ use crate::user::UserInfo;
 pub enum Operation {
     Create,
     Update,
+    Delete,
 }
 
 /// What a plugin knows of the write besides the object (Kubernetes' `admission.Attributes`).
@@ -47,7 +53,16 @@ pub struct Request<'a> {
     /// The subresource written (`status`, …); `None` for the object itself.
     pub subresource: Option<&'a str>,
     pub namespace: Option<&'a str>,
+    /// The name on the URL (empty or `None` for a create that names its object in the body).
+    pub name: Option<&'a str>,
     pub operation: Operation,
+    /// The stored object an update or delete replaces, when the caller has read it (webhooks
+    /// read it themselves otherwise).
+    pub old: Option<&'a Value>,
+    /// `dryRun=All`: nothing will be stored.
+    pub dry_run: bool,
+    /// Where the warnings of webhooks go, for the response's `Warning` headers.
+    pub warnings: Option<&'a Mutex<Vec<String>>>,
 }
 
 impl Request<'_> {
@@ -69,6 +84,11 @@ pub trait Plugin: Send + Sync {
     /// says otherwise: subresource writes carry only part of an object.
     fn handles(&self, request: &Request<'_>) -> bool {
         request.subresource.is_none()
+    }
+
+    /// Whether it judges deletes too (their `object` is null, `Request::old` the deleted one).
+    fn admits_deletes(&self) -> bool {
+        false
     }
 
     /// Mutates `object` or refuses the write.
@@ -103,7 +123,10 @@ impl Chain {
             Box::new(service_account::ServiceAccount::new(registry.clone())),
             Box::new(limit_ranger::LimitRanger::new(registry.clone())),
             Box::new(pod_security::PodSecurity::new(registry.clone())),
+            // Admission webhooks and policies, after the built-in plugins, before ResourceQuota.
+            Box::new(webhook::MutatingWebhooks::new(registry.clone())),
             Box::new(policy::ValidatingAdmissionPolicy::new(registry.clone())),
+            Box::new(webhook::ValidatingWebhooks::new(registry.clone())),
             Box::new(resource_quota::ResourceQuota::new(registry.clone())),
         ];
         Self { plugins }
@@ -111,14 +134,19 @@ impl Chain {
 
     /// Whether any plugin handles `request` (a caller may then skip reading the object).
     pub fn handles(&self, request: &Request<'_>) -> bool {
-        self.plugins.iter().any(|p| p.handles(request))
+        self.plugins.iter().any(|p| Self::runs(p.as_ref(), request))
+    }
+
+    fn runs(plugin: &dyn Plugin, request: &Request<'_>) -> bool {
+        plugin.handles(request)
+            && (request.operation != Operation::Delete || plugin.admits_deletes())
     }
 
     /// Runs every plugin that handles `request` on `object`, in order; the first refusal stops
     /// the chain.
     pub async fn admit(&self, request: &Request<'_>, object: &mut Value) -> Result<(), Status> {
         for plugin in &self.plugins {
-            if !plugin.handles(request) {
+            if !Self::runs(plugin.as_ref(), request) {
                 continue;
             }
             if let Err(status) = plugin.admit(request, object).await {
@@ -133,6 +161,12 @@ impl Chain {
         }
         Ok(())
     }
+}
+
+/// Whether any admission webhook is configured (a patch is then admitted as the object it
+/// leaves, which costs a read otherwise spared).
+pub async fn webhooks_configured(registry: &Registry) -> bool {
+    webhook::any_configured(registry).await
 }
 
 /// The objects of `resource` in `namespace` as the latest write left them (empty if they cannot

@@ -108,7 +108,10 @@ pub(crate) async fn resolve(registry: &Registry, api_service: &Value) -> Result<
 
 /// The first ready address of `endpoints` with the port that `service_port` targets (by name,
 /// or the only port of a subset), and the node it is on.
-fn endpoint(endpoints: &Value, service_port: &Value) -> Option<(SocketAddr, Option<String>)> {
+pub(crate) fn endpoint(
+    endpoints: &Value,
+    service_port: &Value,
+) -> Option<(SocketAddr, Option<String>)> {
     let port_name = service_port["name"].as_str().unwrap_or_default();
     endpoints["subsets"]
         .as_array()

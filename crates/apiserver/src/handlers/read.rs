@@ -8,10 +8,12 @@ use k0rs_registry::{DeleteOptions, Resource};
 use serde_json::Value;
 
 use super::registry_for;
+use crate::admission::{self, Operation};
 use crate::context::Context;
 use crate::http::body::read_body;
 use crate::http::query::{Query, filter, read_at};
 use crate::layers::request_info::ApiPath;
+use crate::user::UserInfo;
 
 /// A get, or a whole list, answered with the stored bytes (no objects parsed); `None` when the
 /// request needs the parsed path (pages, field selectors beyond metadata).
@@ -51,6 +53,7 @@ pub async fn raw(
 /// get, list, delete or deletecollection: the status code and the object to answer with.
 pub async fn serve(
     context: &Context,
+    user: &UserInfo,
     resource: &Resource,
     api: &ApiPath,
     verb: &str,
@@ -96,6 +99,7 @@ pub async fn serve(
         }
         "delete" => {
             let options = DeleteOptions::parse(&read_body(body).await?, query)?;
+            admit_delete(context, user, resource, namespace, name, options.dry_run).await?;
             (
                 StatusCode::OK,
                 registry
@@ -106,4 +110,36 @@ pub async fn serve(
         _ => return Err(Status::method_not_allowed()),
     };
     Ok((code, object))
+}
+
+/// Runs the admission plugins that judge deletes (validating webhooks) with the object about to
+/// be deleted as the old object.
+async fn admit_delete(
+    context: &Context,
+    user: &UserInfo,
+    resource: &Resource,
+    namespace: Option<&str>,
+    name: &str,
+    dry_run: bool,
+) -> Result<(), Status> {
+    let mut request = admission::Request {
+        user,
+        resource,
+        subresource: None,
+        namespace,
+        name: Some(name),
+        operation: Operation::Delete,
+        old: None,
+        dry_run,
+        warnings: None,
+    };
+    if !context.admission.handles(&request) {
+        return Ok(());
+    }
+    // The registry answers for a missing object below.
+    let Ok(old) = context.registry.get(resource, namespace, name).await else {
+        return Ok(());
+    };
+    request.old = Some(&old);
+    context.admission.admit(&request, &mut Value::Null).await
 }

@@ -109,7 +109,16 @@ async fn serve(
         };
         return write::serve(context, &write, output, body).await;
     }
-    let response = read::serve(context, resource, api, verb, &query, request.into_body()).await?;
+    let response = read::serve(
+        context,
+        user,
+        resource,
+        api,
+        verb,
+        &query,
+        request.into_body(),
+    )
+    .await?;
     respond(response, resource, output)
 }
 

@@ -162,7 +162,11 @@ async fn admit(
         resource,
         subresource: Some(subresource),
         namespace,
+        name: Some(name),
         operation: Operation::Update,
+        old: None,
+        dry_run: false,
+        warnings: None,
     };
     if !context.admission.handles(&request) {
         return Ok(());

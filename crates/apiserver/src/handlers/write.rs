@@ -2,6 +2,8 @@
 //! validation, then the admission chain, then the generic registry; the answer carries the
 //! warnings for unknown fields.
 
+use std::sync::Mutex;
+
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
@@ -16,7 +18,7 @@ use crate::admission::{self, Operation};
 use crate::context::Context;
 use crate::http::body::{content_type, read_body, read_object_of};
 use crate::http::negotiate::Output;
-use crate::http::query::{Query, field_manager};
+use crate::http::query::{self as query_params, Query, field_manager};
 use crate::layers::request_info::ApiPath;
 use crate::user::UserInfo;
 
@@ -37,10 +39,14 @@ pub async fn serve(
     output: Output,
     body: Body,
 ) -> Result<Response, Status> {
-    let (written, admission_warnings) =
-        admission::warnings::collect(write(context, request, body)).await;
+    // What admission webhooks (through the request) and policies (through the task-local sink)
+    // warn of, after the warnings of field validation.
+    let admission_warnings = Mutex::new(Vec::new());
+    let (written, policy_warnings) =
+        admission::warnings::collect(write(context, request, body, &admission_warnings)).await;
     let (status_code, object, mut warnings) = written?;
-    warnings.extend(admission_warnings);
+    warnings.extend(admission_warnings.into_inner().expect("warnings poisoned"));
+    warnings.extend(policy_warnings);
     let mut response = respond((status_code, object), request.resource, output)?;
     for warning in warnings {
         if let Ok(value) = HeaderValue::from_str(&format!("299 - {warning:?}")) {
@@ -56,6 +62,9 @@ struct ApplyAdmission<'r> {
     user: &'r UserInfo,
     resource: &'r Resource,
     namespace: Option<&'r str>,
+    name: &'r str,
+    dry_run: bool,
+    warnings: &'r Mutex<Vec<String>>,
 }
 
 impl k0rs_registry::Admit for ApplyAdmission<'_> {
@@ -75,7 +84,11 @@ impl k0rs_registry::Admit for ApplyAdmission<'_> {
                 resource: self.resource,
                 subresource: None,
                 namespace: self.namespace,
+                name: Some(self.name),
                 operation,
+                old: None,
+                dry_run: self.dry_run,
+                warnings: Some(self.warnings),
             };
             self.chain.admit(&request, object).await
         })
@@ -88,6 +101,7 @@ async fn write(
     context: &Context,
     request: &WriteRequest<'_>,
     body: Body,
+    admission_warnings: &Mutex<Vec<String>>,
 ) -> Result<(StatusCode, Value, Vec<String>), Status> {
     let WriteRequest {
         user,
@@ -114,7 +128,11 @@ async fn write(
         resource,
         subresource: None,
         namespace,
+        name: api.name.as_deref(),
         operation,
+        old: None,
+        dry_run: query_params::dry_run(query)?,
+        warnings: Some(admission_warnings),
     };
     if verb == "patch" {
         let patch = Patch {
@@ -193,9 +211,14 @@ impl Patch<'_> {
         }
         let mut warnings = Vec::new();
         // Field validation and validating admission see the object as the patch leaves it.
-        let admitted = resource.group == resources::ROLES.group
+        // With admission webhooks configured, every patch is admitted as the object it leaves,
+        // and that object (as webhooks mutated it) is what is written.
+        let webhooks = admission::webhooks_configured(registry).await;
+        let admitted = webhooks
+            || resource.group == resources::ROLES.group
             || resource.is(resources::PODS)
             || admission::policies_bound(registry).await;
+        let mut admitted_object = None;
         if admitted || validation != FieldValidation::Ignore {
             let mut patched = match registry.get(resource, namespace, name).await {
                 Ok(current) => k0rs_api::patch::apply(&current, &patch, kind)?,
@@ -214,6 +237,7 @@ impl Patch<'_> {
                     .admission
                     .admit(admission_request, &mut patched)
                     .await?;
+                admitted_object = Some(patched);
             }
         }
         if let Some(config) = config {
@@ -229,6 +253,11 @@ impl Patch<'_> {
                 user,
                 resource,
                 namespace,
+                name,
+                dry_run: admission_request.dry_run,
+                warnings: admission_request
+                    .warnings
+                    .expect("writes collect admission warnings"),
             };
             let (created, object) = registry
                 .apply(resource, namespace, name, &config, manager, force, &admit)
@@ -239,6 +268,14 @@ impl Patch<'_> {
                 StatusCode::OK
             };
             return Ok((code, object, warnings));
+        }
+        if webhooks && let Some(object) = admitted_object {
+            // Conditional on the version patched (the patch's own resourceVersion, if any).
+            return Ok((
+                StatusCode::OK,
+                tracked.update(resource, namespace, name, object).await?,
+                warnings,
+            ));
         }
         let patched = tracked
             .patch(resource, namespace, name, &patch, kind)

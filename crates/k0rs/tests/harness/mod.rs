@@ -16,6 +16,7 @@ pub mod service_host;
 pub mod single_node;
 pub mod upstream_dns;
 pub mod web;
+pub mod webhook_server;
 pub mod worker_node;
 
 use std::path::{Path, PathBuf};

@@ -35,6 +35,7 @@ pub(crate) mod services;
 pub(crate) mod statefulsets;
 pub(crate) mod storageclasses;
 pub(crate) mod validatingadmissionpolicies;
+pub(crate) mod webhookconfigurations;
 
 use k0rs_api::{SelectableField, Status};
 use serde_json::Value;

@@ -77,8 +77,9 @@ impl ValidatingAdmissionPolicy {
             .items(resources::VALIDATING_ADMISSION_POLICIES, None)
             .await;
         let name = object["metadata"]["name"].as_str().unwrap_or_default();
+        // (Deletes do not reach this plugin: it does not admit them.)
         let old = match request.operation {
-            Operation::Update => self
+            Operation::Update | Operation::Delete => self
                 .registry
                 .get(request.resource, request.namespace, name)
                 .await
@@ -98,6 +99,7 @@ impl ValidatingAdmissionPolicy {
             operation: match request.operation {
                 Operation::Create => "CREATE",
                 Operation::Update => "UPDATE",
+                Operation::Delete => "DELETE",
             },
             name,
             object,
