@@ -240,6 +240,17 @@ mod tests {
         assert!(resource_list("apps", "v2").is_none());
         assert!(named_group("nope.example.com").is_none());
         assert!(groups().groups.iter().all(|g| !g.name.is_empty()));
+        // kube-apiserver 1.28 names every resource's singular (subresources have none).
+        for (group, version) in group_versions() {
+            for r in resource_list(group, version).unwrap().resources {
+                assert_eq!(
+                    r.singular_name.is_empty(),
+                    r.name.contains('/'),
+                    "{}",
+                    r.name
+                );
+            }
+        }
     }
 
     #[test]

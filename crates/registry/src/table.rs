@@ -119,6 +119,7 @@ const fn review(
     version: &'static str,
     kind: &'static str,
     plural: &'static str,
+    singular: &'static str,
     namespaced: bool,
 ) -> Resource {
     Resource {
@@ -126,7 +127,7 @@ const fn review(
         version,
         kind,
         plural,
-        singular: "",
+        singular,
         short_names: &[],
         categories: &[],
         namespaced,
@@ -139,7 +140,7 @@ const fn review(
 #[rustfmt::skip]
 pub const RESOURCES: &[Resource] = &[
     // core/v1
-    review("", "v1", "Binding", "bindings", true),
+    review("", "v1", "Binding", "bindings", "binding", true),
     // Read only, and never stored: the API server answers from its probes.
     Resource {
         verbs: &["get", "list"],
@@ -247,12 +248,12 @@ pub const RESOURCES: &[Resource] = &[
             Subresource { name: "approval", kind: "CertificateSigningRequest", group_version: None, verbs: GET_PATCH_UPDATE },
             status("CertificateSigningRequest"),
         ]).with(&kinds::certificatesigningrequests::STRATEGY),
-    review("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", false),
+    review("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", "selfsubjectreview", false),
     // Still served in 1.28 (kubectl 1.27 asks for it).
-    review("authentication.k8s.io", "v1beta1", "SelfSubjectReview", "selfsubjectreviews", false),
-    review("authentication.k8s.io", "v1", "TokenReview", "tokenreviews", false),
-    review("authorization.k8s.io", "v1", "LocalSubjectAccessReview", "localsubjectaccessreviews", true),
-    review("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", false),
-    review("authorization.k8s.io", "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", false),
-    review("authorization.k8s.io", "v1", "SubjectAccessReview", "subjectaccessreviews", false),
+    review("authentication.k8s.io", "v1beta1", "SelfSubjectReview", "selfsubjectreviews", "selfsubjectreview", false),
+    review("authentication.k8s.io", "v1", "TokenReview", "tokenreviews", "tokenreview", false),
+    review("authorization.k8s.io", "v1", "LocalSubjectAccessReview", "localsubjectaccessreviews", "localsubjectaccessreview", true),
+    review("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", "selfsubjectaccessreview", false),
+    review("authorization.k8s.io", "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", "selfsubjectrulesreview", false),
+    review("authorization.k8s.io", "v1", "SubjectAccessReview", "subjectaccessreviews", "subjectaccessreview", false),
 ];

@@ -142,17 +142,17 @@ fn parse(core: bool, rest: &str) -> Option<ApiPath> {
             info.resource = Some((*resource).to_owned());
             info.name = Some((*name).to_owned());
         }
-        [resource, name, subresource] => {
-            info.resource = Some((*resource).to_owned());
-            info.name = Some((*name).to_owned());
-            info.subresource = Some((*subresource).to_owned());
-        }
         // Only proxy subresources take a path of their own.
         [resource, name, "proxy", tail @ ..] => {
             info.resource = Some((*resource).to_owned());
             info.name = Some((*name).to_owned());
             info.subresource = Some("proxy".to_owned());
             info.proxy_path = Some(proxy_path(tail, trailing_slash));
+        }
+        [resource, name, subresource] => {
+            info.resource = Some((*resource).to_owned());
+            info.name = Some((*name).to_owned());
+            info.subresource = Some((*subresource).to_owned());
         }
         _ => return None,
     }
