@@ -94,7 +94,7 @@ fn discovery_serves_the_resource_table_to_kubectl() {
     );
     assert_eq!(
         stdout(&kubectl(&admin, &["get", "--raw", "/apis/apps"])),
-        r#"{"kind":"APIGroup","apiVersion":"v1","name":"apps","versions":[{"groupVersion":"apps/v1","version":"v1"}],"preferredVersion":{"groupVersion":"apps/v1","version":"v1"}}"#
+        r#"{"kind":"APIGroup","apiVersion":"v1","name":"apps","versions":[{"groupVersion":"apps/v1","version":"v1"}],"preferredVersion":{"groupVersion":"apps/v1","version":"v1"}}"#.to_owned() + "\n"
     );
     let out = kubectl(&admin, &["get", "--raw", "/apis/apps/v9"]);
     assert!(
