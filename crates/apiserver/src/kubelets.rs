@@ -82,6 +82,11 @@ impl KubeletClient {
         })
     }
 
+    /// The way to nodes the API server cannot dial itself, if any (pod proxies use it too).
+    pub(crate) fn dialer(&self) -> Option<&dyn NodeDialer> {
+        self.dialer.as_deref()
+    }
+
     /// Reaches the kubelets of the nodes `dialer` has a way to through it.
     #[must_use]
     pub fn with_dialer(mut self, dialer: Arc<dyn NodeDialer>) -> Self {

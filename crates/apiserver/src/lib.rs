@@ -36,6 +36,7 @@ mod kubelets;
 mod layers;
 mod metrics;
 mod openapi;
+mod pod_proxy;
 mod resource_metrics;
 mod routes;
 mod server;

@@ -72,6 +72,30 @@ fn discovery_serves_the_resource_table_to_kubectl() {
         ),
         (Some("APIGroup"), Some("apps/v1"))
     );
+    // Byte for byte as kube-apiserver 1.28 writes them: field order, resources by name,
+    // singularName, storageVersionHash on stored resources; no apiVersion in the core list.
+    let core = stdout(&kubectl(&admin, &["get", "--raw", "/api/v1"]));
+    assert!(
+        core.starts_with(r#"{"kind":"APIResourceList","groupVersion":"v1","resources":[{"name":"bindings","singularName":"binding","namespaced":true,"kind":"Binding","verbs":["create"]},"#),
+        "{core}"
+    );
+    for entry in [
+        r#"{"name":"pods","singularName":"pod","namespaced":true,"kind":"Pod","verbs":["create","delete","deletecollection","get","list","patch","update","watch"],"shortNames":["po"],"categories":["all"],"storageVersionHash":"xPOwRZ+Yhw8="}"#,
+        r#"{"name":"pods/ephemeralcontainers","singularName":"","namespaced":true,"kind":"Pod","verbs":["get","patch","update"]}"#,
+        r#"{"name":"services/proxy","singularName":"","namespaced":true,"kind":"ServiceProxyOptions","verbs":["create","delete","get","patch","update"]}"#,
+        r#"{"name":"configmaps","singularName":"configmap","namespaced":true,"kind":"ConfigMap","verbs":["create","delete","deletecollection","get","list","patch","update","watch"],"shortNames":["cm"],"storageVersionHash":"qFsyl6wFWjQ="}"#,
+    ] {
+        assert!(core.contains(entry), "{entry} missing from {core}");
+    }
+    let apps = stdout(&kubectl(&admin, &["get", "--raw", "/apis/apps/v1"]));
+    assert!(
+        apps.starts_with(r#"{"kind":"APIResourceList","apiVersion":"v1","groupVersion":"apps/v1","resources":[{"name":"controllerrevisions","singularName":"controllerrevision","namespaced":true,"kind":"ControllerRevision","#),
+        "{apps}"
+    );
+    assert_eq!(
+        stdout(&kubectl(&admin, &["get", "--raw", "/apis/apps"])),
+        r#"{"kind":"APIGroup","apiVersion":"v1","name":"apps","versions":[{"groupVersion":"apps/v1","version":"v1"}],"preferredVersion":{"groupVersion":"apps/v1","version":"v1"}}"#.to_owned() + "\n"
+    );
     let out = kubectl(&admin, &["get", "--raw", "/apis/apps/v9"]);
     assert!(
         !out.status.success(),

@@ -136,3 +136,70 @@ fn ordinary_writes_own_fields_too(k: &Kubectl<'_>, file: &str) {
         stderr(&out)
     );
 }
+
+/// kubectl's upgrade from client-side to server-side apply: `apply --server-side` of a changed
+/// value takes the fields `kubectl apply` set (listed in its last-applied annotation) from
+/// `kubectl-client-side-apply` without a conflict, and `diff --server-side` exits 1 on a
+/// difference and 0 without one.
+#[test]
+fn server_side_apply_takes_over_client_side_apply() {
+    let controller = Controller::start();
+    let k = Kubectl {
+        binary: KUBECTL_1_28,
+        controller: &controller,
+    };
+    let manifest = controller.node.root.path().join("web.yaml");
+    let write = |replicas: &str| {
+        std::fs::write(&manifest, DEPLOYMENT.replace("REPLICAS", replicas)).unwrap();
+    };
+    let file = path_str(&manifest);
+    write("1");
+    k.ok(&["apply", "-f", file]);
+
+    write("2");
+    let out = k.run(&["diff", "--server-side", "-f", file]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stdout(&out).contains("+  replicas: 2"), "{}", stdout(&out));
+
+    let out = k.run(&["apply", "--server-side", "-f", file]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("serverside-applied"),
+        "{}",
+        stdout(&out)
+    );
+    let deployment = k.json(&[
+        "get",
+        "deploy",
+        "web",
+        "-o",
+        "json",
+        "--show-managed-fields",
+    ]);
+    assert_eq!(deployment["spec"]["replicas"], 2);
+    let owners: Vec<&str> = deployment["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["fieldsV1"].pointer("/f:spec/f:replicas").is_some())
+        .map(|e| e["manager"].as_str().unwrap())
+        .collect();
+    assert_eq!(owners, ["kubectl"], "{deployment}");
+    // The annotation follows the server-side apply, for a later client-side apply's diff.
+    let last_applied: serde_json::Value = serde_json::from_str(
+        deployment["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(last_applied["spec"]["replicas"], 2);
+
+    let out = k.run(&["diff", "--server-side", "-f", file]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+}

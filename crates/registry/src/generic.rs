@@ -30,6 +30,8 @@ pub(crate) enum Part {
     Status,
     /// A namespace's `spec.finalizers` (`namespaces/<name>/finalize`).
     Finalizers,
+    /// A pod's `spec.ephemeralContainers` (`pods/<name>/ephemeralcontainers`).
+    EphemeralContainers,
 }
 
 /// Serves create, get, list, update and delete of any resource of the table.
@@ -138,6 +140,7 @@ impl Registry {
                 Part::Main => None,
                 Part::Status => Some("status"),
                 Part::Finalizers => Some("finalize"),
+                Part::EphemeralContainers => Some("ephemeralcontainers"),
             };
             let now = k0rs_api::time::now();
             k0rs_api::patch::track_update(old, new, manager, subresource, &now);
@@ -339,6 +342,10 @@ impl Registry {
             (resource.strategy.defaults)(&mut object);
             crate::crds::admit(resource, &mut object, Some(&stored))?;
             crate::validation::validate(resource, &object)?;
+        }
+        if part == Part::EphemeralContainers {
+            crate::defaults::pod_spec(&mut object["spec"]);
+            crate::validation::ephemeral_containers(&stored, &object)?;
         }
         self.track(Some(&stored), &mut object, part);
         let expected = match based_on {

@@ -41,6 +41,7 @@ mod watch;
 
 pub use bootstrap::ApiEndpoint;
 pub use columns::{IncludeObject, table};
+pub use conversion::storage_of;
 pub use crds::unknown_fields as unknown_custom_fields;
 pub use decoding::{body_decodes, patched_decodes};
 pub use deletion::{DeleteOptions, Propagation};

@@ -111,8 +111,9 @@ pub fn prepare_create(
     meta.remove("resourceVersion");
     meta.remove("deletionTimestamp");
     meta.remove("generation");
-    // Objects with a spec count its changes in `generation` (ConfigMaps, Secrets… have none).
-    if object.get("spec").is_some() {
+    // Objects with a spec count its changes in `generation` (ConfigMaps, Secrets… have none, and
+    // neither do Pods in Kubernetes 1.28).
+    if object.get("spec").is_some() && resource.strategy.counts_generation {
         object["metadata"]["generation"] = json!(1);
     }
     Ok(name)
@@ -129,7 +130,9 @@ pub fn prepare_update(
     let based_on = meta
         .get("resourceVersion")
         .and_then(Value::as_str)
-        .filter(|rv| !rv.is_empty())
+        // "0" names no version: an unconditional update, as Kubernetes allows it for every
+        // built-in kind (AllowUnconditionalUpdate), not a conflict with revision 0.
+        .filter(|rv| !rv.is_empty() && *rv != "0")
         .map(str::to_owned);
     for field in [
         "uid",

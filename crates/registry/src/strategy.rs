@@ -55,6 +55,18 @@ pub(crate) fn keep_other_parts(
                 }
             }
         }
+        Part::EphemeralContainers => {
+            let containers = object.pointer("/spec/ephemeralContainers").cloned();
+            *object = stored.clone();
+            match containers {
+                Some(containers) => object["spec"]["ephemeralContainers"] = containers,
+                None => {
+                    if let Some(spec) = object["spec"].as_object_mut() {
+                        spec.remove("ephemeralContainers");
+                    }
+                }
+            }
+        }
         Part::Finalizers => {
             let finalizers = object.pointer("/spec/finalizers").cloned();
             *object = stored.clone();

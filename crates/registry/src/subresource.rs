@@ -32,6 +32,7 @@ pub enum Subresource {
     Approval,
     Binding,
     Eviction,
+    EphemeralContainers,
 }
 
 impl Subresource {
@@ -47,6 +48,7 @@ impl Subresource {
             "approval" => Self::Approval,
             "binding" => Self::Binding,
             "eviction" => Self::Eviction,
+            "ephemeralcontainers" => Self::EphemeralContainers,
             _ => return None,
         })
     }
@@ -55,6 +57,7 @@ impl Subresource {
     fn part(self) -> Part {
         match self {
             Self::Finalize => Part::Finalizers,
+            Self::EphemeralContainers => Part::EphemeralContainers,
             // The approval conditions live in the status.
             Self::Status | Self::Approval => Part::Status,
             Self::Scale | Self::Binding | Self::Eviction => Part::Main,

@@ -66,6 +66,8 @@ const NO_DELETECOLLECTION: &[&str] = &[
 const CREATE: &[&str] = &["create"];
 const GET_PATCH_UPDATE: &[&str] = &["get", "patch", "update"];
 const ALL: &[&str] = &["all"];
+/// What a proxy subresource passes on: every method (HEAD is a get).
+const PROXY: &[&str] = &["create", "delete", "get", "patch", "update"];
 
 pub(crate) const fn status(kind: &'static str) -> Subresource {
     Subresource {
@@ -117,6 +119,7 @@ const fn review(
     version: &'static str,
     kind: &'static str,
     plural: &'static str,
+    singular: &'static str,
     namespaced: bool,
 ) -> Resource {
     Resource {
@@ -124,7 +127,7 @@ const fn review(
         version,
         kind,
         plural,
-        singular: "",
+        singular,
         short_names: &[],
         categories: &[],
         namespaced,
@@ -137,7 +140,7 @@ const fn review(
 #[rustfmt::skip]
 pub const RESOURCES: &[Resource] = &[
     // core/v1
-    review("", "v1", "Binding", "bindings", true),
+    review("", "v1", "Binding", "bindings", "binding", true),
     // Read only, and never stored: the API server answers from its probes.
     Resource {
         verbs: &["get", "list"],
@@ -154,7 +157,7 @@ pub const RESOURCES: &[Resource] = &[
             &[status("Namespace"), Subresource { name: "finalize", kind: "Namespace", group_version: None, verbs: &["update"] }])
     }.with(&kinds::namespaces::STRATEGY),
     crud("", "v1", "Node", "nodes", "node", false, &["no"], &[], &[
-        Subresource { name: "proxy", kind: "NodeProxyOptions", group_version: None, verbs: &["create", "delete", "get", "patch", "update"] },
+        Subresource { name: "proxy", kind: "NodeProxyOptions", group_version: None, verbs: PROXY },
         status("Node"),
     ]).with(&kinds::nodes::STRATEGY),
     crud("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", "persistentvolumeclaim", true, &["pvc"], &[],
@@ -164,10 +167,12 @@ pub const RESOURCES: &[Resource] = &[
     crud("", "v1", "Pod", "pods", "pod", true, &["po"], ALL, &[
         Subresource { name: "attach", kind: "PodAttachOptions", group_version: None, verbs: &["create", "get"] },
         Subresource { name: "binding", kind: "Binding", group_version: None, verbs: CREATE },
+        Subresource { name: "ephemeralcontainers", kind: "Pod", group_version: None, verbs: GET_PATCH_UPDATE },
         Subresource { name: "eviction", kind: "Eviction", group_version: Some("policy/v1"), verbs: CREATE },
         Subresource { name: "exec", kind: "PodExecOptions", group_version: None, verbs: &["create", "get"] },
         Subresource { name: "log", kind: "Pod", group_version: None, verbs: &["get"] },
         Subresource { name: "portforward", kind: "PodPortForwardOptions", group_version: None, verbs: &["create", "get"] },
+        Subresource { name: "proxy", kind: "PodProxyOptions", group_version: None, verbs: PROXY },
         status("Pod"),
     ]).with(&kinds::pods::STRATEGY),
     crud("", "v1", "PodTemplate", "podtemplates", "podtemplate", true, &[], &[], &[]).with(&kinds::podtemplates::STRATEGY),
@@ -178,7 +183,10 @@ pub const RESOURCES: &[Resource] = &[
     crud("", "v1", "ServiceAccount", "serviceaccounts", "serviceaccount", true, &["sa"], &[], &[
         Subresource { name: "token", kind: "TokenRequest", group_version: Some("authentication.k8s.io/v1"), verbs: CREATE },
     ]).with(&kinds::serviceaccounts::STRATEGY),
-    crud("", "v1", "Service", "services", "service", true, &["svc"], ALL, &[status("Service")])
+    crud("", "v1", "Service", "services", "service", true, &["svc"], ALL, &[
+        Subresource { name: "proxy", kind: "ServiceProxyOptions", group_version: None, verbs: PROXY },
+        status("Service"),
+    ])
         .with(&kinds::services::STRATEGY),
     // apps/v1
     crud("apps", "v1", "ControllerRevision", "controllerrevisions", "controllerrevision", true, &[], &[], &[]),
@@ -254,12 +262,12 @@ pub const RESOURCES: &[Resource] = &[
             Subresource { name: "approval", kind: "CertificateSigningRequest", group_version: None, verbs: GET_PATCH_UPDATE },
             status("CertificateSigningRequest"),
         ]).with(&kinds::certificatesigningrequests::STRATEGY),
-    review("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", false),
+    review("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", "selfsubjectreview", false),
     // Still served in 1.28 (kubectl 1.27 asks for it).
-    review("authentication.k8s.io", "v1beta1", "SelfSubjectReview", "selfsubjectreviews", false),
-    review("authentication.k8s.io", "v1", "TokenReview", "tokenreviews", false),
-    review("authorization.k8s.io", "v1", "LocalSubjectAccessReview", "localsubjectaccessreviews", true),
-    review("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", false),
-    review("authorization.k8s.io", "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", false),
-    review("authorization.k8s.io", "v1", "SubjectAccessReview", "subjectaccessreviews", false),
+    review("authentication.k8s.io", "v1beta1", "SelfSubjectReview", "selfsubjectreviews", "selfsubjectreview", false),
+    review("authentication.k8s.io", "v1", "TokenReview", "tokenreviews", "tokenreview", false),
+    review("authorization.k8s.io", "v1", "LocalSubjectAccessReview", "localsubjectaccessreviews", "localsubjectaccessreview", true),
+    review("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", "selfsubjectaccessreview", false),
+    review("authorization.k8s.io", "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", "selfsubjectrulesreview", false),
+    review("authorization.k8s.io", "v1", "SubjectAccessReview", "subjectaccessreviews", "subjectaccessreview", false),
 ];

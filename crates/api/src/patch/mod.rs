@@ -2,6 +2,7 @@
 //! patch, chosen by the request's content type. A patch that does not apply is a `Status` error and
 //! changes nothing.
 
+mod last_applied;
 mod managed_fields;
 mod server_side;
 mod strategic;

@@ -252,6 +252,12 @@ pub fn apply(
         .unwrap_or_default();
     entries.retain(|e| !(e["manager"] == manager && e["operation"] == "Apply"));
 
+    // kubectl's server-side apply may take what its client-side apply set (the fields of the
+    // last-applied annotation), as kube-apiserver upgrades from one to the other.
+    let inherited = live
+        .filter(|_| manager == super::last_applied::KUBECTL)
+        .map(super::last_applied::fields)
+        .unwrap_or_default();
     let mut conflicts = Vec::new();
     if let Some(live) = live {
         for entry in &mut entries {
@@ -267,16 +273,17 @@ pub fn apply(
             if taken.is_empty() {
                 continue;
             }
-            if force {
-                entry["fieldsV1"] = to_fields_v1(&kept);
-            } else {
-                let manager_name = entry["manager"].as_str().unwrap_or_default().to_owned();
+            let manager_name = entry["manager"].as_str().unwrap_or_default().to_owned();
+            if !force {
                 conflicts.extend(
                     taken
-                        .into_iter()
-                        .map(|p| (manager_name.clone(), display(&p))),
+                        .iter()
+                        .filter(|p| !inherited.contains(p))
+                        .map(|p| (manager_name.clone(), display(p))),
                 );
             }
+            // Without conflicts (or forced), the apply takes these fields.
+            entry["fieldsV1"] = to_fields_v1(&kept);
         }
     }
     if !conflicts.is_empty() {
@@ -295,6 +302,11 @@ pub fn apply(
         .filter(|p| !applied.contains(p) && !owned_by_others.contains(p))
     {
         remove_at(&mut merged, path);
+    }
+    if let Some(live) = live
+        && manager == super::last_applied::KUBECTL
+    {
+        super::last_applied::update(live, config, &mut merged);
     }
     entries.push(json!({
         "manager": manager,

@@ -9,10 +9,12 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use k0rs_api::Status;
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::context::Context;
-use crate::http::{encoded, json_response, status_response};
+use crate::discovery::ApiGroup;
+use crate::http::{encoded, status_response};
 use crate::layers::request_info::ApiPath;
 use crate::{aggregated, aggregator, discovery, resource_metrics};
 
@@ -21,10 +23,7 @@ pub async fn core(State(context): State<Arc<Context>>, headers: HeaderMap) -> Re
     if let Some(version) = aggregated::wanted(&headers) {
         return aggregated_response(&context, version, true).await;
     }
-    json_response(
-        StatusCode::OK,
-        &discovery::core_versions(&context.advertise_address),
-    )
+    typed_response(&discovery::core_versions(&context.advertise_address))
 }
 
 /// `/api/v1`.
@@ -39,35 +38,56 @@ pub async fn groups(State(context): State<Arc<Context>>, headers: HeaderMap) -> 
     }
     let mut groups = discovery::groups();
     let remote = aggregator::aggregated_groups(&context.registry).await;
-    if let Some(list) = groups["groups"].as_array_mut() {
-        // Served here unless an APIService hands it to another server.
-        if !remote.iter().any(|g| g["name"] == resource_metrics::GROUP) {
-            list.push(resource_metrics::api_group());
-        }
-        list.extend(remote);
+    // Served here unless an APIService hands it to another server.
+    if !remote.iter().any(|g| g["name"] == resource_metrics::GROUP) {
+        groups
+            .groups
+            .extend(api_group(resource_metrics::api_group()));
     }
-    json_response(StatusCode::OK, &groups)
+    groups
+        .groups
+        .extend(remote.into_iter().filter_map(api_group));
+    typed_response(&groups)
+}
+
+/// A group described as JSON elsewhere (another server's, metrics.k8s.io), typed.
+fn api_group(group: Value) -> Option<ApiGroup> {
+    serde_json::from_value(group).ok()
 }
 
 /// `/apis/<group>` and `/apis/<group>/<version>`.
 pub async fn group(context: &Context, api: &ApiPath, path: &str) -> Result<Response, Status> {
     let document = if api.version.is_empty() {
         match discovery::named_group(&api.group) {
-            Some(local) => Some(local),
-            None => aggregator::aggregated_named_group(&context.registry, &api.group).await,
+            Some(local) => Some(typed_response(&local)),
+            None => aggregator::aggregated_named_group(&context.registry, &api.group)
+                .await
+                .and_then(api_group)
+                .map(|g| typed_response(&g.document())),
         }
     } else {
-        discovery::resource_list(&api.group, &api.version)
+        discovery::resource_list(&api.group, &api.version).map(|list| typed_response(&list))
     };
-    document
-        .map(|d| json_response(StatusCode::OK, &d))
-        .ok_or_else(|| Status::not_found_path(path))
+    document.ok_or_else(|| Status::not_found_path(path))
 }
 
-fn document_or_404(path: &str, document: Option<Value>) -> Response {
+fn document_or_404(path: &str, document: Option<impl Serialize>) -> Response {
     match document {
-        Some(doc) => json_response(StatusCode::OK, &doc),
+        Some(doc) => typed_response(&doc),
         None => status_response(&Status::not_found_path(path)),
+    }
+}
+
+/// A discovery document as JSON, its fields in the order of its type.
+fn typed_response(document: &impl Serialize) -> Response {
+    match serde_json::to_string(document) {
+        Ok(json) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            encoded(json),
+        )
+            .into_response(),
+        Err(e) => status_response(&Status::internal(format!("discovery document: {e}"))),
     }
 }
 

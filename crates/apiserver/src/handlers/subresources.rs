@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use k0rs_api::patch::PatchType;
 use k0rs_api::{Status, StatusReason};
-use k0rs_registry::resources::{NODES, PODS, SERVICE_ACCOUNTS};
+use k0rs_registry::resources::{NODES, PODS, SERVICE_ACCOUNTS, SERVICES};
 use k0rs_registry::{Resource, ServedSubresource};
 
 use super::registry_for;
@@ -34,7 +34,9 @@ pub async fn serve(
         .iter()
         .find(|s| s.name == name)
         .ok_or_else(|| Status::not_found_path(&path))?;
-    if !declared.verbs.contains(&verb) {
+    // Proxies pass every method on (OPTIONS has no Kubernetes verb).
+    let passed_on = name == "proxy" && request.method() == axum::http::Method::OPTIONS;
+    if !declared.verbs.contains(&verb) && !passed_on {
         return Err(Status::method_not_allowed());
     }
     let namespace = info.namespace.as_deref();
@@ -53,16 +55,8 @@ pub async fn serve(
         )
         .await;
     }
-    if resource.is(NODES) && name == "proxy" {
-        let target = info.proxy_path.as_deref().unwrap_or("/");
-        return kubelets::proxy_node(
-            &context.registry,
-            context.kubelet_client.as_deref(),
-            object_name,
-            target,
-            request,
-        )
-        .await;
+    if name == "proxy" {
+        return proxy(context, resource, info, request).await;
     }
     let Some(sub) = ServedSubresource::of(resource, name) else {
         return Err(not_served_yet(context, resource, namespace, object_name, name).await);
@@ -118,6 +112,39 @@ pub async fn serve(
         _ => return Err(Status::method_not_allowed()),
     };
     Ok(json_response(code, &body))
+}
+
+/// `nodes/<name>/proxy/...` (to the node's kubelet), `pods/<name>/proxy/...` and
+/// `services/<name>/proxy/...` (to a pod).
+async fn proxy(
+    context: &Context,
+    resource: &Resource,
+    info: &ApiPath,
+    request: Request,
+) -> Result<Response, Status> {
+    let target = info.proxy_path.as_deref().unwrap_or("/");
+    let object_name = info.name.as_deref().unwrap_or_default();
+    if resource.is(NODES) {
+        return kubelets::proxy_node(
+            &context.registry,
+            context.kubelet_client.as_deref(),
+            object_name,
+            target,
+            request,
+        )
+        .await;
+    }
+    let dialer = context.kubelet_client.as_deref().and_then(|c| c.dialer());
+    crate::pod_proxy::serve(
+        &context.registry,
+        dialer,
+        resource.is(SERVICES),
+        info.namespace.as_deref(),
+        object_name,
+        target,
+        request,
+    )
+    .await
 }
 
 /// `serviceaccounts/<name>/token`: a token for the account from the issuer.

@@ -66,8 +66,8 @@ pub(crate) fn resolve(method: &Method, uri: &axum::http::Uri) -> RequestInfo {
 fn resource_verb(method: &Method, named: bool, watch: bool) -> &'static str {
     match (method.as_str(), named) {
         ("GET", _) if watch => "watch",
-        ("GET", true) => "get",
-        ("GET", false) => "list",
+        ("GET" | "HEAD", true) => "get",
+        ("GET" | "HEAD", false) => "list",
         ("POST", _) => "create",
         ("PUT", _) => "update",
         ("PATCH", _) => "patch",
@@ -96,9 +96,21 @@ pub struct ApiPath {
 /// Subresources of a namespace, which `/namespaces/<name>/<x>` means instead of a resource `<x>`.
 const NAMESPACE_SUBRESOURCES: [&str; 2] = ["status", "finalize"];
 
+/// The path a proxy subresource passes on: its segments after `/proxy`, with the trailing slash
+/// the request had (`…/proxy/dir/` asks for a directory, and relative links in the answer depend
+/// on it).
+fn proxy_path(segments: &[&str], trailing_slash: bool) -> String {
+    let mut path = format!("/{}", segments.join("/"));
+    if trailing_slash && !segments.is_empty() {
+        path.push('/');
+    }
+    path
+}
+
 /// Parses the path after `/api` (`core` true) or `/apis`. `None` if it has too few or too many
 /// parts to be a Kubernetes path.
 fn parse(core: bool, rest: &str) -> Option<ApiPath> {
+    let trailing_slash = rest.ends_with('/');
     let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();
     let mut info = ApiPath {
         core,
@@ -130,17 +142,17 @@ fn parse(core: bool, rest: &str) -> Option<ApiPath> {
             info.resource = Some((*resource).to_owned());
             info.name = Some((*name).to_owned());
         }
+        // Only proxy subresources take a path of their own.
+        [resource, name, "proxy", tail @ ..] => {
+            info.resource = Some((*resource).to_owned());
+            info.name = Some((*name).to_owned());
+            info.subresource = Some("proxy".to_owned());
+            info.proxy_path = Some(proxy_path(tail, trailing_slash));
+        }
         [resource, name, subresource] => {
             info.resource = Some((*resource).to_owned());
             info.name = Some((*name).to_owned());
             info.subresource = Some((*subresource).to_owned());
-        }
-        // Only proxy subresources take a path of their own.
-        [resource, name, "proxy", rest @ ..] => {
-            info.resource = Some((*resource).to_owned());
-            info.name = Some((*name).to_owned());
-            info.subresource = Some("proxy".to_owned());
-            info.proxy_path = Some(format!("/{}", rest.join("/")));
         }
         _ => return None,
     }
@@ -179,6 +191,16 @@ mod tests {
             Some(expected)
         );
         assert_eq!(parse(true, "/v1/nodes/n1/status/x"), None);
+        let proxied = |path| parse(true, path).and_then(|i| i.proxy_path);
+        assert_eq!(
+            proxied("/v1/namespaces/d/services/http:web:80/proxy/"),
+            Some("/".into())
+        );
+        assert_eq!(
+            proxied("/v1/namespaces/d/pods/p/proxy/dir/"),
+            Some("/dir/".into())
+        );
+        assert_eq!(proxied("/v1/namespaces/d/pods/p/proxy"), Some("/".into()));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! ControllerRevisions: the pod templates a DaemonSet or StatefulSet has had, numbered, so that
 //! pods can be told apart by revision and `kubectl rollout history|undo` can list and restore
-//! them. A revision's `data` is the patch that restores its template, as in Kubernetes.
+//! them. A revision's `data` is the patch that restores its template, and it carries its owner's
+//! annotations (the change-cause) as they were when it was made, as in Kubernetes.
 
 use std::sync::Arc;
 
@@ -86,6 +87,8 @@ pub async fn current(
                 metadata: ObjectMeta {
                     name: Some(name.clone()),
                     labels: Some(labels),
+                    // `kubectl rollout history` reads the change-cause of each revision here.
+                    annotations: owner.meta.annotations.clone(),
                     owner_references: Some(vec![pods::controller_ref(
                         owner.meta, "apps/v1", owner.kind,
                     )]),

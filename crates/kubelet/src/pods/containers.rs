@@ -18,6 +18,9 @@ pub struct Inputs<'a> {
     /// Whether this process may lower `oom_score_adj`.
     pub can_lower_oom_score: bool,
     pub node_memory_bytes: u64,
+    /// The container whose process namespace an ephemeral container joins (its
+    /// `targetContainerName`), by runtime id.
+    pub pid_target: Option<String>,
 }
 
 pub fn config(
@@ -137,6 +140,16 @@ fn volume_is_content(pod: &Pod, name: &str) -> bool {
         })
 }
 
+/// The pod's namespaces; a debugging container with a target sees the target's processes.
+fn namespace_options(pod: &Pod, pid_target: Option<&str>) -> api::NamespaceOption {
+    let mut options = sandbox::namespace_options(pod);
+    if let Some(target) = pid_target {
+        options.pid = api::NamespaceMode::Target as i32;
+        target.clone_into(&mut options.target_id);
+    }
+    options
+}
+
 fn linux(pod: &Pod, container: &Container, inputs: &Inputs<'_>) -> api::LinuxContainerConfig {
     let resources = container.resources.clone().unwrap_or_default();
     let quantity = |map: &Option<
@@ -187,7 +200,7 @@ fn linux(pod: &Pod, container: &Container, inputs: &Inputs<'_>) -> api::LinuxCon
                 ..Default::default()
             }),
             privileged,
-            namespace_options: Some(sandbox::namespace_options(pod)),
+            namespace_options: Some(namespace_options(pod, inputs.pid_target.as_deref())),
             run_as_user: security
                 .run_as_user
                 .or(pod_security.run_as_user)

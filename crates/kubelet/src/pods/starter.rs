@@ -4,9 +4,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use k0rs_cri::api;
 use k0rs_runtime::events::Type;
-use k8s_openapi::api::core::v1::{Container, Pod};
+use k8s_openapi::api::core::v1::{Container, EphemeralContainer, Pod};
 
 use super::context::Context;
 use super::images::ensure_image;
@@ -202,6 +203,46 @@ impl Starter<'_> {
         Ok((all, wake))
     }
 
+    /// Runs each ephemeral container once (never restarted, as in Kubernetes), in the process
+    /// namespace of its target container when it names one (`targets`: running containers' ids
+    /// by name). Returns each one's spec, as a container, with what was seen of it.
+    pub(super) async fn ephemeral_containers(
+        &self,
+        specs: &[EphemeralContainer],
+        by_name: &mut Instances,
+        targets: &BTreeMap<String, String>,
+    ) -> anyhow::Result<Vec<(Container, Observed)>> {
+        let uid = self.pod.metadata.uid.as_deref().unwrap_or_default();
+        let mut all = Vec::new();
+        for spec in specs {
+            let container = as_container(spec)?;
+            let mut seen = observe(
+                &self.ctx.clients.cri,
+                &self.ctx.memory,
+                uid,
+                &container,
+                by_name.remove(&container.name),
+            )
+            .await?;
+            let failed_before = self.ctx.memory.failure(uid, &container.name).is_some();
+            if seen.current.is_none() && !failed_before {
+                let target = spec
+                    .target_container_name
+                    .as_ref()
+                    .and_then(|name| targets.get(name))
+                    .cloned();
+                match Box::pin(self.start(&container, 0, target)).await {
+                    Ok(()) => seen.waiting = Some(("ContainerCreating".into(), String::new())),
+                    Err((reason, message)) => {
+                        self.fail(uid, &container, &mut seen, reason, &message);
+                    }
+                }
+            }
+            all.push((container, seen));
+        }
+        Ok(all)
+    }
+
     /// Starts the next instance of `container`, or says it is backing off; returns when to look again.
     async fn start_or_back_off(&self, container: &Container, seen: &mut Observed) -> Duration {
         let uid = self.pod.metadata.uid.as_deref().unwrap_or_default();
@@ -266,7 +307,7 @@ impl Starter<'_> {
             seen.waiting = Some(("ImagePullBackOff".into(), message));
             return left;
         }
-        match Box::pin(self.start(container, attempt)).await {
+        match Box::pin(self.start(container, attempt, None)).await {
             Ok(()) => {
                 self.ctx.memory.set_failure(uid, &container.name, None);
                 self.ctx.memory.pulls.succeeded(uid, &container.name);
@@ -315,6 +356,7 @@ impl Starter<'_> {
         &self,
         container: &Container,
         attempt: u32,
+        pid_target: Option<String>,
     ) -> Result<(), (&'static str, String)> {
         let ctx = self.ctx;
         let image = container.image.clone().unwrap_or_default();
@@ -350,6 +392,7 @@ impl Starter<'_> {
             attempt,
             can_lower_oom_score: ctx.node.can_lower_oom_score,
             node_memory_bytes: ctx.node.memory_bytes,
+            pid_target,
         };
         let config = containers::config(self.pod, container, &inputs)
             .map_err(|e| ("CreateContainerConfigError", format!("{e:#}")))?;
@@ -407,4 +450,15 @@ impl Starter<'_> {
         );
         Ok(())
     }
+}
+
+/// An ephemeral container as a container (the same fields, without its target): how the
+/// runtime, the status and the logs see it.
+fn as_container(spec: &EphemeralContainer) -> anyhow::Result<Container> {
+    let mut value = serde_json::to_value(spec)?;
+    if let Some(map) = value.as_object_mut() {
+        map.remove("targetContainerName");
+    }
+    serde_json::from_value(value)
+        .with_context(|| format!("ephemeral container {} as a container", spec.name))
 }

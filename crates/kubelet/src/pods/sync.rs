@@ -86,6 +86,21 @@ pub async fn sync(pod: &Pod, ctx: &Context) -> anyhow::Result<Option<Duration>> 
         .containers(&spec.containers, &mut by_name, init_done && !init_failed)
         .await?;
     let wake = wake.min(init.wake);
+    // Ephemeral containers join running containers' process namespaces, by runtime id.
+    let targets: BTreeMap<String, String> = spec
+        .containers
+        .iter()
+        .zip(&seen_all)
+        .filter(|(_, seen)| seen.running())
+        .filter_map(|(c, seen)| Some((c.name.clone(), seen.current.as_ref()?.id.clone())))
+        .collect();
+    let ephemeral = starter
+        .ephemeral_containers(
+            spec.ephemeral_containers.as_deref().unwrap_or_default(),
+            &mut by_name,
+            &targets,
+        )
+        .await?;
     let phase = status::phase(pod, init_done, init_failed, &seen_all);
     report(
         pod,
@@ -97,6 +112,7 @@ pub async fn sync(pod: &Pod, ctx: &Context) -> anyhow::Result<Option<Duration>> 
             init_done,
         ),
         (&spec.containers, &seen_all),
+        &ephemeral,
         phase,
     )
     .await?;
@@ -233,6 +249,7 @@ async fn report(
     sandbox: &Sandbox,
     init: (&[Container], &[Observed], bool),
     regular: (&[Container], &[Observed]),
+    ephemeral: &[(Container, Observed)],
     phase: &str,
 ) -> anyhow::Result<()> {
     let statuses = |(specs, seen): (&[Container], &[Observed])| -> Vec<Value> {
@@ -284,6 +301,13 @@ async fn report(
     });
     if !init_specs.is_empty() {
         wanted["initContainerStatuses"] = json!(statuses((init_specs, init_seen)));
+    }
+    if !ephemeral.is_empty() {
+        let ephemeral: Vec<Value> = ephemeral
+            .iter()
+            .map(|(spec, seen)| status::container_status(spec, seen))
+            .collect();
+        wanted["ephemeralContainerStatuses"] = json!(ephemeral);
     }
     if let Some(ip) = pod_ip {
         wanted["podIP"] = json!(ip);

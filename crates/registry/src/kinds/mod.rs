@@ -76,6 +76,8 @@ pub struct Strategy {
     pub holds_service_addresses: bool,
     /// Objects define resources the registry serves (CustomResourceDefinitions).
     pub defines_resources: bool,
+    /// Objects with a spec count its changes in `metadata.generation` (all but Pods).
+    pub counts_generation: bool,
 }
 
 /// A version stored as another version of the same kind.
@@ -128,6 +130,7 @@ impl Strategy {
         expires: false,
         holds_service_addresses: false,
         defines_resources: false,
+        counts_generation: true,
     };
 }
 

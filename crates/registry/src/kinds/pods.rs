@@ -29,8 +29,22 @@ pub static STRATEGY: Strategy = Strategy {
         grace_period,
         ..Deletion::IMMEDIATE
     },
+    counts_generation: false,
+    keep_on_update,
     ..Strategy::DEFAULT
 };
+
+/// Ephemeral containers change only through `pods/<name>/ephemeralcontainers`: an update of the
+/// pod keeps them as stored.
+fn keep_on_update(stored: &Value, object: &mut Value) {
+    let Some(spec) = object.get_mut("spec").and_then(Value::as_object_mut) else {
+        return;
+    };
+    match stored.pointer("/spec/ephemeralContainers") {
+        Some(containers) => spec.insert("ephemeralContainers".into(), containers.clone()),
+        None => spec.remove("ephemeralContainers"),
+    };
+}
 
 /// A new pod is Pending, in the QoS class its containers' resources make.
 fn prepare_for_create(pod: &mut Value) {

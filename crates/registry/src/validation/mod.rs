@@ -3,8 +3,11 @@
 //! The rules on metadata hold for every kind; each kind's strategy ([`crate::kinds`]) adds its
 //! own, made of the pieces here.
 
+mod ephemeral;
 mod names;
 mod workloads;
+
+pub use ephemeral::ephemeral_containers;
 
 pub use names::is_dns_label;
 pub use workloads::{PROTOCOLS, controller, pod_spec, port_in_range};
@@ -54,6 +57,18 @@ impl Errors {
                 short(value),
                 list.join(", ")
             ),
+        );
+    }
+
+    pub fn forbidden(&mut self, field: &str, why: &str) {
+        self.add("FieldValueForbidden", field, format!("Forbidden: {why}"));
+    }
+
+    pub fn not_found(&mut self, field: &str, value: &Value) {
+        self.add(
+            "FieldValueNotFound",
+            field,
+            format!("Not found: {}", short(value)),
         );
     }
 
