@@ -40,6 +40,10 @@ impl Error {
 
 type Result<T> = std::result::Result<T, Error>;
 
+/// That the runtime speaks only v1alpha2 is said once per process: every client (a readiness
+/// probe makes one each time) finds it.
+static V1ALPHA2_SAID: std::sync::Once = std::sync::Once::new();
+
 /// The runtime and image services of one CRI endpoint. Cheap to clone: clones share the channel.
 #[derive(Debug, Clone)]
 pub struct Cri {
@@ -102,9 +106,7 @@ impl Cri {
                     self.dialect.set_v1alpha2(false);
                     return reply("Version", Err(status));
                 }
-                // Once per process: every client (a readiness probe makes one each time) finds it.
-                static SAID: std::sync::Once = std::sync::Once::new();
-                SAID.call_once(|| {
+                V1ALPHA2_SAID.call_once(|| {
                     tracing::warn!(
                         component = "cri",
                         "the runtime serves CRI v1alpha2, not v1 (containerd before 1.6): speaking v1alpha2"
