@@ -134,11 +134,12 @@ fn nftables_mode_loads_and_a_partial_sync_changes_only_what_changed() {
     let first = render_nft(
         &[port("web", &[2, 3, 4]), port("empty", &[]), plain.clone()],
         &settings,
+        true,
     );
     let full = nft::script(&first, None, &settings);
     // web lost an endpoint, plain one too; empty is gone.
     plain.endpoints.remove(1);
-    let second = render_nft(&[port("web", &[2, 4]), plain], &settings);
+    let second = render_nft(&[port("web", &[2, 4]), plain], &settings, true);
     let partial = nft::script(&second, Some(&first), &settings);
     assert!(!partial.contains("delete table"), "{partial}");
     assert!(
@@ -165,4 +166,32 @@ fn nftables_mode_loads_and_a_partial_sync_changes_only_what_changed() {
     // A full sync over a table that exists replaces it in one transaction.
     let again = nft_in_namespace(&[full.clone(), full]);
     assert!(again.contains("10.244.0.3"), "{again}");
+}
+
+/// The same without concatenated DNAT maps (what k0rs renders for nft before 1.0): a chain per
+/// endpoint, picked by a vmap, loads, and a partial sync drops the endpoint that went.
+#[test]
+fn nftables_mode_without_concatenated_dnat_loads_and_updates() {
+    let settings = Settings {
+        cluster_cidr: Some("10.244.0.0/16".parse().unwrap()),
+        ..Settings::default()
+    };
+    let mut plain = port("plain", &[2, 3, 4]);
+    plain.affinity_seconds = None;
+    plain.external_local = false;
+    plain.cluster_ip = Ipv4Addr::new(10, 96, 0, 21);
+    let first = render_nft(std::slice::from_ref(&plain), &settings, false);
+    let full = nft::script(&first, None, &settings);
+    plain.endpoints.remove(1);
+    let second = render_nft(&[plain], &settings, false);
+    let partial = nft::script(&second, Some(&first), &settings);
+    let listed = nft_in_namespace(&[full, partial]);
+    assert!(!listed.contains(". 8080"), "{listed}");
+    assert!(
+        listed.contains("numgen random mod 2 vmap { 0 : goto "),
+        "{listed}"
+    );
+    assert!(listed.contains("dnat to 10.244.0.2:8080"), "{listed}");
+    assert!(listed.contains("dnat to 10.244.0.4:8080"), "{listed}");
+    assert!(!listed.contains("10.244.0.3"), "{listed}");
 }

@@ -145,15 +145,23 @@ fn chain_name(kind: &str, port: &ServicePort, endpoint: Option<&Endpoint>) -> St
 }
 
 /// The per-service part for `ports`.
-pub fn render(ports: &[ServicePort], settings: &Settings) -> Ruleset {
+/// `concatenated_dnat`: whether nft takes `dnat to numgen … map { i : address . port }` (nft 1.0
+/// and later). Without it, a Service with several endpoints gets a chain per endpoint, chosen by
+/// `numgen … vmap`, which nft 0.9 (Debian 11) takes.
+pub fn render(ports: &[ServicePort], settings: &Settings, concatenated_dnat: bool) -> Ruleset {
     let mut out = Ruleset::default();
     for port in ports {
-        render_port(&mut out, port, settings);
+        render_port(&mut out, port, settings, concatenated_dnat);
     }
     out
 }
 
-fn render_port(out: &mut Ruleset, port: &ServicePort, settings: &Settings) {
+fn render_port(
+    out: &mut Ruleset,
+    port: &ServicePort,
+    settings: &Settings,
+    concatenated_dnat: bool,
+) {
     let proto = port.protocol.as_str();
     let vip = format!("{} . {proto} . {}", port.cluster_ip, port.port);
     let externals: Vec<String> = port
@@ -230,10 +238,10 @@ fn render_port(out: &mut Ruleset, port: &ServicePort, settings: &Settings) {
             )
         })
         .collect();
-    rules.extend(spread(out, port, &cluster));
+    rules.extend(spread(out, port, &cluster, concatenated_dnat));
     out.chains.insert(svc, rules);
     if needs_local && !local.is_empty() {
-        let rules = spread(out, port, &local);
+        let rules = spread(out, port, &local, concatenated_dnat);
         out.chains.insert(svl, rules);
     }
     for endpoint in cluster
@@ -246,13 +254,38 @@ fn render_port(out: &mut Ruleset, port: &ServicePort, settings: &Settings) {
 }
 
 /// The rules that pick one of `endpoints` and DNAT to it.
-fn spread(out: &mut Ruleset, port: &ServicePort, endpoints: &[&Endpoint]) -> Vec<String> {
+fn spread(
+    out: &mut Ruleset,
+    port: &ServicePort,
+    endpoints: &[&Endpoint],
+    concatenated_dnat: bool,
+) -> Vec<String> {
     let proto = &port.protocol;
     let Some(seconds) = port.affinity_seconds else {
         if let [only] = endpoints {
             return vec![format!(
                 "meta l4proto {proto} dnat to {}:{}",
                 only.ip, only.port
+            )];
+        }
+        if !concatenated_dnat {
+            let choices: Vec<String> = endpoints
+                .iter()
+                .enumerate()
+                .map(|(i, endpoint)| {
+                    let chain = chain_name("endpoint", port, Some(endpoint));
+                    let dnat = format!(
+                        "meta l4proto {proto} dnat to {}:{}",
+                        endpoint.ip, endpoint.port
+                    );
+                    out.chains.insert(chain.clone(), vec![dnat]);
+                    format!("{i} : goto {chain}")
+                })
+                .collect();
+            return vec![format!(
+                "numgen random mod {} vmap {{ {} }}",
+                endpoints.len(),
+                choices.join(", ")
             )];
         }
         let choices: Vec<String> = endpoints
@@ -294,4 +327,75 @@ fn spread(out: &mut Ruleset, port: &ServicePort, endpoints: &[&Endpoint]) -> Vec
         choices.join(", ")
     ));
     rules
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::*;
+    use crate::model::Endpoint;
+
+    fn web(last_octets: &[u8]) -> ServicePort {
+        ServicePort {
+            namespace: "default".into(),
+            name: "web".into(),
+            port_name: "http".into(),
+            protocol: "tcp".into(),
+            cluster_ip: Ipv4Addr::new(10, 96, 0, 20),
+            port: 80,
+            node_port: None,
+            external_ips: Vec::new(),
+            affinity_seconds: None,
+            internal_local: false,
+            external_local: false,
+            endpoints: last_octets
+                .iter()
+                .map(|last| Endpoint {
+                    ip: Ipv4Addr::new(10, 244, 0, *last),
+                    port: 8080,
+                    ready: true,
+                    serving: true,
+                    terminating: false,
+                    local: false,
+                })
+                .collect(),
+        }
+    }
+
+    fn all_rules(out: &Ruleset) -> Vec<String> {
+        out.chains.values().flatten().cloned().collect()
+    }
+
+    #[test]
+    fn several_endpoints_dnat_through_a_map_or_a_chain_each() {
+        let settings = Settings::default();
+        let current = render(&[web(&[5, 6])], &settings, true);
+        let rules = all_rules(&current);
+        assert!(
+            rules.iter().any(|r| r.contains(
+                "dnat to numgen random mod 2 map { 0 : 10.244.0.5 . 8080, 1 : 10.244.0.6 . 8080 }"
+            )),
+            "{rules:#?}"
+        );
+        // nft 0.9: no concatenation in the DNAT; a chain per endpoint, picked by a vmap.
+        let old = render(&[web(&[5, 6])], &settings, false);
+        let rules = all_rules(&old);
+        assert!(!rules.iter().any(|r| r.contains(" . 8080")), "{rules:#?}");
+        assert!(
+            rules
+                .iter()
+                .any(|r| r.starts_with("numgen random mod 2 vmap { 0 : goto endpoint-")),
+            "{rules:#?}"
+        );
+        for ip in ["10.244.0.5", "10.244.0.6"] {
+            let dnat = format!("meta l4proto tcp dnat to {ip}:8080");
+            assert!(rules.contains(&dnat), "{dnat} in {rules:#?}");
+        }
+        // One endpoint is one DNAT either way.
+        assert_eq!(
+            all_rules(&render(&[web(&[5])], &settings, false)),
+            all_rules(&render(&[web(&[5])], &settings, true))
+        );
+    }
 }
