@@ -325,3 +325,40 @@ mod tests {
         assert!(service_ports(&[headless, external], &[], "a").is_empty());
     }
 }
+
+/// Services of the renderers' tests (iptables and nftables): `default/web` port 80 on
+/// 10.96.0.20, endpoints 10.244.0.N:8080.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use std::net::Ipv4Addr;
+
+    use super::{Endpoint, ServicePort};
+
+    pub(crate) fn endpoint(last: u8, local: bool) -> Endpoint {
+        Endpoint {
+            ip: Ipv4Addr::new(10, 244, 0, last),
+            port: 8080,
+            ready: true,
+            serving: true,
+            terminating: false,
+            local,
+        }
+    }
+
+    pub(crate) fn web(endpoints: Vec<Endpoint>) -> ServicePort {
+        ServicePort {
+            namespace: "default".into(),
+            name: "web".into(),
+            port_name: "http".into(),
+            protocol: "tcp".into(),
+            cluster_ip: Ipv4Addr::new(10, 96, 0, 20),
+            port: 80,
+            node_port: None,
+            external_ips: Vec::new(),
+            affinity_seconds: None,
+            internal_local: false,
+            external_local: false,
+            endpoints,
+        }
+    }
+}

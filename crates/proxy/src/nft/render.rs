@@ -331,36 +331,16 @@ fn spread(
 
 #[cfg(test)]
 mod tests {
-    use std::net::Ipv4Addr;
-
     use super::*;
-    use crate::model::Endpoint;
+    use crate::model::fixtures;
 
     fn web(last_octets: &[u8]) -> ServicePort {
-        ServicePort {
-            namespace: "default".into(),
-            name: "web".into(),
-            port_name: "http".into(),
-            protocol: "tcp".into(),
-            cluster_ip: Ipv4Addr::new(10, 96, 0, 20),
-            port: 80,
-            node_port: None,
-            external_ips: Vec::new(),
-            affinity_seconds: None,
-            internal_local: false,
-            external_local: false,
-            endpoints: last_octets
+        fixtures::web(
+            last_octets
                 .iter()
-                .map(|last| Endpoint {
-                    ip: Ipv4Addr::new(10, 244, 0, *last),
-                    port: 8080,
-                    ready: true,
-                    serving: true,
-                    terminating: false,
-                    local: false,
-                })
+                .map(|n| fixtures::endpoint(*n, false))
                 .collect(),
-        }
+        )
     }
 
     fn all_rules(out: &Ruleset) -> Vec<String> {

@@ -1,34 +1,5 @@
-use std::net::Ipv4Addr;
-
 use super::*;
-
-fn endpoint(last: u8, local: bool) -> Endpoint {
-    Endpoint {
-        ip: Ipv4Addr::new(10, 244, 0, last),
-        port: 8080,
-        ready: true,
-        serving: true,
-        terminating: false,
-        local,
-    }
-}
-
-fn web(endpoints: Vec<Endpoint>) -> ServicePort {
-    ServicePort {
-        namespace: "default".into(),
-        name: "web".into(),
-        port_name: "http".into(),
-        protocol: "tcp".into(),
-        cluster_ip: Ipv4Addr::new(10, 96, 0, 20),
-        port: 80,
-        node_port: None,
-        external_ips: Vec::new(),
-        affinity_seconds: None,
-        internal_local: false,
-        external_local: false,
-        endpoints,
-    }
-}
+use crate::model::fixtures::{endpoint, web};
 
 fn settings() -> Settings {
     Settings {
